@@ -1,0 +1,244 @@
+//! The hoist command language: a chat line becomes a typed [`Command`].
+//!
+//! # Layout
+//!
+//! - `lex`: splits a line into tokens with byte spans; quotes group words.
+//! - `parser`: options (`--reason`, ...) and a cursor over the remaining words.
+//! - `verbs/`: one struct per verb with its usage line, help text, grammar and
+//!   canonical `Display` (`parse(display(c)) == c`).
+//! - `types`: validated values (names, versions, durations, operation ids).
+//! - `error`: [`ParseError`] with the position, usage line and "did you mean".
+//!
+//! No I/O, no async, no SDKs: adapters strip their own framing (a Slack
+//! mention, a slash command name) and hand the rest to [`parse`].
+
+mod error;
+mod lex;
+mod parser;
+mod types;
+pub mod verbs;
+
+pub use error::{ErrorKind, ParseError, edit_distance, nearest};
+pub use types::{Duration, DurationUnit, Invalid, Name, OpId, Version};
+pub use verbs::deploy::Deploy;
+pub use verbs::help::Help;
+pub use verbs::history::History;
+pub use verbs::lock::{Lock, Unlock};
+pub use verbs::promote::Promote;
+pub use verbs::rollback::Rollback;
+pub use verbs::status::Status;
+pub use verbs::vote::{Approve, Cancel, Deny};
+
+use parser::{Cursor, Flag};
+use std::fmt;
+
+/// A parsed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Deploy(Deploy),
+    Promote(Promote),
+    Rollback(Rollback),
+    Status(Status),
+    History(History),
+    Lock(Lock),
+    Unlock(Unlock),
+    Approve(Approve),
+    Deny(Deny),
+    Cancel(Cancel),
+    Help(Help),
+}
+
+/// The verbs, for help and suggestions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    Deploy,
+    Promote,
+    Rollback,
+    Status,
+    History,
+    Lock,
+    Unlock,
+    Approve,
+    Deny,
+    Cancel,
+    Help,
+}
+
+impl Verb {
+    pub const ALL: [Verb; 11] = [
+        Verb::Deploy,
+        Verb::Promote,
+        Verb::Rollback,
+        Verb::Status,
+        Verb::History,
+        Verb::Lock,
+        Verb::Unlock,
+        Verb::Approve,
+        Verb::Deny,
+        Verb::Cancel,
+        Verb::Help,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Deploy => "deploy",
+            Verb::Promote => "promote",
+            Verb::Rollback => "rollback",
+            Verb::Status => "status",
+            Verb::History => "history",
+            Verb::Lock => "lock",
+            Verb::Unlock => "unlock",
+            Verb::Approve => "approve",
+            Verb::Deny => "deny",
+            Verb::Cancel => "cancel",
+            Verb::Help => "help",
+        }
+    }
+
+    /// Case-insensitive lookup of a verb word.
+    pub fn from_word(word: &str) -> Option<Verb> {
+        Verb::ALL
+            .into_iter()
+            .find(|v| v.name().eq_ignore_ascii_case(word))
+    }
+
+    pub fn usage(self) -> &'static str {
+        use verbs::*;
+        match self {
+            Verb::Deploy => deploy::USAGE,
+            Verb::Promote => promote::USAGE,
+            Verb::Rollback => rollback::USAGE,
+            Verb::Status => status::USAGE,
+            Verb::History => history::USAGE,
+            Verb::Lock => lock::USAGE,
+            Verb::Unlock => lock::UNLOCK_USAGE,
+            Verb::Approve => vote::APPROVE_USAGE,
+            Verb::Deny => vote::DENY_USAGE,
+            Verb::Cancel => vote::CANCEL_USAGE,
+            Verb::Help => help::USAGE,
+        }
+    }
+
+    pub fn help(self) -> &'static str {
+        use verbs::*;
+        match self {
+            Verb::Deploy => deploy::HELP,
+            Verb::Promote => promote::HELP,
+            Verb::Rollback => rollback::HELP,
+            Verb::Status => status::HELP,
+            Verb::History => history::HELP,
+            Verb::Lock => lock::HELP,
+            Verb::Unlock => lock::UNLOCK_HELP,
+            Verb::Approve => vote::APPROVE_HELP,
+            Verb::Deny => vote::DENY_HELP,
+            Verb::Cancel => vote::CANCEL_HELP,
+            Verb::Help => help::HELP,
+        }
+    }
+
+    fn flags(self) -> &'static [Flag] {
+        use verbs::*;
+        match self {
+            Verb::Deploy => deploy::FLAGS,
+            Verb::Promote => promote::FLAGS,
+            Verb::Rollback => rollback::FLAGS,
+            Verb::History => history::FLAGS,
+            Verb::Lock => lock::FLAGS,
+            Verb::Deny => vote::DENY_FLAGS,
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Command {
+    pub fn verb(&self) -> Verb {
+        match self {
+            Command::Deploy(_) => Verb::Deploy,
+            Command::Promote(_) => Verb::Promote,
+            Command::Rollback(_) => Verb::Rollback,
+            Command::Status(_) => Verb::Status,
+            Command::History(_) => Verb::History,
+            Command::Lock(_) => Verb::Lock,
+            Command::Unlock(_) => Verb::Unlock,
+            Command::Approve(_) => Verb::Approve,
+            Command::Deny(_) => Verb::Deny,
+            Command::Cancel(_) => Verb::Cancel,
+            Command::Help(_) => Verb::Help,
+        }
+    }
+
+    /// Does this command ask for a change to the config repo?
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            Command::Deploy(_) | Command::Promote(_) | Command::Rollback(_)
+        )
+    }
+}
+
+impl std::str::FromStr for Command {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        parse(s)
+    }
+}
+
+/// Parse one command line. Never panics; every error says where and what was expected.
+pub fn parse(input: &str) -> Result<Command, ParseError> {
+    let mut tokens = lex::tokenize(input)?;
+    if tokens.is_empty() {
+        let end = input.len();
+        return Err(ParseError::new(input, end..end, ErrorKind::Empty));
+    }
+    let head = tokens.remove(0);
+    let verb = match Verb::from_word(&head.text).filter(|_| !head.quoted) {
+        Some(v) => v,
+        None => {
+            let suggestion = nearest(&head.text, Verb::ALL.iter().map(|v| v.name()));
+            return Err(
+                ParseError::new(input, head.span, ErrorKind::UnknownVerb(head.text))
+                    .with_suggestion(suggestion),
+            );
+        }
+    };
+    let (mut c, flags) = Cursor::new(input, verb.usage(), tokens, verb.flags())?;
+    let c = &mut c;
+    use verbs::*;
+    Ok(match verb {
+        Verb::Deploy => Command::Deploy(deploy::parse(c, flags)?),
+        Verb::Promote => Command::Promote(promote::parse(c, flags)?),
+        Verb::Rollback => Command::Rollback(rollback::parse(c, flags)?),
+        Verb::Status => Command::Status(status::parse(c, flags)?),
+        Verb::History => Command::History(history::parse(c, flags)?),
+        Verb::Lock => Command::Lock(lock::parse(c, flags)?),
+        Verb::Unlock => Command::Unlock(lock::parse_unlock(c, flags)?),
+        Verb::Approve => Command::Approve(vote::parse_approve(c, flags)?),
+        Verb::Deny => Command::Deny(vote::parse_deny(c, flags)?),
+        Verb::Cancel => Command::Cancel(vote::parse_cancel(c, flags)?),
+        Verb::Help => Command::Help(help::parse(c, flags)?),
+    })
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Deploy(c) => c.fmt(f),
+            Command::Promote(c) => c.fmt(f),
+            Command::Rollback(c) => c.fmt(f),
+            Command::Status(c) => c.fmt(f),
+            Command::History(c) => c.fmt(f),
+            Command::Lock(c) => c.fmt(f),
+            Command::Unlock(c) => c.fmt(f),
+            Command::Approve(c) => c.fmt(f),
+            Command::Deny(c) => c.fmt(f),
+            Command::Cancel(c) => c.fmt(f),
+            Command::Help(c) => c.fmt(f),
+        }
+    }
+}
