@@ -1,1 +1,22 @@
+//! hoist: chat commands become signed commits on a GitOps config repo.
+//!
+//! # Layout
+//!
+//! - `engine`: the operation state machine and orchestration; talks only to
+//!   the traits in `engine::ports`.
+//! - `policy`: the repo's `hoist.yaml`: who may do what where. Pure.
+//! - `gitops`: the only module that touches git (mirror, edits, signing, history).
+//! - `store`: the embedded redb journal.
+//! - `cluster`: following the reconcile (a simulation for `hoist try` today).
+//! - `chat`: the console surface (`try`, `exec`) and later Slack and Discord.
+//! - `yaml`: a span-preserving view of YAML used by `policy` and `gitops`.
+//! - `cli`: the `hoist` subcommands.
 
+pub mod chat;
+pub mod cli;
+pub mod cluster;
+pub mod engine;
+pub mod gitops;
+pub mod policy;
+pub mod store;
+pub mod yaml;

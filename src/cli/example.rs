@@ -1,0 +1,70 @@
+//! The example config repo (`deploy/example-config-repo/`), embedded so
+//! `hoist try` works from any directory. A test checks this list against the
+//! directory so no file is forgotten.
+
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "README.md",
+        include_str!("../../deploy/example-config-repo/README.md"),
+    ),
+    (
+        "apps/api/base/deployment.yaml",
+        include_str!("../../deploy/example-config-repo/apps/api/base/deployment.yaml"),
+    ),
+    (
+        "apps/api/base/kustomization.yaml",
+        include_str!("../../deploy/example-config-repo/apps/api/base/kustomization.yaml"),
+    ),
+    (
+        "apps/api/base/service.yaml",
+        include_str!("../../deploy/example-config-repo/apps/api/base/service.yaml"),
+    ),
+    (
+        "apps/api/overlays/dev/kustomization.yaml",
+        include_str!("../../deploy/example-config-repo/apps/api/overlays/dev/kustomization.yaml"),
+    ),
+    (
+        "apps/api/overlays/prod/kustomization.yaml",
+        include_str!("../../deploy/example-config-repo/apps/api/overlays/prod/kustomization.yaml"),
+    ),
+    (
+        "apps/api/overlays/staging/kustomization.yaml",
+        include_str!(
+            "../../deploy/example-config-repo/apps/api/overlays/staging/kustomization.yaml"
+        ),
+    ),
+    (
+        "apps/web/base/deployment.yaml",
+        include_str!("../../deploy/example-config-repo/apps/web/base/deployment.yaml"),
+    ),
+    (
+        "apps/web/base/kustomization.yaml",
+        include_str!("../../deploy/example-config-repo/apps/web/base/kustomization.yaml"),
+    ),
+    (
+        "apps/web/overlays/prod/kustomization.yaml",
+        include_str!("../../deploy/example-config-repo/apps/web/overlays/prod/kustomization.yaml"),
+    ),
+    (
+        "apps/web/overlays/staging/kustomization.yaml",
+        include_str!(
+            "../../deploy/example-config-repo/apps/web/overlays/staging/kustomization.yaml"
+        ),
+    ),
+    (
+        "apps/worker/README.md",
+        include_str!("../../deploy/example-config-repo/apps/worker/README.md"),
+    ),
+    (
+        "apps/worker/prod/values.yaml",
+        include_str!("../../deploy/example-config-repo/apps/worker/prod/values.yaml"),
+    ),
+    (
+        "apps/worker/staging/values.yaml",
+        include_str!("../../deploy/example-config-repo/apps/worker/staging/values.yaml"),
+    ),
+    (
+        "hoist.yaml",
+        include_str!("../../deploy/example-config-repo/hoist.yaml"),
+    ),
+];

@@ -1,0 +1,49 @@
+//! The `hoist` subcommands (CONTRACT.md "Binary"): `try`, `exec`, `check`.
+//! Flags override `HOIST_*` environment variables; secrets never print.
+
+mod check;
+pub mod example;
+mod exec;
+mod setup;
+mod try_;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hoist",
+    version,
+    about = "ChatOps for GitOps: chat commands become signed commits on the config repo"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Sub,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Sub {
+    /// The whole flow locally, no accounts: reads `[as ACTOR:] COMMAND` lines from stdin.
+    Try {
+        /// A config repo (a git repo or a plain directory) to copy into the throw-away origin.
+        #[arg(long)]
+        repo: Option<PathBuf>,
+    },
+    /// Run one command through the engine and return when the operation rests.
+    Exec(exec::ExecArgs),
+    /// Validate hoist.yaml: prints `hoist.yaml:LINE:COL: message` per problem.
+    Check {
+        /// The config repo's directory (default: the current directory).
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+    },
+}
+
+/// Run the CLI; returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Sub::Try { repo } => try_::run(repo.as_deref()),
+        Sub::Exec(args) => exec::run(args),
+        Sub::Check { repo } => check::run(&repo),
+    }
+}

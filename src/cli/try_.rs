@@ -1,0 +1,175 @@
+//! `hoist try`: the whole flow locally with no accounts. A throw-away
+//! workspace holds a bare "origin" seeded from the example config repo (or
+//! `--repo`), hoist's mirror and journal, and a throw-away signing key; a
+//! simulated GitOps engine walks each pushed commit to Healthy.
+
+use super::{example, setup};
+use crate::chat::console::{self, Printer};
+use crate::cluster::Simulated;
+use crate::engine::{Outcome, Settings};
+use crate::gitops::sign::Signer;
+use anyhow::{Context, bail};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=Platform Team",
+            "-c",
+            "user.email=platform@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .context("running git (is it installed?)")?;
+    if !out.status.success() {
+        bail!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Build `origin.git` in `work`, seeded from `source` or the embedded example.
+fn seed_origin(work: &Path, source: Option<&Path>) -> anyhow::Result<std::path::PathBuf> {
+    let origin = work.join("origin.git");
+    let origin_str = origin.to_str().context("workspace path is not UTF-8")?;
+    if let Some(src) = source.filter(|s| s.join(".git").exists() || s.join("HEAD").is_file()) {
+        let src = src.to_str().context("--repo path is not UTF-8")?;
+        git(work, &["clone", "--bare", "--quiet", src, origin_str])?;
+        return Ok(origin);
+    }
+    let seed = work.join("seed");
+    match source {
+        Some(dir) => copy_dir(dir, &seed)?,
+        None => {
+            for (path, text) in example::FILES {
+                let dest = seed.join(path);
+                std::fs::create_dir_all(dest.parent().context("example file has a parent")?)?;
+                std::fs::write(dest, text)?;
+            }
+        }
+    }
+    git(&seed, &["init", "--quiet"])?;
+    git(&seed, &["add", "-A"])?;
+    git(
+        &seed,
+        &["commit", "--quiet", "-m", "Config repo for hoist try"],
+    )?;
+    git(work, &["clone", "--bare", "--quiet", "seed", origin_str])?;
+    Ok(origin)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        if entry.file_name() == ".git" {
+            continue;
+        }
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), dest)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn run(repo: Option<&Path>) -> anyhow::Result<i32> {
+    let workspace = tempfile::Builder::new().prefix("hoist-try-").tempdir()?;
+    let work = workspace.path();
+    let origin = seed_origin(work, repo)?;
+    let signer = Signer::generate()?;
+    let key_path = work.join("signing-key");
+    std::fs::write(&key_path, signer.private_openssh()?)?;
+    std::fs::write(
+        work.join("allowed_signers"),
+        format!("hoist@localhost {}\n", signer.public_openssh()),
+    )?;
+
+    let out = Arc::new(Printer::new(Box::new(std::io::stdout())));
+    out.line(&format!(
+        "hoist try: throw-away workspace {}",
+        work.display()
+    ));
+    out.line(&format!(
+        "  origin {}  (seeded from {})",
+        origin.display(),
+        repo.map(|r| r.display().to_string())
+            .unwrap_or_else(|| "deploy/example-config-repo".into())
+    ));
+    out.line(&format!(
+        "  signing key {} ({})",
+        key_path.display(),
+        signer
+            .public_openssh()
+            .split_whitespace()
+            .next()
+            .unwrap_or("ssh")
+    ));
+    out.line("  GitOps engine: simulated (reports Syncing -> Progressing -> Healthy for every pushed commit)");
+    let engine = setup::engine(
+        &work.join("data"),
+        origin.to_str().context("path is not UTF-8")?,
+        Some(signer),
+        Some(Arc::new(Simulated::default())),
+        out.clone(),
+        Settings::default(),
+    )?;
+
+    let stdin = std::io::stdin();
+    let interactive = stdin.is_terminal();
+    let default_actor = format!(
+        "console:{}",
+        std::env::var("USER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "you".into())
+    );
+    if interactive {
+        out.line(&format!("Type commands (`help` lists them; `as console:alice: ...` acts as someone else; you are {default_actor}). Ctrl-D ends."));
+    }
+    let mut lines = stdin.lock().lines();
+    loop {
+        if interactive {
+            print!("hoist> ");
+            std::io::stdout().flush()?;
+        }
+        let Some(line) = lines.next() else { break };
+        let line = line?;
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        if !interactive {
+            out.line(&format!("\n> {}", line.trim()));
+        }
+        match console::request(&line, &default_actor, None) {
+            Err(e) => out.line(&e.to_string()),
+            Ok(req) => {
+                let reply = engine.handle(&req);
+                let prefix = match reply.outcome {
+                    Outcome::Ok => "",
+                    Outcome::Refused => "refused: ",
+                    Outcome::Error => "error: ",
+                };
+                out.line(&format!("{prefix}{}", reply.message));
+            }
+        }
+    }
+    if interactive {
+        out.line("");
+    }
+    Ok(0)
+}

@@ -1,0 +1,253 @@
+//! The engine: decides (policy), records (journal), acts (config repo) and
+//! watches (cluster). A request goes in, a [`Reply`] comes out, and every state
+//! change of an [`Operation`] is journaled before it is announced through
+//! [`ports::Notify`]. Only the traits in [`ports`] are used; no SDK type
+//! appears here.
+
+mod operation;
+pub mod ports;
+mod read;
+mod render;
+mod write;
+
+pub use operation::{Change, Operation, State};
+
+use crate::policy::{self, Policy};
+use hoist_commands::{Command, Name, nearest};
+use ports::{Clock, Cluster, ConfigRepo, Journal, Notify, RepoError};
+use std::sync::{Arc, OnceLock};
+
+/// Who asked, where, and what.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// `slack:U123`, `console:alice`, ...
+    pub actor: String,
+    /// The channel the request came from (`slack:C0DEPLOY`), if any.
+    pub channel: Option<String>,
+    /// Link to the request in chat (goes into `Hoist-Chat`), else the channel.
+    pub chat_link: Option<String>,
+    /// Platform groups the actor belongs to (`slack-group:S1`), resolved by the adapter.
+    pub memberships: Vec<String>,
+    pub command: Command,
+}
+
+/// How a request ended, for exit codes and HTTP statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done, or resting (awaiting approval, pushed).
+    Ok,
+    /// Refused by policy or bad input; nothing was written.
+    Refused,
+    /// Something failed (git, the remote, the journal).
+    Error,
+}
+
+/// The answer to a request; `hoist exec --json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reply {
+    pub operation: Option<u64>,
+    pub state: String,
+    pub commit: Option<String>,
+    pub pr: Option<String>,
+    pub message: String,
+    #[serde(skip)]
+    pub outcome: Outcome,
+}
+
+impl Reply {
+    fn refused(message: impl Into<String>) -> Reply {
+        Reply {
+            operation: None,
+            state: "refused".into(),
+            commit: None,
+            pr: None,
+            message: message.into(),
+            outcome: Outcome::Refused,
+        }
+    }
+
+    fn done(message: impl Into<String>) -> Reply {
+        Reply {
+            operation: None,
+            state: "done".into(),
+            commit: None,
+            pr: None,
+            message: message.into(),
+            outcome: Outcome::Ok,
+        }
+    }
+
+    fn error(message: impl Into<String>) -> Reply {
+        Reply {
+            operation: None,
+            state: "failed".into(),
+            commit: None,
+            pr: None,
+            message: message.into(),
+            outcome: Outcome::Error,
+        }
+    }
+}
+
+/// Failures inside the engine, mapped to a reply in one place ([`Engine::handle`]).
+#[derive(Debug)]
+enum Fail {
+    Refused(String),
+    Error(String),
+}
+
+impl From<RepoError> for Fail {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::Target(m) => Fail::Refused(m),
+            other => Fail::Error(other.to_string()),
+        }
+    }
+}
+
+type Result<T, E = Fail> = std::result::Result<T, E>;
+
+/// Settings that shape the engine's behaviour.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Attempts to re-plan and push when the branch moved underneath.
+    pub push_attempts: u32,
+    /// Follow the reconcile after pushing (when a cluster is configured).
+    pub wait: bool,
+    /// Reconcile timeout when the environment sets none.
+    pub default_timeout_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            push_attempts: 5,
+            wait: true,
+            default_timeout_secs: 900,
+        }
+    }
+}
+
+/// The deploy engine.
+pub struct Engine {
+    repo: Arc<dyn ConfigRepo>,
+    journal: Arc<dyn Journal>,
+    cluster: Option<Arc<dyn Cluster>>,
+    notify: Arc<dyn Notify>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    policy_branch: OnceLock<String>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    pub fn new(
+        repo: Arc<dyn ConfigRepo>,
+        journal: Arc<dyn Journal>,
+        cluster: Option<Arc<dyn Cluster>>,
+        notify: Arc<dyn Notify>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
+        Engine {
+            repo,
+            journal,
+            cluster,
+            notify,
+            clock,
+            settings,
+            policy_branch: OnceLock::new(),
+        }
+    }
+
+    /// Handle one request to the end of its synchronous part.
+    pub fn handle(&self, req: &Request) -> Reply {
+        let _span =
+            tracing::info_span!("request", actor = %req.actor, command = %req.command).entered();
+        let result = match &req.command {
+            Command::Deploy(_) | Command::Promote(_) | Command::Rollback(_) => self.write(req),
+            Command::Status(s) => self.status(s),
+            Command::History(h) => self.history(h),
+            Command::Help(h) => Ok(Reply::done(h.text())),
+            Command::Approve(a) => self.not_waiting(a.id.0),
+            Command::Deny(d) => self.not_waiting(d.id.0),
+            Command::Cancel(c) => self.not_waiting(c.id.0),
+            Command::Lock(_) | Command::Unlock(_) => Err(Fail::Refused(
+                "locks are not available yet in this version of hoist; nothing was changed".into(),
+            )),
+        };
+        match result {
+            Ok(reply) => reply,
+            Err(Fail::Refused(m)) => Reply::refused(m),
+            Err(Fail::Error(m)) => {
+                tracing::warn!(error = %m, "request failed");
+                Reply::error(m)
+            }
+        }
+    }
+
+    /// Nothing in this version waits for approval, so `approve`/`deny`/`cancel`
+    /// can only name an operation that does not wait.
+    fn not_waiting(&self, id: u64) -> Result<Reply> {
+        match self.journal.get(id).map_err(Fail::Error)? {
+            None => Err(Fail::Refused(format!("there is no operation {id}"))),
+            Some(op) => Err(Fail::Refused(format!(
+                "operation {id} is not waiting for approval (it is {})",
+                op.state.label()
+            ))),
+        }
+    }
+
+    /// The branch whose tip holds the policy used to find environments.
+    fn policy_branch(&self) -> Result<String> {
+        if let Some(b) = self.policy_branch.get() {
+            return Ok(b.clone());
+        }
+        let b = self.repo.default_branch()?;
+        Ok(self.policy_branch.get_or_init(|| b).clone())
+    }
+
+    /// Read and check `hoist.yaml` at `tip`.
+    fn policy_at(&self, tip: &str) -> Result<Policy> {
+        let bytes = self
+            .repo
+            .read_file(tip, "hoist.yaml")?
+            .ok_or_else(|| Fail::Refused("the config repo has no hoist.yaml at its root".into()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Fail::Refused("hoist.yaml is not UTF-8".into()))?;
+        let (policy, problems) = policy::load(&text);
+        if !problems.is_empty() {
+            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            return Err(Fail::Refused(format!(
+                "hoist.yaml has problems; fix them before deploying:\n{}",
+                list.join("\n")
+            )));
+        }
+        Ok(policy)
+    }
+
+    /// The policy at the default branch's tip (fetched now).
+    fn current_policy(&self) -> Result<(Policy, String)> {
+        let branch = self.policy_branch()?;
+        let tip = self.repo.refresh(&branch)?;
+        Ok((self.policy_at(&tip)?, tip))
+    }
+}
+
+/// "unknown environment `stagin`; environments are staging, prod (did you mean `staging`?)"
+fn unknown(what: &str, name: &Name, known: &[&str]) -> Fail {
+    let hint = nearest(name.as_str(), known.iter().copied())
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default();
+    Fail::Refused(format!(
+        "unknown {what} `{name}`; {what}s are {}{hint}",
+        known.join(", ")
+    ))
+}

@@ -1,0 +1,139 @@
+//! An operation: one request to change the config repo, carried through the
+//! state machine of DESIGN.md and journaled at every transition.
+
+use serde::{Deserialize, Serialize};
+
+/// Where an operation is. Terminal states end it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum State {
+    Requested,
+    Denied {
+        reason: String,
+    },
+    AwaitingApproval {
+        needed: u32,
+        have: Vec<String>,
+    },
+    Expired,
+    Rejected {
+        by: String,
+        reason: Option<String>,
+    },
+    Cancelled,
+    Approved,
+    Committed {
+        sha: String,
+    },
+    Pushed {
+        sha: String,
+    },
+    PrOpened {
+        url: String,
+    },
+    Merged {
+        sha: String,
+    },
+    Reconciling {
+        phase: String,
+    },
+    Healthy,
+    Degraded {
+        message: String,
+    },
+    Failed {
+        message: String,
+    },
+    TimedOut,
+    /// The target already had the version: nothing to commit.
+    Unchanged,
+}
+
+impl State {
+    /// The `state` word of `hoist exec --json`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            State::Requested | State::Approved | State::Committed { .. } => "requested",
+            State::Denied { .. } => "refused",
+            State::AwaitingApproval { .. } => "awaiting-approval",
+            State::Expired => "expired",
+            State::Rejected { .. } => "rejected",
+            State::Cancelled => "cancelled",
+            State::Pushed { .. } => "pushed",
+            State::PrOpened { .. } => "pr-opened",
+            State::Merged { .. } => "merged",
+            State::Reconciling { .. } => "reconciling",
+            State::Healthy => "healthy",
+            State::Degraded { .. } => "degraded",
+            State::Failed { .. } => "failed",
+            State::TimedOut => "timed-out",
+            State::Unchanged => "done",
+        }
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            State::Denied { .. }
+                | State::Expired
+                | State::Rejected { .. }
+                | State::Cancelled
+                | State::Healthy
+                | State::Degraded { .. }
+                | State::Failed { .. }
+                | State::TimedOut
+                | State::Unchanged
+        )
+    }
+}
+
+/// One app's part of a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub app: String,
+    pub file: String,
+    pub old_value: Option<String>,
+    pub new_value: String,
+    pub lines: Vec<crate::engine::ports::LineChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    pub id: u64,
+    /// The request in words; the commit subject.
+    pub summary: String,
+    pub actor: String,
+    pub channel: Option<String>,
+    pub env: String,
+    pub reason: Option<String>,
+    pub ticket: Option<String>,
+    pub created_at: i64,
+    pub state: State,
+    pub branch: String,
+    /// The commit the plan was computed on.
+    pub base: Option<String>,
+    pub changes: Vec<Change>,
+    pub commit: Option<String>,
+    /// (time, state label) for every transition, oldest first.
+    pub transitions: Vec<(i64, String)>,
+}
+
+impl Operation {
+    /// Record a transition (the caller journals it before announcing it).
+    pub fn enter(&mut self, state: State, now: i64) {
+        let label = match &state {
+            State::Reconciling { phase } => format!("reconciling:{phase}"),
+            other => other.label().to_string(),
+        };
+        self.transitions.push((now, label));
+        self.state = state;
+    }
+
+    /// Seconds since the state named `label` was first entered.
+    pub fn entered(&self, label: &str) -> Option<i64> {
+        self.transitions
+            .iter()
+            .find(|(_, l)| l == label)
+            .map(|(t, _)| *t)
+    }
+}

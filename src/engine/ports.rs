@@ -1,0 +1,181 @@
+//! The engine's only view of the world. Adapters implement these traits;
+//! the engine never names a git, chat, cluster or database type. All methods
+//! are blocking: hoist's load is human-paced and async adapters bridge in.
+
+use crate::policy::{Target, Watch};
+use hoist_commands::Version;
+
+/// A commit id in hex.
+pub type Sha = String;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepoError {
+    /// The remote, the mirror or git itself failed.
+    #[error("{0}")]
+    Git(String),
+    /// The target cannot be read or edited as configured (a policy/repo problem).
+    #[error("{0}")]
+    Target(String),
+    /// Someone else moved the branch first: fetch, re-plan, retry.
+    #[error("the branch moved while pushing: {0}")]
+    Stale(String),
+    /// The remote refused the push (a hook, branch protection); not retried.
+    #[error("the remote refused the push: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Signing(String),
+}
+
+/// One changed line of a file, for the diff shown in chat.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LineChange {
+    pub line: usize,
+    pub old: String,
+    pub new: String,
+}
+
+/// One file of a plan: the new content and what changes in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedFile {
+    pub path: String,
+    pub old_value: Option<String>,
+    pub new_value: String,
+    pub lines: Vec<LineChange>,
+    pub content: Vec<u8>,
+}
+
+/// Everything a commit will contain, computed from one base commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub branch: String,
+    pub base: Sha,
+    pub files: Vec<PlannedFile>,
+}
+
+impl Plan {
+    /// Nothing would change: every target already holds the version.
+    pub fn is_noop(&self) -> bool {
+        self.files.iter().all(|f| f.lines.is_empty())
+    }
+}
+
+/// A commit that changed a target's value, newest first in history answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub sha: Sha,
+    /// Commit time, seconds since the epoch.
+    pub time: i64,
+    pub subject: String,
+    pub trailers: Vec<(String, String)>,
+    /// The target's value after this commit.
+    pub value: Option<String>,
+}
+
+/// The config repo: read values, plan surgical edits, write signed commits, push.
+pub trait ConfigRepo: Send + Sync {
+    /// The branch the remote's HEAD names (where `hoist.yaml` is read first).
+    fn default_branch(&self) -> Result<String, RepoError>;
+    /// Fetch `branch` and return its tip.
+    fn refresh(&self, branch: &str) -> Result<Sha, RepoError>;
+    /// A file's bytes at a commit, `None` when absent.
+    fn read_file(&self, at: &str, path: &str) -> Result<Option<Vec<u8>>, RepoError>;
+    /// The value a target holds at a commit.
+    fn read_value(&self, at: &str, target: &Target) -> Result<Option<String>, RepoError>;
+    /// Compute the edits that set each target to its version, on top of `base`.
+    fn plan(
+        &self,
+        branch: &str,
+        base: &str,
+        edits: &[(Target, Version)],
+    ) -> Result<Plan, RepoError>;
+    /// Write the plan as one signed commit (local to the mirror). `None` when
+    /// signing is not configured and the policy allows unsigned commits.
+    fn commit(&self, plan: &Plan, message: &str, sign: bool) -> Result<Sha, RepoError>;
+    /// Push `commit` to `branch` iff the remote still has `expected` there.
+    fn push(&self, branch: &str, commit: &str, expected: &str) -> Result<(), RepoError>;
+    /// Can this repo sign commits?
+    fn can_sign(&self) -> bool;
+    /// Commits reachable from `tip` (first parent) that changed `target`'s value.
+    fn history(&self, tip: &str, target: &Target, limit: usize)
+    -> Result<Vec<Revision>, RepoError>;
+}
+
+/// What the engine learns about a change's rollout in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Progress {
+    NotSeenYet,
+    Syncing,
+    Applied,
+    Progressing,
+    Healthy,
+    Degraded(String),
+    Failed(String),
+    Stalled(String),
+    TimedOut,
+}
+
+impl Progress {
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Progress::Healthy
+                | Progress::Degraded(_)
+                | Progress::Failed(_)
+                | Progress::Stalled(_)
+                | Progress::TimedOut
+        )
+    }
+}
+
+/// What to follow: one app in one environment at (a descendant of) `revision`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchRequest {
+    pub app: String,
+    pub env: String,
+    pub watch: Option<Watch>,
+    pub revision: Sha,
+    pub timeout_secs: u64,
+}
+
+/// The GitOps engine in the cluster (Argo CD, Flux) or a simulation of it.
+pub trait Cluster: Send + Sync {
+    /// A label shown with every report ("simulated" for `hoist try`).
+    fn label(&self) -> &str;
+    /// Follow the rollout until it is final, reporting each change.
+    fn follow(&self, request: &WatchRequest, report: &mut dyn FnMut(&Progress)) -> Progress;
+}
+
+/// Durable record of operations.
+pub trait Journal: Send + Sync {
+    /// Allocate the next operation id (never reused).
+    fn next_id(&self) -> Result<u64, String>;
+    /// Insert or replace an operation; durable when this returns.
+    fn put(&self, op: &crate::engine::Operation) -> Result<(), String>;
+    fn get(&self, id: u64) -> Result<Option<crate::engine::Operation>, String>;
+    /// All operations, oldest first.
+    fn list(&self) -> Result<Vec<crate::engine::Operation>, String>;
+}
+
+/// Where progress is shown: the chat message of the request, or a terminal.
+pub trait Notify: Send + Sync {
+    fn update(&self, op: &crate::engine::Operation, text: &str);
+}
+
+/// The time, injectable for tests.
+pub trait Clock: Send + Sync {
+    /// Seconds since the epoch.
+    fn now(&self) -> i64;
+}
+
+/// The machine's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,160 @@
+//! The read verbs: `status` (apps x environments with version, state, age)
+//! and `history` (the commits that changed an app's version, with trailers).
+
+use super::render::{age, date, short, table};
+use super::{Engine, Fail, Reply, Result, unknown};
+use hoist_commands::{History, Status};
+use std::collections::BTreeMap;
+
+impl Engine {
+    pub(super) fn status(&self, s: &Status) -> Result<Reply> {
+        let (policy, tip) = self.current_policy()?;
+        if let Some(env) = &s.env {
+            if policy.env(env).is_none() {
+                let known: Vec<&str> = policy
+                    .environments
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect();
+                return Err(unknown("environment", env, &known));
+            }
+        }
+        if let Some(app) = &s.app {
+            if policy.app(app).is_none() {
+                let known: Vec<&str> = policy.apps.iter().map(|a| a.name.as_str()).collect();
+                return Err(unknown("app", app, &known));
+            }
+        }
+        let default_branch = self.policy_branch()?;
+        let mut tips: BTreeMap<String, String> = BTreeMap::from([(default_branch, tip)]);
+        let ops = self.journal.list().map_err(Fail::Error)?;
+        let now = self.clock.now();
+        let mut rows = vec![
+            ["APP", "ENV", "VERSION", "STATE", "AGE", "LOCK"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for app in policy
+            .apps
+            .iter()
+            .filter(|a| s.app.as_ref().is_none_or(|x| x == &a.name))
+        {
+            for env in policy
+                .environments
+                .iter()
+                .filter(|e| s.env.as_ref().is_none_or(|x| x == &e.name))
+            {
+                let Some(target) = app.targets.get(&env.name) else {
+                    continue;
+                };
+                let tip = match tips.get(&env.branch) {
+                    Some(t) => t.clone(),
+                    None => {
+                        let t = self.repo.refresh(&env.branch)?;
+                        tips.insert(env.branch.clone(), t.clone());
+                        t
+                    }
+                };
+                let version = match self.repo.read_value(&tip, target) {
+                    Ok(v) => v.unwrap_or_else(|| "-".into()),
+                    Err(e) => format!("? ({e})"),
+                };
+                let last = ops.iter().rev().find(|op| {
+                    op.env == env.name.as_str()
+                        && op.changes.iter().any(|c| c.app == app.name.as_str())
+                });
+                let (state, since) = match last {
+                    Some(op) => (
+                        format!("{} #{}", op.state.label(), op.id),
+                        age(now - op.transitions.last().map(|t| t.0).unwrap_or(op.created_at)),
+                    ),
+                    None => ("-".into(), "-".into()),
+                };
+                rows.push(vec![
+                    app.name.to_string(),
+                    env.name.to_string(),
+                    version,
+                    state,
+                    since,
+                    "-".into(),
+                ]);
+            }
+        }
+        Ok(Reply::done(table(&rows)))
+    }
+
+    pub(super) fn history(&self, h: &History) -> Result<Reply> {
+        let (policy, tip) = self.current_policy()?;
+        let app = policy.app(&h.app).ok_or_else(|| {
+            let known: Vec<&str> = policy.apps.iter().map(|a| a.name.as_str()).collect();
+            unknown("app", &h.app, &known)
+        })?;
+        let limit = h.limit.unwrap_or(10) as usize;
+        let default_branch = self.policy_branch()?;
+        let mut sections = Vec::new();
+        for env in policy
+            .environments
+            .iter()
+            .filter(|e| h.env.as_ref().is_none_or(|x| x == &e.name))
+        {
+            let Some(target) = app.targets.get(&env.name) else {
+                continue;
+            };
+            let tip = if env.branch == default_branch {
+                tip.clone()
+            } else {
+                self.repo.refresh(&env.branch)?
+            };
+            let revisions = self.repo.history(&tip, target, limit)?;
+            let mut rows = Vec::new();
+            for r in &revisions {
+                let trailer = |k: &str| {
+                    r.trailers
+                        .iter()
+                        .filter(|(key, _)| key == k)
+                        .map(|(_, v)| v.as_str())
+                        .collect::<Vec<_>>()
+                };
+                let by = trailer("Hoist-Requested-By");
+                let approved = trailer("Hoist-Approved-By");
+                let mut who = if by.is_empty() {
+                    "not via hoist".to_string()
+                } else {
+                    format!("by {}", by.join(", "))
+                };
+                if !approved.is_empty() {
+                    who.push_str(&format!(", approved by {}", approved.join(", ")));
+                }
+                rows.push(vec![
+                    short(&r.sha).to_string(),
+                    date(r.time),
+                    r.value.clone().unwrap_or_else(|| "-".into()),
+                    r.subject.clone(),
+                    who,
+                ]);
+            }
+            let body = if rows.is_empty() {
+                "  (no changes found)".to_string()
+            } else {
+                indent(&table(&rows))
+            };
+            sections.push(format!("{} in {}:\n{body}", app.name, env.name));
+        }
+        if sections.is_empty() {
+            if let Some(env) = &h.env {
+                return Err(Fail::Refused(format!(
+                    "{} is not deployed to {env}",
+                    app.name
+                )));
+            }
+        }
+        Ok(Reply::done(sections.join("\n")))
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

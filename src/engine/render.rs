@@ -1,0 +1,174 @@
+//! Words for chat: commit messages with trailers, diffs, summaries, times.
+//! Kept in one place so every surface (console, Slack, Discord) says the same.
+
+use super::ports::{Plan, Progress};
+use super::{Change, Operation, Outcome, Reply, Request, State};
+use hoist_commands::Name;
+
+pub fn names(apps: &[Name]) -> String {
+    apps.iter().map(Name::as_str).collect::<Vec<_>>().join(",")
+}
+
+pub fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(7)]
+}
+
+/// The changes of a plan, per app, for the journal.
+pub fn changes(apps: &[Name], plan: &Plan) -> Vec<Change> {
+    apps.iter()
+        .zip(&plan.files)
+        .map(|(app, f)| Change {
+            app: app.to_string(),
+            file: f.path.clone(),
+            old_value: f.old_value.clone(),
+            new_value: f.new_value.clone(),
+            lines: f.lines.clone(),
+        })
+        .collect()
+}
+
+/// `path:LINE  -old  +new` for each changed line.
+pub fn diff(plan: &Plan) -> String {
+    let mut out = Vec::new();
+    for f in &plan.files {
+        for l in &f.lines {
+            out.push(format!(
+                "  {}:{}\n  - {}\n  + {}",
+                f.path,
+                l.line,
+                l.old.trim(),
+                l.new.trim()
+            ));
+        }
+    }
+    out.join("\n")
+}
+
+/// Subject, reason, trailers (CONTRACT.md "Commits hoist writes").
+pub fn commit_message(op: &Operation, req: &Request, approvers: &[String]) -> String {
+    let mut msg = format!("{}\n\n", op.summary);
+    if let Some(reason) = &op.reason {
+        msg.push_str(reason.trim());
+        msg.push_str("\n\n");
+    }
+    msg.push_str(&format!("Hoist-Operation: {}\n", op.id));
+    msg.push_str(&format!("Hoist-Requested-By: {}\n", op.actor));
+    for a in approvers {
+        msg.push_str(&format!("Hoist-Approved-By: {a}\n"));
+    }
+    let chat = req
+        .chat_link
+        .clone()
+        .or_else(|| req.channel.clone())
+        .unwrap_or_else(|| "cli".into());
+    msg.push_str(&format!("Hoist-Chat: {chat}\n"));
+    if let Some(t) = &op.ticket {
+        msg.push_str(&format!("Hoist-Ticket: {t}\n"));
+    }
+    msg
+}
+
+pub fn phase(p: &Progress) -> &'static str {
+    match p {
+        Progress::NotSeenYet => "waiting for the GitOps engine to see the commit",
+        Progress::Syncing => "syncing",
+        Progress::Applied => "applied",
+        Progress::Progressing => "progressing",
+        Progress::Healthy => "healthy",
+        Progress::Degraded(_) => "degraded",
+        Progress::Failed(_) => "failed",
+        Progress::Stalled(_) => "stalled",
+        Progress::TimedOut => "timed out",
+    }
+}
+
+/// One line saying where an operation rests.
+pub fn summary_line(op: &Operation) -> String {
+    let sha = op.commit.as_deref().map(short).unwrap_or("-");
+    let what = match &op.state {
+        State::Pushed { .. } => format!("pushed {sha}"),
+        State::Healthy => format!("{sha} is healthy"),
+        State::Degraded { message } => format!("{sha} is degraded: {message}"),
+        State::Failed { message } => format!("failed: {message}"),
+        State::TimedOut => format!("{sha} did not become healthy in time"),
+        other => other.label().to_string(),
+    };
+    format!("#{} {}: {what}", op.id, op.summary)
+}
+
+pub fn reply(op: &Operation, message: String) -> Reply {
+    Reply {
+        operation: Some(op.id),
+        state: op.state.label().to_string(),
+        commit: op.commit.clone(),
+        pr: None,
+        message,
+        outcome: Outcome::Ok,
+    }
+}
+
+/// `2026-11-22 18:40` (UTC) from epoch seconds.
+pub fn date(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// `42s`, `5m`, `3h`, `2d`.
+pub fn age(secs: i64) -> String {
+    match secs.max(0) {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// Left-aligned columns.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let cells: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("{s:<w$}", w = widths[i]))
+                .collect();
+            cells.join("  ").trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_utc_civil_dates() {
+        assert_eq!(super::date(0), "1970-01-01 00:00");
+        assert_eq!(super::date(1_795_305_600 + 67_200), "2026-11-22 18:40");
+        assert_eq!(super::date(951_782_400), "2000-02-29 00:00");
+    }
+}

@@ -1,0 +1,281 @@
+//! Surgical edits: find one scalar (a kustomize `images[]` entry's `newTag` /
+//! `digest`, or a YAML path such as `image.tag`) and replace exactly its bytes,
+//! written in the style the old value used. Comments, key order, quoting and
+//! indentation elsewhere stay byte-identical; the diff is the value's line.
+
+pub use crate::engine::ports::LineChange;
+use crate::policy::Locator;
+use crate::yaml::{self, Kind, Node, Style};
+use hoist_commands::Version;
+use std::ops::Range;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EditError {
+    #[error("not valid YAML at {0}")]
+    Syntax(yaml::SyntaxError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0} is an anchor or an alias; hoist will not guess which uses should change")]
+    Anchored(String),
+    #[error("{0} spans several lines or is a block scalar; hoist edits single-line values only")]
+    MultiLine(String),
+    #[error("{0} is found in more than one document of the file")]
+    Ambiguous(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// The result of planning an edit on one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edited {
+    pub old_value: Option<String>,
+    pub new_text: String,
+    pub lines: Vec<LineChange>,
+}
+
+/// A path segment of `a.b[2].c` (`\.` escapes a dot inside a key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn parse_path(path: &str) -> Result<Vec<Seg>, EditError> {
+    let bad = || {
+        EditError::Unsupported(format!(
+            "`{path}` is not a valid YAML path (like `image.tag` or `a.b[2].c`)"
+        ))
+    };
+    let mut segs = Vec::new();
+    let mut key = String::new();
+    let mut chars = path.chars().peekable();
+    let mut after_index = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => key.push(chars.next().ok_or_else(bad)?),
+            '.' => {
+                if key.is_empty() && !after_index {
+                    return Err(bad());
+                }
+                if !key.is_empty() {
+                    segs.push(Seg::Key(std::mem::take(&mut key)));
+                }
+                after_index = false;
+            }
+            '[' => {
+                if !key.is_empty() {
+                    segs.push(Seg::Key(std::mem::take(&mut key)));
+                }
+                let digits: String = chars.by_ref().take_while(|c| *c != ']').collect();
+                segs.push(Seg::Index(digits.parse().map_err(|_| bad())?));
+                after_index = true;
+            }
+            c => key.push(c),
+        }
+    }
+    if !key.is_empty() {
+        segs.push(Seg::Key(key));
+    }
+    if segs.is_empty() {
+        Err(bad())
+    } else {
+        Ok(segs)
+    }
+}
+
+fn walk<'a>(node: &'a Node, path: &[Seg]) -> Option<&'a Node> {
+    path.iter()
+        .try_fold(node, |node, seg| match (seg, &node.kind) {
+            (Seg::Key(k), Kind::Map(_)) => node.get(k),
+            (Seg::Index(i), Kind::Seq(items)) => items.get(*i),
+            _ => None,
+        })
+}
+
+/// The scalar nodes a locator points at, with a label for messages. For a
+/// kustomize image: (`newTag`, `digest`) of the matching `images[]` entry.
+struct Found<'a> {
+    tag: Option<&'a Node>,
+    digest: Option<&'a Node>,
+}
+
+fn find<'a>(docs: &'a [Node], locator: &Locator) -> Result<Found<'a>, EditError> {
+    let mut hits = Vec::new();
+    for doc in docs {
+        let hit = match locator {
+            Locator::KustomizeImage(image) => {
+                let Some(Node {
+                    kind: Kind::Seq(items),
+                    ..
+                }) = doc.get("images")
+                else {
+                    continue;
+                };
+                items
+                    .iter()
+                    .find(|i| i.get("name").and_then(Node::as_str) == Some(image))
+                    .map(|entry| Found {
+                        tag: entry.get("newTag"),
+                        digest: entry.get("digest"),
+                    })
+            }
+            Locator::YamlPath(path) => walk(doc, &parse_path(path)?).map(|n| Found {
+                tag: Some(n),
+                digest: None,
+            }),
+        };
+        hits.extend(hit);
+    }
+    let label = locator.to_string();
+    match hits.len() {
+        0 => Err(EditError::NotFound(format!("{label} is not in the file"))),
+        1 => Ok(hits.remove(0)),
+        _ => Err(EditError::Ambiguous(label)),
+    }
+}
+
+fn scalar<'a>(node: &'a Node, label: &str) -> Result<&'a str, EditError> {
+    if node.anchored || matches!(node.kind, Kind::Alias) {
+        return Err(EditError::Anchored(label.to_string()));
+    }
+    node.as_str().ok_or_else(|| {
+        EditError::Unsupported(format!("{label} is {}, not a value", node.describe()))
+    })
+}
+
+/// The current value a locator points at (`tag`, `sha256:..`, or `tag@sha256:..`).
+pub fn read_value(src: &str, locator: &Locator) -> Result<Option<String>, EditError> {
+    let docs = yaml::load(src).map_err(EditError::Syntax)?;
+    let found = find(&docs, locator)?;
+    let tag = found
+        .tag
+        .filter(|n| !n.is_null())
+        .map(|n| scalar(n, "newTag"))
+        .transpose()?;
+    let digest = found
+        .digest
+        .filter(|n| !n.is_null())
+        .map(|n| scalar(n, "digest"))
+        .transpose()?;
+    Ok(match (tag, digest) {
+        (Some(t), Some(d)) => Some(format!("{t}@{d}")),
+        (Some(t), None) => Some(t.to_string()),
+        (None, Some(d)) => Some(d.to_string()),
+        (None, None) => None,
+    })
+}
+
+/// Plan the edit that sets `locator` to `version`. The file is unchanged when
+/// it already holds that version (`lines` is then empty).
+pub fn apply(src: &str, locator: &Locator, version: &Version) -> Result<Edited, EditError> {
+    let docs = yaml::load(src).map_err(EditError::Syntax)?;
+    let found = find(&docs, locator)?;
+    let old_value = read_value(src, locator)?;
+    let mut replacements: Vec<(Range<usize>, String)> = Vec::new();
+    let mut set = |node: Option<&Node>, key: &str, value: &str| -> Result<(), EditError> {
+        let label = format!("{locator} ({key})");
+        let Some(node) = node else {
+            return Err(EditError::NotFound(format!(
+                "{label}: the entry has no `{key}:` key; add one (any value) so hoist can set it"
+            )));
+        };
+        scalar(node, &label)?;
+        let Kind::Scalar { style, .. } = node.kind else {
+            unreachable!("checked by scalar()")
+        };
+        let span =
+            yaml::scalar_extent(src, node).ok_or_else(|| EditError::MultiLine(label.clone()))?;
+        replacements.push((span, render(value, style)));
+        Ok(())
+    };
+    match locator {
+        Locator::KustomizeImage(_) => {
+            if let Some(tag) = version.tag() {
+                set(found.tag, "newTag", tag)?;
+            }
+            if let Some(digest) = version.digest() {
+                set(found.digest, "digest", &digest)?;
+            } else if found.digest.is_some_and(|d| !d.is_null()) {
+                // A digest would override the new tag: kustomize pins by digest first.
+                set(found.digest, "digest", "")?;
+            }
+        }
+        Locator::YamlPath(_) => set(found.tag, "value", &version.to_string())?,
+    }
+    if old_value.as_deref() == Some(version.to_string().as_str()) {
+        return Ok(Edited {
+            old_value,
+            new_text: src.to_string(),
+            lines: Vec::new(),
+        });
+    }
+    replacements.sort_by_key(|(r, _)| r.start);
+    let mut out = String::with_capacity(src.len() + 80);
+    let mut at = 0;
+    for (range, text) in &replacements {
+        out.push_str(&src[at..range.start]);
+        out.push_str(text);
+        at = range.end;
+    }
+    out.push_str(&src[at..]);
+    let lines = changed_lines(src, &out);
+    Ok(Edited {
+        old_value,
+        new_text: out,
+        lines,
+    })
+}
+
+/// Write `value` the way the old scalar was written: a quoted value stays
+/// quoted; a plain one stays plain unless YAML would read it as something other
+/// than text (`1.10` would become a number), in which case it is double-quoted.
+fn render(value: &str, style: Style) -> String {
+    match style {
+        Style::Single => format!("'{}'", value.replace('\'', "''")),
+        Style::Plain if plain_is_text(value) => value.to_string(),
+        _ => format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\"")),
+    }
+}
+
+/// Would a plain scalar with this text be read back as the same string by
+/// YAML 1.1 and 1.2 readers (Go's yaml.v2/v3, kustomize, Helm)? Numbers,
+/// booleans and nulls of either spec would not be (`1.10` becomes 1.1).
+fn plain_is_text(v: &str) -> bool {
+    static NOT_TEXT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let not_text = NOT_TEXT.get_or_init(|| {
+        regex::Regex::new(concat!(
+            r"^(?:",
+            r"[-+]?(?:0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])*)",
+            r"|[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?",
+            r"|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+",
+            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*",
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+            r"|(?i:y|n|yes|no|on|off|true|false|null)|~",
+            r")$"
+        ))
+        .expect("the YAML scalar pattern is a valid regex")
+    });
+    let safe_chars = v.bytes().all(|b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b':' | b'/' | b'@' | b'+')
+    });
+    // Indicator characters at the start would change the meaning; quote those.
+    let safe_start = !v.starts_with(['-', '.', ':', '@', '+']);
+    !v.is_empty() && safe_chars && safe_start && !not_text.is_match(v)
+}
+
+/// Lines that differ between two texts with the same line count.
+fn changed_lines(old: &str, new: &str) -> Vec<LineChange> {
+    old.split('\n')
+        .zip(new.split('\n'))
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, (a, b))| LineChange {
+            line: i + 1,
+            old: a.trim_end_matches('\r').to_string(),
+            new: b.trim_end_matches('\r').to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

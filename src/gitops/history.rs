@@ -1,0 +1,104 @@
+//! History of a target: walk first parents from a tip, compare the target
+//! file's blob id with the parent's (cheap: no blob is read unless the file
+//! changed), and read the value only where the file changed. Trailers come
+//! from the commit message; nothing is checked out.
+
+use super::edit;
+use crate::engine::ports::{RepoError, Revision};
+use crate::policy::Target;
+
+/// Stop looking after this many commits; a config repo's target changes are dense enough.
+const MAX_WALK: usize = 20_000;
+
+fn err(e: impl std::fmt::Display) -> RepoError {
+    RepoError::Git(e.to_string())
+}
+
+fn blob_at(commit: &gix::Commit<'_>, path: &str) -> Result<Option<gix::ObjectId>, RepoError> {
+    let tree = commit.tree().map_err(err)?;
+    Ok(tree
+        .lookup_entry_by_path(path)
+        .map_err(err)?
+        .map(|e| e.object_id()))
+}
+
+fn value_of(
+    repo: &gix::Repository,
+    blob: Option<gix::ObjectId>,
+    target: &Target,
+) -> Option<String> {
+    let data = repo.find_object(blob?).ok()?.detach().data;
+    let text = String::from_utf8(data).ok()?;
+    edit::read_value(&text, &target.locator).ok().flatten()
+}
+
+/// `Key: value` lines of the message's last paragraph.
+pub fn trailers(message: &str) -> Vec<(String, String)> {
+    let last = message.trim_end().rsplit("\n\n").next().unwrap_or_default();
+    last.lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(": ")?;
+            let ok = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            ok.then(|| (k.to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+pub fn history(
+    repo: &gix::Repository,
+    tip: &str,
+    target: &Target,
+    limit: usize,
+) -> Result<Vec<Revision>, RepoError> {
+    let mut out = Vec::new();
+    let mut id = gix::ObjectId::from_hex(tip.as_bytes()).map_err(err)?;
+    let mut commit = repo.find_commit(id).map_err(err)?;
+    let mut blob = blob_at(&commit, &target.file)?;
+    let mut value = value_of(repo, blob, target);
+    for _ in 0..MAX_WALK {
+        if out.len() >= limit {
+            break;
+        }
+        let parent = commit.parent_ids().next().map(|p| p.detach());
+        let (parent_blob, parent_commit) = match parent {
+            Some(p) => {
+                let c = repo.find_commit(p).map_err(err)?;
+                (blob_at(&c, &target.file)?, Some(c))
+            }
+            None => (None, None),
+        };
+        let parent_value = if parent_blob == blob {
+            value.clone()
+        } else {
+            value_of(repo, parent_blob, target)
+        };
+        if parent_value != value {
+            let message = commit.message_raw().map_err(err)?.to_string();
+            let time = commit.time().map_err(err)?.seconds;
+            out.push(Revision {
+                sha: id.to_string(),
+                time,
+                subject: message.lines().next().unwrap_or_default().to_string(),
+                trailers: trailers(&message),
+                value: value.clone(),
+            });
+        }
+        let Some(pc) = parent_commit else { break };
+        id = pc.id;
+        commit = pc;
+        blob = parent_blob;
+        value = parent_value;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trailers_come_from_the_last_paragraph() {
+        let msg = "deploy api v1 to prod\n\nfix: login\n\nHoist-Operation: 7\nHoist-Approved-By: slack:U1\nHoist-Approved-By: slack:U2\n";
+        let t = super::trailers(msg);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t[2], ("Hoist-Approved-By".into(), "slack:U2".into()));
+    }
+}

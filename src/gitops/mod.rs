@@ -1,0 +1,269 @@
+//! The only module that touches git. A persistent bare mirror (git CLI for
+//! fetch and push), gix for reading and writing objects without a worktree,
+//! surgical YAML edits, SSH-signed commits. Implements the engine's
+//! [`ConfigRepo`] port.
+
+pub mod edit;
+mod history;
+pub mod mirror;
+pub mod sign;
+
+use crate::engine::ports::{ConfigRepo, Plan, PlannedFile, RepoError, Revision};
+use crate::policy::Target;
+use gix::bstr::ByteSlice;
+use hoist_commands::Version;
+use mirror::{Mirror, PushResult};
+use sign::Signer;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Who commits: `HOIST_GIT_AUTHOR` (`Name <email>`), or hoist itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    pub name: String,
+    pub email: String,
+}
+
+impl Default for Author {
+    fn default() -> Self {
+        Author {
+            name: "hoist".into(),
+            email: "hoist@localhost".into(),
+        }
+    }
+}
+
+impl std::str::FromStr for Author {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, rest) = s
+            .split_once('<')
+            .ok_or_else(|| format!("`{s}` is not `Name <email>`"))?;
+        let email = rest
+            .strip_suffix('>')
+            .ok_or_else(|| format!("`{s}` is not `Name <email>`"))?;
+        if name.trim().is_empty() || email.trim().is_empty() {
+            return Err(format!("`{s}` is not `Name <email>`"));
+        }
+        Ok(Author {
+            name: name.trim().into(),
+            email: email.trim().into(),
+        })
+    }
+}
+
+/// The config repo as hoist sees it.
+#[derive(Debug)]
+pub struct GitRepo {
+    mirror: Mirror,
+    repo: gix::ThreadSafeRepository,
+    signer: Option<Signer>,
+    author: Author,
+    /// Planning, committing and pushing to a branch happen one at a time.
+    writes: Mutex<()>,
+}
+
+fn git_err(e: impl std::fmt::Display) -> RepoError {
+    RepoError::Git(e.to_string())
+}
+
+impl GitRepo {
+    /// Open (creating if needed) the mirror of `url` under `data_dir`.
+    pub fn open(
+        data_dir: &Path,
+        url: &str,
+        signer: Option<Signer>,
+        author: Author,
+    ) -> Result<Self, RepoError> {
+        let mirror = Mirror::open(data_dir, url).map_err(git_err)?;
+        let repo = gix::open(&mirror.path).map_err(git_err)?.into_sync();
+        Ok(GitRepo {
+            mirror,
+            repo,
+            signer,
+            author,
+            writes: Mutex::new(()),
+        })
+    }
+
+    /// Hold this while planning, committing and pushing to keep writes serialized.
+    pub fn write_guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn local(&self) -> gix::Repository {
+        self.repo.to_thread_local()
+    }
+
+    fn tree_of<'r>(repo: &'r gix::Repository, at: &str) -> Result<gix::Tree<'r>, RepoError> {
+        let id = gix::ObjectId::from_hex(at.as_bytes()).map_err(git_err)?;
+        repo.find_commit(id)
+            .map_err(git_err)?
+            .tree()
+            .map_err(git_err)
+    }
+
+    fn signature(&self, now: i64) -> gix::actor::Signature {
+        gix::actor::Signature {
+            name: self.author.name.as_str().into(),
+            email: self.author.email.as_str().into(),
+            time: gix::date::Time {
+                seconds: now,
+                offset: 0,
+            },
+        }
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl ConfigRepo for GitRepo {
+    fn default_branch(&self) -> Result<String, RepoError> {
+        self.mirror.default_branch().map_err(git_err)
+    }
+
+    fn refresh(&self, branch: &str) -> Result<String, RepoError> {
+        self.mirror.fetch(branch).map_err(git_err)?;
+        let repo = self.local();
+        let name = format!("refs/remotes/origin/{branch}");
+        let mut r = repo
+            .find_reference(name.as_str())
+            .map_err(|_| RepoError::Git(format!("branch `{branch}` not found on the remote")))?;
+        Ok(r.peel_to_id().map_err(git_err)?.to_string())
+    }
+
+    fn read_file(&self, at: &str, path: &str) -> Result<Option<Vec<u8>>, RepoError> {
+        let repo = self.local();
+        let tree = Self::tree_of(&repo, at)?;
+        let Some(entry) = tree.lookup_entry_by_path(path).map_err(git_err)? else {
+            return Ok(None);
+        };
+        if !entry.mode().is_blob() {
+            return Ok(None);
+        }
+        Ok(Some(entry.object().map_err(git_err)?.detach().data))
+    }
+
+    fn read_value(&self, at: &str, target: &Target) -> Result<Option<String>, RepoError> {
+        let bytes = self
+            .read_file(at, &target.file)?
+            .ok_or_else(|| RepoError::Target(format!("{} does not exist", target.file)))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| RepoError::Target(format!("{} is not UTF-8 text", target.file)))?;
+        edit::read_value(&text, &target.locator)
+            .map_err(|e| RepoError::Target(format!("{}: {e}", target.file)))
+    }
+
+    fn plan(
+        &self,
+        branch: &str,
+        base: &str,
+        edits: &[(Target, Version)],
+    ) -> Result<Plan, RepoError> {
+        let mut files: Vec<PlannedFile> = Vec::new();
+        for (target, version) in edits {
+            // Two targets in one file: edit on top of the previous edit's result.
+            let text = match files.iter().rev().find(|f| f.path == target.file) {
+                Some(prev) => String::from_utf8_lossy(&prev.content).into_owned(),
+                None => {
+                    let bytes = self.read_file(base, &target.file)?.ok_or_else(|| {
+                        RepoError::Target(format!("{} does not exist on {branch}", target.file))
+                    })?;
+                    String::from_utf8(bytes).map_err(|_| {
+                        RepoError::Target(format!("{} is not UTF-8 text", target.file))
+                    })?
+                }
+            };
+            let edited = edit::apply(&text, &target.locator, version)
+                .map_err(|e| RepoError::Target(format!("{}: {e}", target.file)))?;
+            files.push(PlannedFile {
+                path: target.file.clone(),
+                old_value: edited.old_value,
+                new_value: version.to_string(),
+                lines: edited.lines,
+                content: edited.new_text.into_bytes(),
+            });
+        }
+        Ok(Plan {
+            branch: branch.to_string(),
+            base: base.to_string(),
+            files,
+        })
+    }
+
+    fn commit(&self, plan: &Plan, message: &str, sign: bool) -> Result<String, RepoError> {
+        let repo = self.local();
+        let base = gix::ObjectId::from_hex(plan.base.as_bytes()).map_err(git_err)?;
+        let base_tree = Self::tree_of(&repo, &plan.base)?;
+        let mut editor = repo.edit_tree(base_tree.id).map_err(git_err)?;
+        for file in &plan.files {
+            // Keep the entry's mode (an executable stays executable).
+            let mode = base_tree
+                .lookup_entry_by_path(&file.path)
+                .map_err(git_err)?
+                .map(|e| e.mode().kind())
+                .unwrap_or(gix::object::tree::EntryKind::Blob);
+            let blob = repo.write_blob(&file.content).map_err(git_err)?;
+            editor
+                .upsert(file.path.as_str(), mode, blob.detach())
+                .map_err(git_err)?;
+        }
+        let tree = editor.write().map_err(git_err)?.detach();
+        let now = now();
+        let mut commit = gix::objs::Commit {
+            tree,
+            parents: [base].into_iter().collect(),
+            author: self.signature(now),
+            committer: self.signature(now),
+            encoding: None,
+            message: message.into(),
+            extra_headers: Vec::new(),
+        };
+        if sign {
+            let signer = self.signer.as_ref().ok_or_else(|| {
+                RepoError::Signing("no signing key configured (HOIST_SIGNING_KEY)".into())
+            })?;
+            let mut payload = Vec::new();
+            gix::objs::WriteTo::write_to(&commit, &mut payload).map_err(git_err)?;
+            let signature = signer
+                .sign(&payload)
+                .map_err(|e| RepoError::Signing(e.to_string()))?;
+            commit
+                .extra_headers
+                .push(("gpgsig".into(), signature.as_bytes().as_bstr().into()));
+        }
+        Ok(repo.write_object(&commit).map_err(git_err)?.to_string())
+    }
+
+    fn push(&self, branch: &str, commit: &str, expected: &str) -> Result<(), RepoError> {
+        match self
+            .mirror
+            .push(branch, commit, expected)
+            .map_err(git_err)?
+        {
+            PushResult::Pushed => Ok(()),
+            PushResult::Stale(m) => Err(RepoError::Stale(m)),
+            PushResult::Refused(m) => Err(RepoError::Refused(m)),
+        }
+    }
+
+    fn can_sign(&self) -> bool {
+        self.signer.is_some()
+    }
+
+    fn history(
+        &self,
+        tip: &str,
+        target: &Target,
+        limit: usize,
+    ) -> Result<Vec<Revision>, RepoError> {
+        history::history(&self.local(), tip, target, limit)
+    }
+}

@@ -1,0 +1,420 @@
+//! Reading `hoist.yaml` into a [`Policy`], collecting every problem with its
+//! line and column instead of stopping at the first. Unknown keys are problems
+//! too: a typo in a policy must never silently loosen it.
+
+use super::model::*;
+use crate::yaml::{self, Kind, Node, Pos};
+use hoist_commands::{Duration, Name};
+use std::collections::BTreeMap;
+
+/// One thing wrong with the policy, where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub pos: Pos,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "hoist.yaml:{}:{}: {}",
+            self.pos.line, self.pos.col, self.message
+        )
+    }
+}
+
+#[derive(Default)]
+struct Loader {
+    problems: Vec<Problem>,
+}
+
+impl Loader {
+    fn problem(&mut self, node: &Node, message: impl Into<String>) {
+        self.problems.push(Problem {
+            pos: node.pos,
+            message: message.into(),
+        });
+    }
+
+    fn entries<'a>(
+        &mut self,
+        node: &'a Node,
+        what: &str,
+        allowed: &[&str],
+    ) -> Vec<(&'a str, &'a Node, &'a Node)> {
+        let Kind::Map(entries) = &node.kind else {
+            if !node.is_null() {
+                self.problem(
+                    node,
+                    format!("{what} should be a mapping, found {}", node.describe()),
+                );
+            }
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            let Some(key) = k.as_str() else {
+                self.problem(k, format!("keys in {what} must be plain words"));
+                continue;
+            };
+            if !allowed.is_empty() && !allowed.contains(&key) {
+                let hint = hoist_commands::nearest(key, allowed.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_else(|| format!("; expected one of {}", allowed.join(", ")));
+                self.problem(k, format!("unknown key `{key}` in {what}{hint}"));
+                continue;
+            }
+            out.push((key, k, v));
+        }
+        out
+    }
+
+    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        match node.as_str() {
+            Some(s) if !s.is_empty() => Some(s.to_string()),
+            _ => {
+                self.problem(
+                    node,
+                    format!("{what} should be a text value, found {}", node.describe()),
+                );
+                None
+            }
+        }
+    }
+
+    fn name(&mut self, node: &Node, what: &str) -> Option<Name> {
+        let s = node.as_str().unwrap_or_default();
+        match s.parse() {
+            Ok(n) => Some(n),
+            Err(e) => {
+                self.problem(
+                    node,
+                    format!("`{s}` is not a valid {what} name: {}", e.rule),
+                );
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, node: &Node, what: &str) -> Option<u64> {
+        let s = node.as_str().unwrap_or_default();
+        match s.parse::<Duration>() {
+            Ok(d) => Some(d.as_secs()),
+            Err(e) => {
+                self.problem(
+                    node,
+                    format!("{what}: `{s}` is not a valid duration: {}", e.rule),
+                );
+                None
+            }
+        }
+    }
+
+    fn list<'a>(&mut self, node: &'a Node, what: &str) -> Vec<&'a Node> {
+        match &node.kind {
+            Kind::Seq(items) => items.iter().collect(),
+            _ if node.is_null() => Vec::new(),
+            _ => {
+                self.problem(
+                    node,
+                    format!("{what} should be a list, found {}", node.describe()),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn principals(&mut self, node: &Node, what: &str) -> Vec<Principal> {
+        let mut out = Vec::new();
+        for item in self.list(node, what) {
+            let Some(s) = self.string(item, what) else {
+                continue;
+            };
+            out.push(match s.split_once(':') {
+                _ if s == "*" => Principal::Anyone,
+                Some(("slack-group" | "discord-role", id)) if !id.is_empty() => Principal::PlatformGroup(s),
+                Some(("slack" | "discord" | "console", id)) if !id.is_empty() => Principal::Actor(s),
+                Some((platform, _)) => {
+                    self.problem(item, format!(
+                        "`{s}`: unknown platform `{platform}`; people are slack:ID, discord:ID or console:NAME, \
+                         groups slack-group:ID or discord-role:ID"
+                    ));
+                    continue;
+                }
+                None => Principal::Group(s, item.pos),
+            });
+        }
+        out
+    }
+
+    fn approvals(&mut self, node: &Node) -> Approvals {
+        if let Some(n) = node
+            .as_str()
+            .filter(|_| matches!(node.kind, Kind::Scalar { .. }))
+        {
+            return match n.parse() {
+                Ok(count) => Approvals {
+                    count,
+                    from: Vec::new(),
+                },
+                Err(_) => {
+                    self.problem(node, format!("approvals: `{n}` is not a whole number"));
+                    Approvals::default()
+                }
+            };
+        }
+        let mut approvals = Approvals::default();
+        for (key, _, v) in self.entries(node, "approvals", &["count", "from"]) {
+            match key {
+                "count" => match v.as_str().and_then(|s| s.parse().ok()) {
+                    Some(n) => approvals.count = n,
+                    None => self.problem(v, "approvals.count should be a whole number"),
+                },
+                _ => approvals.from = self.principals(v, "approvals.from"),
+            }
+        }
+        approvals
+    }
+}
+
+const ENV_KEYS: &[&str] = &[
+    "branch",
+    "via",
+    "deployers",
+    "approvals",
+    "promote_from",
+    "soak",
+    "channels",
+    "incident_channels",
+    "break_glass",
+    "freeze",
+    "timeout",
+    "ticket",
+];
+
+fn environment(l: &mut Loader, name: Name, key: &Node, node: &Node) -> Environment {
+    let mut env = Environment {
+        name,
+        pos: key.pos,
+        branch: "main".into(),
+        via: Via::Push,
+        deployers: Vec::new(),
+        approvals: Approvals::default(),
+        promote_from: None,
+        soak_secs: None,
+        channels: Vec::new(),
+        incident_channels: Vec::new(),
+        break_glass: None,
+        freeze: Vec::new(),
+        timeout_secs: None,
+        ticket: None,
+    };
+    for (k, _, v) in l.entries(node, &format!("environment `{}`", env.name), ENV_KEYS) {
+        match k {
+            "branch" => env.branch = l.string(v, "branch").unwrap_or(env.branch),
+            "via" => match v.as_str() {
+                Some("push") => env.via = Via::Push,
+                Some("pull-request") => env.via = Via::PullRequest,
+                _ => l.problem(v, "via should be `push` or `pull-request`"),
+            },
+            "deployers" => env.deployers = l.principals(v, "deployers"),
+            "approvals" => env.approvals = l.approvals(v),
+            "promote_from" => env.promote_from = l.name(v, "environment").map(|n| (n, v.pos)),
+            "soak" => env.soak_secs = l.duration(v, "soak"),
+            "timeout" => env.timeout_secs = l.duration(v, "timeout"),
+            "channels" | "incident_channels" => {
+                let list: Vec<String> = l
+                    .list(v, k)
+                    .into_iter()
+                    .filter_map(|c| l.string(c, k))
+                    .collect();
+                if k == "channels" {
+                    env.channels = list
+                } else {
+                    env.incident_channels = list
+                }
+            }
+            "break_glass" => {
+                let mut bg = Approvals::default();
+                for (_, _, a) in l.entries(v, "break_glass", &["approvals"]) {
+                    bg = l.approvals(a);
+                }
+                env.break_glass = Some(bg);
+            }
+            "freeze" => {
+                for w in l.list(v, "freeze") {
+                    if let Some(s) = l.string(w, "a freeze window") {
+                        env.freeze.push((s, w.pos));
+                    }
+                }
+            }
+            _ => {
+                let mut rule = TicketRule {
+                    required: false,
+                    pattern: None,
+                };
+                for (tk, _, tv) in l.entries(v, "ticket", &["required", "pattern"]) {
+                    match (tk, tv.as_str()) {
+                        ("required", Some("true")) => rule.required = true,
+                        ("required", Some("false")) => rule.required = false,
+                        ("required", _) => l.problem(tv, "ticket.required should be true or false"),
+                        (_, _) => rule.pattern = l.string(tv, "ticket.pattern"),
+                    }
+                }
+                env.ticket = Some(rule);
+            }
+        }
+    }
+    env
+}
+
+fn app(l: &mut Loader, name: Name, key: &Node, node: &Node) -> App {
+    let mut app = App {
+        name,
+        pos: key.pos,
+        targets: BTreeMap::new(),
+        watch: None,
+    };
+    let what = format!("app `{}`", app.name);
+    for (k, _, v) in l.entries(node, &what, &["targets", "argocd", "flux"]) {
+        match k {
+            "targets" => {
+                for (_, env_key, t) in l.entries(v, "targets", &[]) {
+                    let Some(env_name) = l.name(env_key, "environment") else {
+                        continue;
+                    };
+                    let fields =
+                        l.entries(t, "a target", &["file", "kustomize_image", "yaml_path"]);
+                    let get = |f: &str| fields.iter().find(|(k, ..)| *k == f).map(|(_, _, v)| *v);
+                    let file = get("file").and_then(|f| l.string(f, "file"));
+                    let locator = match (get("kustomize_image"), get("yaml_path")) {
+                        (Some(i), None) => {
+                            l.string(i, "kustomize_image").map(Locator::KustomizeImage)
+                        }
+                        (None, Some(p)) => l.string(p, "yaml_path").map(Locator::YamlPath),
+                        _ => {
+                            l.problem(t, "a target needs `file` and exactly one of `kustomize_image` or `yaml_path`");
+                            None
+                        }
+                    };
+                    if file.is_none() && get("file").is_none() {
+                        l.problem(t, "a target needs `file`");
+                    }
+                    if let (Some(file), Some(locator)) = (file, locator) {
+                        app.targets.insert(
+                            env_name,
+                            Target {
+                                file,
+                                locator,
+                                pos: env_key.pos,
+                            },
+                        );
+                    }
+                }
+            }
+            "argocd" => {
+                let f = l.entries(v, "argocd", &["namespace", "application"]);
+                let get = |k: &str| {
+                    f.iter()
+                        .find(|(key, ..)| *key == k)
+                        .and_then(|(_, _, v)| v.as_str())
+                        .map(String::from)
+                };
+                app.watch = Some(Watch::ArgoCd {
+                    namespace: get("namespace").unwrap_or_else(|| "argocd".into()),
+                    application: get("application")
+                        .unwrap_or_else(|| format!("{}-{{env}}", app.name)),
+                });
+            }
+            _ => {
+                let f = l.entries(v, "flux", &["kind", "namespace", "name"]);
+                let get = |k: &str| {
+                    f.iter()
+                        .find(|(key, ..)| *key == k)
+                        .and_then(|(_, _, v)| v.as_str())
+                        .map(String::from)
+                };
+                app.watch = Some(Watch::Flux {
+                    kind: get("kind").unwrap_or_else(|| "Kustomization".into()),
+                    namespace: get("namespace").unwrap_or_else(|| "flux-system".into()),
+                    name: get("name").unwrap_or_else(|| format!("{}-{{env}}", app.name)),
+                });
+            }
+        }
+    }
+    app
+}
+
+/// Parse `hoist.yaml`. Returns the policy (as much as could be read) and every
+/// problem found by reading alone; [`super::check`] adds the cross-references.
+pub fn load(src: &str) -> (Policy, Vec<Problem>) {
+    let mut l = Loader::default();
+    let mut policy = Policy::default();
+    let docs = match yaml::load(src) {
+        Ok(d) => d,
+        Err(e) => {
+            let pos = Pos {
+                line: e.pos_line,
+                col: e.pos_col,
+            };
+            return (
+                policy,
+                vec![Problem {
+                    pos,
+                    message: format!("not valid YAML: {}", e.message),
+                }],
+            );
+        }
+    };
+    let Some(root) = docs.first() else {
+        return (
+            policy,
+            vec![Problem {
+                pos: Pos { line: 1, col: 1 },
+                message: "hoist.yaml is empty".into(),
+            }],
+        );
+    };
+    for (key, _, v) in l.entries(
+        root,
+        "hoist.yaml",
+        &["signing", "groups", "environments", "apps"],
+    ) {
+        match key {
+            "signing" => match v.as_str() {
+                Some("required") => policy.signing = Signing::Required,
+                Some("optional") => policy.signing = Signing::Optional,
+                _ => l.problem(v, "signing should be `required` or `optional`"),
+            },
+            "groups" => {
+                for (g, _, members) in l.entries(v, "groups", &[]) {
+                    let members = l.principals(members, "a group");
+                    for m in &members {
+                        if let Principal::Group(name, pos) = m {
+                            l.problems.push(Problem { pos: *pos, message: format!("group `{g}` lists `{name}`: groups hold people (slack:ID, ...), not other groups") });
+                        }
+                    }
+                    policy.groups.insert(g.to_string(), members);
+                }
+            }
+            "environments" => {
+                for (_, k, e) in l.entries(v, "environments", &[]) {
+                    if let Some(name) = l.name(k, "environment") {
+                        let env = environment(&mut l, name, k, e);
+                        policy.environments.push(env);
+                    }
+                }
+            }
+            _ => {
+                for (_, k, a) in l.entries(v, "apps", &[]) {
+                    if let Some(name) = l.name(k, "app") {
+                        let app = app(&mut l, name, k, a);
+                        policy.apps.push(app);
+                    }
+                }
+            }
+        }
+    }
+    (policy, l.problems)
+}

@@ -1,0 +1,161 @@
+//! The policy as hoist uses it: environments in promotion order, apps and their
+//! targets, groups of people. Built from `hoist.yaml` by `load`; every item
+//! remembers where it was written so checks can point at it.
+
+use crate::yaml::Pos;
+use hoist_commands::Name;
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Policy {
+    pub signing: Signing,
+    pub groups: BTreeMap<String, Vec<Principal>>,
+    /// In promotion order, as listed.
+    pub environments: Vec<Environment>,
+    pub apps: Vec<App>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Signing {
+    #[default]
+    Required,
+    Optional,
+}
+
+/// Someone, or a set of people, named in the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// `"*"`: everyone.
+    Anyone,
+    /// A person: `slack:U123`, `discord:8035`, `console:alice`.
+    Actor(String),
+    /// A platform group: `slack-group:S0123`, `discord-role:123`.
+    PlatformGroup(String),
+    /// A group defined under `groups:`.
+    Group(String, Pos),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Via {
+    #[default]
+    Push,
+    PullRequest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Approvals {
+    pub count: u32,
+    /// Who may approve; empty means the environment's deployers.
+    pub from: Vec<Principal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRule {
+    pub required: bool,
+    pub pattern: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    pub name: Name,
+    pub pos: Pos,
+    pub branch: String,
+    pub via: Via,
+    pub deployers: Vec<Principal>,
+    pub approvals: Approvals,
+    pub promote_from: Option<(Name, Pos)>,
+    pub soak_secs: Option<u64>,
+    pub channels: Vec<String>,
+    pub incident_channels: Vec<String>,
+    pub break_glass: Option<Approvals>,
+    /// Freeze windows as written, e.g. `Fri 16:00 - Mon 08:00 Europe/Berlin`.
+    pub freeze: Vec<(String, Pos)>,
+    pub timeout_secs: Option<u64>,
+    pub ticket: Option<TicketRule>,
+}
+
+/// How to find the version inside a target file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locator {
+    /// kustomize `images[]` entry with this `name`.
+    KustomizeImage(String),
+    /// A YAML path such as `image.tag` or `a.b[2].c`.
+    YamlPath(String),
+}
+
+impl fmt::Display for Locator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Locator::KustomizeImage(image) => write!(f, "kustomize image `{image}`"),
+            Locator::YamlPath(path) => write!(f, "YAML path `{path}`"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub file: String,
+    pub locator: Locator,
+    pub pos: Pos,
+}
+
+/// Which GitOps engine object reports on an app (`{env}` is substituted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    ArgoCd {
+        namespace: String,
+        application: String,
+    },
+    Flux {
+        kind: String,
+        namespace: String,
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub name: Name,
+    pub pos: Pos,
+    pub targets: BTreeMap<Name, Target>,
+    pub watch: Option<Watch>,
+}
+
+impl Policy {
+    pub fn env(&self, name: &Name) -> Option<&Environment> {
+        self.environments.iter().find(|e| &e.name == name)
+    }
+
+    pub fn app(&self, name: &Name) -> Option<&App> {
+        self.apps.iter().find(|a| &a.name == name)
+    }
+
+    /// Is `actor` one of `principals` (directly, through `*` or a group)?
+    /// Platform groups (`slack-group:`) are resolved by the chat adapter, which
+    /// passes the actor's memberships in `memberships`.
+    pub fn includes(&self, principals: &[Principal], actor: &str, memberships: &[String]) -> bool {
+        // Groups hold people, never other groups (`check` reports nesting), so one level.
+        let direct = |p: &Principal| match p {
+            Principal::Anyone => true,
+            Principal::Actor(a) => a == actor,
+            Principal::PlatformGroup(g) => memberships.iter().any(|m| m == g),
+            Principal::Group(..) => false,
+        };
+        principals.iter().any(|p| match p {
+            Principal::Group(g, _) => self.groups.get(g).is_some_and(|m| m.iter().any(direct)),
+            other => direct(other),
+        })
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Principal::Anyone => f.write_str("*"),
+            Principal::Actor(a) | Principal::PlatformGroup(a) | Principal::Group(a, _) => {
+                f.write_str(a)
+            }
+        }
+    }
+}
