@@ -101,14 +101,14 @@ fn read_quoted(
         if c == close || c == alt_close {
             return Ok(at + c.len_utf8());
         }
-        if c == '\\' && is_double(open) {
-            if let Some(&(_, next)) = chars.peek() {
-                if next == '"' || next == '\\' || next == '”' {
-                    chars.next();
-                    text.push(next);
-                    continue;
-                }
-            }
+        let escaped = chars
+            .peek()
+            .map(|&(_, n)| n)
+            .filter(|n| matches!(n, '"' | '\\' | '”'));
+        if let (true, Some(next)) = (c == '\\' && is_double(open), escaped) {
+            chars.next();
+            text.push(next);
+            continue;
         }
         text.push(c);
     }

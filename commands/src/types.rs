@@ -261,7 +261,7 @@ mod tests {
             format!("v1@sha256:{d}").parse(),
             Ok(Version::TagDigest {
                 tag: "v1".into(),
-                digest: d.clone()
+                digest: d
             })
         );
         for bad in [

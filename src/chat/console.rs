@@ -28,9 +28,9 @@ pub fn request(
     line: &str,
     default_actor: &str,
     channel: Option<&str>,
-) -> Result<Request, ParseError> {
+) -> Result<Request, Box<ParseError>> {
     let (actor, text) = split_actor(line, default_actor);
-    let command = hoist_commands::parse(text)?;
+    let command = hoist_commands::parse(text).map_err(Box::new)?;
     Ok(Request {
         actor: actor.to_string(),
         channel: channel.map(String::from),

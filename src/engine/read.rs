@@ -9,21 +9,21 @@ use std::collections::BTreeMap;
 impl Engine {
     pub(super) fn status(&self, s: &Status) -> Result<Reply> {
         let (policy, tip) = self.current_policy()?;
-        if let Some(env) = &s.env {
-            if policy.env(env).is_none() {
-                let known: Vec<&str> = policy
-                    .environments
-                    .iter()
-                    .map(|e| e.name.as_str())
-                    .collect();
-                return Err(unknown("environment", env, &known));
-            }
+        if let Some(env) = &s.env
+            && policy.env(env).is_none()
+        {
+            let known: Vec<&str> = policy
+                .environments
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect();
+            return Err(unknown("environment", env, &known));
         }
-        if let Some(app) = &s.app {
-            if policy.app(app).is_none() {
-                let known: Vec<&str> = policy.apps.iter().map(|a| a.name.as_str()).collect();
-                return Err(unknown("app", app, &known));
-            }
+        if let Some(app) = &s.app
+            && policy.app(app).is_none()
+        {
+            let known: Vec<&str> = policy.apps.iter().map(|a| a.name.as_str()).collect();
+            return Err(unknown("app", app, &known));
         }
         let default_branch = self.policy_branch()?;
         let mut tips: BTreeMap<String, String> = BTreeMap::from([(default_branch, tip)]);
@@ -140,13 +140,13 @@ impl Engine {
             };
             sections.push(format!("{} in {}:\n{body}", app.name, env.name));
         }
-        if sections.is_empty() {
-            if let Some(env) = &h.env {
-                return Err(Fail::Refused(format!(
-                    "{} is not deployed to {env}",
-                    app.name
-                )));
-            }
+        if sections.is_empty()
+            && let Some(env) = &h.env
+        {
+            return Err(Fail::Refused(format!(
+                "{} is not deployed to {env}",
+                app.name
+            )));
         }
         Ok(Reply::done(sections.join("\n")))
     }

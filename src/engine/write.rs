@@ -90,13 +90,13 @@ impl Engine {
             Command::Promote(p) => {
                 let from = env_of(policy, &p.from)?;
                 let to = env_of(policy, &p.to)?;
-                if let Some((expected, _)) = &to.promote_from {
-                    if expected != &from.name {
-                        return Err(Fail::Refused(format!(
-                            "{} takes promotions from {expected}, not from {}",
-                            to.name, from.name
-                        )));
-                    }
+                if let Some((expected, _)) = &to.promote_from
+                    && expected != &from.name
+                {
+                    return Err(Fail::Refused(format!(
+                        "{} takes promotions from {expected}, not from {}",
+                        to.name, from.name
+                    )));
                 }
                 let from_tip = if from.branch == to.branch {
                     tip.to_string()

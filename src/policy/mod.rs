@@ -18,14 +18,14 @@ pub fn check(policy: &Policy, file_exists: &dyn Fn(&Environment, &str) -> bool) 
     let mut push = |pos: Pos, message: String| problems.push(Problem { pos, message });
     let check_refs = |list: &[Principal], push: &mut dyn FnMut(Pos, String)| {
         for p in list {
-            if let Principal::Group(g, pos) = p {
-                if !policy.groups.contains_key(g) {
-                    let known: Vec<&str> = policy.groups.keys().map(String::as_str).collect();
-                    let hint = hoist_commands::nearest(g, known.iter().copied())
-                        .map(|s| format!("; did you mean `{s}`?"))
-                        .unwrap_or_default();
-                    push(*pos, format!("unknown group `{g}`{hint}"));
-                }
+            if let Principal::Group(g, pos) = p
+                && !policy.groups.contains_key(g)
+            {
+                let known: Vec<&str> = policy.groups.keys().map(String::as_str).collect();
+                let hint = hoist_commands::nearest(g, known.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                push(*pos, format!("unknown group `{g}`{hint}"));
             }
         }
     };
@@ -55,15 +55,14 @@ pub fn check(policy: &Policy, file_exists: &dyn Fn(&Environment, &str) -> bool) 
                 );
             }
         }
-        if let Some(rule) = &env.ticket {
-            if let Some(p) = &rule.pattern {
-                if let Err(e) = regex::Regex::new(p) {
-                    push(
-                        env.pos,
-                        format!("ticket.pattern `{p}` is not a valid regular expression: {e}"),
-                    );
-                }
-            }
+        if let Some(rule) = &env.ticket
+            && let Some(p) = &rule.pattern
+            && let Err(e) = regex::Regex::new(p)
+        {
+            push(
+                env.pos,
+                format!("ticket.pattern `{p}` is not a valid regular expression: {e}"),
+            );
         }
     }
     for app in &policy.apps {

@@ -1,0 +1,169 @@
+//! Test fixtures: real git repositories on disk (a bare "origin" seeded from
+//! the example config repo), throw-away signing keys with an allowed-signers
+//! file, and helpers that run the `hoist` binary and the `git` CLI as judge.
+
+#![allow(dead_code)]
+
+use hoist::gitops::sign::Signer;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_hoist");
+
+/// Run git in `dir` with a clean, deterministic configuration.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A config repo world: origin, data dir, key.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub origin: PathBuf,
+    pub data: PathBuf,
+    pub key: PathBuf,
+    pub allowed_signers: PathBuf,
+}
+
+impl World {
+    /// A bare origin seeded from `deploy/example-config-repo`, and a signing key.
+    pub fn new() -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seed = dir.path().join("seed");
+        for (path, text) in hoist::cli::example::FILES {
+            let dest = seed.join(path);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::write(dest, text).unwrap();
+        }
+        git(&seed, &["init", "-q"]);
+        git(&seed, &["add", "-A"]);
+        git(&seed, &["commit", "-qm", "seed"]);
+        let origin = dir.path().join("origin.git");
+        git(
+            dir.path(),
+            &["clone", "-q", "--bare", "seed", origin.to_str().unwrap()],
+        );
+        let signer = Signer::generate().unwrap();
+        let key = dir.path().join("key");
+        std::fs::write(&key, signer.private_openssh().unwrap()).unwrap();
+        let allowed_signers = dir.path().join("allowed_signers");
+        std::fs::write(
+            &allowed_signers,
+            format!("hoist@localhost {}\n", signer.public_openssh()),
+        )
+        .unwrap();
+        World {
+            data: dir.path().join("data"),
+            dir,
+            origin,
+            key,
+            allowed_signers,
+        }
+    }
+
+    /// Replace a file on origin's main with a plain (unsigned) commit, as a human would.
+    pub fn commit_file(&self, path: &str, text: &str, message: &str) {
+        let work = self.dir.path().join("human");
+        if !work.exists() {
+            git(
+                self.dir.path(),
+                &["clone", "-q", self.origin.to_str().unwrap(), "human"],
+            );
+        }
+        git(&work, &["pull", "-q", "--ff-only"]);
+        std::fs::write(work.join(path), text).unwrap();
+        git(&work, &["commit", "-qam", message]);
+        git(&work, &["push", "-q", "origin", "main"]);
+    }
+
+    /// `hoist exec ... --as ACTOR --json -- COMMAND`, with the world's key.
+    pub fn exec(&self, actor: &str, command: &str) -> (i32, serde_json::Value) {
+        self.exec_with(actor, command, &[], true)
+    }
+
+    pub fn exec_with(
+        &self,
+        actor: &str,
+        command: &str,
+        extra: &[&str],
+        with_key: bool,
+    ) -> (i32, serde_json::Value) {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "exec",
+            "--repo",
+            self.origin.to_str().unwrap(),
+            "--data-dir",
+            self.data.to_str().unwrap(),
+            "--as",
+            actor,
+            "--json",
+        ]);
+        cmd.args(extra).arg("--").args(command.split_whitespace());
+        cmd.env_remove("HOIST_SIGNING_KEY")
+            .env("HOME", self.dir.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1");
+        if with_key {
+            cmd.env("HOIST_SIGNING_KEY", &self.key);
+        }
+        let out = cmd.output().expect("hoist runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {stdout}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), json)
+    }
+
+    /// Origin's main tip.
+    pub fn tip(&self) -> String {
+        git(&self.origin, &["rev-parse", "main"]).trim().to_string()
+    }
+
+    /// A file's content at a revision of origin.
+    pub fn show(&self, rev: &str, path: &str) -> String {
+        git(&self.origin, &["show", &format!("{rev}:{path}")])
+    }
+
+    /// `git verify-commit` with the SSH allowed-signers file.
+    pub fn verify(&self, rev: &str, allowed_signers: &Path) -> Output {
+        Command::new("git")
+            .current_dir(&self.origin)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self.dir.path())
+            .args([
+                "-c",
+                "gpg.format=ssh",
+                "-c",
+                &format!("gpg.ssh.allowedSignersFile={}", allowed_signers.display()),
+            ])
+            .args(["verify-commit", "-v", rev])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("git verify-commit runs")
+    }
+}
