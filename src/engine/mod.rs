@@ -4,6 +4,7 @@
 //! [`ports::Notify`]. Only the traits in [`ports`] are used; no SDK type
 //! appears here.
 
+mod intent;
 mod operation;
 pub mod ports;
 mod read;
@@ -12,7 +13,7 @@ mod write;
 
 pub use operation::{Change, Operation, State};
 
-use crate::policy::{self, Policy};
+use crate::policy::{self, Environment, Policy, Target};
 use hoist_commands::{Command, Name, nearest};
 use ports::{Clock, Cluster, ConfigRepo, Journal, Notify, RepoError};
 use std::sync::{Arc, OnceLock};
@@ -241,6 +242,14 @@ impl Engine {
     }
 }
 
+/// The app named in a request, or a refusal listing the known ones.
+fn app_of<'p>(policy: &'p Policy, name: &Name) -> Result<&'p crate::policy::App> {
+    policy.app(name).ok_or_else(|| {
+        let known: Vec<&str> = policy.apps.iter().map(|a| a.name.as_str()).collect();
+        unknown("app", name, &known)
+    })
+}
+
 /// "unknown environment `stagin`; environments are staging, prod (did you mean `staging`?)"
 fn unknown(what: &str, name: &Name, known: &[&str]) -> Fail {
     let hint = nearest(name.as_str(), known.iter().copied())
@@ -250,4 +259,27 @@ fn unknown(what: &str, name: &Name, known: &[&str]) -> Fail {
         "unknown {what} `{name}`; {what}s are {}{hint}",
         known.join(", ")
     ))
+}
+
+fn env_of<'p>(policy: &'p Policy, name: &Name) -> Result<&'p Environment> {
+    policy.env(name).ok_or_else(|| {
+        let known: Vec<&str> = policy
+            .environments
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        unknown("environment", name, &known)
+    })
+}
+
+fn target_of(policy: &Policy, app: &Name, env: &Name) -> Result<Target> {
+    app_of(policy, app)?
+        .targets
+        .get(env)
+        .cloned()
+        .ok_or_else(|| {
+            Fail::Refused(format!(
+                "{app} is not deployed to {env} (no target for it in hoist.yaml)"
+            ))
+        })
 }

@@ -2,28 +2,18 @@
 //! and `history` (the commits that changed an app's version, with trailers).
 
 use super::render::{age, date, short, table};
-use super::{Engine, Fail, Reply, Result, unknown};
+use super::{Engine, Fail, Reply, Result, app_of, env_of};
 use hoist_commands::{History, Status};
 use std::collections::BTreeMap;
 
 impl Engine {
     pub(super) fn status(&self, s: &Status) -> Result<Reply> {
         let (policy, tip) = self.current_policy()?;
-        if let Some(env) = &s.env
-            && policy.env(env).is_none()
-        {
-            let known: Vec<&str> = policy
-                .environments
-                .iter()
-                .map(|e| e.name.as_str())
-                .collect();
-            return Err(unknown("environment", env, &known));
+        if let Some(env) = &s.env {
+            env_of(&policy, env)?;
         }
-        if let Some(app) = &s.app
-            && policy.app(app).is_none()
-        {
-            let known: Vec<&str> = policy.apps.iter().map(|a| a.name.as_str()).collect();
-            return Err(unknown("app", app, &known));
+        if let Some(app) = &s.app {
+            app_of(&policy, app)?;
         }
         let default_branch = self.policy_branch()?;
         let mut tips: BTreeMap<String, String> = BTreeMap::from([(default_branch, tip)]);
@@ -85,10 +75,7 @@ impl Engine {
 
     pub(super) fn history(&self, h: &History) -> Result<Reply> {
         let (policy, tip) = self.current_policy()?;
-        let app = policy.app(&h.app).ok_or_else(|| {
-            let known: Vec<&str> = policy.apps.iter().map(|a| a.name.as_str()).collect();
-            unknown("app", &h.app, &known)
-        })?;
+        let app = app_of(&policy, &h.app)?;
         let limit = h.limit.unwrap_or(10) as usize;
         let default_branch = self.policy_branch()?;
         let mut sections = Vec::new();

@@ -70,6 +70,21 @@ impl Loader {
         out
     }
 
+    /// A mapping of text values, as a lookup by key.
+    fn texts(
+        &mut self,
+        node: &Node,
+        what: &str,
+        keys: &[&str],
+    ) -> impl Fn(&str) -> Option<String> + use<> {
+        let found: BTreeMap<String, String> = self
+            .entries(node, what, keys)
+            .into_iter()
+            .filter_map(|(k, _, v)| Some((k.to_string(), self.string(v, k)?)))
+            .collect();
+        move |k: &str| found.get(k).cloned()
+    }
+
     fn string(&mut self, node: &Node, what: &str) -> Option<String> {
         match node.as_str() {
             Some(s) if !s.is_empty() => Some(s.to_string()),
@@ -314,13 +329,7 @@ fn app(l: &mut Loader, name: Name, key: &Node, node: &Node) -> App {
                 }
             }
             "argocd" => {
-                let f = l.entries(v, "argocd", &["namespace", "application"]);
-                let get = |k: &str| {
-                    f.iter()
-                        .find(|(key, ..)| *key == k)
-                        .and_then(|(_, _, v)| v.as_str())
-                        .map(String::from)
-                };
+                let get = l.texts(v, "argocd", &["namespace", "application"]);
                 app.watch = Some(Watch::ArgoCd {
                     namespace: get("namespace").unwrap_or_else(|| "argocd".into()),
                     application: get("application")
@@ -328,13 +337,7 @@ fn app(l: &mut Loader, name: Name, key: &Node, node: &Node) -> App {
                 });
             }
             _ => {
-                let f = l.entries(v, "flux", &["kind", "namespace", "name"]);
-                let get = |k: &str| {
-                    f.iter()
-                        .find(|(key, ..)| *key == k)
-                        .and_then(|(_, _, v)| v.as_str())
-                        .map(String::from)
-                };
+                let get = l.texts(v, "flux", &["kind", "namespace", "name"]);
                 app.watch = Some(Watch::Flux {
                     kind: get("kind").unwrap_or_else(|| "Kustomization".into()),
                     namespace: get("namespace").unwrap_or_else(|| "flux-system".into()),
