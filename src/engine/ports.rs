@@ -88,8 +88,8 @@ pub trait ConfigRepo: Send + Sync {
         base: &str,
         edits: &[(Target, Version)],
     ) -> Result<Plan, RepoError>;
-    /// Write the plan as one signed commit (local to the mirror). `None` when
-    /// signing is not configured and the policy allows unsigned commits.
+    /// Write the plan as one commit (local to the mirror), signed when `sign`
+    /// is set; `sign` without a configured key is a `Signing` error.
     fn commit(&self, plan: &Plan, message: &str, sign: bool) -> Result<Sha, RepoError>;
     /// Push `commit` to `branch` iff the remote still has `expected` there.
     fn push(&self, branch: &str, commit: &str, expected: &str) -> Result<(), RepoError>;
