@@ -52,14 +52,7 @@ pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
     let command = match hoist_commands::parse(&text) {
         Ok(c) => c,
         Err(e) => {
-            let reply = crate::engine::Reply {
-                operation: None,
-                state: "refused".into(),
-                commit: None,
-                pr: None,
-                message: e.to_string(),
-                outcome: Outcome::Refused,
-            };
+            let reply = crate::engine::Reply::refused(e.to_string());
             print(args.json, &reply);
             return Ok(1);
         }

@@ -56,37 +56,29 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn refused(message: impl Into<String>) -> Reply {
+    /// A reply that names no operation.
+    fn plain(state: &str, outcome: Outcome, message: impl Into<String>) -> Reply {
         Reply {
             operation: None,
-            state: "refused".into(),
+            state: state.into(),
             commit: None,
             pr: None,
             message: message.into(),
-            outcome: Outcome::Refused,
+            outcome,
         }
+    }
+
+    /// Refused by policy or bad input: nothing was written.
+    pub fn refused(message: impl Into<String>) -> Reply {
+        Reply::plain("refused", Outcome::Refused, message)
     }
 
     fn done(message: impl Into<String>) -> Reply {
-        Reply {
-            operation: None,
-            state: "done".into(),
-            commit: None,
-            pr: None,
-            message: message.into(),
-            outcome: Outcome::Ok,
-        }
+        Reply::plain("done", Outcome::Ok, message)
     }
 
     fn error(message: impl Into<String>) -> Reply {
-        Reply {
-            operation: None,
-            state: "failed".into(),
-            commit: None,
-            pr: None,
-            message: message.into(),
-            outcome: Outcome::Error,
-        }
+        Reply::plain("failed", Outcome::Error, message)
     }
 }
 
