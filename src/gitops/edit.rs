@@ -146,7 +146,11 @@ fn scalar<'a>(node: &'a Node, label: &str) -> Result<&'a str, EditError> {
 /// The current value a locator points at (`tag`, `sha256:..`, or `tag@sha256:..`).
 pub fn read_value(src: &str, locator: &Locator) -> Result<Option<String>, EditError> {
     let docs = yaml::load(src).map_err(EditError::Syntax)?;
-    let found = find(&docs, locator)?;
+    value_of(&find(&docs, locator)?)
+}
+
+/// The value held by the nodes a locator found.
+fn value_of(found: &Found<'_>) -> Result<Option<String>, EditError> {
     let tag = found
         .tag
         .filter(|n| !n.is_null())
@@ -170,7 +174,7 @@ pub fn read_value(src: &str, locator: &Locator) -> Result<Option<String>, EditEr
 pub fn apply(src: &str, locator: &Locator, version: &Version) -> Result<Edited, EditError> {
     let docs = yaml::load(src).map_err(EditError::Syntax)?;
     let found = find(&docs, locator)?;
-    let old_value = read_value(src, locator)?;
+    let old_value = value_of(&found)?;
     let mut replacements: Vec<(Range<usize>, String)> = Vec::new();
     let mut set = |node: Option<&Node>, key: &str, value: &str| -> Result<(), EditError> {
         let label = format!("{locator} ({key})");

@@ -8,14 +8,15 @@ mod history;
 pub mod mirror;
 pub mod sign;
 
-use crate::engine::ports::{ConfigRepo, Plan, PlannedFile, RepoError, Revision};
+use crate::engine::ports::{
+    Clock, ConfigRepo, Plan, PlannedFile, RepoError, Revision, SystemClock,
+};
 use crate::policy::Target;
 use gix::bstr::ByteSlice;
 use hoist_commands::Version;
 use mirror::{Mirror, PushResult};
 use sign::Signer;
 use std::path::Path;
-use std::sync::Mutex;
 
 /// Who commits: `HOIST_GIT_AUTHOR` (`Name <email>`), or hoist itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,8 +60,6 @@ pub struct GitRepo {
     repo: gix::ThreadSafeRepository,
     signer: Option<Signer>,
     author: Author,
-    /// Planning, committing and pushing to a branch happen one at a time.
-    writes: Mutex<()>,
 }
 
 fn git_err(e: impl std::fmt::Display) -> RepoError {
@@ -82,15 +81,7 @@ impl GitRepo {
             repo,
             signer,
             author,
-            writes: Mutex::new(()),
         })
-    }
-
-    /// Hold this while planning, committing and pushing to keep writes serialized.
-    pub fn write_guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.writes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn local(&self) -> gix::Repository {
@@ -115,13 +106,6 @@ impl GitRepo {
             },
         }
     }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 impl ConfigRepo for GitRepo {
@@ -216,7 +200,7 @@ impl ConfigRepo for GitRepo {
                 .map_err(git_err)?;
         }
         let tree = editor.write().map_err(git_err)?.detach();
-        let now = now();
+        let now = SystemClock.now();
         let mut commit = gix::objs::Commit {
             tree,
             parents: [base].into_iter().collect(),
