@@ -17,6 +17,20 @@ pub(super) struct Intent<'p> {
     pub dry_run: bool,
 }
 
+impl Intent<'_> {
+    /// What to set where, in the form the config repo plans.
+    pub fn targets(&self) -> Vec<(Target, Version)> {
+        self.edits
+            .iter()
+            .map(|(_, t, v)| (t.clone(), v.clone()))
+            .collect()
+    }
+
+    pub fn apps(&self) -> Vec<Name> {
+        self.edits.iter().map(|(a, ..)| a.clone()).collect()
+    }
+}
+
 impl Engine {
     /// Resolve the verb into environment, targets and versions.
     pub(super) fn intent<'p>(

@@ -15,8 +15,7 @@ impl Engine {
         if let Some(app) = &s.app {
             app_of(&policy, app)?;
         }
-        let default_branch = self.policy_branch()?;
-        let mut tips: BTreeMap<String, String> = BTreeMap::from([(default_branch, tip)]);
+        let mut tips = self.tips(tip)?;
         let ops = self.journal.list().map_err(Fail::Error)?;
         let now = self.clock.now();
         let mut rows = vec![
@@ -37,14 +36,7 @@ impl Engine {
                 let Some(target) = app.targets.get(&env.name) else {
                     continue;
                 };
-                let tip = match tips.get(&env.branch) {
-                    Some(t) => t.clone(),
-                    None => {
-                        let t = self.repo.refresh(&env.branch)?;
-                        tips.insert(env.branch.clone(), t.clone());
-                        t
-                    }
-                };
+                let tip = tips.get(&env.branch)?;
                 let version = match self.repo.read_value(&tip, target) {
                     Ok(v) => v.unwrap_or_else(|| "-".into()),
                     Err(e) => format!("? ({e})"),
@@ -77,7 +69,7 @@ impl Engine {
         let (policy, tip) = self.current_policy()?;
         let app = app_of(&policy, &h.app)?;
         let limit = h.limit.unwrap_or(10) as usize;
-        let default_branch = self.policy_branch()?;
+        let mut tips = self.tips(tip)?;
         let mut sections = Vec::new();
         for env in policy
             .environments
@@ -87,11 +79,7 @@ impl Engine {
             let Some(target) = app.targets.get(&env.name) else {
                 continue;
             };
-            let tip = if env.branch == default_branch {
-                tip.clone()
-            } else {
-                self.repo.refresh(&env.branch)?
-            };
+            let tip = tips.get(&env.branch)?;
             let revisions = self.repo.history(&tip, target, limit)?;
             let mut rows = Vec::new();
             for r in &revisions {
@@ -136,6 +124,34 @@ impl Engine {
             )));
         }
         Ok(Reply::done(sections.join("\n")))
+    }
+}
+
+/// Branch tips for one request: each branch is fetched at most once.
+struct Tips<'e> {
+    engine: &'e Engine,
+    known: BTreeMap<String, String>,
+}
+
+impl Tips<'_> {
+    fn get(&mut self, branch: &str) -> Result<String> {
+        if let Some(tip) = self.known.get(branch) {
+            return Ok(tip.clone());
+        }
+        let tip = self.engine.repo.refresh(branch)?;
+        self.known.insert(branch.to_string(), tip.clone());
+        Ok(tip)
+    }
+}
+
+impl Engine {
+    /// A tip cache seeded with the policy branch's tip, fetched just now.
+    fn tips(&self, policy_tip: String) -> Result<Tips<'_>> {
+        let known = BTreeMap::from([(self.policy_branch()?, policy_tip)]);
+        Ok(Tips {
+            engine: self,
+            known,
+        })
     }
 }
 

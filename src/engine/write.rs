@@ -5,8 +5,8 @@
 use super::intent::Intent;
 use super::ports::{Plan, Progress, RepoError, WatchRequest};
 use super::{Engine, Fail, Operation, Outcome, Reply, Request, Result, State, env_of, render};
-use crate::policy::{self, Environment, Policy, Signing, Target, Via};
-use hoist_commands::{Command, Name, Version};
+use crate::policy::{self, Environment, Policy, Signing, Via};
+use hoist_commands::{Command, Name};
 
 impl Engine {
     pub(super) fn write(&self, req: &Request) -> Result<Reply> {
@@ -27,13 +27,10 @@ impl Engine {
         };
         let intent = self.intent(&policy, &tip, req)?;
         self.admit(&policy, intent.env, req, &intent)?;
-        let edits: Vec<(Target, Version)> = intent
-            .edits
-            .iter()
-            .map(|(_, t, v)| (t.clone(), v.clone()))
-            .collect();
-        let plan = self.repo.plan(&intent.env.branch, &tip, &edits)?;
-        let apps: Vec<Name> = intent.edits.iter().map(|(a, ..)| a.clone()).collect();
+        let plan = self
+            .repo
+            .plan(&intent.env.branch, &tip, &intent.targets())?;
+        let apps = intent.apps();
         if plan.is_noop() {
             return Ok(Reply::done(format!(
                 "{}: already at {} in {}; nothing to do",
@@ -148,12 +145,9 @@ impl Engine {
         };
         self.save(&mut op, State::Requested)?;
         self.save(&mut op, State::Approved)?;
-        let sign = self.repo.can_sign() || policy.signing == Signing::Required;
-        let edits: Vec<(Target, Version)> = intent
-            .edits
-            .iter()
-            .map(|(_, t, v)| (t.clone(), v.clone()))
-            .collect();
+        // `admit` refused already if the policy requires signing and no key is set.
+        let sign = self.repo.can_sign();
+        let edits = intent.targets();
         let mut attempt = 1;
         let sha = loop {
             let message = render::commit_message(&op, req, &[]);
