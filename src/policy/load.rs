@@ -171,7 +171,7 @@ impl Loader {
             return match n.parse() {
                 Ok(count) => Approvals {
                     count,
-                    from: Vec::new(),
+                    ..Approvals::default()
                 },
                 Err(_) => {
                     self.problem(node, format!("approvals: `{n}` is not a whole number"));
@@ -180,8 +180,9 @@ impl Loader {
             };
         }
         let mut approvals = Approvals::default();
-        for (key, _, v) in self.entries(node, "approvals", &["count", "from"]) {
+        for (key, _, v) in self.entries(node, "approvals", &["count", "from", "expires"]) {
             match key {
+                "expires" => approvals.expires_secs = self.duration(v, "approvals.expires"),
                 "count" => match v.as_str().and_then(|s| s.parse().ok()) {
                     Some(n) => approvals.count = n,
                     None => self.problem(v, "approvals.count should be a whole number"),
@@ -260,7 +261,10 @@ fn environment(l: &mut Loader, name: Name, key: &Node, node: &Node) -> Environme
             "freeze" => {
                 for w in l.list(v, "freeze") {
                     if let Some(s) = l.string(w, "a freeze window") {
-                        env.freeze.push((s, w.pos));
+                        match super::Freeze::parse(&s) {
+                            Ok(f) => env.freeze.push(f),
+                            Err(e) => l.problem(w, e),
+                        }
                     }
                 }
             }

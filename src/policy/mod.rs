@@ -3,9 +3,11 @@
 //! cross-references it, `decide` answers "may this actor write to this
 //! environment from this channel?".
 
+mod freeze;
 mod load;
 mod model;
 
+pub use freeze::Freeze;
 pub use load::{Problem, load};
 pub use model::*;
 

@@ -48,6 +48,8 @@ pub struct Approvals {
     pub count: u32,
     /// Who may approve; empty means the environment's deployers.
     pub from: Vec<Principal>,
+    /// How long a request waits for its approvals (default 24 h).
+    pub expires_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +71,8 @@ pub struct Environment {
     pub channels: Vec<String>,
     pub incident_channels: Vec<String>,
     pub break_glass: Option<Approvals>,
-    /// Freeze windows as written, e.g. `Fri 16:00 - Mon 08:00 Europe/Berlin`.
-    pub freeze: Vec<(String, Pos)>,
+    /// Freeze windows, e.g. `Fri 16:00 - Mon 08:00 Europe/Berlin`.
+    pub freeze: Vec<super::Freeze>,
     pub timeout_secs: Option<u64>,
     pub ticket: Option<TicketRule>,
 }
