@@ -74,6 +74,10 @@ pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
         notify,
         settings,
     )?;
+    // Operations a previous process left unfinished are carried on first.
+    for resumed in engine.resume() {
+        eprintln!("hoist: resumed: {}", resumed.message);
+    }
     let reply = engine.handle(&Request {
         actor: args.actor,
         channel: args.channel,

@@ -1,7 +1,8 @@
 //! Resolving a writing verb (deploy, promote, rollback) into what it means
 //! here: the environment, each app's target and the version to set, the
 //! request in words. Promotion reads the source environment and checks its
-//! soak; rollback finds the previous value in history.
+//! soak; rollback goes to the last version the journal saw Healthy there (or,
+//! without such a record, the previous value in history).
 
 use super::{Engine, Fail, Request, Result, env_of, render, target_of};
 use crate::policy::{Environment, Policy, Target};
@@ -15,6 +16,8 @@ pub(super) struct Intent<'p> {
     pub reason: Option<String>,
     pub ticket: Option<String>,
     pub dry_run: bool,
+    /// Things the requester should know about how the intent was resolved.
+    pub notes: Vec<String>,
 }
 
 impl Intent<'_> {
@@ -23,6 +26,13 @@ impl Intent<'_> {
         self.edits
             .iter()
             .map(|(_, t, v)| (t.clone(), v.clone()))
+            .collect()
+    }
+
+    pub fn versions(&self) -> Vec<(Name, Version)> {
+        self.edits
+            .iter()
+            .map(|(a, _, v)| (a.clone(), v.clone()))
             .collect()
     }
 
@@ -38,6 +48,7 @@ impl Engine {
         policy: &'p Policy,
         tip: &str,
         req: &Request,
+        break_glass: bool,
     ) -> Result<Intent<'p>> {
         let targets = |apps: &[Name], env: &Name| -> Result<Vec<(Name, Target)>> {
             apps.iter()
@@ -60,6 +71,7 @@ impl Engine {
                 reason: d.reason.clone(),
                 ticket: d.ticket.clone(),
                 dry_run: d.dry_run,
+                notes: Vec::new(),
             },
             Command::Promote(p) => {
                 let from = env_of(policy, &p.from)?;
@@ -79,6 +91,7 @@ impl Engine {
                 };
                 let mut edits = Vec::new();
                 let mut versions = Vec::new();
+                let mut notes = Vec::new();
                 for (app, target) in targets(&p.apps, &p.to)? {
                     let source = target_of(policy, &app, &p.from)?;
                     let value = self.repo.read_value(&from_tip, &source)?.ok_or_else(|| {
@@ -90,7 +103,7 @@ impl Engine {
                             from.name
                         ))
                     })?;
-                    self.check_soak(to, &app, &from.name, &version)?;
+                    notes.extend(self.check_soak(to, &app, &from.name, &version)?);
                     versions.push(format!("{app} {version}"));
                     edits.push((app, target, version));
                 }
@@ -107,15 +120,33 @@ impl Engine {
                     reason: p.reason.clone(),
                     ticket: p.ticket.clone(),
                     dry_run: p.dry_run,
+                    notes,
                 }
             }
             Command::Rollback(r) => {
                 let env = env_of(policy, &r.env)?;
                 let target = target_of(policy, &r.app, &r.env)?;
+                let mut notes = Vec::new();
                 let version = match &r.to {
                     Some(v) => v.clone(),
-                    None => self.previous_version(tip, &r.app, env, &target)?,
+                    None => match self.last_healthy(tip, &r.app, env, &target)? {
+                        Some(v) => v,
+                        None => {
+                            notes.push(format!(
+                                "the journal has no healthy record of an earlier version of {} in {}; \
+                                 using the previous value in git history",
+                                r.app, env.name
+                            ));
+                            self.previous_version(tip, &r.app, env, &target)?
+                        }
+                    },
                 };
+                if break_glass {
+                    notes.push(format!(
+                        "incident path: locks and freezes do not apply; {} in {} stays locked until `unlock {} in {}`",
+                        r.app, env.name, r.app, env.name
+                    ));
+                }
                 Intent {
                     env,
                     summary: format!("rollback {} in {} to {version}", r.app, r.env),
@@ -123,6 +154,7 @@ impl Engine {
                     reason: r.reason.clone(),
                     ticket: r.ticket.clone(),
                     dry_run: r.dry_run,
+                    notes,
                 }
             }
             _ => unreachable!("intent() is only called for writing verbs"),
@@ -157,16 +189,39 @@ impl Engine {
         })
     }
 
-    /// `promote_from` + `soak`: the version must have rested in the source env.
+    /// The newest version of `app` in `env` that the journal saw settle
+    /// (Healthy; with no cluster configured, pushed) and that is not the
+    /// current value: where an incident rollback goes.
+    fn last_healthy(
+        &self,
+        tip: &str,
+        app: &Name,
+        env: &Environment,
+        target: &Target,
+    ) -> Result<Option<Version>> {
+        let current = self.repo.read_value(tip, target)?;
+        let settled = if self.cluster.is_some() { "healthy" } else { "pushed" };
+        let ops = self.journal.list().map_err(Fail::Error)?;
+        Ok(ops
+            .iter()
+            .rev()
+            .filter(|op| op.env == env.name.as_str() && op.entered(settled).is_some())
+            .flat_map(|op| op.changes.iter().filter(|c| c.app == app.as_str()))
+            .find(|c| Some(&c.new_value) != current.as_ref())
+            .and_then(|c| c.version.parse().ok()))
+    }
+
+    /// `promote_from` + `soak`: the version must have rested in the source
+    /// env. Returns a note when "pushed" stood in for "healthy".
     fn check_soak(
         &self,
         to: &Environment,
         app: &Name,
         from: &Name,
         version: &Version,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let Some(soak) = to.soak_secs else {
-            return Ok(());
+            return Ok(None);
         };
         let now = self.clock.now();
         let ops = self.journal.list().map_err(Fail::Error)?;
@@ -183,13 +238,20 @@ impl Engine {
             };
             matches.then_some(since).flatten()
         });
+        let basis = if self.cluster.is_some() {
+            "healthy"
+        } else {
+            "pushed (no cluster is configured, so the time since the push counts)"
+        };
         match settled {
-            Some(t) if now - t >= soak as i64 => Ok(()),
+            Some(t) if now - t >= soak as i64 => Ok(self.cluster.is_none().then(|| {
+                format!("no cluster is configured: {app} {version} counts as settled in {from} since it was pushed")
+            })),
             Some(t) => Err(Fail::Refused(format!(
-                "{app} {version} has been in {from} for {}s; {} needs {}s",
-                now - t,
+                "{app} {version} has been {basis} in {from} for {}; {} needs {} of soak",
+                render::age(now - t),
                 to.name,
-                soak
+                render::age(soak as i64)
             ))),
             None => Err(Fail::Refused(format!(
                 "{app} {version} was not deployed to {from} by hoist, so its soak in {from} cannot be shown"

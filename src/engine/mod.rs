@@ -4,18 +4,23 @@
 //! [`ports::Notify`]. Only the traits in [`ports`] are used; no SDK type
 //! appears here.
 
+mod approve;
 mod intent;
+mod locks;
 mod operation;
 pub mod ports;
 mod read;
 mod render;
+mod resume;
 mod write;
 
+pub use locks::Lock;
 pub use operation::{Change, Operation, State};
 
 use crate::policy::{self, Environment, Policy, Target};
 use hoist_commands::{Command, Name, nearest};
 use ports::{Clock, Cluster, ConfigRepo, Journal, Notify, RepoError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Who asked, where, and what.
@@ -109,6 +114,8 @@ pub struct Settings {
     pub wait: bool,
     /// Reconcile timeout when the environment sets none.
     pub default_timeout_secs: u64,
+    /// How long a request waits for approvals when `approvals.expires` is unset.
+    pub approval_expiry_secs: u64,
 }
 
 impl Default for Settings {
@@ -117,6 +124,7 @@ impl Default for Settings {
             push_attempts: 5,
             wait: true,
             default_timeout_secs: 900,
+            approval_expiry_secs: 24 * 3600,
         }
     }
 }
@@ -169,12 +177,11 @@ impl Engine {
             Command::Status(s) => self.status(s),
             Command::History(h) => self.history(h),
             Command::Help(h) => Ok(Reply::done(h.text())),
-            Command::Approve(a) => self.not_waiting(a.id.0),
-            Command::Deny(d) => self.not_waiting(d.id.0),
-            Command::Cancel(c) => self.not_waiting(c.id.0),
-            Command::Lock(_) | Command::Unlock(_) => Err(Fail::Refused(
-                "locks are not available yet in this version of hoist; nothing was changed".into(),
-            )),
+            Command::Approve(a) => self.vote(req, a.id.0, None),
+            Command::Deny(d) => self.vote(req, d.id.0, Some(d.reason.clone())),
+            Command::Cancel(c) => self.cancel(req, c.id.0),
+            Command::Lock(l) => self.lock(req, l),
+            Command::Unlock(u) => self.unlock(req, u),
         };
         match result {
             Ok(reply) => reply,
@@ -183,18 +190,6 @@ impl Engine {
                 tracing::warn!(error = %m, "request failed");
                 Reply::error(m)
             }
-        }
-    }
-
-    /// Nothing in this version waits for approval, so `approve`/`deny`/`cancel`
-    /// can only name an operation that does not wait.
-    fn not_waiting(&self, id: u64) -> Result<Reply> {
-        match self.journal.get(id).map_err(Fail::Error)? {
-            None => Err(Fail::Refused(format!("there is no operation {id}"))),
-            Some(op) => Err(Fail::Refused(format!(
-                "operation {id} is not waiting for approval (it is {})",
-                op.state.label()
-            ))),
         }
     }
 
@@ -232,6 +227,48 @@ impl Engine {
         let tip = self.repo.refresh(&branch)?;
         Ok((self.policy_at(&tip)?, tip))
     }
+
+    /// The rules for writing to `branch` come from that branch's own tip.
+    fn policy_for_branch(&self, branch: &str) -> Result<(Policy, String)> {
+        let tip = self.repo.refresh(branch)?;
+        Ok((self.policy_at(&tip)?, tip))
+    }
+
+    /// Record a transition; durable before anything announces it.
+    fn save(&self, op: &mut Operation, state: State) -> Result<()> {
+        op.enter(state, self.clock.now());
+        self.journal.put(op).map_err(Fail::Error)?;
+        checkpoint(op.state.label());
+        Ok(())
+    }
+}
+
+/// Crash points for the durability test. With `HOIST_TEST_KILL_AT=N` the
+/// process stops at its N-th checkpoint (after each journal write, and between
+/// a side effect and its record), says `hoist: kill point N (LABEL)` on stderr
+/// and waits there to be killed with SIGKILL. Unset, this is one relaxed load.
+pub(crate) fn checkpoint(label: &str) {
+    static AT: OnceLock<Option<u64>> = OnceLock::new();
+    static PASSED: AtomicU64 = AtomicU64::new(0);
+    let at = AT.get_or_init(|| {
+        std::env::var("HOIST_TEST_KILL_AT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    let Some(at) = *at else { return };
+    let n = PASSED.fetch_add(1, Ordering::Relaxed) + 1;
+    if n == at {
+        eprintln!("hoist: kill point {n} ({label})");
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// A name read back from the journal (written by hoist, so valid unless damaged).
+fn journal_name(s: &str) -> Result<Name> {
+    s.parse()
+        .map_err(|_| Fail::Error(format!("journal: `{s}` is not a valid name")))
 }
 
 /// The app named in a request, or a refusal listing the known ones.

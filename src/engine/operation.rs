@@ -13,7 +13,7 @@ pub enum State {
     },
     AwaitingApproval {
         needed: u32,
-        have: Vec<String>,
+        have: u32,
     },
     Expired,
     Rejected {
@@ -91,6 +91,8 @@ impl State {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     pub app: String,
+    /// The version asked for (`v1.2.4`, `sha256:...`, `v1@sha256:...`).
+    pub version: String,
     pub file: String,
     pub old_value: Option<String>,
     pub new_value: String,
@@ -100,10 +102,14 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operation {
     pub id: u64,
+    /// `deploy`, `promote` or `rollback`.
+    pub verb: String,
     /// The request in words; the commit subject.
     pub summary: String,
     pub actor: String,
     pub channel: Option<String>,
+    /// Link to the request in chat (`Hoist-Chat`), else the channel, else `cli`.
+    pub chat: String,
     pub env: String,
     pub reason: Option<String>,
     pub ticket: Option<String>,
@@ -114,6 +120,14 @@ pub struct Operation {
     pub base: Option<String>,
     pub changes: Vec<Change>,
     pub commit: Option<String>,
+    /// Approvals needed before writing (0: none).
+    pub needed: u32,
+    /// Who approved, in order; each counts once. Cleared when the plan changes.
+    pub approvers: Vec<String>,
+    /// When a request waiting for approvals expires (seconds since the epoch).
+    pub expires_at: Option<i64>,
+    /// Set on the incident path: why the usual gates were passed.
+    pub break_glass: Option<String>,
     /// (time, state label) for every transition, oldest first.
     pub transitions: Vec<(i64, String)>,
 }

@@ -95,6 +95,8 @@ pub trait ConfigRepo: Send + Sync {
     fn push(&self, branch: &str, commit: &str, expected: &str) -> Result<(), RepoError>;
     /// Can this repo sign commits?
     fn can_sign(&self) -> bool;
+    /// Is `commit` `tip` or an ancestor of it (so on the branch whose tip it is)?
+    fn contains(&self, tip: &str, commit: &str) -> Result<bool, RepoError>;
     /// Commits reachable from `tip` (first parent) that changed `target`'s value.
     fn history(&self, tip: &str, target: &Target, limit: usize)
     -> Result<Vec<Revision>, RepoError>;
@@ -145,7 +147,7 @@ pub trait Cluster: Send + Sync {
     fn follow(&self, request: &WatchRequest, report: &mut dyn FnMut(&Progress)) -> Progress;
 }
 
-/// Durable record of operations.
+/// Durable record of operations, locks and dedupe keys.
 pub trait Journal: Send + Sync {
     /// Allocate the next operation id (never reused).
     fn next_id(&self) -> Result<u64, String>;
@@ -154,6 +156,16 @@ pub trait Journal: Send + Sync {
     fn get(&self, id: u64) -> Result<Option<crate::engine::Operation>, String>;
     /// All operations, oldest first.
     fn list(&self) -> Result<Vec<crate::engine::Operation>, String>;
+    /// Every lock held (expired ones included; the engine judges expiry).
+    fn locks(&self) -> Result<Vec<crate::engine::Lock>, String>;
+    /// Take or replace the lock on (env, app).
+    fn put_lock(&self, lock: &crate::engine::Lock) -> Result<(), String>;
+    /// Release the lock on (env, app), returning it if there was one.
+    fn remove_lock(&self, env: &str, app: Option<&str>)
+    -> Result<Option<crate::engine::Lock>, String>;
+    /// Remember `key` (a chat event id); `false` when it was seen before, so
+    /// retried deliveries are handled once.
+    fn first_seen(&self, key: &str, now: i64) -> Result<bool, String>;
 }
 
 /// Where progress is shown: the chat message of the request, or a terminal.

@@ -1,4 +1,4 @@
-//! The read verbs: `status` (apps x environments with version, state, age)
+//! The read verbs: `status` (apps x environments with version, state, age, lock)
 //! and `history` (the commits that changed an app's version, with trailers).
 
 use super::render::{age, date, short, table};
@@ -17,6 +17,7 @@ impl Engine {
         }
         let mut tips = self.tips(tip)?;
         let ops = self.journal.list().map_err(Fail::Error)?;
+        let locks = self.live_locks()?;
         let now = self.clock.now();
         let mut rows = vec![
             ["APP", "ENV", "VERSION", "STATE", "AGE", "LOCK"]
@@ -58,7 +59,7 @@ impl Engine {
                     version,
                     state,
                     since,
-                    "-".into(),
+                    self.hold_cell(env, app.name.as_str(), &locks),
                 ]);
             }
         }

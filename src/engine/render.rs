@@ -2,8 +2,8 @@
 //! Kept in one place so every surface (console, Slack, Discord) says the same.
 
 use super::ports::{Plan, Progress};
-use super::{Change, Operation, Outcome, Reply, Request, State};
-use hoist_commands::Name;
+use super::{Change, Operation, Outcome, Reply, State};
+use hoist_commands::{Name, Version};
 
 pub fn names(apps: &[Name]) -> String {
     apps.iter().map(Name::as_str).collect::<Vec<_>>().join(",")
@@ -14,11 +14,13 @@ pub fn short(sha: &str) -> &str {
 }
 
 /// The changes of a plan, per app, for the journal.
-pub fn changes(apps: &[Name], plan: &Plan) -> Vec<Change> {
-    apps.iter()
+pub fn changes(edits: &[(Name, Version)], plan: &Plan) -> Vec<Change> {
+    edits
+        .iter()
         .zip(&plan.files)
-        .map(|(app, f)| Change {
+        .map(|((app, version), f)| Change {
             app: app.to_string(),
+            version: version.to_string(),
             file: f.path.clone(),
             old_value: f.old_value.clone(),
             new_value: f.new_value.clone(),
@@ -44,8 +46,25 @@ pub fn diff(plan: &Plan) -> String {
     out.join("\n")
 }
 
+/// The diff of a journaled operation, as `diff` shows a plan.
+pub fn change_lines(changes: &[Change]) -> String {
+    let mut out = Vec::new();
+    for c in changes {
+        for l in &c.lines {
+            out.push(format!(
+                "  {}:{}\n  - {}\n  + {}",
+                c.file,
+                l.line,
+                l.old.trim(),
+                l.new.trim()
+            ));
+        }
+    }
+    out.join("\n")
+}
+
 /// Subject, reason, trailers (CONTRACT.md "Commits hoist writes").
-pub fn commit_message(op: &Operation, req: &Request, approvers: &[String]) -> String {
+pub fn commit_message(op: &Operation) -> String {
     let mut msg = format!("{}\n\n", op.summary);
     if let Some(reason) = &op.reason {
         msg.push_str(reason.trim());
@@ -53,17 +72,15 @@ pub fn commit_message(op: &Operation, req: &Request, approvers: &[String]) -> St
     }
     msg.push_str(&format!("Hoist-Operation: {}\n", op.id));
     msg.push_str(&format!("Hoist-Requested-By: {}\n", op.actor));
-    for a in approvers {
+    for a in &op.approvers {
         msg.push_str(&format!("Hoist-Approved-By: {a}\n"));
     }
-    let chat = req
-        .chat_link
-        .clone()
-        .or_else(|| req.channel.clone())
-        .unwrap_or_else(|| "cli".into());
-    msg.push_str(&format!("Hoist-Chat: {chat}\n"));
+    msg.push_str(&format!("Hoist-Chat: {}\n", op.chat));
     if let Some(t) = &op.ticket {
         msg.push_str(&format!("Hoist-Ticket: {t}\n"));
+    }
+    if let Some(why) = &op.break_glass {
+        msg.push_str(&format!("Hoist-Break-Glass: {}\n", why.replace('\n', " ")));
     }
     msg
 }
@@ -87,6 +104,17 @@ pub fn summary_line(op: &Operation) -> String {
     let sha = op.commit.as_deref().map(short).unwrap_or("-");
     let what = match &op.state {
         State::Pushed { .. } => format!("pushed {sha}"),
+        State::AwaitingApproval { needed, have } => {
+            format!("waiting for approvals ({have} of {needed})")
+        }
+        State::Rejected { by, reason } => match reason {
+            Some(r) => format!("denied by {by}: {r}"),
+            None => format!("denied by {by}"),
+        },
+        State::Denied { reason } => format!("refused: {reason}"),
+        State::Expired => "expired before it had its approvals; nothing was written".into(),
+        State::Cancelled => "cancelled; nothing was written".into(),
+        State::Unchanged => "the target already had this version; nothing to commit".into(),
         State::Healthy => format!("{sha} is healthy"),
         State::Degraded { message } => format!("{sha} is degraded: {message}"),
         State::Failed { message } => format!("failed: {message}"),

@@ -1,73 +1,89 @@
-//! The write path: deploy, promote and rollback become a plan, the plan passes
-//! policy, an operation is journaled, and the change is committed, signed,
-//! pushed (re-planned when the branch moved) and followed in the cluster.
+//! The write path: deploy, promote and rollback become a plan; the plan
+//! passes policy (who, where, ticket, locks, freezes); an operation is
+//! journaled and either waits for approvals or is carried through: committed,
+//! signed, pushed (re-planned when the branch moved) and followed in the
+//! cluster. `carry` is shared with the approval path and with resume-on-start.
 
 use super::intent::Intent;
 use super::ports::{Plan, Progress, RepoError, WatchRequest};
-use super::{Engine, Fail, Operation, Outcome, Reply, Request, Result, State, env_of, render};
-use crate::policy::{self, Environment, Policy, Signing, Via};
-use hoist_commands::{Command, Name};
+use super::{Engine, Fail, Lock, Operation, Outcome, Reply, Request, Result, State};
+use super::{checkpoint, env_of, render, target_of};
+use crate::policy::{self, Decision, Environment, Policy, Signing, Target, Verb, Via};
+use hoist_commands::{Command, Name, Version};
 
 impl Engine {
     pub(super) fn write(&self, req: &Request) -> Result<Reply> {
-        let (policy, tip) = self.current_policy()?;
-        let env_name = match &req.command {
-            Command::Deploy(d) => &d.env,
-            Command::Promote(p) => &p.to,
-            Command::Rollback(r) => &r.env,
+        let (env_name, verb) = match &req.command {
+            Command::Deploy(d) => (&d.env, Verb::Deploy),
+            Command::Promote(p) => (&p.to, Verb::Promote),
+            Command::Rollback(r) => (&r.env, Verb::Rollback),
             _ => unreachable!("write() is only called for writing verbs"),
         };
-        let env = env_of(&policy, env_name)?;
+        let (policy, tip) = self.current_policy()?;
+        let branch = env_of(&policy, env_name)?.branch.clone();
         // Rules come from the tip of the branch being written.
-        let (policy, tip) = if env.branch == self.policy_branch()? {
+        let (policy, tip) = if branch == self.policy_branch()? {
             (policy, tip)
         } else {
-            let tip = self.repo.refresh(&env.branch)?;
-            (self.policy_at(&tip)?, tip)
+            self.policy_for_branch(&branch)?
         };
-        let intent = self.intent(&policy, &tip, req)?;
-        self.admit(&policy, intent.env, req, &intent)?;
-        let plan = self
-            .repo
-            .plan(&intent.env.branch, &tip, &intent.targets())?;
-        let apps = intent.apps();
+        let env = env_of(&policy, env_name)?;
+        let decision = policy::decide(
+            &policy,
+            env,
+            verb,
+            &req.actor,
+            req.channel.as_deref(),
+            &req.memberships,
+        )
+        .map_err(|r| Fail::Refused(r.0))?;
+        let intent = self.intent(&policy, &tip, req, decision.break_glass)?;
+        self.admit(&policy, env, &intent, &decision, &req.actor)?;
+        let plan = self.repo.plan(&env.branch, &tip, &intent.targets())?;
         if plan.is_noop() {
             return Ok(Reply::done(format!(
                 "{}: already at {} in {}; nothing to do",
-                render::names(&apps),
+                render::names(&intent.apps()),
                 intent.edits[0].2,
-                intent.env.name
+                env.name
             )));
         }
         if intent.dry_run {
+            let needs = match decision.approvals.count {
+                0 => String::new(),
+                n => format!(" after {n} approval(s)"),
+            };
             let mut reply = Reply::done(format!(
-                "dry run of `{}`: this commit would be written\n{}",
+                "dry run of `{}`: this commit would be written{needs}\n{}",
                 intent.summary,
                 render::diff(&plan)
             ));
             reply.state = "dry-run".into();
             return Ok(reply);
         }
-        self.execute(req, &policy, &intent, &apps, plan)
+        let mut op = self.open(req, &intent, &plan, &decision, verb)?;
+        if op.needed > 0 {
+            return self.await_approvals(&mut op, &policy, &intent.notes);
+        }
+        self.save(&mut op, State::Approved)?;
+        let mut reply = self.carry(&mut op, &policy, Some(plan))?;
+        for note in &intent.notes {
+            reply.message.push_str(&format!("\n({note})"));
+        }
+        Ok(reply)
     }
 
-    /// Policy gates. Anything the policy asks for that this version cannot
-    /// enforce refuses the request rather than silently skipping the rule.
+    /// Policy gates beyond who and where (which `decide` answered): the
+    /// ticket rule, locks and freezes (not on the break-glass path), signing.
+    /// `via: pull-request` needs a forge, which this version does not have.
     fn admit(
         &self,
         policy: &Policy,
         env: &Environment,
-        req: &Request,
         intent: &Intent<'_>,
+        decision: &Decision,
+        actor: &str,
     ) -> Result<()> {
-        policy::may_deploy(
-            policy,
-            env,
-            &req.actor,
-            req.channel.as_deref(),
-            &req.memberships,
-        )
-        .map_err(|r| Fail::Refused(r.0))?;
         if let Some(rule) = &env.ticket {
             match (&intent.ticket, &rule.pattern) {
                 (None, _) if rule.required => {
@@ -89,22 +105,15 @@ impl Engine {
                 _ => {}
             }
         }
-        let cannot = |what: String| {
-            Err(Fail::Refused(format!(
-                "{what}, which this version of hoist cannot do yet; nothing was written"
-            )))
-        };
-        if env.approvals.count > 0 {
-            return cannot(format!(
-                "{} requires {} approval(s)",
-                env.name, env.approvals.count
-            ));
+        if !decision.break_glass {
+            self.check_held(env, &intent.apps(), actor)?;
         }
         if env.via == Via::PullRequest {
-            return cannot(format!("{} is configured `via: pull-request`", env.name));
-        }
-        if !env.freeze.is_empty() {
-            return cannot(format!("{} has freeze windows to evaluate", env.name));
+            return Err(Fail::Refused(format!(
+                "{} is configured `via: pull-request`, which needs a forge (GitHub) connection \
+                 that this version of hoist does not have yet; nothing was written",
+                env.name
+            )));
         }
         if policy.signing == Signing::Required && !self.repo.can_sign() {
             return Err(Fail::Refused("no signing key is configured (HOIST_SIGNING_KEY) and hoist.yaml does not say `signing: optional`".into()));
@@ -112,87 +121,189 @@ impl Engine {
         Ok(())
     }
 
-    fn save(&self, op: &mut Operation, state: State) -> Result<()> {
-        op.enter(state, self.clock.now());
-        self.journal.put(op).map_err(Fail::Error)
-    }
-
-    /// Journal, commit, push (re-planning when the branch moved), follow.
-    fn execute(
+    /// Journal a new operation bound to `plan` (state Requested).
+    fn open(
         &self,
         req: &Request,
-        policy: &Policy,
         intent: &Intent<'_>,
-        apps: &[Name],
-        mut plan: Plan,
-    ) -> Result<Reply> {
+        plan: &Plan,
+        decision: &Decision,
+        verb: Verb,
+    ) -> Result<Operation> {
         let id = self.journal.next_id().map_err(Fail::Error)?;
+        let now = self.clock.now();
+        let expiry = decision
+            .approvals
+            .expires_secs
+            .unwrap_or(self.settings.approval_expiry_secs);
+        let chat = req
+            .chat_link
+            .clone()
+            .or_else(|| req.channel.clone())
+            .unwrap_or_else(|| "cli".into());
+        let break_glass = decision.break_glass.then(|| {
+            let place = req.channel.as_deref().unwrap_or("an incident channel");
+            match &intent.reason {
+                Some(r) => format!("incident rollback by {} in {place}: {r}", req.actor),
+                None => format!("incident rollback by {} in {place}", req.actor),
+            }
+        });
         let mut op = Operation {
             id,
+            verb: format!("{verb:?}").to_lowercase(),
             summary: intent.summary.clone(),
             actor: req.actor.clone(),
             channel: req.channel.clone(),
+            chat,
             env: intent.env.name.to_string(),
             reason: intent.reason.clone(),
             ticket: intent.ticket.clone(),
-            created_at: self.clock.now(),
+            created_at: now,
             state: State::Requested,
             branch: intent.env.branch.clone(),
             base: Some(plan.base.clone()),
-            changes: render::changes(apps, &plan),
+            changes: render::changes(&intent.versions(), plan),
             commit: None,
+            needed: decision.approvals.count,
+            approvers: Vec::new(),
+            expires_at: (decision.approvals.count > 0).then_some(now + expiry as i64),
+            break_glass,
             transitions: Vec::new(),
         };
         self.save(&mut op, State::Requested)?;
-        self.save(&mut op, State::Approved)?;
+        Ok(op)
+    }
+
+    /// The (target, version) pairs of a journaled operation, under `policy`.
+    pub(super) fn edits_of(
+        &self,
+        op: &Operation,
+        policy: &Policy,
+    ) -> Result<Vec<(Target, Version)>> {
+        let env = super::journal_name(&op.env)?;
+        op.changes
+            .iter()
+            .map(|c| {
+                let app = super::journal_name(&c.app)?;
+                let version = c
+                    .version
+                    .parse()
+                    .map_err(|_| Fail::Error(format!("journal: bad version `{}`", c.version)))?;
+                Ok((target_of(policy, &app, &env)?, version))
+            })
+            .collect()
+    }
+
+    /// Commit, push (re-planning when the branch moved), lock on the incident
+    /// path, then follow. `plan` is the plan just checked, or `None` to plan
+    /// afresh from the branch tip (resume).
+    pub(super) fn carry(
+        &self,
+        op: &mut Operation,
+        policy: &Policy,
+        plan: Option<Plan>,
+    ) -> Result<Reply> {
+        let edits = self.edits_of(op, policy)?;
+        let mut plan = match plan {
+            Some(p) => p,
+            None => {
+                let tip = self.repo.refresh(&op.branch)?;
+                self.repo.plan(&op.branch, &tip, &edits)?
+            }
+        };
         // `admit` refused already if the policy requires signing and no key is set.
         let sign = self.repo.can_sign();
-        let edits = intent.targets();
         let mut attempt = 1;
-        let sha = loop {
-            let message = render::commit_message(&op, req, &[]);
-            let sha = match self.repo.commit(&plan, &message, sign) {
+        loop {
+            if plan.is_noop() {
+                self.save(op, State::Unchanged)?;
+                let text = format!(
+                    "#{}: someone else already set this version; nothing to commit",
+                    op.id
+                );
+                return Ok(render::reply(op, text));
+            }
+            if !self.rebind(op, &plan) {
+                return self.void_approvals(op, &plan, None);
+            }
+            let sha = match self.repo.commit(&plan, &render::commit_message(op), sign) {
                 Ok(sha) => sha,
-                Err(e) => return self.fail(&mut op, e),
+                Err(e) => return self.fail(op, e),
             };
+            checkpoint("commit written");
             op.commit = Some(sha.clone());
-            self.save(&mut op, State::Committed { sha: sha.clone() })?;
+            self.save(op, State::Committed { sha: sha.clone() })?;
             match self.repo.push(&op.branch, &sha, &plan.base) {
-                Ok(()) => break sha,
+                Ok(()) => break,
                 Err(RepoError::Stale(why)) if attempt < self.settings.push_attempts => {
-                    tracing::info!(op = id, attempt, %why, "branch moved; re-planning");
+                    tracing::info!(op = op.id, attempt, %why, "branch moved; re-planning");
                     attempt += 1;
                     let tip = self.repo.refresh(&op.branch)?;
                     plan = self.repo.plan(&op.branch, &tip, &edits)?;
-                    if plan.is_noop() {
-                        self.save(&mut op, State::Unchanged)?;
-                        return Ok(render::reply(
-                            &op,
-                            format!(
-                                "#{id}: someone else already set this version; nothing to commit"
-                            ),
-                        ));
-                    }
-                    op.base = Some(plan.base.clone());
-                    op.changes = render::changes(apps, &plan);
                 }
-                Err(e) => return self.fail(&mut op, e),
+                Err(e) => return self.fail(op, e),
             }
-        };
-        self.save(&mut op, State::Pushed { sha: sha.clone() })?;
+        }
+        checkpoint("pushed");
+        self.pushed(op)?;
         self.notify.update(
-            &op,
+            op,
             &format!(
-                "#{id} pushed {}\n{}",
-                render::short(&sha),
-                render::diff(&plan)
+                "#{} pushed {}\n{}",
+                op.id,
+                render::short(op.commit.as_deref().unwrap_or_default()),
+                render::change_lines(&op.changes)
             ),
         );
         if let (Some(cluster), true) = (&self.cluster, self.settings.wait) {
-            self.follow(&mut op, policy, intent, cluster.as_ref())?;
+            self.follow(op, policy, cluster.as_ref())?;
         }
-        let text = render::summary_line(&op);
-        Ok(render::reply(&op, text))
+        let text = render::summary_line(op);
+        Ok(render::reply(op, text))
+    }
+
+    /// The commit is on the remote: take the incident lock, record Pushed.
+    pub(super) fn pushed(&self, op: &mut Operation) -> Result<()> {
+        let sha = op.commit.clone().unwrap_or_default();
+        if op.break_glass.is_some() && op.verb == "rollback" {
+            for c in &op.changes {
+                let lock = Lock {
+                    env: op.env.clone(),
+                    app: Some(c.app.clone()),
+                    holder: op.actor.clone(),
+                    reason: format!("incident rollback by {}", op.actor),
+                    since: self.clock.now(),
+                    until: None,
+                    operation: Some(op.id),
+                };
+                self.journal.put_lock(&lock).map_err(Fail::Error)?;
+            }
+            checkpoint("incident lock taken");
+        }
+        self.save(op, State::Pushed { sha })
+    }
+
+    /// Is `plan` the change the operation was approved for? The same files go
+    /// from the same old values to the same new ones (an unrelated commit on
+    /// the branch moves the base, not the change). Rebinds the operation to
+    /// `plan` and returns true when it is, or when nobody has to approve it;
+    /// false when the approvers would be looking at a different change.
+    pub(super) fn rebind(&self, op: &mut Operation, plan: &Plan) -> bool {
+        let same = op.changes.len() == plan.files.len()
+            && op.changes.iter().zip(&plan.files).all(|(c, f)| {
+                c.file == f.path && c.old_value == f.old_value && c.new_value == f.new_value
+            });
+        if same || op.needed == 0 {
+            let versions: Vec<(Name, Version)> = op
+                .changes
+                .iter()
+                .filter_map(|c| Some((c.app.parse::<Name>().ok()?, c.version.parse().ok()?)))
+                .collect();
+            op.base = Some(plan.base.clone());
+            op.changes = render::changes(&versions, plan);
+            return true;
+        }
+        false
     }
 
     fn fail(&self, op: &mut Operation, e: RepoError) -> Result<Reply> {
@@ -203,6 +314,7 @@ impl Engine {
                 message: message.clone(),
             },
         )?;
+        self.notify.update(op, &render::summary_line(op));
         let mut reply = render::reply(op, format!("#{}: {message}", op.id));
         reply.outcome = Outcome::Error;
         Ok(reply)
@@ -212,33 +324,32 @@ impl Engine {
         &self,
         op: &mut Operation,
         policy: &Policy,
-        intent: &Intent<'_>,
         cluster: &dyn super::ports::Cluster,
     ) -> Result<()> {
-        let timeout = intent
-            .env
-            .timeout_secs
+        let timeout = policy
+            .env(&super::journal_name(&op.env)?)
+            .and_then(|e| e.timeout_secs)
             .unwrap_or(self.settings.default_timeout_secs);
         let sha = op.commit.clone().unwrap_or_default();
-        for (app, ..) in &intent.edits {
+        let apps: Vec<String> = op.changes.iter().map(|c| c.app.clone()).collect();
+        for app in &apps {
             let request = WatchRequest {
-                app: app.to_string(),
-                env: intent.env.name.to_string(),
-                watch: policy.app(app).and_then(|a| a.watch.clone()),
+                app: app.clone(),
+                env: op.env.clone(),
+                watch: app.parse::<Name>()
+                    .ok()
+                    .and_then(|a| policy.app(&a))
+                    .and_then(|a| a.watch.clone()),
                 revision: sha.clone(),
                 timeout_secs: timeout,
             };
             let mut failed = None;
             let last = cluster.follow(&request, &mut |p: &Progress| {
-                let state = match p {
-                    Progress::Healthy
-                    | Progress::Degraded(_)
-                    | Progress::Failed(_)
-                    | Progress::Stalled(_)
-                    | Progress::TimedOut => return,
-                    other => State::Reconciling {
-                        phase: render::phase(other).into(),
-                    },
+                if p.is_final() {
+                    return;
+                }
+                let state = State::Reconciling {
+                    phase: render::phase(p).into(),
                 };
                 if let Err(e) = self.save(op, state) {
                     failed = Some(e);

@@ -109,6 +109,24 @@ impl Mirror {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Is `commit` `tip` itself or one of its ancestors? `false` when the
+    /// mirror does not have `commit` at all.
+    pub fn is_ancestor(&self, commit: &str, tip: &str) -> Result<bool, GitCliError> {
+        let out = self.run(&["merge-base", "--is-ancestor", commit, tip])?;
+        match out.status.code() {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            // 128: an unknown object, which cannot be on the remote's branch either.
+            _ if self.git(&["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_err() => {
+                Ok(false)
+            }
+            _ => Err(GitCliError::Failed {
+                args: format!("merge-base --is-ancestor {commit} {tip}"),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            }),
+        }
+    }
+
     /// The branch the remote's HEAD points at (`main` when it cannot tell).
     pub fn default_branch(&self) -> Result<String, GitCliError> {
         let out = self.git(&["ls-remote", "--symref", "origin", "HEAD"])?;

@@ -242,6 +242,10 @@ impl ConfigRepo for GitRepo {
         self.signer.is_some()
     }
 
+    fn contains(&self, tip: &str, commit: &str) -> Result<bool, RepoError> {
+        self.mirror.is_ancestor(commit, tip).map_err(git_err)
+    }
+
     fn history(
         &self,
         tip: &str,

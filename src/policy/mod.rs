@@ -1,12 +1,14 @@
 //! The repo's own rules (`hoist.yaml` at the config repo's root): who may do
 //! what where. Pure: no I/O. `load` reads the file with positions, `check`
-//! cross-references it, `decide` answers "may this actor write to this
-//! environment from this channel?".
+//! cross-references it, `decide` answers "may this actor do this in this
+//! environment from this channel, and how many approvals does it need?".
 
+mod decide;
 mod freeze;
 mod load;
 mod model;
 
+pub use decide::{Decision, Refusal, Verb, decide, may_vote};
 pub use freeze::Freeze;
 pub use load::{Problem, load};
 pub use model::*;
@@ -92,45 +94,4 @@ pub fn check(policy: &Policy, file_exists: &dyn Fn(&Environment, &str) -> bool) 
         }
     }
     problems
-}
-
-/// Why a request was refused by policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal(pub String);
-
-/// May `actor` write to `env` from `channel`? Checks what the engine enforces
-/// today: deployers and allowed channels.
-pub fn may_deploy(
-    policy: &Policy,
-    env: &Environment,
-    actor: &str,
-    channel: Option<&str>,
-    memberships: &[String],
-) -> Result<(), Refusal> {
-    if !policy.includes(&env.deployers, actor, memberships) {
-        let who: Vec<String> = env.deployers.iter().map(ToString::to_string).collect();
-        let who = if who.is_empty() {
-            "nobody is listed".to_string()
-        } else {
-            who.join(", ")
-        };
-        return Err(Refusal(format!(
-            "{actor} may not deploy to {}: deployers are {who}",
-            env.name
-        )));
-    }
-    let allowed = |c: &str| {
-        env.channels
-            .iter()
-            .chain(&env.incident_channels)
-            .any(|x| x == c)
-    };
-    match channel {
-        Some(ch) if !env.channels.is_empty() && !allowed(ch) => Err(Refusal(format!(
-            "requests for {} are accepted in {}, not in {ch}",
-            env.name,
-            env.channels.join(", ")
-        ))),
-        _ => Ok(()),
-    }
 }

@@ -1,15 +1,28 @@
 //! The embedded store: a redb database under the data dir holding the
-//! operation journal (and, as the engine grows, votes, locks and dedupe keys).
+//! operation journal (votes live inside their operation's record, so a vote
+//! and the state it moves the operation to are one transaction), the locks
+//! and the dedupe keys of chat events.
 //! Every write is its own ACID transaction, durable (fsync) when it returns.
 //! Operations are stored as JSON so the journal stays readable across versions.
 
-use crate::engine::Operation;
+use crate::engine::{Lock, Operation};
 use crate::engine::ports::Journal;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
 
 const OPERATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("operations");
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// `env` or `env/app` -> the lock as JSON.
+const LOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("locks");
+/// Chat event ids already handled -> when they were first seen.
+const DEDUPE: TableDefinition<&str, i64> = TableDefinition::new("dedupe");
+
+fn lock_key(env: &str, app: Option<&str>) -> String {
+    match app {
+        Some(a) => format!("{env}/{a}"),
+        None => env.to_string(),
+    }
+}
 
 /// The journal in `DATA_DIR/hoist.redb`.
 #[derive(Debug)]
@@ -28,6 +41,8 @@ impl Store {
         let tx = db.begin_write().map_err(err)?;
         tx.open_table(OPERATIONS).map_err(err)?;
         tx.open_table(COUNTERS).map_err(err)?;
+        tx.open_table(LOCKS).map_err(err)?;
+        tx.open_table(DEDUPE).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(Store { db })
     }
@@ -79,5 +94,56 @@ impl Journal for Store {
             out.push(serde_json::from_slice(v.value()).map_err(err)?);
         }
         Ok(out)
+    }
+
+    fn locks(&self) -> Result<Vec<Lock>, String> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(LOCKS).map_err(err)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(err)? {
+            let (_, v) = row.map_err(err)?;
+            out.push(serde_json::from_slice(v.value()).map_err(err)?);
+        }
+        Ok(out)
+    }
+
+    fn put_lock(&self, lock: &Lock) -> Result<(), String> {
+        let bytes = serde_json::to_vec(lock).map_err(err)?;
+        let key = lock_key(&lock.env, lock.app.as_deref());
+        let tx = self.db.begin_write().map_err(err)?;
+        tx.open_table(LOCKS)
+            .map_err(err)?
+            .insert(key.as_str(), bytes.as_slice())
+            .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    fn remove_lock(&self, env: &str, app: Option<&str>) -> Result<Option<Lock>, String> {
+        let key = lock_key(env, app);
+        let tx = self.db.begin_write().map_err(err)?;
+        let removed = {
+            let mut t = tx.open_table(LOCKS).map_err(err)?;
+            let old = t.remove(key.as_str()).map_err(err)?;
+            match old {
+                Some(v) => Some(serde_json::from_slice(v.value()).map_err(err)?),
+                None => None,
+            }
+        };
+        tx.commit().map_err(err)?;
+        Ok(removed)
+    }
+
+    fn first_seen(&self, key: &str, now: i64) -> Result<bool, String> {
+        let tx = self.db.begin_write().map_err(err)?;
+        let fresh = {
+            let mut t = tx.open_table(DEDUPE).map_err(err)?;
+            let seen = t.get(key).map_err(err)?.is_some();
+            if !seen {
+                t.insert(key, now).map_err(err)?;
+            }
+            !seen
+        };
+        tx.commit().map_err(err)?;
+        Ok(fresh)
     }
 }

@@ -1,0 +1,242 @@
+//! Approvals: an operation that needs them rests in AwaitingApproval, bound to
+//! its exact change (files, old values, new values). `approve ID` / `deny ID`
+//! (or a reaction an adapter maps to them) are votes: the requester never
+//! counts, only people in `approvals.from` do, each once, and only before the
+//! request expires. Every vote re-plans from the branch tip; if the change is
+//! no longer the one people approved (someone else moved the environment),
+//! the approvals are void and the requester is told. At quorum, locks and
+//! freezes are looked at again, then the change is carried through.
+
+use super::ports::Plan;
+use super::{Engine, Fail, Operation, Reply, Request, Result, State, env_of, render};
+use crate::policy::{self, Approvals, Environment, Policy};
+use hoist_commands::Name;
+
+impl Engine {
+    /// Park a fresh operation until its approvals arrive.
+    pub(super) fn await_approvals(
+        &self,
+        op: &mut Operation,
+        policy: &Policy,
+        notes: &[String],
+    ) -> Result<Reply> {
+        let needed = op.needed;
+        self.save(op, State::AwaitingApproval { needed, have: 0 })?;
+        let env = self.env_named(policy, &op.env)?;
+        let from = rule_of(op, env).from;
+        let who = if from.is_empty() {
+            "the environment's deployers".to_string()
+        } else {
+            from.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut text = format!(
+            "#{id} {summary} needs {n} approval(s) from {who} (not the requester). \
+             Approve with `approve {id}` (or react ✅), deny with `deny {id}`. \
+             Expires {when}.\n{diff}",
+            id = op.id,
+            summary = op.summary,
+            n = op.needed,
+            when = op.expires_at.map(render::date).unwrap_or_default() + " UTC",
+            diff = render::change_lines(&op.changes)
+        );
+        for note in notes {
+            text.push_str(&format!("\n({note})"));
+        }
+        self.notify.update(op, &text);
+        Ok(render::reply(op, text))
+    }
+
+    /// `approve ID` (`deny` = `Some(reason)`).
+    pub(super) fn vote(&self, req: &Request, id: u64, deny: Option<Option<String>>) -> Result<Reply> {
+        let mut op = self.waiting(id)?;
+        let voter = req.actor.as_str();
+        let (policy, tip) = self.policy_for_branch(&op.branch)?;
+        let env = self.env_named(&policy, &op.env)?;
+        if voter == op.actor && deny.is_some() {
+            return Err(Fail::Refused(format!(
+                "#{id} is your own request; withdraw it with `cancel {id}`"
+            )));
+        }
+        policy::may_vote(&policy, env, &rule_of(&op, env), &op.actor, voter, &req.memberships)
+            .map_err(|r| Fail::Refused(format!("#{id}: not counted: {}", r.0)))?;
+        if op.approvers.iter().any(|a| a == voter) {
+            return Err(Fail::Refused(format!(
+                "#{id}: {voter} already approved; each approver counts once ({} of {})",
+                op.approvers.len(),
+                op.needed
+            )));
+        }
+        if let Some(reason) = deny {
+            self.save(
+                &mut op,
+                State::Rejected {
+                    by: voter.to_string(),
+                    reason,
+                },
+            )?;
+            let text = render::summary_line(&op);
+            self.notify.update(&op, &text);
+            return Ok(render::reply(&op, text));
+        }
+        let plan = self
+            .repo
+            .plan(&op.branch, &tip, &self.edits_of(&op, &policy)?)?;
+        if plan.is_noop() {
+            self.save(&mut op, State::Unchanged)?;
+            let text = format!("#{id}: someone else already set this version; nothing to commit");
+            self.notify.update(&op, &text);
+            return Ok(render::reply(&op, text));
+        }
+        if !self.rebind(&mut op, &plan) {
+            return self.void_approvals(&mut op, &plan, Some(voter));
+        }
+        op.approvers.push(voter.to_string());
+        let (needed, have) = (op.needed, op.approvers.len() as u32);
+        self.save(&mut op, State::AwaitingApproval { needed, have })?;
+        if have < op.needed {
+            let text = format!(
+                "#{id}: approved by {voter} ({have} of {}); waiting for {} more",
+                op.needed,
+                op.needed - have
+            );
+            self.notify.update(&op, &text);
+            return Ok(render::reply(&op, text));
+        }
+        self.on_quorum(&mut op, &policy, Some(plan))
+    }
+
+    /// Enough approvals: look at locks and freezes again, then write.
+    pub(super) fn on_quorum(
+        &self,
+        op: &mut Operation,
+        policy: &Policy,
+        plan: Option<Plan>,
+    ) -> Result<Reply> {
+        let env = self.env_named(policy, &op.env)?;
+        if op.break_glass.is_none() {
+            let apps: Vec<Name> = op.changes.iter().filter_map(|c| c.app.parse().ok()).collect();
+            if let Err(Fail::Refused(why)) = self.check_held(env, &apps, &op.actor) {
+                self.save(
+                    op,
+                    State::Denied {
+                        reason: format!("approved, but {why}"),
+                    },
+                )?;
+                let text = render::summary_line(op);
+                self.notify.update(op, &text);
+                let mut reply = render::reply(op, text);
+                reply.outcome = super::Outcome::Refused;
+                return Ok(reply);
+            }
+        }
+        self.save(op, State::Approved)?;
+        self.carry(op, policy, plan)
+    }
+
+    /// The change moved under the approvers: clear their votes, bind the
+    /// operation to the new plan and tell the requester.
+    pub(super) fn void_approvals(
+        &self,
+        op: &mut Operation,
+        plan: &Plan,
+        voter: Option<&str>,
+    ) -> Result<Reply> {
+        let before = render::change_lines(&op.changes);
+        let voided = std::mem::take(&mut op.approvers);
+        let keep = op.needed;
+        let versions: Vec<(Name, hoist_commands::Version)> = op
+            .changes
+            .iter()
+            .filter_map(|c| Some((c.app.parse().ok()?, c.version.parse().ok()?)))
+            .collect();
+        op.base = Some(plan.base.clone());
+        op.changes = render::changes(&versions, plan);
+        self.save(op, State::AwaitingApproval { needed: keep, have: 0 })?;
+        let not_counted = voter
+            .map(|v| format!(" {v}'s approval was not counted either."))
+            .unwrap_or_default();
+        let text = format!(
+            "#{id}: {requester}, the environment changed since your request, so the change is \
+             not the one that was approved. Approvals void{list}.{not_counted} \
+             It now needs {keep} fresh approval(s) of:\n{after}\n(was:\n{before})",
+            id = op.id,
+            requester = op.actor,
+            list = if voided.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", voided.join(", "))
+            },
+            after = render::change_lines(&op.changes),
+        );
+        self.notify.update(op, &text);
+        Ok(render::reply(op, text))
+    }
+
+    /// `cancel ID`: the requester, or someone who could approve, withdraws it.
+    pub(super) fn cancel(&self, req: &Request, id: u64) -> Result<Reply> {
+        let mut op = self.waiting(id)?;
+        if req.actor != op.actor {
+            let (policy, _) = self.policy_for_branch(&op.branch)?;
+            let env = self.env_named(&policy, &op.env)?;
+            policy::may_vote(&policy, env, &rule_of(&op, env), &op.actor, &req.actor, &req.memberships)
+                .map_err(|_| {
+                    Fail::Refused(format!(
+                        "#{id} can be cancelled by {} or by someone who may approve it",
+                        op.actor
+                    ))
+                })?;
+        }
+        self.save(&mut op, State::Cancelled)?;
+        let text = format!("#{id} {}: cancelled by {}; nothing was written", op.summary, req.actor);
+        self.notify.update(&op, &text);
+        Ok(render::reply(&op, text))
+    }
+
+    /// The operation `id`, if it waits for approvals and has not expired.
+    fn waiting(&self, id: u64) -> Result<Operation> {
+        let mut op = self
+            .journal
+            .get(id)
+            .map_err(Fail::Error)?
+            .ok_or_else(|| Fail::Refused(format!("there is no operation {id}")))?;
+        if !matches!(op.state, State::AwaitingApproval { .. }) {
+            return Err(Fail::Refused(format!(
+                "operation {id} is not waiting for approval (it is {})",
+                op.state.label()
+            )));
+        }
+        if self.expire_if_due(&mut op)? {
+            return Err(Fail::Refused(format!(
+                "operation {id} expired at {} UTC before it had its approvals; votes after that do \
+                 not count and nothing was written. Ask again if it is still wanted.",
+                op.expires_at.map(render::date).unwrap_or_default()
+            )));
+        }
+        Ok(op)
+    }
+
+    /// Move a waiting operation past its expiry to Expired; true if it did.
+    pub(super) fn expire_if_due(&self, op: &mut Operation) -> Result<bool> {
+        let due = op.expires_at.is_some_and(|t| self.clock.now() >= t);
+        if due && matches!(op.state, State::AwaitingApproval { .. }) {
+            self.save(op, State::Expired)?;
+            self.notify.update(op, &render::summary_line(op));
+        }
+        Ok(due)
+    }
+
+    fn env_named<'p>(&self, policy: &'p Policy, name: &str) -> Result<&'p Environment> {
+        env_of(policy, &super::journal_name(name)?)
+    }
+}
+
+/// The approval rule an operation is under: break-glass or the usual one.
+fn rule_of(op: &Operation, env: &Environment) -> Approvals {
+    match (&op.break_glass, &env.break_glass) {
+        (Some(_), Some(bg)) => bg.clone(),
+        _ => env.approvals.clone(),
+    }
+}

@@ -1,0 +1,66 @@
+//! Resume on start: every operation the journal holds that is not at rest is
+//! carried on from its last recorded state, re-checking side effects rather
+//! than repeating them. The journal is written before each side effect, so
+//! the only doubt is "did the last side effect happen?": a `Committed{sha}`
+//! whose sha is already on the remote branch was pushed (record it); one that
+//! is not was never pushed (hoist pushes only after recording Committed), so
+//! plan and commit again. Nothing is committed twice, nothing is forgotten.
+
+use super::{Engine, Fail, Operation, Reply, Result, State, render};
+
+impl Engine {
+    /// Carry on with every unfinished operation; one reply per operation moved.
+    pub fn resume(&self) -> Vec<Reply> {
+        let ops = match self.journal.list() {
+            Ok(ops) => ops,
+            Err(e) => return vec![super::Reply::error(e)],
+        };
+        ops.into_iter()
+            .filter(|op| !op.state.is_terminal())
+            .filter_map(|mut op| {
+                let id = op.id;
+                let _span = tracing::info_span!("resume", op = id).entered();
+                match self.resume_one(&mut op) {
+                    Ok(reply) => reply,
+                    Err(Fail::Refused(m) | Fail::Error(m)) => {
+                        tracing::warn!(op = id, error = %m, "could not resume");
+                        Some(super::Reply::error(format!("#{id}: could not resume: {m}")))
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn resume_one(&self, op: &mut Operation) -> Result<Option<Reply>> {
+        let (policy, tip) = match op.state.clone() {
+            // Resting states: nothing to redo here (following a reconcile after
+            // a restart belongs to the cluster watcher).
+            State::Pushed { .. }
+            | State::PrOpened { .. }
+            | State::Merged { .. }
+            | State::Reconciling { .. } => return Ok(None),
+            State::AwaitingApproval { .. } if self.expire_if_due(op)? => {
+                return Ok(Some(render::reply(op, render::summary_line(op))));
+            }
+            State::AwaitingApproval { needed, .. } if op.approvers.len() < needed as usize => {
+                return Ok(None);
+            }
+            _ => self.policy_for_branch(&op.branch)?,
+        };
+        tracing::info!(op = op.id, state = op.state.label(), "resuming");
+        let reply = match op.state.clone() {
+            State::Requested if op.needed > 0 => self.await_approvals(op, &policy, &[])?,
+            State::Requested => {
+                self.save(op, State::Approved)?;
+                self.carry(op, &policy, None)?
+            }
+            State::AwaitingApproval { .. } => self.on_quorum(op, &policy, None)?,
+            State::Committed { sha } if self.repo.contains(&tip, &sha)? => {
+                self.pushed(op)?;
+                render::reply(op, render::summary_line(op))
+            }
+            _ => self.carry(op, &policy, None)?,
+        };
+        Ok(Some(reply))
+    }
+}
