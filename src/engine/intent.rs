@@ -56,23 +56,33 @@ impl Engine {
                 .collect()
         };
         Ok(match &req.command {
-            Command::Deploy(d) => Intent {
-                env: env_of(policy, &d.env)?,
-                edits: targets(&d.apps, &d.env)?
-                    .into_iter()
-                    .map(|(a, t)| (a, t, d.version.clone()))
-                    .collect(),
-                summary: format!(
-                    "deploy {} {} to {}",
-                    render::names(&d.apps),
-                    d.version,
-                    d.env
-                ),
-                reason: d.reason.clone(),
-                ticket: d.ticket.clone(),
-                dry_run: d.dry_run,
-                notes: Vec::new(),
-            },
+            Command::Deploy(d) => {
+                let env = env_of(policy, &d.env)?;
+                let mut notes = Vec::new();
+                // `promote_from` holds for deploys too, or it could be sidestepped.
+                if let Some((from, _)) = &env.promote_from {
+                    for app in &d.apps {
+                        notes.extend(self.check_soak(env, app, from, &d.version)?);
+                    }
+                }
+                Intent {
+                    env,
+                    edits: targets(&d.apps, &d.env)?
+                        .into_iter()
+                        .map(|(a, t)| (a, t, d.version.clone()))
+                        .collect(),
+                    summary: format!(
+                        "deploy {} {} to {}",
+                        render::names(&d.apps),
+                        d.version,
+                        d.env
+                    ),
+                    reason: d.reason.clone(),
+                    ticket: d.ticket.clone(),
+                    dry_run: d.dry_run,
+                    notes,
+                }
+            }
             Command::Promote(p) => {
                 let from = env_of(policy, &p.from)?;
                 let to = env_of(policy, &p.to)?;
@@ -211,8 +221,9 @@ impl Engine {
             .and_then(|c| c.version.parse().ok()))
     }
 
-    /// `promote_from` + `soak`: the version must have rested in the source
-    /// env. Returns a note when "pushed" stood in for "healthy".
+    /// `promote_from` + `soak`: the version must have settled in the source
+    /// env (Healthy; "pushed" without a cluster) at least `soak` ago.
+    /// Returns a note when "pushed" stood in for "healthy".
     fn check_soak(
         &self,
         to: &Environment,
@@ -220,9 +231,10 @@ impl Engine {
         from: &Name,
         version: &Version,
     ) -> Result<Option<String>> {
-        let Some(soak) = to.soak_secs else {
+        if to.promote_from.is_none() && to.soak_secs.is_none() {
             return Ok(None);
-        };
+        }
+        let soak = to.soak_secs.unwrap_or(0);
         let now = self.clock.now();
         let ops = self.journal.list().map_err(Fail::Error)?;
         let settled = ops.iter().rev().find_map(|op| {
@@ -230,7 +242,7 @@ impl Engine {
                 && op
                     .changes
                     .iter()
-                    .any(|c| c.app == app.as_str() && c.new_value == version.to_string());
+                    .any(|c| c.app == app.as_str() && c.version == version.to_string());
             let since = if self.cluster.is_some() {
                 op.entered("healthy")
             } else {

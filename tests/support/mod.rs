@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod harness;
+
 use hoist::gitops::sign::Signer;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
