@@ -15,10 +15,17 @@ fn waiting_prod_deploy() -> Harness {
     let r = h.say("console:alice", None, "deploy api v1.2.4 to staging");
     assert_eq!(r.state, "pushed", "{}", r.message);
     h.advance(20 * 60);
-    let r = h.in_deploy("console:alice", "deploy api v1.2.4 to prod --reason login fix");
+    let r = h.in_deploy(
+        "console:alice",
+        "deploy api v1.2.4 to prod --reason login fix",
+    );
     assert_eq!(r.state, "awaiting-approval", "{}", r.message);
     assert_eq!(r.operation, Some(2));
-    assert!(r.message.contains("needs 2 approval(s) from sre"), "{}", r.message);
+    assert!(
+        r.message.contains("needs 2 approval(s) from sre"),
+        "{}",
+        r.message
+    );
     h
 }
 
@@ -29,7 +36,11 @@ fn prod_deploy_waits_for_two_approvals_from_sre_then_commits_with_trailers() {
     let r = h.in_deploy("console:carol", "approve 2");
     assert_eq!(r.state, "awaiting-approval", "{}", r.message);
     assert!(r.message.contains("1 of 2"), "{}", r.message);
-    assert_eq!(h.hoist_commits().len(), before, "nothing is written before quorum");
+    assert_eq!(
+        h.hoist_commits().len(),
+        before,
+        "nothing is written before quorum"
+    );
     let r = h.in_deploy("console:dave", "approve 2");
     assert_eq!(r.state, "pushed", "{}", r.message);
     assert_eq!(h.hoist_commits().len(), before + 1);
@@ -39,7 +50,10 @@ fn prod_deploy_waits_for_two_approvals_from_sre_then_commits_with_trailers() {
     );
     assert_eq!(h.tip_trailers("Hoist-Requested-By"), ["console:alice"]);
     assert_eq!(h.tip_trailers("Hoist-Chat"), ["slack:C0DEPLOY"]);
-    assert!(h.line_with(PROD_API, "newTag: v1.2.4").contains("# managed by hoist"));
+    assert!(
+        h.line_with(PROD_API, "newTag: v1.2.4")
+            .contains("# managed by hoist")
+    );
     let verify = h.world.verify("main", &h.world.allowed_signers);
     assert!(verify.status.success(), "{verify:?}");
 }
@@ -50,7 +64,11 @@ fn self_approval_is_not_counted() {
     // alice is not in sre, but the reason given must be the one that applies to her first.
     let r = h.in_deploy("console:alice", "approve 2");
     assert_eq!(r.state, "refused");
-    assert!(r.message.contains("requester's own approval never counts"), "{}", r.message);
+    assert!(
+        r.message.contains("requester's own approval never counts"),
+        "{}",
+        r.message
+    );
     // An SRE who asks for a change cannot approve it either.
     let r = h.in_deploy("console:carol", "deploy worker 2.8.1 to staging");
     assert_eq!(r.state, "pushed", "{}", r.message);
@@ -72,7 +90,8 @@ fn outsider_approval_is_not_counted() {
         let r = h.in_deploy(outsider, "approve 2");
         assert_eq!(r.state, "refused", "{outsider}: {}", r.message);
         assert!(
-            r.message.contains("may not approve changes to prod: approvals come from sre"),
+            r.message
+                .contains("may not approve changes to prod: approvals come from sre"),
             "{}",
             r.message
         );
@@ -88,8 +107,16 @@ fn duplicate_approval_is_not_counted() {
     assert!(r.message.contains("1 of 2"), "{}", r.message);
     let r = h.in_deploy("console:carol", "approve 2");
     assert_eq!(r.state, "refused");
-    assert!(r.message.contains("already approved; each approver counts once (1 of 2)"), "{}", r.message);
-    assert!(h.hoist_commits().len() == 1, "only the staging deploy is on the remote");
+    assert!(
+        r.message
+            .contains("already approved; each approver counts once (1 of 2)"),
+        "{}",
+        r.message
+    );
+    assert!(
+        h.hoist_commits().len() == 1,
+        "only the staging deploy is on the remote"
+    );
 }
 
 #[test]
@@ -102,7 +129,12 @@ fn expired_approval_is_not_counted() {
     assert_eq!(r.state, "refused");
     assert!(r.message.contains("expired at"), "{}", r.message);
     let r = h.in_deploy("console:erin", "approve 2");
-    assert!(r.message.contains("not waiting for approval (it is expired)"), "{}", r.message);
+    assert!(
+        r.message
+            .contains("not waiting for approval (it is expired)"),
+        "{}",
+        r.message
+    );
     assert_eq!(h.hoist_commits().len(), 1);
 }
 
@@ -116,22 +148,48 @@ fn plan_changed_after_approval_voids_the_approvals_and_tells_the_requester() {
     h.world.commit_file(PROD_API, &text, "hotfix by hand");
     let r = h.in_deploy("console:dave", "approve 2");
     assert_eq!(r.state, "awaiting-approval", "{}", r.message);
-    assert!(r.message.contains("console:alice, the environment changed"), "{}", r.message);
-    assert!(r.message.contains("Approvals void (console:carol)"), "{}", r.message);
-    assert!(r.message.contains("- newTag: v1.2.3"), "the new plan is shown: {}", r.message);
+    assert!(
+        r.message.contains("console:alice, the environment changed"),
+        "{}",
+        r.message
+    );
+    assert!(
+        r.message.contains("Approvals void (console:carol)"),
+        "{}",
+        r.message
+    );
+    assert!(
+        r.message.contains("- newTag: v1.2.3"),
+        "the new plan is shown: {}",
+        r.message
+    );
     // Two fresh approvals on the new plan write it.
-    assert!(h.in_deploy("console:dave", "approve 2").message.contains("1 of 2"));
+    assert!(
+        h.in_deploy("console:dave", "approve 2")
+            .message
+            .contains("1 of 2")
+    );
     let r = h.in_deploy("console:carol", "approve 2");
     assert_eq!(r.state, "pushed", "{}", r.message);
-    assert_eq!(h.tip_trailers("Hoist-Approved-By"), ["console:dave", "console:carol"]);
+    assert_eq!(
+        h.tip_trailers("Hoist-Approved-By"),
+        ["console:dave", "console:carol"]
+    );
     let diff = support::git(&h.world.origin, &["show", "--format=", "main"]);
-    assert!(diff.contains("-    newTag: v1.2.3") && diff.contains("+    newTag: v1.2.4"), "{diff}");
+    assert!(
+        diff.contains("-    newTag: v1.2.3") && diff.contains("+    newTag: v1.2.4"),
+        "{diff}"
+    );
 }
 
 #[test]
 fn an_unrelated_commit_does_not_void_approvals() {
     let h = waiting_prod_deploy();
-    assert!(h.in_deploy("console:carol", "approve 2").message.contains("1 of 2"));
+    assert!(
+        h.in_deploy("console:carol", "approve 2")
+            .message
+            .contains("1 of 2")
+    );
     let web = "apps/web/overlays/prod/kustomization.yaml";
     let text = h.world.show("main", web) + "# a note\n";
     h.world.commit_file(web, &text, "unrelated change");
@@ -146,15 +204,29 @@ fn deny_rejects_and_cancel_withdraws() {
     assert!(r.message.contains("cancel 2"), "{}", r.message);
     let r = h.in_deploy("console:erin", "deny 2 not during the sale");
     assert_eq!(r.state, "rejected", "{}", r.message);
-    assert!(r.message.contains("denied by console:erin: not during the sale"), "{}", r.message);
+    assert!(
+        r.message
+            .contains("denied by console:erin: not during the sale"),
+        "{}",
+        r.message
+    );
     let r = h.in_deploy("console:carol", "approve 2");
-    assert!(r.message.contains("not waiting for approval (it is rejected)"), "{}", r.message);
+    assert!(
+        r.message
+            .contains("not waiting for approval (it is rejected)"),
+        "{}",
+        r.message
+    );
 
     h.advance(60);
     let r = h.in_deploy("console:bob", "deploy api v1.2.4 to prod");
     let id = r.operation.unwrap();
     let r = h.in_deploy("console:alice", &format!("cancel {id}"));
-    assert_eq!(r.state, "refused", "alice neither asked nor may approve: {}", r.message);
+    assert_eq!(
+        r.state, "refused",
+        "alice neither asked nor may approve: {}",
+        r.message
+    );
     let r = h.in_deploy("console:bob", &format!("cancel {id}"));
     assert_eq!(r.state, "cancelled", "{}", r.message);
     assert_eq!(h.hoist_commits().len(), 1);
@@ -163,7 +235,11 @@ fn deny_rejects_and_cancel_withdraws() {
 #[test]
 fn approvals_survive_a_restart() {
     let mut h = waiting_prod_deploy();
-    assert!(h.in_deploy("console:carol", "approve 2").message.contains("1 of 2"));
+    assert!(
+        h.in_deploy("console:carol", "approve 2")
+            .message
+            .contains("1 of 2")
+    );
     assert!(h.restart().is_empty(), "a waiting operation is at rest");
     let r = h.in_deploy("console:carol", "approve 2");
     assert!(r.message.contains("already approved"), "{}", r.message);

@@ -50,7 +50,12 @@ impl Engine {
     }
 
     /// `approve ID` (`deny` = `Some(reason)`).
-    pub(super) fn vote(&self, req: &Request, id: u64, deny: Option<Option<String>>) -> Result<Reply> {
+    pub(super) fn vote(
+        &self,
+        req: &Request,
+        id: u64,
+        deny: Option<Option<String>>,
+    ) -> Result<Reply> {
         let mut op = self.waiting(id)?;
         let voter = req.actor.as_str();
         let (policy, tip) = self.policy_for_branch(&op.branch)?;
@@ -60,8 +65,15 @@ impl Engine {
                 "#{id} is your own request; withdraw it with `cancel {id}`"
             )));
         }
-        policy::may_vote(&policy, env, &rule_of(&op, env), &op.actor, voter, &req.memberships)
-            .map_err(|r| Fail::Refused(format!("#{id}: not counted: {}", r.0)))?;
+        policy::may_vote(
+            &policy,
+            env,
+            &rule_of(&op, env),
+            &op.actor,
+            voter,
+            &req.memberships,
+        )
+        .map_err(|r| Fail::Refused(format!("#{id}: not counted: {}", r.0)))?;
         if op.approvers.iter().any(|a| a == voter) {
             return Err(Fail::Refused(format!(
                 "#{id}: {voter} already approved; each approver counts once ({} of {})",
@@ -117,7 +129,11 @@ impl Engine {
     ) -> Result<Reply> {
         let env = self.env_named(policy, &op.env)?;
         if op.break_glass.is_none() {
-            let apps: Vec<Name> = op.changes.iter().filter_map(|c| c.app.parse().ok()).collect();
+            let apps: Vec<Name> = op
+                .changes
+                .iter()
+                .filter_map(|c| c.app.parse().ok())
+                .collect();
             if let Err(Fail::Refused(why)) = self.check_held(env, &apps, &op.actor) {
                 self.save(
                     op,
@@ -154,7 +170,13 @@ impl Engine {
             .collect();
         op.base = Some(plan.base.clone());
         op.changes = render::changes(&versions, plan);
-        self.save(op, State::AwaitingApproval { needed: keep, have: 0 })?;
+        self.save(
+            op,
+            State::AwaitingApproval {
+                needed: keep,
+                have: 0,
+            },
+        )?;
         let not_counted = voter
             .map(|v| format!(" {v}'s approval was not counted either."))
             .unwrap_or_default();
@@ -181,16 +203,26 @@ impl Engine {
         if req.actor != op.actor {
             let (policy, _) = self.policy_for_branch(&op.branch)?;
             let env = self.env_named(&policy, &op.env)?;
-            policy::may_vote(&policy, env, &rule_of(&op, env), &op.actor, &req.actor, &req.memberships)
-                .map_err(|_| {
-                    Fail::Refused(format!(
-                        "#{id} can be cancelled by {} or by someone who may approve it",
-                        op.actor
-                    ))
-                })?;
+            policy::may_vote(
+                &policy,
+                env,
+                &rule_of(&op, env),
+                &op.actor,
+                &req.actor,
+                &req.memberships,
+            )
+            .map_err(|_| {
+                Fail::Refused(format!(
+                    "#{id} can be cancelled by {} or by someone who may approve it",
+                    op.actor
+                ))
+            })?;
         }
         self.save(&mut op, State::Cancelled)?;
-        let text = format!("#{id} {}: cancelled by {}; nothing was written", op.summary, req.actor);
+        let text = format!(
+            "#{id} {}: cancelled by {}; nothing was written",
+            op.summary, req.actor
+        );
         self.notify.update(&op, &text);
         Ok(render::reply(&op, text))
     }

@@ -210,7 +210,11 @@ impl Engine {
         target: &Target,
     ) -> Result<Option<Version>> {
         let current = self.repo.read_value(tip, target)?;
-        let settled = if self.cluster.is_some() { "healthy" } else { "pushed" };
+        let settled = if self.cluster.is_some() {
+            "healthy"
+        } else {
+            "pushed"
+        };
         let ops = self.journal.list().map_err(Fail::Error)?;
         Ok(ops
             .iter()

@@ -123,9 +123,11 @@ impl Engine {
         .map_err(|r| Fail::Refused(r.0))?;
         let now = self.clock.now();
         let app = cmd.app.as_ref().map(ToString::to_string);
-        if let Some(existing) = self.live_locks()?.into_iter().find(|l| {
-            l.env == env.name.as_str() && l.app == app && l.holder != req.actor
-        }) {
+        if let Some(existing) = self
+            .live_locks()?
+            .into_iter()
+            .find(|l| l.env == env.name.as_str() && l.app == app && l.holder != req.actor)
+        {
             return Err(Fail::Refused(format!(
                 "{} is already {}",
                 existing.scope(),
@@ -136,14 +138,21 @@ impl Engine {
             env: env.name.to_string(),
             app,
             holder: req.actor.clone(),
-            reason: cmd.reason.clone().unwrap_or_else(|| "no reason given".into()),
+            reason: cmd
+                .reason
+                .clone()
+                .unwrap_or_else(|| "no reason given".into()),
             since: now,
             until: cmd.duration.as_ref().map(|d| now + d.as_secs() as i64),
             operation: None,
         };
         self.journal.put_lock(&lock).map_err(Fail::Error)?;
         super::checkpoint("lock taken");
-        Ok(Reply::done(format!("{} is {}", lock.scope(), lock.describe(now))))
+        Ok(Reply::done(format!(
+            "{} is {}",
+            lock.scope(),
+            lock.describe(now)
+        )))
     }
 
     pub(super) fn unlock(&self, req: &Request, cmd: &Unlock) -> Result<Reply> {
@@ -205,5 +214,9 @@ impl Engine {
 }
 
 fn scope_word(l: &Lock) -> &'static str {
-    if l.app.is_some() { "app lock" } else { "env lock" }
+    if l.app.is_some() {
+        "app lock"
+    } else {
+        "env lock"
+    }
 }

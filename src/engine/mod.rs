@@ -238,7 +238,7 @@ impl Engine {
     fn save(&self, op: &mut Operation, state: State) -> Result<()> {
         op.enter(state, self.clock.now());
         self.journal.put(op).map_err(Fail::Error)?;
-        checkpoint(op.state.label());
+        checkpoint(op.state.name());
         Ok(())
     }
 }

@@ -71,6 +71,16 @@ impl State {
         }
     }
 
+    /// The state's own name (unlike `label`, Approved and Committed are not
+    /// folded into "requested"): what `transitions` records.
+    pub fn name(&self) -> &'static str {
+        match self {
+            State::Approved => "approved",
+            State::Committed { .. } => "committed",
+            other => other.label(),
+        }
+    }
+
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
@@ -137,7 +147,7 @@ impl Operation {
     pub fn enter(&mut self, state: State, now: i64) {
         let label = match &state {
             State::Reconciling { phase } => format!("reconciling:{phase}"),
-            other => other.label().to_string(),
+            other => other.name().to_string(),
         };
         self.transitions.push((now, label));
         self.state = state;

@@ -161,8 +161,11 @@ pub trait Journal: Send + Sync {
     /// Take or replace the lock on (env, app).
     fn put_lock(&self, lock: &crate::engine::Lock) -> Result<(), String>;
     /// Release the lock on (env, app), returning it if there was one.
-    fn remove_lock(&self, env: &str, app: Option<&str>)
-    -> Result<Option<crate::engine::Lock>, String>;
+    fn remove_lock(
+        &self,
+        env: &str,
+        app: Option<&str>,
+    ) -> Result<Option<crate::engine::Lock>, String>;
     /// Remember `key` (a chat event id); `false` when it was seen before, so
     /// retried deliveries are handled once.
     fn first_seen(&self, key: &str, now: i64) -> Result<bool, String>;

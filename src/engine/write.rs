@@ -244,7 +244,7 @@ impl Engine {
                 Err(e) => return self.fail(op, e),
             }
         }
-        checkpoint("pushed");
+        checkpoint("pushed, not yet recorded");
         self.pushed(op)?;
         self.notify.update(
             op,
@@ -336,7 +336,8 @@ impl Engine {
             let request = WatchRequest {
                 app: app.clone(),
                 env: op.env.clone(),
-                watch: app.parse::<Name>()
+                watch: app
+                    .parse::<Name>()
                     .ok()
                     .and_then(|a| policy.app(&a))
                     .and_then(|a| a.watch.clone()),

@@ -117,7 +117,10 @@ impl Mirror {
             Some(0) => Ok(true),
             Some(1) => Ok(false),
             // 128: an unknown object, which cannot be on the remote's branch either.
-            _ if self.git(&["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_err() => {
+            _ if self
+                .git(&["cat-file", "-e", &format!("{commit}^{{commit}}")])
+                .is_err() =>
+            {
                 Ok(false)
             }
             _ => Err(GitCliError::Failed {

@@ -92,11 +92,10 @@ impl Freeze {
                     return false;
                 };
                 let local = ts.to_zoned(self.tz.clone());
-                let minute = u32::from(local.weekday().to_monday_zero_offset().unsigned_abs())
-                    * 24
-                    * 60
-                    + u32::from(local.hour().unsigned_abs()) * 60
-                    + u32::from(local.minute().unsigned_abs());
+                let minute =
+                    u32::from(local.weekday().to_monday_zero_offset().unsigned_abs()) * 24 * 60
+                        + u32::from(local.hour().unsigned_abs()) * 60
+                        + u32::from(local.minute().unsigned_abs());
                 if start < end {
                     start <= minute && minute < end
                 } else {
@@ -223,7 +222,10 @@ mod tests {
     fn bad_windows_say_what_was_expected() {
         for (w, says) in [
             ("Fri 16:00 - Mon 08:00", "has no time zone"),
-            ("Fri 16:00 - Mon 08:00 Mars/Olympus", "unknown time zone `Mars/Olympus`"),
+            (
+                "Fri 16:00 - Mon 08:00 Mars/Olympus",
+                "unknown time zone `Mars/Olympus`",
+            ),
             ("Fry 16:00 - Mon 08:00 UTC", "expected `DAY HH:MM"),
             ("Fri 25:00 - Mon 08:00 UTC", "expected"),
             ("Fri 16:00 Mon 08:00 UTC", "expected"),

@@ -5,8 +5,8 @@
 //! Every write is its own ACID transaction, durable (fsync) when it returns.
 //! Operations are stored as JSON so the journal stays readable across versions.
 
-use crate::engine::{Lock, Operation};
 use crate::engine::ports::Journal;
+use crate::engine::{Lock, Operation};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
 

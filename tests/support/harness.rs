@@ -72,12 +72,16 @@ impl Harness {
     /// Drop the engine and open a new one on the same data dir.
     pub fn restart(&mut self) -> Vec<Reply> {
         self.engine = None;
-        let engine = self.engine.insert(open(&self.world, self.clock.clone(), self.said.clone()));
+        let engine = self
+            .engine
+            .insert(open(&self.world, self.clock.clone(), self.said.clone()));
         engine.resume()
     }
 
     pub fn engine(&self) -> &Engine {
-        self.engine.as_ref().expect("engine is open between restarts")
+        self.engine
+            .as_ref()
+            .expect("engine is open between restarts")
     }
 
     pub fn advance(&self, secs: i64) {
