@@ -154,13 +154,10 @@ fn incident_rollback_passes_the_freeze_goes_to_the_last_healthy_version_and_lock
         "{}",
         r.message
     );
+    let line = h.line_with("apps/api/overlays/prod/kustomization.yaml", "newTag:");
     assert!(
-        h.line_with(
-            "apps/api/overlays/prod/kustomization.yaml",
-            "newTag: v1.2.4"
-        )
-        .len()
-            > 0
+        line.starts_with("newTag: v1.2.4"),
+        "the last healthy before v1.2.5: {line}"
     );
     assert_eq!(
         h.tip_trailers("Hoist-Break-Glass"),
