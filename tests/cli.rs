@@ -101,6 +101,8 @@ environments:
   prod:
     promote_from: stagin
     aprovals: 2
+    freeze: [\"Fri 16:00 - Mon 08:00 Mars/Olympus\", \"Fri 16:00 - Mon 08:00\", \"Fry 9:00 - Sat 10:00 UTC\"]
+    approvals: { count: 2, expires: soon }
 apps:
   api:
     targets:
@@ -121,8 +123,12 @@ apps:
         "hoist.yaml:7:10: via should be `push` or `pull-request`",
         "hoist.yaml:9:19: promote_from: environment `stagin` does not exist",
         "hoist.yaml:10:5: unknown key `aprovals` in environment `prod`; did you mean `approvals`?",
-        "hoist.yaml:15:7: app `api` in `prod`: file `apps/missing.yaml` is not in branch `main`",
-        "hoist.yaml:16:7: app `api`: environment `qa` does not exist",
+        "hoist.yaml:11:14: freeze window `Fri 16:00 - Mon 08:00 Mars/Olympus`: unknown time zone `Mars/Olympus`",
+        "hoist.yaml:11:52: freeze window `Fri 16:00 - Mon 08:00` has no time zone",
+        "hoist.yaml:11:77: freeze window `Fry 9:00 - Sat 10:00 UTC`: expected `DAY HH:MM - DAY HH:MM ZONE`",
+        "hoist.yaml:12:37: approvals.expires: `soon` is not a valid duration",
+        "hoist.yaml:17:7: app `api` in `prod`: file `apps/missing.yaml` is not in branch `main`",
+        "hoist.yaml:18:7: app `api`: environment `qa` does not exist",
     ];
     for e in expected {
         assert!(

@@ -1,4 +1,5 @@
-//! The `hoist` subcommands (CONTRACT.md "Binary"): `try`, `exec`, `check`.
+//! The `hoist` subcommands (CONTRACT.md "Binary"): `try`, `exec`, `check`,
+//! `schema`.
 //! Flags override `HOIST_*` environment variables; secrets never print.
 
 mod check;
@@ -37,6 +38,8 @@ pub enum Sub {
         #[arg(long, default_value = ".")]
         repo: PathBuf,
     },
+    /// Print a JSON Schema of hoist.yaml for editors (yaml-language-server).
+    Schema,
 }
 
 /// Run the CLI; returns the process exit code.
@@ -45,5 +48,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Sub::Try { repo } => try_::run(repo.as_deref()),
         Sub::Exec(args) => exec::run(args),
         Sub::Check { repo } => check::run(&repo),
+        Sub::Schema => {
+            let schema = serde_json::to_string_pretty(&crate::policy::schema())?;
+            println!("{schema}");
+            Ok(0)
+        }
     }
 }

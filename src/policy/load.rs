@@ -180,7 +180,7 @@ impl Loader {
             };
         }
         let mut approvals = Approvals::default();
-        for (key, _, v) in self.entries(node, "approvals", &["count", "from", "expires"]) {
+        for (key, _, v) in self.entries(node, "approvals", APPROVAL_KEYS) {
             match key {
                 "expires" => approvals.expires_secs = self.duration(v, "approvals.expires"),
                 "count" => match v.as_str().and_then(|s| s.parse().ok()) {
@@ -194,7 +194,16 @@ impl Loader {
     }
 }
 
-const ENV_KEYS: &[&str] = &[
+/// The keys each mapping of `hoist.yaml` accepts (also what `schema` lists).
+pub const TOP_KEYS: &[&str] = &["signing", "groups", "environments", "apps"];
+pub const APPROVAL_KEYS: &[&str] = &["count", "from", "expires"];
+pub const TICKET_KEYS: &[&str] = &["required", "pattern"];
+pub const APP_KEYS: &[&str] = &["targets", "argocd", "flux"];
+pub const TARGET_KEYS: &[&str] = &["file", "kustomize_image", "yaml_path"];
+pub const ARGOCD_KEYS: &[&str] = &["namespace", "application"];
+pub const FLUX_KEYS: &[&str] = &["kind", "namespace", "name"];
+
+pub const ENV_KEYS: &[&str] = &[
     "branch",
     "via",
     "deployers",
@@ -273,7 +282,7 @@ fn environment(l: &mut Loader, name: Name, key: &Node, node: &Node) -> Environme
                     required: false,
                     pattern: None,
                 };
-                for (tk, _, tv) in l.entries(v, "ticket", &["required", "pattern"]) {
+                for (tk, _, tv) in l.entries(v, "ticket", TICKET_KEYS) {
                     match (tk, tv.as_str()) {
                         ("required", Some("true")) => rule.required = true,
                         ("required", Some("false")) => rule.required = false,
@@ -296,15 +305,14 @@ fn app(l: &mut Loader, name: Name, key: &Node, node: &Node) -> App {
         watch: None,
     };
     let what = format!("app `{}`", app.name);
-    for (k, _, v) in l.entries(node, &what, &["targets", "argocd", "flux"]) {
+    for (k, _, v) in l.entries(node, &what, APP_KEYS) {
         match k {
             "targets" => {
                 for (_, env_key, t) in l.entries(v, "targets", &[]) {
                     let Some(env_name) = l.name(env_key, "environment") else {
                         continue;
                     };
-                    let fields =
-                        l.entries(t, "a target", &["file", "kustomize_image", "yaml_path"]);
+                    let fields = l.entries(t, "a target", TARGET_KEYS);
                     let get = |f: &str| fields.iter().find(|(k, ..)| *k == f).map(|(_, _, v)| *v);
                     let file = get("file").and_then(|f| l.string(f, "file"));
                     let locator = match (get("kustomize_image"), get("yaml_path")) {
@@ -333,7 +341,7 @@ fn app(l: &mut Loader, name: Name, key: &Node, node: &Node) -> App {
                 }
             }
             "argocd" => {
-                let get = l.texts(v, "argocd", &["namespace", "application"]);
+                let get = l.texts(v, "argocd", ARGOCD_KEYS);
                 app.watch = Some(Watch::ArgoCd {
                     namespace: get("namespace").unwrap_or_else(|| "argocd".into()),
                     application: get("application")
@@ -341,7 +349,7 @@ fn app(l: &mut Loader, name: Name, key: &Node, node: &Node) -> App {
                 });
             }
             _ => {
-                let get = l.texts(v, "flux", &["kind", "namespace", "name"]);
+                let get = l.texts(v, "flux", FLUX_KEYS);
                 app.watch = Some(Watch::Flux {
                     kind: get("kind").unwrap_or_else(|| "Kustomization".into()),
                     namespace: get("namespace").unwrap_or_else(|| "flux-system".into()),
@@ -383,11 +391,7 @@ pub fn load(src: &str) -> (Policy, Vec<Problem>) {
             }],
         );
     };
-    for (key, _, v) in l.entries(
-        root,
-        "hoist.yaml",
-        &["signing", "groups", "environments", "apps"],
-    ) {
+    for (key, _, v) in l.entries(root, "hoist.yaml", TOP_KEYS) {
         match key {
             "signing" => match v.as_str() {
                 Some("required") => policy.signing = Signing::Required,

@@ -7,11 +7,13 @@ mod decide;
 mod freeze;
 mod load;
 mod model;
+mod schema;
 
 pub use decide::{Decision, Refusal, Verb, decide, may_vote};
 pub use freeze::Freeze;
 pub use load::{Problem, load};
 pub use model::*;
+pub use schema::schema;
 
 use crate::yaml::Pos;
 

@@ -1,0 +1,246 @@
+//! `hoist schema`: a JSON Schema (draft 2020-12) of `hoist.yaml`, so editors
+//! with yaml-language-server complete and validate the file
+//! (`# yaml-language-server: $schema=./hoist.schema.json`). The key lists come
+//! from the loader's own constants, and a test checks every object of the
+//! schema against them, so the schema cannot drift from what `load` accepts.
+
+use super::load::{
+    APP_KEYS, APPROVAL_KEYS, ARGOCD_KEYS, ENV_KEYS, FLUX_KEYS, TARGET_KEYS, TICKET_KEYS, TOP_KEYS,
+};
+use serde_json::{Map, Value, json};
+
+const NAME: &str = "^[a-z0-9][a-z0-9-]{0,62}$";
+const DURATION: &str = "^[0-9]+[smhd]$";
+const PERSON: &str =
+    r"^(\*|(slack|discord|console):[^\s]+|(slack-group|discord-role):[^\s]+|[a-z0-9][a-z0-9_-]*)$";
+
+/// An object schema with exactly `keys`, described by `props` (key -> schema).
+fn object(keys: &[&str], mut props: Map<String, Value>, description: &str) -> Value {
+    let properties: Map<String, Value> = keys
+        .iter()
+        .map(|k| {
+            let schema = props.remove(*k).unwrap_or_else(|| json!({}));
+            (k.to_string(), schema)
+        })
+        .collect();
+    debug_assert!(
+        props.is_empty(),
+        "schema describes keys the loader does not accept: {props:?}"
+    );
+    json!({
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "additionalProperties": false
+    })
+}
+
+fn props(pairs: &[(&str, Value)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// The whole schema.
+pub fn schema() -> Value {
+    let people = json!({
+        "type": "array",
+        "description": "group names, actor ids (slack:U123, discord:80351110224678912, console:alice), platform groups (slack-group:S1, discord-role:1) or \"*\"",
+        "items": {"type": "string", "pattern": PERSON}
+    });
+    let duration = json!({"type": "string", "pattern": DURATION, "description": "30m, 2h, 1d"});
+    let approvals_obj = object(
+        APPROVAL_KEYS,
+        props(&[
+            ("count", json!({"type": "integer", "minimum": 0})),
+            ("from", people.clone()),
+            ("expires", duration.clone()),
+        ]),
+        "approvals needed before writing; the requester never counts",
+    );
+    let approvals = json!({"oneOf": [{"type": "integer", "minimum": 0}, approvals_obj]});
+    let ticket = object(
+        TICKET_KEYS,
+        props(&[
+            ("required", json!({"type": "boolean"})),
+            ("pattern", json!({"type": "string", "format": "regex"})),
+        ]),
+        "a ticket key per request, written as Hoist-Ticket",
+    );
+    let channels = json!({"type": "array", "items": {"type": "string"}});
+    let env = object(
+        ENV_KEYS,
+        props(&[
+            ("branch", json!({"type": "string", "default": "main"})),
+            (
+                "via",
+                json!({"enum": ["push", "pull-request"], "default": "push"}),
+            ),
+            ("deployers", people.clone()),
+            ("approvals", approvals.clone()),
+            ("promote_from", json!({"type": "string", "pattern": NAME})),
+            ("soak", duration.clone()),
+            ("channels", channels.clone()),
+            ("incident_channels", channels),
+            (
+                "break_glass",
+                object(
+                    &["approvals"],
+                    props(&[("approvals", approvals)]),
+                    "rules for rollbacks from an incident channel",
+                ),
+            ),
+            (
+                "freeze",
+                json!({"type": "array", "items": {"type": "string"}, "description": "`Fri 16:00 - Mon 08:00 Europe/Berlin` or `2026-12-24 - 2027-01-02 Europe/Berlin`"}),
+            ),
+            ("timeout", duration),
+            ("ticket", ticket),
+        ]),
+        "one environment; listed in promotion order",
+    );
+    let target = object(
+        TARGET_KEYS,
+        props(&[
+            ("file", json!({"type": "string"})),
+            ("kustomize_image", json!({"type": "string"})),
+            (
+                "yaml_path",
+                json!({"type": "string", "description": "image.tag, a.b[2].c; escape dots in keys with \\\\."}),
+            ),
+        ]),
+        "where the version lives: a file and either kustomize_image or yaml_path",
+    );
+    let argocd = object(
+        ARGOCD_KEYS,
+        props(&[
+            ("namespace", json!({"type": "string"})),
+            (
+                "application",
+                json!({"type": "string", "description": "{env} is replaced"}),
+            ),
+        ]),
+        "the Argo CD Application that reports on this app",
+    );
+    let flux = object(
+        FLUX_KEYS,
+        props(&[
+            ("kind", json!({"enum": ["Kustomization", "HelmRelease"]})),
+            ("namespace", json!({"type": "string"})),
+            (
+                "name",
+                json!({"type": "string", "description": "{env} is replaced"}),
+            ),
+        ]),
+        "the Flux object that reports on this app",
+    );
+    let app = object(
+        APP_KEYS,
+        props(&[
+            (
+                "targets",
+                json!({"type": "object", "propertyNames": {"pattern": NAME}, "additionalProperties": target}),
+            ),
+            ("argocd", argocd),
+            ("flux", flux),
+        ]),
+        "one app and its target per environment",
+    );
+    let mut top = object(
+        TOP_KEYS,
+        props(&[
+            (
+                "signing",
+                json!({"enum": ["required", "optional"], "default": "required"}),
+            ),
+            (
+                "groups",
+                json!({"type": "object", "additionalProperties": people}),
+            ),
+            (
+                "environments",
+                json!({"type": "object", "propertyNames": {"pattern": NAME}, "additionalProperties": env}),
+            ),
+            (
+                "apps",
+                json!({"type": "object", "propertyNames": {"pattern": NAME}, "additionalProperties": app}),
+            ),
+        ]),
+        "hoist policy: who may deploy what where (the config repo's root hoist.yaml)",
+    );
+    if let Value::Object(m) = &mut top {
+        m.insert(
+            "$schema".into(),
+            json!("https://json-schema.org/draft/2020-12/schema"),
+        );
+        m.insert(
+            "$id".into(),
+            json!("https://hoist.dev/schema/hoist.yaml.json"),
+        );
+        m.insert("title".into(), json!("hoist.yaml"));
+    }
+    top
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every object in the schema lists exactly the keys the loader accepts.
+    #[test]
+    fn schema_objects_match_the_loaders_keys() {
+        let s = schema();
+        let keys = |v: &Value| -> Vec<String> {
+            let mut k: Vec<String> = v["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            k.sort();
+            k
+        };
+        let sorted = |k: &[&str]| {
+            let mut k: Vec<String> = k.iter().map(|s| s.to_string()).collect();
+            k.sort();
+            k
+        };
+        let env = &s["properties"]["environments"]["additionalProperties"];
+        let app = &s["properties"]["apps"]["additionalProperties"];
+        assert_eq!(keys(&s), sorted(TOP_KEYS));
+        assert_eq!(keys(env), sorted(ENV_KEYS));
+        assert_eq!(
+            keys(&env["properties"]["approvals"]["oneOf"][1]),
+            sorted(APPROVAL_KEYS)
+        );
+        assert_eq!(keys(&env["properties"]["ticket"]), sorted(TICKET_KEYS));
+        assert_eq!(keys(app), sorted(APP_KEYS));
+        assert_eq!(
+            keys(&app["properties"]["targets"]["additionalProperties"]),
+            sorted(TARGET_KEYS)
+        );
+        assert_eq!(keys(&app["properties"]["argocd"]), sorted(ARGOCD_KEYS));
+        assert_eq!(keys(&app["properties"]["flux"]), sorted(FLUX_KEYS));
+        for v in [&s, env, app] {
+            assert_eq!(v["additionalProperties"], json!(false));
+        }
+    }
+
+    #[test]
+    fn example_policy_names_match_the_schema_patterns() {
+        let person = regex::Regex::new(PERSON).unwrap();
+        for p in [
+            "*",
+            "sre",
+            "slack:U0SRE1",
+            "console:alice",
+            "slack-group:S0DEVS",
+            "discord-role:12",
+        ] {
+            assert!(person.is_match(p), "{p}");
+        }
+        assert!(!person.is_match("two words"));
+        assert!(regex::Regex::new(DURATION).unwrap().is_match("10m"));
+    }
+}
