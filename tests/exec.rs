@@ -269,3 +269,24 @@ fn several_apps_become_one_commit() {
     let files = git(&w.origin, &["show", "--name-only", "--format=", "main"]);
     assert_eq!(files.lines().count(), 2, "{files}");
 }
+
+#[test]
+fn a_lock_taken_in_one_process_holds_in_the_next() {
+    let w = World::new();
+    let (code, out) = w.exec("console:bob", "lock staging for 1h release train");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["state"], "done");
+    let (code, out) = w.exec("console:alice", "deploy api v1.2.4 to staging");
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out["state"], "refused");
+    let message = out["message"].as_str().unwrap();
+    assert!(
+        message.contains("locked by console:bob") && message.contains("release train"),
+        "{message}"
+    );
+    let (code, _) = w.exec("console:alice", "unlock staging");
+    assert_eq!(code, 0);
+    let (code, out) = w.exec("console:alice", "deploy api v1.2.4 to staging");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["state"], "pushed");
+}

@@ -147,3 +147,54 @@ impl Journal for Store {
         Ok(fresh)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock(env: &str, app: Option<&str>, holder: &str) -> Lock {
+        Lock {
+            env: env.into(),
+            app: app.map(Into::into),
+            holder: holder.into(),
+            reason: "release".into(),
+            since: 10,
+            until: Some(100),
+            operation: None,
+        }
+    }
+
+    #[test]
+    fn locks_and_dedupe_keys_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            s.put_lock(&lock("prod", None, "console:carol")).unwrap();
+            s.put_lock(&lock("prod", Some("api"), "console:dave"))
+                .unwrap();
+            // Taking the same scope again replaces, never duplicates.
+            s.put_lock(&lock("prod", Some("api"), "console:erin"))
+                .unwrap();
+            assert!(s.first_seen("slack:Ev1", 5).unwrap());
+            assert!(!s.first_seen("slack:Ev1", 6).unwrap(), "a retry is not new");
+        }
+        let s = Store::open(dir.path()).unwrap();
+        let mut locks = s.locks().unwrap();
+        locks.sort_by(|a, b| a.app.cmp(&b.app));
+        assert_eq!(locks.len(), 2);
+        assert_eq!(locks[1].holder, "console:erin");
+        assert!(!s.first_seen("slack:Ev1", 7).unwrap());
+        let removed = s.remove_lock("prod", Some("api")).unwrap();
+        assert_eq!(removed.map(|l| l.holder).as_deref(), Some("console:erin"));
+        assert_eq!(s.remove_lock("prod", Some("api")).unwrap(), None);
+        assert_eq!(s.locks().unwrap().len(), 1, "the env lock is untouched");
+    }
+
+    #[test]
+    fn operation_ids_are_never_reused_across_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Store::open(dir.path()).unwrap().next_id().unwrap();
+        let second = Store::open(dir.path()).unwrap().next_id().unwrap();
+        assert_eq!((first, second), (1, 2));
+    }
+}
