@@ -18,7 +18,7 @@ fn a_lock_refuses_others_with_reason_and_holder_until_it_is_released() {
     assert_eq!(r.state, "refused");
     assert!(
         r.message
-            .contains("staging is locked by console:bob 0s ago: release train, 2h left"),
+            .contains("staging is locked by console:bob just now: release train, 2h left"),
         "{}",
         r.message
     );

@@ -44,18 +44,17 @@ impl Lock {
         }
     }
 
-    /// "locked by console:carol 5m ago: release (until 14:00 UTC)"
+    /// "locked by console:carol 5m ago: release train, 55m left"
     pub fn describe(&self, now: i64) -> String {
         let until = match self.until {
             Some(u) => format!(", {} left", age(u - now)),
             None => ", until unlocked".into(),
         };
-        format!(
-            "locked by {} {} ago: {}{until}",
-            self.holder,
-            age(now - self.since),
-            self.reason
-        )
+        let when = match now - self.since {
+            s if s < 60 => "just now".to_string(),
+            s => format!("{} ago", age(s)),
+        };
+        format!("locked by {} {when}: {}{until}", self.holder, self.reason)
     }
 }
 
