@@ -125,6 +125,8 @@ fn expired_approval_is_not_counted() {
     let r = h.in_deploy("console:carol", "approve 2");
     assert!(r.message.contains("1 of 2"), "{}", r.message);
     h.advance(3600); // the fixture's approvals expire after 1h
+    let status = h.say("console:alice", None, "status api in prod").message;
+    assert!(status.contains("expired #2"), "{status}");
     let r = h.in_deploy("console:dave", "approve 2");
     assert_eq!(r.state, "refused");
     assert!(r.message.contains("expired at"), "{}", r.message);
@@ -245,4 +247,42 @@ fn approvals_survive_a_restart() {
     assert!(r.message.contains("already approved"), "{}", r.message);
     let r = h.in_deploy("console:dave", "approve 2");
     assert_eq!(r.state, "pushed", "{}", r.message);
+}
+
+#[test]
+fn simultaneous_approvals_reach_quorum_and_write_exactly_once() {
+    let h = waiting_prod_deploy();
+    let replies: Vec<_> = std::thread::scope(|s| {
+        let joins: Vec<_> = ["console:carol", "console:dave", "console:erin"]
+            .into_iter()
+            .map(|a| {
+                let h = &h;
+                s.spawn(move || h.in_deploy(a, "approve 2"))
+            })
+            .collect();
+        joins.into_iter().map(|j| j.join().unwrap()).collect()
+    });
+    let states: Vec<&str> = replies.iter().map(|r| r.state.as_str()).collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "pushed").count(),
+        1,
+        "{states:?}"
+    );
+    assert_eq!(
+        states.iter().filter(|s| **s == "awaiting-approval").count(),
+        1,
+        "{states:?}"
+    );
+    let late = replies
+        .iter()
+        .find(|r| r.state == "refused")
+        .expect("the third vote is late");
+    assert!(
+        late.message
+            .contains("not waiting for approval (it is pushed)"),
+        "{}",
+        late.message
+    );
+    assert_eq!(h.hoist_commits().len(), 2, "staging, then prod once");
+    assert_eq!(h.tip_trailers("Hoist-Approved-By").len(), 2);
 }

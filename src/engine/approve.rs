@@ -56,6 +56,11 @@ impl Engine {
         id: u64,
         deny: Option<Option<String>>,
     ) -> Result<Reply> {
+        let slot = self.slot(id);
+        let _one_at_a_time = slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Read after taking the slot: a vote handled meanwhile is in the journal.
         let mut op = self.waiting(id)?;
         let voter = req.actor.as_str();
         let (policy, tip) = self.policy_for_branch(&op.branch)?;
@@ -199,6 +204,10 @@ impl Engine {
 
     /// `cancel ID`: the requester, or someone who could approve, withdraws it.
     pub(super) fn cancel(&self, req: &Request, id: u64) -> Result<Reply> {
+        let slot = self.slot(id);
+        let _one_at_a_time = slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut op = self.waiting(id)?;
         if req.actor != op.actor {
             let (policy, _) = self.policy_for_branch(&op.branch)?;

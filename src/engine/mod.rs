@@ -20,8 +20,9 @@ pub use operation::{Change, Operation, State};
 use crate::policy::{self, Environment, Policy, Target};
 use hoist_commands::{Command, Name, nearest};
 use ports::{Clock, Cluster, ConfigRepo, Journal, Notify, RepoError};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Who asked, where, and what.
 #[derive(Debug, Clone)]
@@ -138,6 +139,10 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     settings: Settings,
     policy_branch: OnceLock<String>,
+    /// One mutex per operation being voted on or carried: concurrent votes on
+    /// the same operation are taken one at a time, so none is lost and the
+    /// quorum is reached (and the commit written) exactly once.
+    in_hand: Mutex<HashMap<u64, Arc<Mutex<()>>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -165,6 +170,7 @@ impl Engine {
             clock,
             settings,
             policy_branch: OnceLock::new(),
+            in_hand: Mutex::new(HashMap::new()),
         }
     }
 
@@ -232,6 +238,15 @@ impl Engine {
     fn policy_for_branch(&self, branch: &str) -> Result<(Policy, String)> {
         let tip = self.repo.refresh(branch)?;
         Ok((self.policy_at(&tip)?, tip))
+    }
+
+    /// The mutex that serializes work on operation `id` in this process.
+    fn slot(&self, id: u64) -> Arc<Mutex<()>> {
+        let mut map = self
+            .in_hand
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(id).or_default().clone()
     }
 
     /// Record a transition; durable before anything announces it.

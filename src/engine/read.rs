@@ -48,7 +48,7 @@ impl Engine {
                 });
                 let (state, since) = match last {
                     Some(op) => (
-                        format!("{} #{}", op.state.label(), op.id),
+                        format!("{} #{}", shown_state(op, now), op.id),
                         age(now - op.transitions.last().map(|t| t.0).unwrap_or(op.created_at)),
                     ),
                     None => ("-".into(), "-".into()),
@@ -153,6 +153,17 @@ impl Engine {
             engine: self,
             known,
         })
+    }
+}
+
+/// An operation's state as `status` shows it: a request whose approvals
+/// window has passed reads as expired even before anything touched it.
+fn shown_state(op: &super::Operation, now: i64) -> &'static str {
+    match op.state {
+        super::State::AwaitingApproval { .. } if op.expires_at.is_some_and(|t| now >= t) => {
+            "expired"
+        }
+        ref other => other.label(),
     }
 }
 
