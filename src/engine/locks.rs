@@ -7,7 +7,7 @@
 
 use super::render::age;
 use super::{Engine, Fail, Reply, Request, Result, env_of};
-use crate::policy::{self, Environment, Verb};
+use crate::policy::{self, Environment, Policy, Verb};
 use hoist_commands::{Lock as LockCmd, Name, Unlock};
 use serde::{Deserialize, Serialize};
 
@@ -111,15 +111,7 @@ impl Engine {
         if let Some(app) = &cmd.app {
             super::target_of(&policy, app, &cmd.env)?;
         }
-        policy::decide(
-            &policy,
-            env,
-            Verb::Lock,
-            &req.actor,
-            req.channel.as_deref(),
-            &req.memberships,
-        )
-        .map_err(|r| Fail::Refused(r.0))?;
+        may_lock(&policy, env, req)?;
         let now = self.clock.now();
         let app = cmd.app.as_ref().map(ToString::to_string);
         if let Some(existing) = self
@@ -157,15 +149,7 @@ impl Engine {
     pub(super) fn unlock(&self, req: &Request, cmd: &Unlock) -> Result<Reply> {
         let (policy, _) = self.current_policy()?;
         let env = env_of(&policy, &cmd.env)?;
-        policy::decide(
-            &policy,
-            env,
-            Verb::Lock,
-            &req.actor,
-            req.channel.as_deref(),
-            &req.memberships,
-        )
-        .map_err(|r| Fail::Refused(r.0))?;
+        may_lock(&policy, env, req)?;
         let app = cmd.app.as_ref().map(|a| a.as_str());
         let scope = match app {
             Some(a) => format!("{a} in {}", env.name),
@@ -210,6 +194,20 @@ impl Engine {
             None => "-".into(),
         }
     }
+}
+
+/// Lock and unlock are for those who may deploy or approve in `env`.
+fn may_lock(policy: &Policy, env: &Environment, req: &Request) -> Result<()> {
+    policy::decide(
+        policy,
+        env,
+        Verb::Lock,
+        &req.actor,
+        req.channel.as_deref(),
+        &req.memberships,
+    )
+    .map(drop)
+    .map_err(|r| Fail::Refused(r.0))
 }
 
 fn scope_word(l: &Lock) -> &'static str {

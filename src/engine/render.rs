@@ -1,7 +1,7 @@
 //! Words for chat: commit messages with trailers, diffs, summaries, times.
 //! Kept in one place so every surface (console, Slack, Discord) says the same.
 
-use super::ports::{Plan, Progress};
+use super::ports::{LineChange, Plan, Progress};
 use super::{Change, Operation, Outcome, Reply, State};
 use hoist_commands::{Name, Version};
 
@@ -29,14 +29,13 @@ pub fn changes(edits: &[(Name, Version)], plan: &Plan) -> Vec<Change> {
         .collect()
 }
 
-/// `path:LINE  -old  +new` for each changed line.
-pub fn diff(plan: &Plan) -> String {
+/// `path:LINE  - old  + new` for each changed line of each file.
+fn lines<'a>(files: impl Iterator<Item = (&'a str, &'a [LineChange])>) -> String {
     let mut out = Vec::new();
-    for f in &plan.files {
-        for l in &f.lines {
+    for (path, changed) in files {
+        for l in changed {
             out.push(format!(
-                "  {}:{}\n  - {}\n  + {}",
-                f.path,
+                "  {path}:{}\n  - {}\n  + {}",
                 l.line,
                 l.old.trim(),
                 l.new.trim()
@@ -46,21 +45,22 @@ pub fn diff(plan: &Plan) -> String {
     out.join("\n")
 }
 
+/// The diff a plan would write.
+pub fn diff(plan: &Plan) -> String {
+    lines(
+        plan.files
+            .iter()
+            .map(|f| (f.path.as_str(), f.lines.as_slice())),
+    )
+}
+
 /// The diff of a journaled operation, as `diff` shows a plan.
 pub fn change_lines(changes: &[Change]) -> String {
-    let mut out = Vec::new();
-    for c in changes {
-        for l in &c.lines {
-            out.push(format!(
-                "  {}:{}\n  - {}\n  + {}",
-                c.file,
-                l.line,
-                l.old.trim(),
-                l.new.trim()
-            ));
-        }
-    }
-    out.join("\n")
+    lines(
+        changes
+            .iter()
+            .map(|c| (c.file.as_str(), c.lines.as_slice())),
+    )
 }
 
 /// Subject, reason, trailers (CONTRACT.md "Commits hoist writes").
