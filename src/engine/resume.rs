@@ -22,9 +22,22 @@ impl Engine {
                 let _span = tracing::info_span!("resume", op = id).entered();
                 match self.resume_one(&mut op) {
                     Ok(reply) => reply,
-                    Err(Fail::Refused(m) | Fail::Error(m)) => {
-                        tracing::warn!(op = id, error = %m, "could not resume");
-                        Some(super::Reply::error(format!("#{id}: could not resume: {m}")))
+                    // The policy no longer allows it (an app or target removed,
+                    // hoist.yaml broken): it cannot go on, so it ends, visibly.
+                    Err(Fail::Refused(m)) => {
+                        let message = format!("could not resume: {m}");
+                        let ended = self.save(&mut op, State::Failed { message });
+                        self.notify.update(&op, &render::summary_line(&op));
+                        Some(match ended {
+                            Ok(()) => render::reply(&op, render::summary_line(&op)),
+                            Err(Fail::Refused(e) | Fail::Error(e)) => super::Reply::error(e),
+                        })
+                    }
+                    // Git or the journal failed (the remote may be down): keep the
+                    // operation as it is; the next start tries again.
+                    Err(Fail::Error(m)) => {
+                        tracing::warn!(op = id, error = %m, "could not resume; will retry on next start");
+                        Some(super::Reply::error(format!("#{id}: could not resume yet: {m}")))
                     }
                 }
             })
