@@ -168,13 +168,7 @@ impl Engine {
         let before = render::change_lines(&op.changes);
         let voided = std::mem::take(&mut op.approvers);
         let keep = op.needed;
-        let versions: Vec<(Name, hoist_commands::Version)> = op
-            .changes
-            .iter()
-            .filter_map(|c| Some((c.app.parse().ok()?, c.version.parse().ok()?)))
-            .collect();
-        op.base = Some(plan.base.clone());
-        op.changes = render::changes(&versions, plan);
+        super::write::bind(op, plan);
         self.save(
             op,
             State::AwaitingApproval {

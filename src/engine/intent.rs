@@ -61,8 +61,9 @@ impl Engine {
                 let mut notes = Vec::new();
                 // `promote_from` holds for deploys too, or it could be sidestepped.
                 if let Some((from, _)) = &env.promote_from {
+                    let ops = self.journal.list().map_err(Fail::Error)?;
                     for app in &d.apps {
-                        notes.extend(self.check_soak(env, app, from, &d.version)?);
+                        notes.extend(self.check_soak(&ops, env, app, from, &d.version)?);
                     }
                 }
                 Intent {
@@ -102,6 +103,7 @@ impl Engine {
                 let mut edits = Vec::new();
                 let mut versions = Vec::new();
                 let mut notes = Vec::new();
+                let ops = self.journal.list().map_err(Fail::Error)?;
                 for (app, target) in targets(&p.apps, &p.to)? {
                     let source = target_of(policy, &app, &p.from)?;
                     let value = self.repo.read_value(&from_tip, &source)?.ok_or_else(|| {
@@ -113,7 +115,7 @@ impl Engine {
                             from.name
                         ))
                     })?;
-                    notes.extend(self.check_soak(to, &app, &from.name, &version)?);
+                    notes.extend(self.check_soak(&ops, to, &app, &from.name, &version)?);
                     versions.push(format!("{app} {version}"));
                     edits.push((app, target, version));
                 }
@@ -230,6 +232,7 @@ impl Engine {
     /// Returns a note when "pushed" stood in for "healthy".
     fn check_soak(
         &self,
+        ops: &[super::Operation],
         to: &Environment,
         app: &Name,
         from: &Name,
@@ -240,7 +243,6 @@ impl Engine {
         }
         let soak = to.soak_secs.unwrap_or(0);
         let now = self.clock.now();
-        let ops = self.journal.list().map_err(Fail::Error)?;
         let settled = ops.iter().rev().find_map(|op| {
             let matches = op.env == from.as_str()
                 && op

@@ -294,13 +294,7 @@ impl Engine {
                 c.file == f.path && c.old_value == f.old_value && c.new_value == f.new_value
             });
         if same || op.needed == 0 {
-            let versions: Vec<(Name, Version)> = op
-                .changes
-                .iter()
-                .filter_map(|c| Some((c.app.parse::<Name>().ok()?, c.version.parse().ok()?)))
-                .collect();
-            op.base = Some(plan.base.clone());
-            op.changes = render::changes(&versions, plan);
+            bind(op, plan);
             return true;
         }
         false
@@ -382,5 +376,18 @@ impl Engine {
         self.notify
             .update(op, &format!("#{} healthy ({})", op.id, cluster.label()));
         Ok(())
+    }
+}
+
+/// Point the operation at `plan`: its base, and per app the file, values and
+/// changed lines. Plans are made from `edits_of(op)`, so files follow the
+/// order of `op.changes`.
+pub(super) fn bind(op: &mut Operation, plan: &Plan) {
+    op.base = Some(plan.base.clone());
+    for (c, f) in op.changes.iter_mut().zip(&plan.files) {
+        c.file.clone_from(&f.path);
+        c.old_value.clone_from(&f.old_value);
+        c.new_value.clone_from(&f.new_value);
+        c.lines.clone_from(&f.lines);
     }
 }
