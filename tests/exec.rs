@@ -96,7 +96,7 @@ fn a_key_outside_the_allowed_set_fails_verification() {
     let wrong = w.dir.path().join("wrong_signers");
     std::fs::write(
         &wrong,
-        format!("hoist@localhost {}\n", other.public_openssh()),
+        format!("hoist@localhost {}\n", other.public_openssh().unwrap()),
     )
     .unwrap();
     assert!(

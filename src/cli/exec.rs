@@ -66,14 +66,17 @@ pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
         wait: !args.no_wait,
         ..Settings::default()
     };
-    let engine = setup::engine(
-        &args.data_dir,
-        &args.repo,
-        setup::signer_from_env()?,
-        None,
-        notify,
-        settings,
-    )?;
+    // A bad key or an unreachable repo is an answer too: `--json` callers get
+    // one object whatever happens.
+    let engine = match setup::signer_from_env().and_then(|signer| {
+        setup::engine(&args.data_dir, &args.repo, signer, None, notify, settings)
+    }) {
+        Ok(engine) => engine,
+        Err(e) => {
+            print(args.json, &crate::engine::Reply::error(format!("{e:#}")));
+            return Ok(2);
+        }
+    };
     // Operations a previous process left unfinished are carried on first.
     for resumed in engine.resume() {
         eprintln!("hoist: resumed: {}", resumed.message);

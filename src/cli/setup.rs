@@ -9,10 +9,15 @@ use anyhow::{Context, anyhow};
 use std::path::Path;
 use std::sync::Arc;
 
-/// The signing key from `HOIST_SIGNING_KEY`, if set.
+/// The signing key from `HOIST_SIGNING_KEY`, if set, unlocked with
+/// `HOIST_SIGNING_KEY_PASSPHRASE` when it is encrypted.
 pub fn signer_from_env() -> anyhow::Result<Option<Signer>> {
+    let passphrase = std::env::var("HOIST_SIGNING_KEY_PASSPHRASE").ok();
     match std::env::var_os("HOIST_SIGNING_KEY").filter(|v| !v.is_empty()) {
-        Some(path) => Ok(Some(Signer::from_file(Path::new(&path))?)),
+        Some(path) => Ok(Some(Signer::from_file(
+            Path::new(&path),
+            passphrase.as_deref(),
+        )?)),
         None => Ok(None),
     }
 }

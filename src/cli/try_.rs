@@ -93,10 +93,16 @@ pub fn run(repo: Option<&Path>) -> anyhow::Result<i32> {
     let origin = seed_origin(work, repo)?;
     let signer = Signer::generate()?;
     let key_path = work.join("signing-key");
-    std::fs::write(&key_path, signer.private_openssh()?)?;
+    let public = signer
+        .public_openssh()
+        .context("a generated key is an SSH key")?;
+    let private = signer
+        .private_openssh()?
+        .context("a generated key is an SSH key")?;
+    std::fs::write(&key_path, private)?;
     std::fs::write(
         work.join("allowed_signers"),
-        format!("hoist@localhost {}\n", signer.public_openssh()),
+        format!("hoist@localhost {public}\n"),
     )?;
 
     let out = Arc::new(Printer::new(Box::new(std::io::stdout())));
@@ -113,11 +119,7 @@ pub fn run(repo: Option<&Path>) -> anyhow::Result<i32> {
     out.line(&format!(
         "  signing key {} ({})",
         key_path.display(),
-        signer
-            .public_openssh()
-            .split_whitespace()
-            .next()
-            .unwrap_or("ssh")
+        signer.describe()
     ));
     out.line("  GitOps engine: simulated (reports Syncing -> Progressing -> Healthy for every pushed commit)");
     let engine = setup::engine(

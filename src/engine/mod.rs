@@ -83,7 +83,8 @@ impl Reply {
         Reply::plain("done", Outcome::Ok, message)
     }
 
-    fn error(message: impl Into<String>) -> Reply {
+    /// Something failed before or while handling the request.
+    pub fn error(message: impl Into<String>) -> Reply {
         Reply::plain("failed", Outcome::Error, message)
     }
 }

@@ -150,7 +150,7 @@ impl Harness {
 }
 
 fn open(world: &World, clock: Arc<TestClock>, said: Arc<Said>) -> Engine {
-    let signer = Signer::from_file(&world.key).expect("test key loads");
+    let signer = Signer::from_file(&world.key, None).expect("test key loads");
     let repo = GitRepo::open(
         &world.data,
         world.origin.to_str().unwrap(),

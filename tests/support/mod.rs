@@ -68,11 +68,11 @@ impl World {
         );
         let signer = Signer::generate().unwrap();
         let key = dir.path().join("key");
-        std::fs::write(&key, signer.private_openssh().unwrap()).unwrap();
+        std::fs::write(&key, signer.private_openssh().unwrap().unwrap()).unwrap();
         let allowed_signers = dir.path().join("allowed_signers");
         std::fs::write(
             &allowed_signers,
-            format!("hoist@localhost {}\n", signer.public_openssh()),
+            format!("hoist@localhost {}\n", signer.public_openssh().unwrap()),
         )
         .unwrap();
         World {
@@ -111,6 +111,23 @@ impl World {
         extra: &[&str],
         with_key: bool,
     ) -> (i32, serde_json::Value) {
+        let key = with_key.then(|| self.key.to_str().unwrap().to_string());
+        let env: Vec<(&str, &str)> = key
+            .as_deref()
+            .map(|k| vec![("HOIST_SIGNING_KEY", k)])
+            .unwrap_or_default();
+        self.exec_env(actor, command, extra, &env)
+    }
+
+    /// `hoist exec` with extra environment variables (no signing key unless
+    /// `env` names one).
+    pub fn exec_env(
+        &self,
+        actor: &str,
+        command: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> (i32, serde_json::Value) {
         let mut cmd = Command::new(BIN);
         cmd.args([
             "exec",
@@ -124,11 +141,10 @@ impl World {
         ]);
         cmd.args(extra).arg("--").args(command.split_whitespace());
         cmd.env_remove("HOIST_SIGNING_KEY")
+            .env_remove("HOIST_SIGNING_KEY_PASSPHRASE")
             .env("HOME", self.dir.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1");
-        if with_key {
-            cmd.env("HOIST_SIGNING_KEY", &self.key);
-        }
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .envs(env.iter().copied());
         let out = cmd.output().expect("hoist runs");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
@@ -148,6 +164,21 @@ impl World {
     /// A file's content at a revision of origin.
     pub fn show(&self, rev: &str, path: &str) -> String {
         git(&self.origin, &["show", &format!("{rev}:{path}")])
+    }
+
+    /// `git verify-commit` for an OpenPGP signature, judged by the keyring in
+    /// `gnupg_home` (holding only the public keys the test trusts).
+    pub fn verify_openpgp(&self, rev: &str, gnupg_home: &Path) -> Output {
+        Command::new("git")
+            .current_dir(&self.origin)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self.dir.path())
+            .env("GNUPGHOME", gnupg_home)
+            .args(["-c", "gpg.format=openpgp", "verify-commit", "-v", rev])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("git verify-commit runs")
     }
 
     /// `git verify-commit` with the SSH allowed-signers file.
