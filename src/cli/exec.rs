@@ -62,8 +62,16 @@ pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
     } else {
         Arc::new(Printer::new(Box::new(std::io::stderr())))
     };
+    let push = match setup::backoff_from_env() {
+        Ok(b) => b,
+        Err(e) => {
+            print(args.json, &crate::engine::Reply::error(format!("{e:#}")));
+            return Ok(2);
+        }
+    };
     let settings = Settings {
         wait: !args.no_wait,
+        push,
         ..Settings::default()
     };
     // A bad key or an unreachable repo is an answer too: `--json` callers get

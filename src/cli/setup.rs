@@ -1,13 +1,14 @@
 //! Wiring shared by `try` and `exec`: signing key, author, repo, journal, engine.
 
 use crate::engine::ports::{Cluster, Notify, SystemClock};
-use crate::engine::{Engine, Settings};
+use crate::engine::{Backoff, Engine, Settings};
 use crate::gitops::sign::Signer;
 use crate::gitops::{Author, GitRepo};
 use crate::store::Store;
 use anyhow::{Context, anyhow};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The signing key from `HOIST_SIGNING_KEY`, if set, unlocked with
 /// `HOIST_SIGNING_KEY_PASSPHRASE` when it is encrypted.
@@ -19,6 +20,43 @@ pub fn signer_from_env() -> anyhow::Result<Option<Signer>> {
             passphrase.as_deref(),
         )?)),
         None => Ok(None),
+    }
+}
+
+/// Push retry settings from the environment: `HOIST_PUSH_ATTEMPTS` (10),
+/// `HOIST_PUSH_BACKOFF` (first wait, `1s`), `HOIST_PUSH_BACKOFF_CAP` (`30s`);
+/// waits take `ms` or `s`.
+pub fn backoff_from_env() -> anyhow::Result<Backoff> {
+    let mut b = Backoff::default();
+    if let Some(v) = env_set("HOIST_PUSH_ATTEMPTS") {
+        b.attempts = v
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| anyhow!("HOIST_PUSH_ATTEMPTS: `{v}` is not a positive number"))?;
+    }
+    if let Some(v) = env_set("HOIST_PUSH_BACKOFF") {
+        b.first = wait(&v).map_err(|e| anyhow!("HOIST_PUSH_BACKOFF: {e}"))?;
+    }
+    if let Some(v) = env_set("HOIST_PUSH_BACKOFF_CAP") {
+        b.cap = wait(&v).map_err(|e| anyhow!("HOIST_PUSH_BACKOFF_CAP: {e}"))?;
+    }
+    Ok(b)
+}
+
+fn env_set(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// `250ms`, `2s`.
+fn wait(v: &str) -> Result<Duration, String> {
+    let bad = || format!("`{v}` is not a wait like `250ms` or `2s`");
+    if let Some(ms) = v.strip_suffix("ms") {
+        ms.parse().map(Duration::from_millis).map_err(|_| bad())
+    } else if let Some(s) = v.strip_suffix('s') {
+        s.parse().map(Duration::from_secs).map_err(|_| bad())
+    } else {
+        Err(bad())
     }
 }
 

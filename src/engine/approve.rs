@@ -122,16 +122,11 @@ impl Engine {
             self.notify.update(&op, &text);
             return Ok(render::reply(&op, text));
         }
-        self.on_quorum(&mut op, &policy, Some(plan))
+        self.on_quorum(&mut op, &policy)
     }
 
     /// Enough approvals: look at locks and freezes again, then write.
-    pub(super) fn on_quorum(
-        &self,
-        op: &mut Operation,
-        policy: &Policy,
-        plan: Option<Plan>,
-    ) -> Result<Reply> {
+    pub(super) fn on_quorum(&self, op: &mut Operation, policy: &Policy) -> Result<Reply> {
         let env = self.env_named(policy, &op.env)?;
         if op.break_glass.is_none() {
             let apps: Vec<Name> = op
@@ -154,7 +149,7 @@ impl Engine {
             }
         }
         self.save(op, State::Approved)?;
-        self.carry(op, policy, plan)
+        self.carry(op, policy)
     }
 
     /// The change moved under the approvers: clear their votes, bind the

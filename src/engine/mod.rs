@@ -6,6 +6,7 @@
 
 mod approve;
 mod intent;
+mod land;
 mod locks;
 mod operation;
 pub mod ports;
@@ -14,6 +15,7 @@ mod render;
 mod resume;
 mod write;
 
+pub use land::Backoff;
 pub use locks::Lock;
 pub use operation::{Change, Operation, State};
 
@@ -110,8 +112,8 @@ type Result<T, E = Fail> = std::result::Result<T, E>;
 /// Settings that shape the engine's behaviour.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Attempts to re-plan and push when the branch moved underneath.
-    pub push_attempts: u32,
+    /// Re-planning and pushing again when the branch moved underneath.
+    pub push: Backoff,
     /// Follow the reconcile after pushing (when a cluster is configured).
     pub wait: bool,
     /// Reconcile timeout when the environment sets none.
@@ -123,7 +125,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            push_attempts: 5,
+            push: Backoff::default(),
             wait: true,
             default_timeout_secs: 900,
             approval_expiry_secs: 24 * 3600,
@@ -144,6 +146,8 @@ pub struct Engine {
     /// the same operation are taken one at a time, so none is lost and the
     /// quorum is reached (and the commit written) exactly once.
     in_hand: Mutex<HashMap<u64, Arc<Mutex<()>>>>,
+    /// Writes to one branch, serialized and batched (see [`land`]).
+    lanes: land::Lanes,
 }
 
 impl std::fmt::Debug for Engine {
@@ -172,6 +176,7 @@ impl Engine {
             settings,
             policy_branch: OnceLock::new(),
             in_hand: Mutex::new(HashMap::new()),
+            lanes: land::Lanes::default(),
         }
     }
 
@@ -248,6 +253,25 @@ impl Engine {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(id).or_default().clone()
+    }
+
+    /// Record a transition of several operations in one durable write.
+    fn save_all(
+        &self,
+        ops: &mut [&mut Operation],
+        state: impl Fn(&Operation) -> State,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        for op in ops.iter_mut() {
+            let next = state(op);
+            op.enter(next, now);
+        }
+        let all: Vec<&Operation> = ops.iter().map(|o| &**o).collect();
+        self.journal.put_all(&all).map_err(Fail::Error)?;
+        for op in ops.iter() {
+            checkpoint(op.state.name());
+        }
+        Ok(())
     }
 
     /// Record a transition; durable before anything announces it.

@@ -75,8 +75,12 @@ pub struct Revision {
 pub trait ConfigRepo: Send + Sync {
     /// The branch the remote's HEAD names (where `hoist.yaml` is read first).
     fn default_branch(&self) -> Result<String, RepoError>;
-    /// Fetch `branch` and return its tip.
+    /// Fetch `branch` and return its tip. Callers that ask while a fetch of
+    /// the branch is under way may share its result.
     fn refresh(&self, branch: &str) -> Result<Sha, RepoError>;
+    /// The tip last seen (fetched or pushed) without asking the remote;
+    /// fetches when the branch was never seen.
+    fn known_tip(&self, branch: &str) -> Result<Sha, RepoError>;
     /// A file's bytes at a commit, `None` when absent.
     fn read_file(&self, at: &str, path: &str) -> Result<Option<Vec<u8>>, RepoError>;
     /// The value a target holds at a commit.
@@ -153,6 +157,8 @@ pub trait Journal: Send + Sync {
     fn next_id(&self) -> Result<u64, String>;
     /// Insert or replace an operation; durable when this returns.
     fn put(&self, op: &crate::engine::Operation) -> Result<(), String>;
+    /// Insert or replace several operations in one durable transaction.
+    fn put_all(&self, ops: &[&crate::engine::Operation]) -> Result<(), String>;
     fn get(&self, id: u64) -> Result<Option<crate::engine::Operation>, String>;
     /// All operations, oldest first.
     fn list(&self) -> Result<Vec<crate::engine::Operation>, String>;

@@ -65,14 +65,14 @@ impl Engine {
             State::Requested if op.needed > 0 => self.await_approvals(op, &policy, &[])?,
             State::Requested => {
                 self.save(op, State::Approved)?;
-                self.carry(op, &policy, None)?
+                self.carry(op, &policy)?
             }
-            State::AwaitingApproval { .. } => self.on_quorum(op, &policy, None)?,
+            State::AwaitingApproval { .. } => self.on_quorum(op, &policy)?,
             State::Committed { sha } if self.repo.contains(&tip, &sha)? => {
                 self.pushed(op)?;
                 render::reply(op, render::summary_line(op))
             }
-            _ => self.carry(op, &policy, None)?,
+            _ => self.carry(op, &policy)?,
         };
         Ok(Some(reply))
     }

@@ -5,6 +5,7 @@
 //! cluster. `carry` is shared with the approval path and with resume-on-start.
 
 use super::intent::Intent;
+use super::land::Landed;
 use super::ports::{Plan, Progress, RepoError, WatchRequest};
 use super::{Engine, Fail, Lock, Operation, Outcome, Reply, Request, Result, State};
 use super::{checkpoint, env_of, render, target_of};
@@ -66,7 +67,7 @@ impl Engine {
             return self.await_approvals(&mut op, &policy, &intent.notes);
         }
         self.save(&mut op, State::Approved)?;
-        let mut reply = self.carry(&mut op, &policy, Some(plan))?;
+        let mut reply = self.carry(&mut op, &policy)?;
         for note in &intent.notes {
             reply.message.push_str(&format!("\n({note})"));
         }
@@ -194,28 +195,13 @@ impl Engine {
             .collect()
     }
 
-    /// Commit, push (re-planning when the branch moved), lock on the incident
-    /// path, then follow. `plan` is the plan just checked, or `None` to plan
-    /// afresh from the branch tip (resume).
-    pub(super) fn carry(
-        &self,
-        op: &mut Operation,
-        policy: &Policy,
-        plan: Option<Plan>,
-    ) -> Result<Reply> {
+    /// Commit and push through the branch's lane (re-planned on the tip the
+    /// lane writes on), lock on the incident path, then follow.
+    pub(super) fn carry(&self, op: &mut Operation, policy: &Policy) -> Result<Reply> {
         let edits = self.edits_of(op, policy)?;
-        let mut plan = match plan {
-            Some(p) => p,
-            None => {
-                let tip = self.repo.refresh(&op.branch)?;
-                self.repo.plan(&op.branch, &tip, &edits)?
-            }
-        };
-        // `admit` refused already if the policy requires signing and no key is set.
-        let sign = self.repo.can_sign();
-        let mut attempt = 1;
-        loop {
-            if plan.is_noop() {
+        match self.land(op, edits)? {
+            Landed::Pushed => {}
+            Landed::Unchanged => {
                 self.save(op, State::Unchanged)?;
                 let text = format!(
                     "#{}: someone else already set this version; nothing to commit",
@@ -223,29 +209,9 @@ impl Engine {
                 );
                 return Ok(render::reply(op, text));
             }
-            if !self.rebind(op, &plan) {
-                return self.void_approvals(op, &plan, None);
-            }
-            let sha = match self.repo.commit(&plan, &render::commit_message(op), sign) {
-                Ok(sha) => sha,
-                Err(e) => return self.fail(op, e),
-            };
-            checkpoint("commit written");
-            op.commit = Some(sha.clone());
-            self.save(op, State::Committed { sha: sha.clone() })?;
-            match self.repo.push(&op.branch, &sha, &plan.base) {
-                Ok(()) => break,
-                Err(RepoError::Stale(why)) if attempt < self.settings.push_attempts => {
-                    tracing::info!(op = op.id, attempt, %why, "branch moved; re-planning");
-                    attempt += 1;
-                    let tip = self.repo.refresh(&op.branch)?;
-                    plan = self.repo.plan(&op.branch, &tip, &edits)?;
-                }
-                Err(e) => return self.fail(op, e),
-            }
+            Landed::Voided(plan) => return self.void_approvals(op, &plan, None),
+            Landed::Failed(e) => return self.fail(op, e),
         }
-        checkpoint("pushed, not yet recorded");
-        self.pushed(op)?;
         self.notify.update(
             op,
             &format!(
@@ -264,7 +230,13 @@ impl Engine {
 
     /// The commit is on the remote: take the incident lock, record Pushed.
     pub(super) fn pushed(&self, op: &mut Operation) -> Result<()> {
+        self.incident_lock(op)?;
         let sha = op.commit.clone().unwrap_or_default();
+        self.save(op, State::Pushed { sha })
+    }
+
+    /// An incident rollback locks what it rolled back until someone unlocks.
+    pub(super) fn incident_lock(&self, op: &Operation) -> Result<()> {
         if op.break_glass.is_some() && op.verb == "rollback" {
             for c in &op.changes {
                 let lock = Lock {
@@ -280,7 +252,7 @@ impl Engine {
             }
             checkpoint("incident lock taken");
         }
-        self.save(op, State::Pushed { sha })
+        Ok(())
     }
 
     /// Is `plan` the change the operation was approved for? The same files go

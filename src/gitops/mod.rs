@@ -16,7 +16,10 @@ use gix::bstr::ByteSlice;
 use hoist_commands::Version;
 use mirror::{Mirror, PushResult};
 use sign::Signer;
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 /// Who commits: `HOIST_GIT_AUTHOR` (`Name <email>`), or hoist itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +56,9 @@ impl std::str::FromStr for Author {
     }
 }
 
+/// When a branch's last fetch started, and the tip it found.
+type LastFetch = Mutex<Option<(Instant, String)>>;
+
 /// The config repo as hoist sees it.
 #[derive(Debug)]
 pub struct GitRepo {
@@ -60,6 +66,8 @@ pub struct GitRepo {
     repo: gix::ThreadSafeRepository,
     signer: Option<Signer>,
     author: Author,
+    /// Per branch: when the last fetch started and the tip it found.
+    fetches: Mutex<HashMap<String, Arc<LastFetch>>>,
 }
 
 fn git_err(e: impl std::fmt::Display) -> RepoError {
@@ -81,7 +89,18 @@ impl GitRepo {
             repo,
             signer,
             author,
+            fetches: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The remote-tracking ref of `branch` in the mirror, if it exists.
+    fn tracking_tip(&self, branch: &str) -> Result<Option<String>, RepoError> {
+        let repo = self.local();
+        let name = format!("refs/remotes/origin/{branch}");
+        let Ok(mut r) = repo.find_reference(name.as_str()) else {
+            return Ok(None);
+        };
+        Ok(Some(r.peel_to_id().map_err(git_err)?.to_string()))
     }
 
     fn local(&self) -> gix::Repository {
@@ -113,14 +132,38 @@ impl ConfigRepo for GitRepo {
         self.mirror.default_branch().map_err(git_err)
     }
 
+    /// Fetch `branch`. Callers that ask while a fetch runs wait for it and
+    /// then fetch once more together: a burst of N requests costs two
+    /// fetches, and nobody gets a tip older than the moment they asked.
     fn refresh(&self, branch: &str) -> Result<String, RepoError> {
+        let asked = Instant::now();
+        let cell = self
+            .fetches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(branch.to_string())
+            .or_default()
+            .clone();
+        let mut last = cell.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((started, tip)) = &*last
+            && *started >= asked
+        {
+            return Ok(tip.clone());
+        }
+        let started = Instant::now();
         self.mirror.fetch(branch).map_err(git_err)?;
-        let repo = self.local();
-        let name = format!("refs/remotes/origin/{branch}");
-        let mut r = repo
-            .find_reference(name.as_str())
-            .map_err(|_| RepoError::Git(format!("branch `{branch}` not found on the remote")))?;
-        Ok(r.peel_to_id().map_err(git_err)?.to_string())
+        let tip = self
+            .tracking_tip(branch)?
+            .ok_or_else(|| RepoError::Git(format!("branch `{branch}` not found on the remote")))?;
+        *last = Some((started, tip.clone()));
+        Ok(tip)
+    }
+
+    fn known_tip(&self, branch: &str) -> Result<String, RepoError> {
+        match self.tracking_tip(branch)? {
+            Some(tip) => Ok(tip),
+            None => self.refresh(branch),
+        }
     }
 
     fn read_file(&self, at: &str, path: &str) -> Result<Option<Vec<u8>>, RepoError> {

@@ -67,12 +67,18 @@ impl Journal for Store {
     }
 
     fn put(&self, op: &Operation) -> Result<(), String> {
-        let bytes = serde_json::to_vec(op).map_err(err)?;
+        self.put_all(&[op])
+    }
+
+    fn put_all(&self, ops: &[&Operation]) -> Result<(), String> {
         let tx = self.db.begin_write().map_err(err)?;
-        tx.open_table(OPERATIONS)
-            .map_err(err)?
-            .insert(op.id, bytes.as_slice())
-            .map_err(err)?;
+        {
+            let mut table = tx.open_table(OPERATIONS).map_err(err)?;
+            for op in ops {
+                let bytes = serde_json::to_vec(op).map_err(err)?;
+                table.insert(op.id, bytes.as_slice()).map_err(err)?;
+            }
+        }
         tx.commit().map_err(err)
     }
 

@@ -51,30 +51,40 @@ pub struct Harness {
     engine: Option<Engine>,
     pub clock: Arc<TestClock>,
     pub said: Arc<Said>,
+    settings: Settings,
 }
 
 impl Harness {
     /// The example repo with `policy` as its hoist.yaml, the clock at `now`.
     pub fn new(policy: &str, now: i64) -> Harness {
+        Harness::with_settings(policy, now, Settings::default())
+    }
+
+    /// The same, with engine settings of the test's choosing.
+    pub fn with_settings(policy: &str, now: i64, settings: Settings) -> Harness {
         let world = World::new();
         world.commit_file("hoist.yaml", policy, "policy for this test");
         let clock = Arc::new(TestClock(AtomicI64::new(now)));
         let said = Arc::new(Said::default());
-        let engine = Some(open(&world, clock.clone(), said.clone()));
+        let engine = Some(open(&world, clock.clone(), said.clone(), settings.clone()));
         Harness {
             world,
             engine,
             clock,
             said,
+            settings,
         }
     }
 
     /// Drop the engine and open a new one on the same data dir.
     pub fn restart(&mut self) -> Vec<Reply> {
         self.engine = None;
-        let engine = self
-            .engine
-            .insert(open(&self.world, self.clock.clone(), self.said.clone()));
+        let engine = self.engine.insert(open(
+            &self.world,
+            self.clock.clone(),
+            self.said.clone(),
+            self.settings.clone(),
+        ));
         engine.resume()
     }
 
@@ -149,7 +159,7 @@ impl Harness {
     }
 }
 
-fn open(world: &World, clock: Arc<TestClock>, said: Arc<Said>) -> Engine {
+fn open(world: &World, clock: Arc<TestClock>, said: Arc<Said>, settings: Settings) -> Engine {
     let signer = Signer::from_file(&world.key, None).expect("test key loads");
     let repo = GitRepo::open(
         &world.data,
@@ -159,12 +169,5 @@ fn open(world: &World, clock: Arc<TestClock>, said: Arc<Said>) -> Engine {
     )
     .expect("mirror opens");
     let store = Store::open(&world.data).expect("journal opens");
-    Engine::new(
-        Arc::new(repo),
-        Arc::new(store),
-        None,
-        said,
-        clock,
-        Settings::default(),
-    )
+    Engine::new(Arc::new(repo), Arc::new(store), None, said, clock, settings)
 }

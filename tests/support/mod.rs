@@ -86,6 +86,11 @@ impl World {
 
     /// Replace a file on origin's main with a plain (unsigned) commit, as a human would.
     pub fn commit_file(&self, path: &str, text: &str, message: &str) {
+        self.commit_files(&[(path.to_string(), text.to_string())], message);
+    }
+
+    /// Write several files (creating directories) in one plain commit on origin's main.
+    pub fn commit_files(&self, files: &[(String, String)], message: &str) {
         let work = self.dir.path().join("human");
         if !work.exists() {
             git(
@@ -94,8 +99,13 @@ impl World {
             );
         }
         git(&work, &["pull", "-q", "--ff-only"]);
-        std::fs::write(work.join(path), text).unwrap();
-        git(&work, &["commit", "-qam", message]);
+        for (path, text) in files {
+            let dest = work.join(path);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::write(dest, text).unwrap();
+        }
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-qm", message]);
         git(&work, &["push", "-q", "origin", "main"]);
     }
 
