@@ -204,3 +204,50 @@ fn a_push_the_remote_hook_rejects_is_reported_and_not_retried() {
     );
     assert_eq!(h.world.tip(), before);
 }
+
+/// hoist decides on the tip its mirror knows and lets the push's
+/// compare-and-swap catch a moved branch; a refusal is never given on that
+/// possibly stale view.
+#[test]
+fn a_refusal_on_the_known_tip_is_checked_again_on_a_fresh_one() {
+    let only_bob = policy(1).replace("deployers: [\"*\"]", "deployers: [console:bob]");
+    let h = world(1);
+    h.world
+        .commit_file("hoist.yaml", &only_bob, "only bob deploys");
+    let reply = h.say("console:bob", None, "deploy app00 v2.0.0 to staging");
+    assert_eq!(reply.state, "pushed", "{}", reply.message);
+    // The mirror now knows a tip where alice may not deploy; then she is added.
+    let both = policy(1).replace(
+        "deployers: [\"*\"]",
+        "deployers: [console:bob, console:alice]",
+    );
+    h.world
+        .commit_file("hoist.yaml", &both, "alice deploys too");
+    let reply = h.say("console:alice", None, "deploy app00 v2.0.1 to staging");
+    assert_eq!(reply.state, "pushed", "{}", reply.message);
+}
+
+#[test]
+fn a_policy_change_between_decision_and_push_writes_nothing() {
+    let h = world(1);
+    let reply = h.say("console:alice", None, "deploy app00 v2.0.0 to staging");
+    assert_eq!(reply.state, "pushed", "{}", reply.message);
+    // Someone changes hoist.yaml; hoist's mirror has not seen it yet.
+    let changed = format!("{}# reviewed\n", policy(1));
+    h.world.commit_file("hoist.yaml", &changed, "policy tweak");
+    let moved = h.world.tip();
+    let reply = h.say("console:alice", None, "deploy app00 v2.0.1 to staging");
+    assert_eq!(reply.state, "failed", "{}", reply.message);
+    assert!(
+        reply.message.contains("hoist.yaml changed on main"),
+        "{}",
+        reply.message
+    );
+    assert_eq!(
+        h.world.tip(),
+        moved,
+        "nothing written under rules nobody checked"
+    );
+    let again = h.say("console:alice", None, "deploy app00 v2.0.1 to staging");
+    assert_eq!(again.state, "pushed", "{}", again.message);
+}

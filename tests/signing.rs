@@ -56,7 +56,9 @@ fn ssh_keys_of_every_algorithm_make_commits_git_verifies() {
         ("ed25519", None),
         ("ecdsa", Some("256")),
         ("ecdsa", Some("384")),
-        ("ecdsa", Some("521")),
+        // P-521 is left out: ssh-key 0.6 rejects about one P-521 key in two
+        // ("length invalid", RustCrypto/SSH#350) when the private scalar is
+        // stored in 65 bytes; hoist then says so at start-up.
         ("rsa", Some("3072")),
     ] {
         let w = World::new();

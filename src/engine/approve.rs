@@ -122,11 +122,16 @@ impl Engine {
             self.notify.update(&op, &text);
             return Ok(render::reply(&op, text));
         }
-        self.on_quorum(&mut op, &policy)
+        self.on_quorum(&mut op, &policy, &tip)
     }
 
     /// Enough approvals: look at locks and freezes again, then write.
-    pub(super) fn on_quorum(&self, op: &mut Operation, policy: &Policy) -> Result<Reply> {
+    pub(super) fn on_quorum(
+        &self,
+        op: &mut Operation,
+        policy: &Policy,
+        policy_tip: &str,
+    ) -> Result<Reply> {
         let env = self.env_named(policy, &op.env)?;
         if op.break_glass.is_none() {
             let apps: Vec<Name> = op
@@ -149,7 +154,7 @@ impl Engine {
             }
         }
         self.save(op, State::Approved)?;
-        self.carry(op, policy)
+        self.carry(op, policy, policy_tip)
     }
 
     /// The change moved under the approvers: clear their votes, bind the

@@ -20,6 +20,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+const POLICY_FILE: &str = "hoist.yaml";
+
 /// How a job left the lane.
 #[derive(Debug)]
 pub(super) enum Landed {
@@ -83,6 +85,8 @@ struct Job {
     edits: Vec<(Target, Version)>,
     /// Pushes of this job the remote rejected because the branch moved.
     tries: u32,
+    /// The commit whose `hoist.yaml` allowed this change.
+    policy_tip: String,
     landed: Option<Result<Landed, Fail>>,
 }
 
@@ -114,12 +118,14 @@ impl Engine {
         &self,
         op: &mut Operation,
         edits: Vec<(Target, Version)>,
+        policy_tip: &str,
     ) -> Result<Landed, Fail> {
         let lane = self.lanes.lane(&op.branch);
         let job = Arc::new(Mutex::new(Job {
             op: op.clone(),
             edits,
             tries: 0,
+            policy_tip: policy_tip.to_string(),
             landed: None,
         }));
         lock(&lane.queue).push(job.clone());
@@ -255,10 +261,23 @@ impl Engine {
     ) -> (Vec<Arc<Mutex<Job>>>, String) {
         let mut parent = tip.to_string();
         let mut chained = Vec::new();
+        // Our own commits never touch hoist.yaml: one read serves the chain.
+        let policy_now = self.repo.read_file(tip, POLICY_FILE);
         while chained.len() < limit && !queue.is_empty() {
             let job = queue.remove(0);
             let mut guard = lock(&job);
             let j = &mut *guard;
+            if j.policy_tip != tip {
+                let then = self.repo.read_file(&j.policy_tip, POLICY_FILE);
+                if then.as_ref().ok() != policy_now.as_ref().ok() || then.is_err() {
+                    let e = RepoError::Target(format!(
+                        "{POLICY_FILE} changed on {branch} while this change was being \
+                         written; nothing was written, ask again so the new rules apply"
+                    ));
+                    j.landed = Some(Ok(Landed::Failed(e)));
+                    continue;
+                }
+            }
             let plan = match self.repo.plan(branch, &parent, &j.edits) {
                 Ok(p) => p,
                 Err(e) => {

@@ -242,7 +242,16 @@ impl Engine {
 
     /// The rules for writing to `branch` come from that branch's own tip.
     fn policy_for_branch(&self, branch: &str) -> Result<(Policy, String)> {
-        let tip = self.repo.refresh(branch)?;
+        self.policy_on(branch, true)
+    }
+
+    /// The policy at `branch`'s tip: fetched now, or as the mirror knows it.
+    fn policy_on(&self, branch: &str, fetch: bool) -> Result<(Policy, String)> {
+        let tip = if fetch {
+            self.repo.refresh(branch)?
+        } else {
+            self.repo.known_tip(branch)?
+        };
         Ok((self.policy_at(&tip)?, tip))
     }
 

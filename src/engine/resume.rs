@@ -65,14 +65,14 @@ impl Engine {
             State::Requested if op.needed > 0 => self.await_approvals(op, &policy, &[])?,
             State::Requested => {
                 self.save(op, State::Approved)?;
-                self.carry(op, &policy)?
+                self.carry(op, &policy, &tip)?
             }
-            State::AwaitingApproval { .. } => self.on_quorum(op, &policy)?,
+            State::AwaitingApproval { .. } => self.on_quorum(op, &policy, &tip)?,
             State::Committed { sha } if self.repo.contains(&tip, &sha)? => {
                 self.pushed(op)?;
                 render::reply(op, render::summary_line(op))
             }
-            _ => self.carry(op, &policy)?,
+            _ => self.carry(op, &policy, &tip)?,
         };
         Ok(Some(reply))
     }

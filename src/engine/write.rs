@@ -13,20 +13,43 @@ use crate::policy::{self, Decision, Environment, Policy, Signing, Target, Verb, 
 use hoist_commands::{Command, Name, Version};
 
 impl Engine {
+    /// A writing verb. Decided and planned first on the tip the mirror
+    /// already knows (no fetch): if the branch moved meanwhile, the push's
+    /// compare-and-swap fails and the lane fetches, re-plans and checks that
+    /// `hoist.yaml` did not change. Any answer that would not write (a
+    /// refusal, "already at", a dry run) is given on a freshly fetched tip, so
+    /// nobody is refused or told "nothing to do" on a stale view.
     pub(super) fn write(&self, req: &Request) -> Result<Reply> {
+        let dry_run = match &req.command {
+            Command::Deploy(d) => d.dry_run,
+            Command::Promote(p) => p.dry_run,
+            Command::Rollback(r) => r.dry_run,
+            _ => false,
+        };
+        if dry_run {
+            return self.write_on(req, true);
+        }
+        match self.write_on(req, false) {
+            Err(Fail::Refused(_)) => self.write_on(req, true),
+            Ok(reply) if reply.operation.is_none() => self.write_on(req, true),
+            other => other,
+        }
+    }
+
+    fn write_on(&self, req: &Request, fetch: bool) -> Result<Reply> {
         let (env_name, verb) = match &req.command {
             Command::Deploy(d) => (&d.env, Verb::Deploy),
             Command::Promote(p) => (&p.to, Verb::Promote),
             Command::Rollback(r) => (&r.env, Verb::Rollback),
             _ => unreachable!("write() is only called for writing verbs"),
         };
-        let (policy, tip) = self.current_policy()?;
+        let (policy, tip) = self.policy_on(&self.policy_branch()?, fetch)?;
         let branch = env_of(&policy, env_name)?.branch.clone();
         // Rules come from the tip of the branch being written.
         let (policy, tip) = if branch == self.policy_branch()? {
             (policy, tip)
         } else {
-            self.policy_for_branch(&branch)?
+            self.policy_on(&branch, fetch)?
         };
         let env = env_of(&policy, env_name)?;
         let decision = policy::decide(
@@ -67,7 +90,7 @@ impl Engine {
             return self.await_approvals(&mut op, &policy, &intent.notes);
         }
         self.save(&mut op, State::Approved)?;
-        let mut reply = self.carry(&mut op, &policy)?;
+        let mut reply = self.carry(&mut op, &policy, &tip)?;
         for note in &intent.notes {
             reply.message.push_str(&format!("\n({note})"));
         }
@@ -197,9 +220,15 @@ impl Engine {
 
     /// Commit and push through the branch's lane (re-planned on the tip the
     /// lane writes on), lock on the incident path, then follow.
-    pub(super) fn carry(&self, op: &mut Operation, policy: &Policy) -> Result<Reply> {
+    /// `policy_tip` is the commit whose `hoist.yaml` allowed the change.
+    pub(super) fn carry(
+        &self,
+        op: &mut Operation,
+        policy: &Policy,
+        policy_tip: &str,
+    ) -> Result<Reply> {
         let edits = self.edits_of(op, policy)?;
-        match self.land(op, edits)? {
+        match self.land(op, edits, policy_tip)? {
             Landed::Pushed => {}
             Landed::Unchanged => {
                 self.save(op, State::Unchanged)?;

@@ -6,6 +6,7 @@
 pub mod edit;
 mod history;
 pub mod mirror;
+mod pack;
 pub mod sign;
 
 use crate::engine::ports::{
@@ -64,6 +65,9 @@ type LastFetch = Mutex<Option<(Instant, String)>>;
 pub struct GitRepo {
     mirror: Mirror,
     repo: gix::ThreadSafeRepository,
+    /// Where plans are read and commits written: objects stay in memory
+    /// until [`ConfigRepo::push`] stores them as one pack (see [`pack`]).
+    writer: Mutex<gix::Repository>,
     signer: Option<Signer>,
     author: Author,
     /// Per branch: when the last fetch started and the tip it found.
@@ -84,9 +88,11 @@ impl GitRepo {
     ) -> Result<Self, RepoError> {
         let mirror = Mirror::open(data_dir, url).map_err(git_err)?;
         let repo = gix::open(&mirror.path).map_err(git_err)?.into_sync();
+        let writer = Mutex::new(repo.to_thread_local().with_object_memory());
         Ok(GitRepo {
             mirror,
             repo,
+            writer,
             signer,
             author,
             fetches: Mutex::new(HashMap::new()),
@@ -105,6 +111,29 @@ impl GitRepo {
 
     fn local(&self) -> gix::Repository {
         self.repo.to_thread_local()
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, gix::Repository> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Store the objects written since the last push as one pack.
+    fn flush(&self) -> Result<(), RepoError> {
+        let mut repo = self.writer();
+        let Some(objects) = repo.objects.take_object_memory() else {
+            return Ok(());
+        };
+        repo.objects.enable_object_memory();
+        if objects.is_empty() {
+            return Ok(());
+        }
+        let bytes = pack::encode(
+            objects
+                .values()
+                .map(|(kind, data)| (*kind, data.as_slice())),
+        )
+        .map_err(git_err)?;
+        pack::store(&self.mirror.path, &bytes).map_err(RepoError::Git)
     }
 
     fn tree_of<'r>(repo: &'r gix::Repository, at: &str) -> Result<gix::Tree<'r>, RepoError> {
@@ -167,7 +196,8 @@ impl ConfigRepo for GitRepo {
     }
 
     fn read_file(&self, at: &str, path: &str) -> Result<Option<Vec<u8>>, RepoError> {
-        let repo = self.local();
+        // The writer sees commits not pushed yet (the chain being built) too.
+        let repo = self.writer();
         let tree = Self::tree_of(&repo, at)?;
         let Some(entry) = tree.lookup_entry_by_path(path).map_err(git_err)? else {
             return Ok(None);
@@ -226,7 +256,7 @@ impl ConfigRepo for GitRepo {
     }
 
     fn commit(&self, plan: &Plan, message: &str, sign: bool) -> Result<String, RepoError> {
-        let repo = self.local();
+        let repo = self.writer();
         let base = gix::ObjectId::from_hex(plan.base.as_bytes()).map_err(git_err)?;
         let base_tree = Self::tree_of(&repo, &plan.base)?;
         let mut editor = repo.edit_tree(base_tree.id).map_err(git_err)?;
@@ -270,6 +300,7 @@ impl ConfigRepo for GitRepo {
     }
 
     fn push(&self, branch: &str, commit: &str, expected: &str) -> Result<(), RepoError> {
+        self.flush()?;
         match self
             .mirror
             .push(branch, commit, expected)

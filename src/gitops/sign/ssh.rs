@@ -4,7 +4,9 @@
 //! RSA is signed here rather than by ssh-key 0.6.7, whose conversion to an
 //! `rsa` key passes the prime p twice and so always fails (RustCrypto/SSH#217,
 //! fixed only in 0.7): same construction, PKCS#1 v1.5 with SHA-512
-//! (`rsa-sha2-512`), over SSHSIG's own signed-data encoding.
+//! (`rsa-sha2-512`), over SSHSIG's own signed-data encoding. Some P-521
+//! keys do not load ("length invalid", RustCrypto/SSH#350); the error names
+//! the key file, and ed25519 is the recommended kind.
 
 use super::SignError;
 use ssh_key::private::RsaKeypair;
