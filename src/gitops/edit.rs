@@ -123,6 +123,7 @@ fn find<'a>(docs: &'a [Node], locator: &Locator) -> Result<Found<'a>, EditError>
                 tag: Some(n),
                 digest: None,
             }),
+            Locator::Marker(_) => unreachable!("marker lines are not YAML lookups"),
         };
         hits.extend(hit);
     }
@@ -145,6 +146,9 @@ fn scalar<'a>(node: &'a Node, label: &str) -> Result<&'a str, EditError> {
 
 /// The current value a locator points at (`tag`, `sha256:..`, or `tag@sha256:..`).
 pub fn read_value(src: &str, locator: &Locator) -> Result<Option<String>, EditError> {
+    if let Locator::Marker(name) = locator {
+        return marker::read_value(src, name);
+    }
     let docs = yaml::load(src).map_err(EditError::Syntax)?;
     value_of(&find(&docs, locator)?)
 }
@@ -172,6 +176,9 @@ fn value_of(found: &Found<'_>) -> Result<Option<String>, EditError> {
 /// Plan the edit that sets `locator` to `version`. The file is unchanged when
 /// it already holds that version (`lines` is then empty).
 pub fn apply(src: &str, locator: &Locator, version: &Version) -> Result<Edited, EditError> {
+    if let Locator::Marker(name) = locator {
+        return marker::apply(src, name, version);
+    }
     let docs = yaml::load(src).map_err(EditError::Syntax)?;
     let found = find(&docs, locator)?;
     let old_value = value_of(&found)?;
@@ -205,6 +212,7 @@ pub fn apply(src: &str, locator: &Locator, version: &Version) -> Result<Edited, 
             }
         }
         Locator::YamlPath(_) => set(found.tag, "value", &version.to_string())?,
+        Locator::Marker(_) => unreachable!("handled above"),
     }
     if old_value.as_deref() == Some(version.to_string().as_str()) {
         return Ok(Edited {
@@ -281,5 +289,6 @@ fn changed_lines(old: &str, new: &str) -> Vec<LineChange> {
         .collect()
 }
 
+mod marker;
 #[cfg(test)]
 mod tests;

@@ -199,7 +199,7 @@ pub const TOP_KEYS: &[&str] = &["signing", "groups", "environments", "apps"];
 pub const APPROVAL_KEYS: &[&str] = &["count", "from", "expires"];
 pub const TICKET_KEYS: &[&str] = &["required", "pattern"];
 pub const APP_KEYS: &[&str] = &["targets", "argocd", "flux"];
-pub const TARGET_KEYS: &[&str] = &["file", "kustomize_image", "yaml_path"];
+pub const TARGET_KEYS: &[&str] = &["file", "kustomize_image", "yaml_path", "marker"];
 pub const ARGOCD_KEYS: &[&str] = &["namespace", "application"];
 pub const FLUX_KEYS: &[&str] = &["kind", "namespace", "name"];
 
@@ -315,13 +315,14 @@ fn app(l: &mut Loader, name: Name, key: &Node, node: &Node) -> App {
                     let fields = l.entries(t, "a target", TARGET_KEYS);
                     let get = |f: &str| fields.iter().find(|(k, ..)| *k == f).map(|(_, _, v)| *v);
                     let file = get("file").and_then(|f| l.string(f, "file"));
-                    let locator = match (get("kustomize_image"), get("yaml_path")) {
-                        (Some(i), None) => {
+                    let locator = match (get("kustomize_image"), get("yaml_path"), get("marker")) {
+                        (Some(i), None, None) => {
                             l.string(i, "kustomize_image").map(Locator::KustomizeImage)
                         }
-                        (None, Some(p)) => l.string(p, "yaml_path").map(Locator::YamlPath),
+                        (None, Some(p), None) => l.string(p, "yaml_path").map(Locator::YamlPath),
+                        (None, None, Some(m)) => l.string(m, "marker").map(Locator::Marker),
                         _ => {
-                            l.problem(t, "a target needs `file` and exactly one of `kustomize_image` or `yaml_path`");
+                            l.problem(t, "a target needs `file` and exactly one of `kustomize_image`, `yaml_path` or `marker`");
                             None
                         }
                     };

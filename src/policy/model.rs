@@ -84,6 +84,9 @@ pub enum Locator {
     KustomizeImage(String),
     /// A YAML path such as `image.tag` or `a.b[2].c`.
     YamlPath(String),
+    /// The image reference on the line of any text file that carries the
+    /// comment `# {"$hoist": "NAME"}` (Flux's `$imagepolicy` convention).
+    Marker(String),
 }
 
 impl fmt::Display for Locator {
@@ -91,6 +94,7 @@ impl fmt::Display for Locator {
         match self {
             Locator::KustomizeImage(image) => write!(f, "kustomize image `{image}`"),
             Locator::YamlPath(path) => write!(f, "YAML path `{path}`"),
+            Locator::Marker(name) => write!(f, "marker `{{\"$hoist\": \"{name}\"}}`"),
         }
     }
 }

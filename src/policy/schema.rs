@@ -109,8 +109,12 @@ pub fn schema() -> Value {
                 "yaml_path",
                 json!({"type": "string", "description": "image.tag, a.b[2].c; escape dots in keys with \\\\."}),
             ),
+            (
+                "marker",
+                json!({"type": "string", "description": "NAME of the line marked `# {\"$hoist\": \"NAME\"}` in any text file"}),
+            ),
         ]),
-        "where the version lives: a file and either kustomize_image or yaml_path",
+        "where the version lives: a file and one of kustomize_image, yaml_path or marker",
     );
     let argocd = object(
         ARGOCD_KEYS,
