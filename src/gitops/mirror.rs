@@ -3,6 +3,7 @@
 //! handles every transport and credential setup users already have. Created
 //! once, fetched before each plan, never re-cloned.
 
+use super::credentials::Credentials;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -28,6 +29,7 @@ pub enum PushResult {
 pub struct Mirror {
     pub path: PathBuf,
     pub url: String,
+    credentials: Credentials,
 }
 
 /// Reasons git gives when someone else moved the ref first.
@@ -63,7 +65,11 @@ impl Mirror {
             .rev()
             .collect::<String>();
         let path = data_dir.join("mirrors").join(format!("{name}.git"));
-        let mirror = Mirror { path, url };
+        let mirror = Mirror {
+            path,
+            url,
+            credentials: Credentials::from_env(),
+        };
         if !mirror.path.join("HEAD").exists() {
             std::fs::create_dir_all(&mirror.path).map_err(GitCliError::Spawn)?;
             mirror.git(&["init", "--bare", "--quiet"])?;
@@ -87,6 +93,7 @@ impl Mirror {
         cmd.env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE")
             .env_remove("GIT_INDEX_FILE");
+        self.credentials.apply(&mut cmd);
         cmd
     }
 

@@ -3,6 +3,7 @@
 //! surgical YAML edits, SSH-signed commits. Implements the engine's
 //! [`ConfigRepo`] port.
 
+pub mod credentials;
 pub mod edit;
 mod history;
 pub mod mirror;
