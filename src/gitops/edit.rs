@@ -221,6 +221,16 @@ pub fn apply(src: &str, locator: &Locator, version: &Version) -> Result<Edited, 
             lines: Vec::new(),
         });
     }
+    Ok(splice(src, replacements, old_value))
+}
+
+/// `src` with each byte range replaced by its text (ranges do not overlap);
+/// the diff is the lines that differ.
+fn splice(
+    src: &str,
+    mut replacements: Vec<(Range<usize>, String)>,
+    old_value: Option<String>,
+) -> Edited {
     replacements.sort_by_key(|(r, _)| r.start);
     let mut out = String::with_capacity(src.len() + 80);
     let mut at = 0;
@@ -231,11 +241,11 @@ pub fn apply(src: &str, locator: &Locator, version: &Version) -> Result<Edited, 
     }
     out.push_str(&src[at..]);
     let lines = changed_lines(src, &out);
-    Ok(Edited {
+    Edited {
         old_value,
         new_text: out,
         lines,
-    })
+    }
 }
 
 /// Write `value` the way the old scalar was written: a quoted value stays

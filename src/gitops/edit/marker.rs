@@ -6,7 +6,7 @@
 //! byte, CRLF line ends included. Every line marked with the same name is
 //! set, as Flux does for several containers of one app.
 
-use super::{EditError, Edited, changed_lines};
+use super::{EditError, Edited, splice};
 use hoist_commands::Version;
 use std::ops::Range;
 
@@ -127,28 +127,22 @@ pub fn apply(src: &str, name: &str, version: &Version) -> Result<Edited, EditErr
             lines: Vec::new(),
         });
     }
-    let mut out = String::with_capacity(src.len() + 64);
-    let mut at = 0;
-    for m in &found {
-        out.push_str(&src[at..m.span.start]);
-        out.push_str(&m.repo);
-        if let Some(tag) = version.tag() {
-            out.push(':');
-            out.push_str(tag);
-        }
-        if let Some(digest) = version.digest() {
-            out.push('@');
-            out.push_str(&digest);
-        }
-        at = m.span.end;
-    }
-    out.push_str(&src[at..]);
-    let lines = changed_lines(src, &out);
-    Ok(Edited {
-        old_value,
-        new_text: out,
-        lines,
-    })
+    let replacements = found
+        .iter()
+        .map(|m| {
+            let mut r = m.repo.clone();
+            if let Some(tag) = version.tag() {
+                r.push(':');
+                r.push_str(tag);
+            }
+            if let Some(digest) = version.digest() {
+                r.push('@');
+                r.push_str(&digest);
+            }
+            (m.span.clone(), r)
+        })
+        .collect();
+    Ok(splice(src, replacements, old_value))
 }
 
 #[cfg(test)]
