@@ -193,16 +193,19 @@ impl Cli {
         (tip, retag(&old, tag))
     }
 
-    fn commit_and_push(&self, tree: &str, tip: &str, tag: &str) {
+    /// Returns how long the push alone took.
+    fn commit_and_push(&self, tree: &str, tip: &str, tag: &str) -> Duration {
         let m = &self.mirror;
         let mut args: Vec<&str> = self.sign.iter().map(String::as_str).collect();
         let msg = format!("deploy app000 {tag} to staging");
         args.extend(["commit-tree", "-S", tree, "-p", tip, "-m", &msg]);
         let commit = git(m, &args);
+        let t = Instant::now();
         git(
             m,
             &["push", "-q", "origin", &format!("{commit}:refs/heads/main")],
         );
+        t.elapsed()
     }
 
     /// Temporary index: read-tree, update-index, write-tree, commit-tree -S, push.
@@ -230,7 +233,7 @@ impl Cli {
     }
 
     /// fast-import builds the tree; commit-tree -S signs; push.
-    fn fast_import(&self, tag: &str, fetch: bool) {
+    fn fast_import(&self, tag: &str, fetch: bool) -> Duration {
         let m = &self.mirror;
         let (tip, new) = self.prepare(tag, fetch);
         let stream = format!(
@@ -245,7 +248,7 @@ impl Cli {
             Some(stream.as_bytes()),
         );
         let tree = git(m, &["rev-parse", "refs/bench/tree^{tree}"]);
-        self.commit_and_push(&tree, &tip, tag);
+        self.commit_and_push(&tree, &tip, tag)
     }
 
     /// Clone (depth 1), edit, commit -S, push, throw away.
@@ -451,7 +454,8 @@ fn main() {
     cli.temporary_index("v1.0.2", true);
     let index = timed(&mut |r| cli.temporary_index(&format!("v1.2.{r}"), false));
     cli.fast_import("v1.0.3", true);
-    let fast = timed(&mut |r| cli.fast_import(&format!("v1.3.{r}"), false));
+    let mut pushes = Vec::new();
+    let fast = timed(&mut |r| pushes.push(cli.fast_import(&format!("v1.3.{r}"), false)));
     let clone: Vec<Duration> = (0..clone_rounds)
         .map(|r| {
             let t = Instant::now();
