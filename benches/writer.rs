@@ -507,6 +507,11 @@ fn main() {
         "hoist plan + signed commit, in memory",
         ms(commit)
     );
+    println!(
+        "  {:<44} {:>9.1} ms",
+        "git push alone (inside the fast-import path)",
+        ms(median(pushes))
+    );
     println!("ratios (same run):");
     println!("  hoist / temporary index = {:.2}x", ms(ours) / ms(index));
     println!(

@@ -251,3 +251,40 @@ fn a_policy_change_between_decision_and_push_writes_nothing() {
     let again = h.say("console:alice", None, "deploy app00 v2.0.1 to staging");
     assert_eq!(again.state, "pushed", "{}", again.message);
 }
+
+/// Each push stores a small pack in the mirror; gix needs an index slot per
+/// pack. Without combining them, the bench's mirror stopped finding objects
+/// after a few dozen pushes ("Could not peel reference").
+#[test]
+fn many_pushes_keep_the_mirror_small_and_readable() {
+    let h = world(1);
+    for i in 0..45 {
+        let reply = h.say(
+            "console:alice",
+            None,
+            &format!("deploy app00 v3.0.{i} to staging"),
+        );
+        assert_eq!(reply.state, "pushed", "push {i}: {}", reply.message);
+    }
+    let mirrors = h.world.data.join("mirrors");
+    let mirror = std::fs::read_dir(&mirrors)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let packs = std::fs::read_dir(mirror.join("objects/pack"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".idx")
+        })
+        .count();
+    assert!(packs <= 33, "{packs} packs");
+    git(&mirror, &["fsck", "--no-progress"]);
+    let status = h.say("console:alice", None, "history app00 in staging --limit 3");
+    assert!(status.message.contains("v3.0.44"), "{}", status.message);
+}

@@ -89,7 +89,6 @@ impl Engine {
         if op.needed > 0 {
             return self.await_approvals(&mut op, &policy, &intent.notes);
         }
-        self.save(&mut op, State::Approved)?;
         let mut reply = self.carry(&mut op, &policy, &tip)?;
         for note in &intent.notes {
             reply.message.push_str(&format!("\n({note})"));
@@ -194,7 +193,13 @@ impl Engine {
             break_glass,
             transitions: Vec::new(),
         };
-        self.save(&mut op, State::Requested)?;
+        if op.needed == 0 {
+            // Nothing to wait for: Requested and Approved go to disk as one write.
+            op.enter(State::Requested, now);
+            self.save(&mut op, State::Approved)?;
+        } else {
+            self.save(&mut op, State::Requested)?;
+        }
         Ok(op)
     }
 

@@ -165,6 +165,23 @@ impl Mirror {
         .map(|_| ())
     }
 
+    /// Combine the mirror's packs once there are more than `max` (each push
+    /// adds one): a geometric repack merges the small ones and leaves the big
+    /// one alone, so it stays cheap however large the repo.
+    pub fn tidy(&self, max: usize) -> Result<(), GitCliError> {
+        let packs = std::fs::read_dir(self.path.join("objects/pack"))
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".idx"))
+                    .count()
+            })
+            .unwrap_or(0);
+        if packs > max {
+            self.git(&["repack", "-d", "-q", "--geometric=2"])?;
+        }
+        Ok(())
+    }
+
     /// Push `commit` to `branch` if and only if the remote still has `expected`
     /// there (a compare-and-swap through `--force-with-lease` with an explicit
     /// expected value; `commit` is always a child of `expected`, so this never

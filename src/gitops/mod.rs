@@ -58,6 +58,9 @@ impl std::str::FromStr for Author {
     }
 }
 
+/// Packs in the mirror before they are combined (`git repack --geometric`).
+const MAX_PACKS: u16 = 32;
+
 /// When a branch's last fetch started, and the tip it found.
 type LastFetch = Mutex<Option<(Instant, String)>>;
 
@@ -88,7 +91,13 @@ impl GitRepo {
         author: Author,
     ) -> Result<Self, RepoError> {
         let mirror = Mirror::open(data_dir, url).map_err(git_err)?;
-        let repo = gix::open(&mirror.path).map_err(git_err)?.into_sync();
+        // Every push adds a small pack and the object store needs one index
+        // slot per pack on disk; `Mirror::tidy` keeps the count well below this.
+        let options = gix::open::Options::default()
+            .object_store_slots(gix::odb::store::init::Slots::Given(MAX_PACKS * 4));
+        let repo = gix::open_opts(&mirror.path, options)
+            .map_err(git_err)?
+            .into_sync();
         let writer = Mutex::new(repo.to_thread_local().with_object_memory());
         Ok(GitRepo {
             mirror,
@@ -302,11 +311,15 @@ impl ConfigRepo for GitRepo {
 
     fn push(&self, branch: &str, commit: &str, expected: &str) -> Result<(), RepoError> {
         self.flush()?;
-        match self
+        let pushed = self
             .mirror
             .push(branch, commit, expected)
-            .map_err(git_err)?
-        {
+            .map_err(git_err)?;
+        // Combining packs waits until the push is out of the race with other writers.
+        if let Err(e) = self.mirror.tidy(MAX_PACKS.into()) {
+            tracing::warn!(error = %e, "could not combine the mirror's packs");
+        }
+        match pushed {
             PushResult::Pushed => Ok(()),
             PushResult::Stale(m) => Err(RepoError::Stale(m)),
             PushResult::Refused(m) => Err(RepoError::Refused(m)),

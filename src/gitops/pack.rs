@@ -77,6 +77,17 @@ pub fn store(git_dir: &Path, pack: &[u8]) -> Result<(), String> {
             ..Default::default()
         },
     )
-    .map(|_| ())
     .map_err(|e| format!("writing a pack: {e}"))
+    // gix keeps a fresh pack from `gc` until refs point at it; these objects
+    // are referenced (or garbage) by the time anything repacks, and a kept
+    // pack would never be combined with the others.
+    .and_then(|outcome| match outcome.keep_path {
+        Some(keep) => std::fs::remove_file(&keep)
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            })
+            .map_err(|e| format!("removing {}: {e}", keep.display())),
+        None => Ok(()),
+    })
 }
