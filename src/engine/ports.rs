@@ -157,6 +157,8 @@ pub trait Journal: Send + Sync {
     fn next_id(&self) -> Result<u64, String>;
     /// Insert or replace an operation; durable when this returns.
     fn put(&self, op: &crate::engine::Operation) -> Result<(), String>;
+    /// Give a new operation the next id and insert it, in one durable write.
+    fn create(&self, op: &mut crate::engine::Operation) -> Result<(), String>;
     /// Insert or replace several operations in one durable transaction.
     fn put_all(&self, ops: &[&crate::engine::Operation]) -> Result<(), String>;
     fn get(&self, id: u64) -> Result<Option<crate::engine::Operation>, String>;

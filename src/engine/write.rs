@@ -153,7 +153,6 @@ impl Engine {
         decision: &Decision,
         verb: Verb,
     ) -> Result<Operation> {
-        let id = self.journal.next_id().map_err(Fail::Error)?;
         let now = self.clock.now();
         let expiry = decision
             .approvals
@@ -172,7 +171,7 @@ impl Engine {
             }
         });
         let mut op = Operation {
-            id,
+            id: 0, // the journal assigns it in `create`
             verb: format!("{verb:?}").to_lowercase(),
             summary: intent.summary.clone(),
             actor: req.actor.clone(),
@@ -193,13 +192,14 @@ impl Engine {
             break_glass,
             transitions: Vec::new(),
         };
+        // The id, the request and (with nothing to wait for) its approval go
+        // to disk as one write.
+        op.enter(State::Requested, now);
         if op.needed == 0 {
-            // Nothing to wait for: Requested and Approved go to disk as one write.
-            op.enter(State::Requested, now);
-            self.save(&mut op, State::Approved)?;
-        } else {
-            self.save(&mut op, State::Requested)?;
+            op.enter(State::Approved, now);
         }
+        self.journal.create(&mut op).map_err(Fail::Error)?;
+        checkpoint(op.state.name());
         Ok(op)
     }
 

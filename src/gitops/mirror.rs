@@ -198,12 +198,8 @@ impl Mirror {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.status.success() {
-            // Keep the remote-tracking ref in step so the next read needs no fetch.
-            self.git(&[
-                "update-ref",
-                &format!("refs/remotes/origin/{branch}"),
-                commit,
-            ])?;
+            // git itself moved refs/remotes/origin/BRANCH (the fetch refspec
+            // maps it), so the next write starts from this commit without a fetch.
             return Ok(PushResult::Pushed);
         }
         let all = format!("{stdout}\n{stderr}");

@@ -30,6 +30,19 @@ pub struct Store {
     db: Database,
 }
 
+/// The next operation id, counted inside `tx`.
+fn take_id(tx: &redb::WriteTransaction) -> Result<u64, String> {
+    let mut t = tx.open_table(COUNTERS).map_err(err)?;
+    let id = t
+        .get("operation")
+        .map_err(err)?
+        .map(|v| v.value())
+        .unwrap_or(0)
+        + 1;
+    t.insert("operation", id).map_err(err)?;
+    Ok(id)
+}
+
 fn err(e: impl std::fmt::Display) -> String {
     format!("journal: {e}")
 }
@@ -51,19 +64,20 @@ impl Store {
 impl Journal for Store {
     fn next_id(&self) -> Result<u64, String> {
         let tx = self.db.begin_write().map_err(err)?;
-        let id = {
-            let mut t = tx.open_table(COUNTERS).map_err(err)?;
-            let id = t
-                .get("operation")
-                .map_err(err)?
-                .map(|v| v.value())
-                .unwrap_or(0)
-                + 1;
-            t.insert("operation", id).map_err(err)?;
-            id
-        };
+        let id = take_id(&tx)?;
         tx.commit().map_err(err)?;
         Ok(id)
+    }
+
+    fn create(&self, op: &mut Operation) -> Result<(), String> {
+        let tx = self.db.begin_write().map_err(err)?;
+        op.id = take_id(&tx)?;
+        let bytes = serde_json::to_vec(&*op).map_err(err)?;
+        tx.open_table(OPERATIONS)
+            .map_err(err)?
+            .insert(op.id, bytes.as_slice())
+            .map_err(err)?;
+        tx.commit().map_err(err)
     }
 
     fn put(&self, op: &Operation) -> Result<(), String> {
