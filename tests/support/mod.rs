@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod harness;
+pub mod http_git;
 
 use hoist::gitops::sign::Signer;
 use std::path::{Path, PathBuf};
