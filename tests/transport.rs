@@ -98,30 +98,16 @@ fn an_ssh_remote_is_reached_with_the_configured_key_and_known_hosts() {
     std::fs::write(&known, "").unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let url = format!("ssh://git.example.com{}", w.origin.display());
-    let out = Command::new(BIN)
-        .args(["exec", "--repo", &url, "--data-dir"])
-        .arg(&w.data)
-        .args([
-            "--as",
-            "console:alice",
-            "--json",
-            "--",
-            "deploy",
-            "api",
-            "v1.2.4",
-            "to",
-            "staging",
-        ])
-        .env("PATH", path)
-        .env("HOME", w.dir.path())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOIST_SIGNING_KEY", &w.key)
-        .env("HOIST_GIT_SSH_KEY", &key)
-        .env("HOIST_GIT_KNOWN_HOSTS", &known)
-        .output()
-        .unwrap();
-    let reply: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let (key_s, known_s) = (key.to_str().unwrap(), known.to_str().unwrap());
+    let (_, reply) = exec_at(
+        &w,
+        &url,
+        &[
+            ("PATH", path.as_str()),
+            ("HOIST_GIT_SSH_KEY", key_s),
+            ("HOIST_GIT_KNOWN_HOSTS", known_s),
+        ],
+    );
     assert_eq!(reply["state"], "pushed", "{reply}");
     assert!(
         w.show("main", "apps/api/overlays/staging/kustomization.yaml")
