@@ -3,6 +3,8 @@
 //! commit and says so in its label. Argo CD and Flux watchers implement the
 //! same [`Cluster`] port.
 
+pub mod judge;
+
 use crate::engine::ports::{Cluster, Progress, WatchRequest};
 use std::time::Duration;
 

@@ -1,0 +1,335 @@
+//! The rules on objects shaped like what Argo CD and Flux write. Commits:
+//! `aaa` is older than R, `bbb` is R, `ccc` descends from R.
+
+use super::*;
+use serde_json::json;
+
+fn contains(x: &str) -> bool {
+    x == "bbb" || x == "ccc"
+}
+
+fn app(
+    sync: (&str, &str),
+    op: Option<(&str, &str, &str)>,
+    health: &str,
+    reconciled: &str,
+) -> Value {
+    let mut v = json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "api-staging", "namespace": "argocd"},
+        "status": {
+            "sync": {"status": sync.0, "revision": sync.1},
+            "health": {"status": health, "message": "Deployment api: 1 of 3 pods crash looping"},
+            "reconciledAt": reconciled,
+        }
+    });
+    if let Some((phase, revision, finished)) = op {
+        v["status"]["operationState"] = json!({
+            "phase": phase,
+            "message": "one or more objects failed to apply: admission webhook denied the request",
+            "startedAt": "2026-11-22T10:00:00Z",
+            "finishedAt": finished,
+            "operation": {"sync": {"revision": revision}},
+            "syncResult": {"revision": revision, "source": {"repoURL": "https://github.com/acme/config", "path": "apps/api/overlays/staging"}}
+        });
+    }
+    v
+}
+
+#[test]
+fn argo_walks_syncing_progressing_healthy_for_r() {
+    let seen = app(
+        ("OutOfSync", "bbb"),
+        Some(("Succeeded", "aaa", "2026-11-22T09:00:00Z")),
+        "Healthy",
+        "2026-11-22T10:00:01Z",
+    );
+    assert_eq!(argo_application(&seen, &contains), Verdict::Syncing);
+    let running = app(
+        ("OutOfSync", "bbb"),
+        Some(("Running", "bbb", "")),
+        "Healthy",
+        "2026-11-22T10:00:01Z",
+    );
+    assert_eq!(argo_application(&running, &contains), Verdict::Syncing);
+    let progressing = app(
+        ("Synced", "bbb"),
+        Some(("Succeeded", "bbb", "2026-11-22T10:00:03Z")),
+        "Progressing",
+        "2026-11-22T10:00:04Z",
+    );
+    assert_eq!(
+        argo_application(&progressing, &contains),
+        Verdict::Progressing
+    );
+    let healthy = app(
+        ("Synced", "bbb"),
+        Some(("Succeeded", "bbb", "2026-11-22T10:00:03Z")),
+        "Healthy",
+        "2026-11-22T10:00:30Z",
+    );
+    assert_eq!(argo_application(&healthy, &contains), Verdict::Healthy);
+}
+
+#[test]
+fn argo_health_from_before_the_sync_finished_is_not_trusted() {
+    let stale = app(
+        ("Synced", "bbb"),
+        Some(("Succeeded", "bbb", "2026-11-22T10:00:03Z")),
+        "Healthy",
+        "2026-11-22T10:00:02Z",
+    );
+    assert_eq!(argo_application(&stale, &contains), Verdict::Applied);
+}
+
+#[test]
+fn argo_older_revisions_do_not_count_and_descendants_do() {
+    let older = app(
+        ("Synced", "aaa"),
+        Some(("Succeeded", "aaa", "2026-11-22T10:00:03Z")),
+        "Healthy",
+        "2026-11-22T10:00:30Z",
+    );
+    assert_eq!(argo_application(&older, &contains), Verdict::NotSeenYet);
+    let newer = app(
+        ("Synced", "ccc"),
+        Some(("Succeeded", "ccc", "2026-11-22T10:00:03Z")),
+        "Healthy",
+        "2026-11-22T10:00:30Z",
+    );
+    assert_eq!(argo_application(&newer, &contains), Verdict::Healthy);
+    assert_eq!(
+        argo_application(&json!({"kind": "Application"}), &contains),
+        Verdict::NotSeenYet
+    );
+}
+
+#[test]
+fn argo_failures_and_degradation_carry_the_engines_words() {
+    let failed = app(
+        ("OutOfSync", "bbb"),
+        Some(("Failed", "bbb", "2026-11-22T10:00:03Z")),
+        "Healthy",
+        "2026-11-22T10:00:30Z",
+    );
+    assert_eq!(
+        argo_application(&failed, &contains),
+        Verdict::Failed(
+            "one or more objects failed to apply: admission webhook denied the request".into()
+        )
+    );
+    let mut broken = app(("Unknown", "bbb"), None, "Healthy", "2026-11-22T10:00:30Z");
+    broken["status"]["conditions"] =
+        json!([{"type": "ComparisonError", "message": "rpc error: kustomize build failed"}]);
+    assert_eq!(
+        argo_application(&broken, &contains),
+        Verdict::Failed("ComparisonError: rpc error: kustomize build failed".into())
+    );
+    let degraded = app(
+        ("Synced", "bbb"),
+        Some(("Succeeded", "bbb", "2026-11-22T10:00:03Z")),
+        "Degraded",
+        "2026-11-22T10:01:00Z",
+    );
+    assert_eq!(
+        argo_application(&degraded, &contains),
+        Verdict::Degraded("Degraded: Deployment api: 1 of 3 pods crash looping".into())
+    );
+}
+
+fn ks(generation: i64, observed: i64, applied: &str, attempted: &str, conditions: Value) -> Value {
+    json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "apps", "namespace": "flux-system", "generation": generation},
+        "status": {
+            "observedGeneration": observed,
+            "lastAppliedRevision": applied,
+            "lastAttemptedRevision": attempted,
+            "conditions": conditions,
+        }
+    })
+}
+
+fn cond(kind: &str, status: &str, reason: &str, message: &str) -> Value {
+    json!({"type": kind, "status": status, "reason": reason, "message": message,
+           "lastTransitionTime": "2026-11-22T10:00:00Z", "observedGeneration": 3})
+}
+
+#[test]
+fn flux_reconciling_then_ready_at_r() {
+    let reconciling = ks(
+        3,
+        3,
+        "main@sha1:aaa",
+        "main@sha1:bbb",
+        json!([
+            cond(
+                "Reconciling",
+                "True",
+                "Progressing",
+                "Detecting drift for revision main@sha1:bbb"
+            ),
+            cond(
+                "Ready",
+                "Unknown",
+                "Progressing",
+                "Reconciliation in progress"
+            ),
+        ]),
+    );
+    assert_eq!(
+        flux_kustomization(&reconciling, &contains),
+        Verdict::Progressing
+    );
+    let ready = ks(
+        3,
+        3,
+        "main@sha1:bbb",
+        "main@sha1:bbb",
+        json!([cond(
+            "Ready",
+            "True",
+            "ReconciliationSucceeded",
+            "Applied revision: main@sha1:bbb"
+        ),]),
+    );
+    assert_eq!(flux_kustomization(&ready, &contains), Verdict::Healthy);
+    let v1_format = ks(
+        3,
+        3,
+        "main/ccc",
+        "main/ccc",
+        json!([cond("Ready", "True", "ReconciliationSucceeded", "")]),
+    );
+    assert_eq!(flux_kustomization(&v1_format, &contains), Verdict::Healthy);
+}
+
+#[test]
+fn flux_status_is_not_trusted_before_the_generation_is_observed() {
+    let lagging = ks(
+        4,
+        3,
+        "main@sha1:bbb",
+        "main@sha1:bbb",
+        json!([cond("Ready", "True", "ReconciliationSucceeded", "")]),
+    );
+    assert_eq!(flux_kustomization(&lagging, &contains), Verdict::NotSeenYet);
+    let older = ks(
+        3,
+        3,
+        "main@sha1:aaa",
+        "main@sha1:aaa",
+        json!([cond("Ready", "True", "ReconciliationSucceeded", "")]),
+    );
+    assert_eq!(flux_kustomization(&older, &contains), Verdict::NotSeenYet);
+}
+
+#[test]
+fn flux_health_check_failure_then_recovery_and_stalled() {
+    let failing = ks(
+        3,
+        3,
+        "main@sha1:aaa",
+        "main@sha1:bbb",
+        json!([cond(
+            "Ready",
+            "False",
+            "HealthCheckFailed",
+            "health check failed after 2m: Deployment/apps/api not ready"
+        ),]),
+    );
+    assert_eq!(
+        flux_kustomization(&failing, &contains),
+        Verdict::Failed(
+            "HealthCheckFailed: health check failed after 2m: Deployment/apps/api not ready".into()
+        )
+    );
+    let stalled = ks(
+        3,
+        3,
+        "main@sha1:aaa",
+        "main@sha1:bbb",
+        json!([
+            cond(
+                "Stalled",
+                "True",
+                "BuildFailed",
+                "kustomize build failed: accumulating resources"
+            ),
+            cond("Ready", "False", "BuildFailed", "kustomize build failed"),
+        ]),
+    );
+    assert_eq!(
+        flux_kustomization(&stalled, &contains),
+        Verdict::Stalled("BuildFailed: kustomize build failed: accumulating resources".into())
+    );
+}
+
+#[test]
+fn helm_releases_follow_their_parent_kustomization() {
+    let hr = |generation: i64, conditions: Value| {
+        json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "worker", "namespace": "flux-system", "generation": generation},
+            "status": {"observedGeneration": 2, "lastAttemptedRevision": "1.4.2", "conditions": conditions}
+        })
+    };
+    let ready = hr(
+        2,
+        json!([
+            cond(
+                "Ready",
+                "True",
+                "UpgradeSucceeded",
+                "Helm upgrade succeeded"
+            ),
+            cond("Released", "True", "UpgradeSucceeded", "")
+        ]),
+    );
+    assert_eq!(
+        flux_helm_release(&ready, &Verdict::NotSeenYet),
+        Verdict::NotSeenYet
+    );
+    assert_eq!(
+        flux_helm_release(&ready, &Verdict::Healthy),
+        Verdict::Healthy
+    );
+    assert_eq!(
+        flux_helm_release(&hr(3, json!([])), &Verdict::Healthy),
+        Verdict::Applied
+    );
+    let failed = hr(
+        2,
+        json!([
+            cond(
+                "Ready",
+                "False",
+                "UpgradeFailed",
+                "Helm upgrade failed: timed out waiting for the condition"
+            ),
+            cond("Released", "False", "UpgradeFailed", "upgrade failed")
+        ]),
+    );
+    assert_eq!(
+        flux_helm_release(&failed, &Verdict::Healthy),
+        Verdict::Failed("UpgradeFailed: upgrade failed".into())
+    );
+    let upgrading = hr(
+        2,
+        json!([
+            cond(
+                "Reconciling",
+                "True",
+                "Progressing",
+                "Running 'upgrade' action"
+            ),
+            cond("Ready", "Unknown", "Progressing", "")
+        ]),
+    );
+    assert_eq!(
+        flux_helm_release(&upgrading, &Verdict::Applied),
+        Verdict::Progressing
+    );
+}
