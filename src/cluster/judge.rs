@@ -4,27 +4,12 @@
 //! is tested on realistic objects without a cluster. "Contains R" means R or a
 //! descendant of R: a later commit that includes R counts, an older revision
 //! reported Healthy does not. The caller answers that question (the mirror:
-//! `git merge-base --is-ancestor R X`).
+//! `git merge-base --is-ancestor R X`). The verdict is the engine's own
+//! [`Progress`](crate::engine::ports::Progress); `TimedOut` is never judged
+//! from an object (the engine owns the environment's timeout).
 
+use crate::engine::ports::Progress;
 use serde_json::Value;
-
-/// Where an object stands with respect to revision R.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// The engine has not picked up R (or anything containing it) yet.
-    NotSeenYet,
-    /// R is known to the engine and being applied.
-    Syncing,
-    /// R is applied; health is not yet known (or not yet trustworthy).
-    Applied,
-    Progressing,
-    Healthy,
-    Degraded(String),
-    /// The engine failed to apply R (it may retry).
-    Failed(String),
-    /// The engine gave up (Flux `Stalled=True`).
-    Stalled(String),
-}
 
 fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(v, |v, k| v.get(*k))?.as_str()
@@ -60,7 +45,7 @@ fn not_before(a: Option<&str>, b: Option<&str>) -> bool {
 }
 
 /// An Argo CD `Application` (argoproj.io/v1alpha1) against R.
-pub fn argo_application(app: &Value, contains: &dyn Fn(&str) -> bool) -> Verdict {
+pub fn argo_application(app: &Value, contains: &dyn Fn(&str) -> bool) -> Progress {
     let has = |r: Option<&str>| r.is_some_and(|r| !r.is_empty() && contains(r));
     for kind in ["SyncError", "ComparisonError"] {
         if let Some(c) = app
@@ -72,7 +57,7 @@ pub fn argo_application(app: &Value, contains: &dyn Fn(&str) -> bool) -> Verdict
             })
         {
             let message = c.get("message").and_then(Value::as_str).unwrap_or(kind);
-            return Verdict::Failed(format!("{kind}: {message}"));
+            return Progress::Failed(format!("{kind}: {message}"));
         }
     }
     let op = app
@@ -86,10 +71,10 @@ pub fn argo_application(app: &Value, contains: &dyn Fn(&str) -> bool) -> Verdict
     match phase {
         "Failed" | "Error" if has(op_revision) => {
             let message = text(op, &["message"]).unwrap_or("the sync failed");
-            return Verdict::Failed(message.to_string());
+            return Progress::Failed(message.to_string());
         }
         "Running" | "Terminating" if has(op_revision) || has(sync_revision) => {
-            return Verdict::Syncing;
+            return Progress::Syncing;
         }
         _ => {}
     }
@@ -97,9 +82,9 @@ pub fn argo_application(app: &Value, contains: &dyn Fn(&str) -> bool) -> Verdict
         phase == "Succeeded" && has(op_revision) && sync_status == "Synced" && has(sync_revision);
     if !applied {
         return if has(sync_revision) {
-            Verdict::Syncing
+            Progress::Syncing
         } else {
-            Verdict::NotSeenYet
+            Progress::NotSeenYet
         };
     }
     // Health from before the sync finished describes the old revision.
@@ -107,18 +92,18 @@ pub fn argo_application(app: &Value, contains: &dyn Fn(&str) -> bool) -> Verdict
         text(app, &["status", "reconciledAt"]),
         text(op, &["finishedAt"]),
     ) {
-        return Verdict::Applied;
+        return Progress::Applied;
     }
     let message = text(app, &["status", "health", "message"]).unwrap_or("");
     match text(app, &["status", "health", "status"]).unwrap_or("") {
-        "Healthy" => Verdict::Healthy,
-        "Progressing" | "Suspended" => Verdict::Progressing,
-        h @ ("Degraded" | "Missing") => Verdict::Degraded(if message.is_empty() {
+        "Healthy" => Progress::Healthy,
+        "Progressing" | "Suspended" => Progress::Progressing,
+        h @ ("Degraded" | "Missing") => Progress::Degraded(if message.is_empty() {
             h.to_string()
         } else {
             format!("{h}: {message}")
         }),
-        _ => Verdict::Applied,
+        _ => Progress::Applied,
     }
 }
 
@@ -132,56 +117,56 @@ fn observed(obj: &Value) -> bool {
 }
 
 /// A Flux `Kustomization` (kustomize.toolkit.fluxcd.io/v1) against R.
-pub fn flux_kustomization(ks: &Value, contains: &dyn Fn(&str) -> bool) -> Verdict {
+pub fn flux_kustomization(ks: &Value, contains: &dyn Fn(&str) -> bool) -> Progress {
     if !observed(ks) {
-        return Verdict::NotSeenYet;
+        return Progress::NotSeenYet;
     }
     let has = |r: Option<&str>| r.is_some_and(|r| !r.is_empty() && contains(flux_commit(r)));
     if let Some(("True", reason, message)) = condition(ks, "Stalled") {
-        return Verdict::Stalled(format!("{reason}: {message}"));
+        return Progress::Stalled(format!("{reason}: {message}"));
     }
     let applied = text(ks, &["status", "lastAppliedRevision"]);
     let attempted = text(ks, &["status", "lastAttemptedRevision"]);
     let ready = condition(ks, "Ready");
     if has(applied) && matches!(ready, Some(("True", ..))) {
-        return Verdict::Healthy;
+        return Progress::Healthy;
     }
     if let Some(("False", reason, message)) = ready
         && has(attempted)
     {
-        return Verdict::Failed(format!("{reason}: {message}"));
+        return Progress::Failed(format!("{reason}: {message}"));
     }
     let reconciling = matches!(condition(ks, "Reconciling"), Some(("True", ..)));
     if (reconciling || matches!(ready, Some(("Unknown", ..)))) && (has(attempted) || has(applied)) {
-        return Verdict::Progressing;
+        return Progress::Progressing;
     }
     if has(applied) {
-        return Verdict::Applied;
+        return Progress::Applied;
     }
-    Verdict::NotSeenYet
+    Progress::NotSeenYet
 }
 
 /// A Flux `HelmRelease` (helm.toolkit.fluxcd.io/v2): its status names a
 /// chart version, not R, so it is judged after its parent Kustomization
 /// (`parent`) has applied R.
-pub fn flux_helm_release(hr: &Value, parent: &Verdict) -> Verdict {
+pub fn flux_helm_release(hr: &Value, parent: &Progress) -> Progress {
     match parent {
-        Verdict::Healthy | Verdict::Applied => {}
+        Progress::Healthy | Progress::Applied => {}
         other => return other.clone(),
     }
     if !observed(hr) {
-        return Verdict::Applied;
+        return Progress::Applied;
     }
     if let Some(("True", reason, message)) = condition(hr, "Stalled") {
-        return Verdict::Stalled(format!("{reason}: {message}"));
+        return Progress::Stalled(format!("{reason}: {message}"));
     }
     match (condition(hr, "Ready"), condition(hr, "Released")) {
-        (Some(("True", ..)), _) => Verdict::Healthy,
+        (Some(("True", ..)), _) => Progress::Healthy,
         (_, Some(("False", reason, message))) | (Some(("False", reason, message)), _) => {
-            Verdict::Failed(format!("{reason}: {message}"))
+            Progress::Failed(format!("{reason}: {message}"))
         }
         // Reconciling, or Ready=Unknown while the release is installed/upgraded.
-        _ => Verdict::Progressing,
+        _ => Progress::Progressing,
     }
 }
 

@@ -45,14 +45,14 @@ fn argo_walks_syncing_progressing_healthy_for_r() {
         "Healthy",
         "2026-11-22T10:00:01Z",
     );
-    assert_eq!(argo_application(&seen, &contains), Verdict::Syncing);
+    assert_eq!(argo_application(&seen, &contains), Progress::Syncing);
     let running = app(
         ("OutOfSync", "bbb"),
         Some(("Running", "bbb", "")),
         "Healthy",
         "2026-11-22T10:00:01Z",
     );
-    assert_eq!(argo_application(&running, &contains), Verdict::Syncing);
+    assert_eq!(argo_application(&running, &contains), Progress::Syncing);
     let progressing = app(
         ("Synced", "bbb"),
         Some(("Succeeded", "bbb", "2026-11-22T10:00:03Z")),
@@ -61,7 +61,7 @@ fn argo_walks_syncing_progressing_healthy_for_r() {
     );
     assert_eq!(
         argo_application(&progressing, &contains),
-        Verdict::Progressing
+        Progress::Progressing
     );
     let healthy = app(
         ("Synced", "bbb"),
@@ -69,7 +69,7 @@ fn argo_walks_syncing_progressing_healthy_for_r() {
         "Healthy",
         "2026-11-22T10:00:30Z",
     );
-    assert_eq!(argo_application(&healthy, &contains), Verdict::Healthy);
+    assert_eq!(argo_application(&healthy, &contains), Progress::Healthy);
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn argo_health_from_before_the_sync_finished_is_not_trusted() {
         "Healthy",
         "2026-11-22T10:00:02Z",
     );
-    assert_eq!(argo_application(&stale, &contains), Verdict::Applied);
+    assert_eq!(argo_application(&stale, &contains), Progress::Applied);
 }
 
 #[test]
@@ -91,17 +91,17 @@ fn argo_older_revisions_do_not_count_and_descendants_do() {
         "Healthy",
         "2026-11-22T10:00:30Z",
     );
-    assert_eq!(argo_application(&older, &contains), Verdict::NotSeenYet);
+    assert_eq!(argo_application(&older, &contains), Progress::NotSeenYet);
     let newer = app(
         ("Synced", "ccc"),
         Some(("Succeeded", "ccc", "2026-11-22T10:00:03Z")),
         "Healthy",
         "2026-11-22T10:00:30Z",
     );
-    assert_eq!(argo_application(&newer, &contains), Verdict::Healthy);
+    assert_eq!(argo_application(&newer, &contains), Progress::Healthy);
     assert_eq!(
         argo_application(&json!({"kind": "Application"}), &contains),
-        Verdict::NotSeenYet
+        Progress::NotSeenYet
     );
 }
 
@@ -115,7 +115,7 @@ fn argo_failures_and_degradation_carry_the_engines_words() {
     );
     assert_eq!(
         argo_application(&failed, &contains),
-        Verdict::Failed(
+        Progress::Failed(
             "one or more objects failed to apply: admission webhook denied the request".into()
         )
     );
@@ -124,7 +124,7 @@ fn argo_failures_and_degradation_carry_the_engines_words() {
         json!([{"type": "ComparisonError", "message": "rpc error: kustomize build failed"}]);
     assert_eq!(
         argo_application(&broken, &contains),
-        Verdict::Failed("ComparisonError: rpc error: kustomize build failed".into())
+        Progress::Failed("ComparisonError: rpc error: kustomize build failed".into())
     );
     let degraded = app(
         ("Synced", "bbb"),
@@ -134,7 +134,7 @@ fn argo_failures_and_degradation_carry_the_engines_words() {
     );
     assert_eq!(
         argo_application(&degraded, &contains),
-        Verdict::Degraded("Degraded: Deployment api: 1 of 3 pods crash looping".into())
+        Progress::Degraded("Degraded: Deployment api: 1 of 3 pods crash looping".into())
     );
 }
 
@@ -181,7 +181,7 @@ fn flux_reconciling_then_ready_at_r() {
     );
     assert_eq!(
         flux_kustomization(&reconciling, &contains),
-        Verdict::Progressing
+        Progress::Progressing
     );
     let ready = ks(
         3,
@@ -195,7 +195,7 @@ fn flux_reconciling_then_ready_at_r() {
             "Applied revision: main@sha1:bbb"
         ),]),
     );
-    assert_eq!(flux_kustomization(&ready, &contains), Verdict::Healthy);
+    assert_eq!(flux_kustomization(&ready, &contains), Progress::Healthy);
     let v1_format = ks(
         3,
         3,
@@ -203,7 +203,7 @@ fn flux_reconciling_then_ready_at_r() {
         "main/ccc",
         json!([cond("Ready", "True", "ReconciliationSucceeded", "")]),
     );
-    assert_eq!(flux_kustomization(&v1_format, &contains), Verdict::Healthy);
+    assert_eq!(flux_kustomization(&v1_format, &contains), Progress::Healthy);
 }
 
 #[test]
@@ -215,7 +215,10 @@ fn flux_status_is_not_trusted_before_the_generation_is_observed() {
         "main@sha1:bbb",
         json!([cond("Ready", "True", "ReconciliationSucceeded", "")]),
     );
-    assert_eq!(flux_kustomization(&lagging, &contains), Verdict::NotSeenYet);
+    assert_eq!(
+        flux_kustomization(&lagging, &contains),
+        Progress::NotSeenYet
+    );
     let older = ks(
         3,
         3,
@@ -223,7 +226,7 @@ fn flux_status_is_not_trusted_before_the_generation_is_observed() {
         "main@sha1:aaa",
         json!([cond("Ready", "True", "ReconciliationSucceeded", "")]),
     );
-    assert_eq!(flux_kustomization(&older, &contains), Verdict::NotSeenYet);
+    assert_eq!(flux_kustomization(&older, &contains), Progress::NotSeenYet);
 }
 
 #[test]
@@ -242,7 +245,7 @@ fn flux_health_check_failure_then_recovery_and_stalled() {
     );
     assert_eq!(
         flux_kustomization(&failing, &contains),
-        Verdict::Failed(
+        Progress::Failed(
             "HealthCheckFailed: health check failed after 2m: Deployment/apps/api not ready".into()
         )
     );
@@ -263,7 +266,7 @@ fn flux_health_check_failure_then_recovery_and_stalled() {
     );
     assert_eq!(
         flux_kustomization(&stalled, &contains),
-        Verdict::Stalled("BuildFailed: kustomize build failed: accumulating resources".into())
+        Progress::Stalled("BuildFailed: kustomize build failed: accumulating resources".into())
     );
 }
 
@@ -289,16 +292,16 @@ fn helm_releases_follow_their_parent_kustomization() {
         ]),
     );
     assert_eq!(
-        flux_helm_release(&ready, &Verdict::NotSeenYet),
-        Verdict::NotSeenYet
+        flux_helm_release(&ready, &Progress::NotSeenYet),
+        Progress::NotSeenYet
     );
     assert_eq!(
-        flux_helm_release(&ready, &Verdict::Healthy),
-        Verdict::Healthy
+        flux_helm_release(&ready, &Progress::Healthy),
+        Progress::Healthy
     );
     assert_eq!(
-        flux_helm_release(&hr(3, json!([])), &Verdict::Healthy),
-        Verdict::Applied
+        flux_helm_release(&hr(3, json!([])), &Progress::Healthy),
+        Progress::Applied
     );
     let failed = hr(
         2,
@@ -313,8 +316,8 @@ fn helm_releases_follow_their_parent_kustomization() {
         ]),
     );
     assert_eq!(
-        flux_helm_release(&failed, &Verdict::Healthy),
-        Verdict::Failed("UpgradeFailed: upgrade failed".into())
+        flux_helm_release(&failed, &Progress::Healthy),
+        Progress::Failed("UpgradeFailed: upgrade failed".into())
     );
     let upgrading = hr(
         2,
@@ -329,7 +332,7 @@ fn helm_releases_follow_their_parent_kustomization() {
         ]),
     );
     assert_eq!(
-        flux_helm_release(&upgrading, &Verdict::Applied),
-        Verdict::Progressing
+        flux_helm_release(&upgrading, &Progress::Applied),
+        Progress::Progressing
     );
 }
