@@ -13,13 +13,11 @@
 //! every commit hoist pushes descends from the tip it was told of.
 
 use super::ports::{Plan, RepoError};
-use super::{Engine, Fail, Operation, State, Target, checkpoint, render};
+use super::{Engine, Fail, Operation, POLICY_FILE, State, Target, checkpoint, render};
 use hoist_commands::Version;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-
-const POLICY_FILE: &str = "hoist.yaml";
 
 /// How a job left the lane.
 #[derive(Debug)]
@@ -152,9 +150,7 @@ impl Engine {
     ) -> Result<(), String> {
         let mut guards: Vec<MutexGuard<'_, Job>> = jobs.iter().map(|j| lock(j)).collect();
         let mut ops: Vec<&mut Operation> = guards.iter_mut().map(|g| &mut g.op).collect();
-        self.save_all(&mut ops, state).map_err(|f| match f {
-            Fail::Error(m) | Fail::Refused(m) => m,
-        })
+        self.save_all(&mut ops, state).map_err(text)
     }
 
     /// Land `batch` in rounds. A round chains up to `limit` commits on the
@@ -197,18 +193,15 @@ impl Engine {
                     checkpoint("pushed, not yet recorded");
                     let recorded = chained
                         .iter()
-                        .try_for_each(|job| self.incident_lock(&lock(job).op))
+                        .try_for_each(|job| self.incident_lock(&lock(job).op).map_err(text))
                         .and_then(|()| {
                             self.record(&chained, |op| State::Pushed {
                                 sha: op.commit.clone().unwrap_or_default(),
                             })
-                            .map_err(Fail::Error)
                         });
                     match recorded {
                         Ok(()) => settle(&chained, &|| Ok(Landed::Pushed)),
-                        Err(Fail::Error(e) | Fail::Refused(e)) => {
-                            settle(&chained, &|| Err(Fail::Error(e.clone())))
-                        }
+                        Err(e) => settle(&chained, &|| Err(Fail::Error(e.clone()))),
                     }
                     tip = head;
                     rejected = 0;
@@ -263,15 +256,22 @@ impl Engine {
     ) -> (Vec<Arc<Mutex<Job>>>, String) {
         let mut parent = tip.to_string();
         let mut chained = Vec::new();
-        // Our own commits never touch hoist.yaml: one read serves the chain.
-        let policy_now = self.repo.read_file(tip, POLICY_FILE);
+        // Our own commits never touch hoist.yaml, so the rules at `tip` hold for
+        // the whole chain; each tip a job was decided on is compared once.
+        let mut policy_now = None;
+        let mut same_rules: HashMap<String, bool> = HashMap::new();
         while chained.len() < limit && !queue.is_empty() {
             let job = queue.remove(0);
             let mut guard = lock(&job);
             let j = &mut *guard;
             if j.policy_tip != tip {
-                let then = self.repo.read_file(&j.policy_tip, POLICY_FILE);
-                if then.as_ref().ok() != policy_now.as_ref().ok() || then.is_err() {
+                let same = *same_rules.entry(j.policy_tip.clone()).or_insert_with(|| {
+                    let now = policy_now
+                        .get_or_insert_with(|| self.repo.read_file(tip, POLICY_FILE).ok());
+                    let then = self.repo.read_file(&j.policy_tip, POLICY_FILE).ok();
+                    then.is_some() && then == *now
+                });
+                if !same {
                     let e = RepoError::Target(format!(
                         "{POLICY_FILE} changed on {branch} while this change was being \
                          written; nothing was written, ask again so the new rules apply"
@@ -310,6 +310,13 @@ impl Engine {
             }
         }
         (chained, parent)
+    }
+}
+
+/// A failure's message (journal and lock errors reach every job of a chain).
+fn text(f: Fail) -> String {
+    match f {
+        Fail::Error(m) | Fail::Refused(m) => m,
     }
 }
 

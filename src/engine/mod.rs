@@ -26,6 +26,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// The policy file at the config repo's root.
+const POLICY_FILE: &str = "hoist.yaml";
+
 /// Who asked, where, and what.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -218,7 +221,7 @@ impl Engine {
     fn policy_at(&self, tip: &str) -> Result<Policy> {
         let bytes = self
             .repo
-            .read_file(tip, "hoist.yaml")?
+            .read_file(tip, POLICY_FILE)?
             .ok_or_else(|| Fail::Refused("the config repo has no hoist.yaml at its root".into()))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| Fail::Refused("hoist.yaml is not UTF-8".into()))?;
