@@ -153,11 +153,10 @@ pub trait Cluster: Send + Sync {
 
 /// Durable record of operations, locks and dedupe keys.
 pub trait Journal: Send + Sync {
-    /// Allocate the next operation id (never reused).
-    fn next_id(&self) -> Result<u64, String>;
     /// Insert or replace an operation; durable when this returns.
     fn put(&self, op: &crate::engine::Operation) -> Result<(), String>;
-    /// Give a new operation the next id and insert it, in one durable write.
+    /// Give a new operation the next id (never reused) and insert it, in one
+    /// durable write.
     fn create(&self, op: &mut crate::engine::Operation) -> Result<(), String>;
     /// Insert or replace several operations in one durable transaction.
     fn put_all(&self, ops: &[&crate::engine::Operation]) -> Result<(), String>;

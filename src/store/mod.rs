@@ -62,13 +62,6 @@ impl Store {
 }
 
 impl Journal for Store {
-    fn next_id(&self) -> Result<u64, String> {
-        let tx = self.db.begin_write().map_err(err)?;
-        let id = take_id(&tx)?;
-        tx.commit().map_err(err)?;
-        Ok(id)
-    }
-
     fn create(&self, op: &mut Operation) -> Result<(), String> {
         let tx = self.db.begin_write().map_err(err)?;
         op.id = take_id(&tx)?;
@@ -210,11 +203,40 @@ mod tests {
         assert_eq!(s.locks().unwrap().len(), 1, "the env lock is untouched");
     }
 
+    fn operation() -> Operation {
+        Operation {
+            id: 0,
+            verb: "deploy".into(),
+            summary: "deploy api v1 to staging".into(),
+            actor: "console:alice".into(),
+            channel: None,
+            chat: "cli".into(),
+            env: "staging".into(),
+            reason: None,
+            ticket: None,
+            created_at: 10,
+            state: crate::engine::State::Requested,
+            branch: "main".into(),
+            base: None,
+            changes: Vec::new(),
+            commit: None,
+            needed: 0,
+            approvers: Vec::new(),
+            expires_at: None,
+            break_glass: None,
+            transitions: Vec::new(),
+        }
+    }
+
     #[test]
     fn operation_ids_are_never_reused_across_reopens() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Store::open(dir.path()).unwrap().next_id().unwrap();
-        let second = Store::open(dir.path()).unwrap().next_id().unwrap();
-        assert_eq!((first, second), (1, 2));
+        let mut first = operation();
+        Store::open(dir.path()).unwrap().create(&mut first).unwrap();
+        let mut second = operation();
+        let s = Store::open(dir.path()).unwrap();
+        s.create(&mut second).unwrap();
+        assert_eq!((first.id, second.id), (1, 2));
+        assert_eq!(s.get(1).unwrap(), Some(first), "created means stored");
     }
 }
