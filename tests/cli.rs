@@ -40,7 +40,7 @@ fn try_shows_commit_diff_simulated_progress_and_status() {
         "{out}"
     );
     assert!(
-        out.contains("syncing (simulated)") && out.contains("healthy (simulated)"),
+        out.contains("api: syncing (simulated, ") && out.contains("healthy (simulated): seen "),
         "{out}"
     );
     let status_row = out

@@ -72,6 +72,10 @@ impl Notify for Printer {
             self.line(&format!("  | {l}"));
         }
     }
+
+    fn alert(&self, channel: &str, text: &str) {
+        self.line(&format!("[alert to {channel}] {text}"));
+    }
 }
 
 /// Prints nothing (for `exec --json`).
@@ -80,6 +84,8 @@ pub struct Silent;
 
 impl Notify for Silent {
     fn update(&self, _op: &Operation, _text: &str) {}
+
+    fn alert(&self, _channel: &str, _text: &str) {}
 }
 
 #[cfg(test)]

@@ -117,6 +117,8 @@ fn observed(obj: &Value) -> bool {
 }
 
 /// A Flux `Kustomization` (kustomize.toolkit.fluxcd.io/v1) against R.
+/// Flux retries a failing apply or health check, so `Ready=False` at R is
+/// [`Progress::Retrying`]; only `Stalled=True` ends it.
 pub fn flux_kustomization(ks: &Value, contains: &dyn Fn(&str) -> bool) -> Progress {
     if !observed(ks) {
         return Progress::NotSeenYet;
@@ -134,7 +136,7 @@ pub fn flux_kustomization(ks: &Value, contains: &dyn Fn(&str) -> bool) -> Progre
     if let Some(("False", reason, message)) = ready
         && has(attempted)
     {
-        return Progress::Failed(format!("{reason}: {message}"));
+        return Progress::Retrying(format!("{reason}: {message}"));
     }
     let reconciling = matches!(condition(ks, "Reconciling"), Some(("True", ..)));
     if (reconciling || matches!(ready, Some(("Unknown", ..)))) && (has(attempted) || has(applied)) {
@@ -163,7 +165,7 @@ pub fn flux_helm_release(hr: &Value, parent: &Progress) -> Progress {
     match (condition(hr, "Ready"), condition(hr, "Released")) {
         (Some(("True", ..)), _) => Progress::Healthy,
         (_, Some(("False", reason, message))) | (Some(("False", reason, message)), _) => {
-            Progress::Failed(format!("{reason}: {message}"))
+            Progress::Retrying(format!("{reason}: {message}"))
         }
         // Reconciling, or Ready=Unknown while the release is installed/upgraded.
         _ => Progress::Progressing,

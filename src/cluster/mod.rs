@@ -1,9 +1,16 @@
-//! Following the reconcile. Today: [`Simulated`], the stand-in GitOps engine of
-//! `hoist try`, which reports Syncing -> Progressing -> Healthy for every pushed
-//! commit and says so in its label. Argo CD and Flux watchers implement the
-//! same [`Cluster`] port.
+//! Following the reconcile: the [`Cluster`] port's two implementations.
+//! [`Live`] watches Argo CD and Flux objects through the Kubernetes API (one
+//! watch per kind, shared by every operation), judges revision R by
+//! DESIGN.md's rules ([`judge`]), pokes the engines after a push and reports
+//! drift. [`Simulated`] is the stand-in engine of `hoist try`, which walks
+//! every pushed commit to Healthy and says so in its label.
 
+pub mod drift;
 pub mod judge;
+pub mod kinds;
+mod live;
+
+pub use live::{Live, Options};
 
 use crate::engine::ports::{Cluster, Progress, WatchRequest};
 use std::time::Duration;
@@ -24,11 +31,24 @@ impl Default for Simulated {
 }
 
 impl Cluster for Simulated {
-    fn label(&self) -> &str {
-        "simulated"
+    fn label(&self, _request: &WatchRequest) -> String {
+        "simulated".into()
     }
 
-    fn follow(&self, _request: &WatchRequest, report: &mut dyn FnMut(&Progress)) -> Progress {
+    fn follows(&self, _request: &WatchRequest) -> bool {
+        true
+    }
+
+    fn poke(&self, _request: &WatchRequest) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn follow(
+        &self,
+        _request: &WatchRequest,
+        _contains: &dyn Fn(&str) -> bool,
+        report: &mut dyn FnMut(&Progress),
+    ) -> Progress {
         for phase in [Progress::Syncing, Progress::Progressing] {
             report(&phase);
             std::thread::sleep(self.step);

@@ -5,13 +5,14 @@
 //! appears here.
 
 mod approve;
+mod follow;
 mod intent;
 mod land;
 mod locks;
 mod operation;
 pub mod ports;
 mod read;
-mod render;
+pub(crate) mod render;
 mod resume;
 mod write;
 

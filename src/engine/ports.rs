@@ -115,6 +115,9 @@ pub enum Progress {
     Progressing,
     Healthy,
     Degraded(String),
+    /// Failing at R while the engine retries (Flux `Ready=False`): not final;
+    /// if it still fails when the timeout passes, the change failed.
+    Retrying(String),
     Failed(String),
     Stalled(String),
     TimedOut,
@@ -140,15 +143,30 @@ pub struct WatchRequest {
     pub env: String,
     pub watch: Option<Watch>,
     pub revision: Sha,
+    /// How long the rollout may still take (the env's `timeout`, less what
+    /// has passed since the push when following resumes after a restart).
     pub timeout_secs: u64,
 }
 
 /// The GitOps engine in the cluster (Argo CD, Flux) or a simulation of it.
 pub trait Cluster: Send + Sync {
-    /// A label shown with every report ("simulated" for `hoist try`).
-    fn label(&self) -> &str;
-    /// Follow the rollout until it is final, reporting each change.
-    fn follow(&self, request: &WatchRequest, report: &mut dyn FnMut(&Progress)) -> Progress;
+    /// Who reports on this request, shown with every report ("simulated" for
+    /// `hoist try`, "Argo CD api-prod" for a watched Application).
+    fn label(&self, request: &WatchRequest) -> String;
+    /// Can this request be followed (an engine object is named for the app)?
+    fn follows(&self, request: &WatchRequest) -> bool;
+    /// Ask the GitOps engine to look at the repo now instead of at its next
+    /// poll. Best effort: an error is reported, not fatal.
+    fn poke(&self, request: &WatchRequest) -> Result<(), String>;
+    /// Follow the rollout until it is final or `timeout_secs` pass, reporting
+    /// each change once. `contains(x)` answers "is revision x the pushed
+    /// commit or a descendant of it?".
+    fn follow(
+        &self,
+        request: &WatchRequest,
+        contains: &dyn Fn(&str) -> bool,
+        report: &mut dyn FnMut(&Progress),
+    ) -> Progress;
 }
 
 /// Durable record of operations, locks and dedupe keys.
@@ -180,7 +198,10 @@ pub trait Journal: Send + Sync {
 
 /// Where progress is shown: the chat message of the request, or a terminal.
 pub trait Notify: Send + Sync {
+    /// Edit (or first post) the operation's message.
     fn update(&self, op: &crate::engine::Operation, text: &str);
+    /// Post to a channel that is not a request's thread (drift alerts).
+    fn alert(&self, channel: &str, text: &str);
 }
 
 /// The time, injectable for tests.

@@ -93,10 +93,47 @@ pub fn phase(p: &Progress) -> &'static str {
         Progress::Progressing => "progressing",
         Progress::Healthy => "healthy",
         Progress::Degraded(_) => "degraded",
+        Progress::Retrying(_) => "failing, retrying",
         Progress::Failed(_) => "failed",
         Progress::Stalled(_) => "stalled",
         Progress::TimedOut => "timed out",
     }
+}
+
+/// How long the rollout took from the push: `seen 2s, synced 9s, healthy
+/// 31s after the push` (stages never reported are left out).
+pub fn timings(op: &Operation) -> String {
+    let Some(pushed) = op.entered("pushed") else {
+        return String::new();
+    };
+    let not_seen = format!("reconciling:{}", phase(&Progress::NotSeenYet));
+    let first = |hit: &dyn Fn(&str) -> bool| {
+        op.transitions
+            .iter()
+            .find(|(_, l)| hit(l))
+            .map(|(t, _)| age(t - pushed))
+    };
+    let stages = [
+        (
+            "seen",
+            first(&|l| (l.starts_with("reconciling:") && *l != not_seen) || l == "healthy"),
+        ),
+        (
+            "synced",
+            first(&|l| {
+                matches!(
+                    l,
+                    "reconciling:applied" | "reconciling:progressing" | "healthy"
+                )
+            }),
+        ),
+        ("healthy", first(&|l| l == "healthy")),
+    ];
+    let parts: Vec<String> = stages
+        .iter()
+        .filter_map(|(name, at)| at.as_ref().map(|at| format!("{name} {at}")))
+        .collect();
+    format!("{} after the push", parts.join(", "))
 }
 
 /// One line saying where an operation rests.

@@ -5,6 +5,8 @@
 //! whose sha is already on the remote branch was pushed (record it); one that
 //! is not was never pushed (hoist pushes only after recording Committed), so
 //! plan and commit again. Nothing is committed twice, nothing is forgotten.
+//! Operations that were pushed and being followed in a cluster are followed
+//! again, side by side, with what is left of their timeout.
 
 use super::{Engine, Fail, Operation, Reply, Result, State, render};
 
@@ -15,39 +17,68 @@ impl Engine {
             Ok(ops) => ops,
             Err(e) => return vec![super::Reply::error(e)],
         };
-        ops.into_iter()
+        let (rollouts, rest): (Vec<Operation>, Vec<Operation>) = ops
+            .into_iter()
             .filter(|op| !op.state.is_terminal())
-            .filter_map(|mut op| {
-                let id = op.id;
-                let _span = tracing::info_span!("resume", op = id).entered();
-                match self.resume_one(&mut op) {
-                    Ok(reply) => reply,
-                    // The policy no longer allows it (an app or target removed,
-                    // hoist.yaml broken): it cannot go on, so it ends, visibly.
-                    Err(Fail::Refused(m)) => {
-                        let message = format!("could not resume: {m}");
-                        let ended = self.save(&mut op, State::Failed { message });
-                        self.notify.update(&op, &render::summary_line(&op));
-                        Some(match ended {
-                            Ok(()) => render::reply(&op, render::summary_line(&op)),
-                            Err(Fail::Refused(e) | Fail::Error(e)) => super::Reply::error(e),
-                        })
-                    }
-                    // Git or the journal failed (the remote may be down): keep the
-                    // operation as it is; the next start tries again.
-                    Err(Fail::Error(m)) => {
-                        tracing::warn!(op = id, error = %m, "could not resume; will retry on next start");
-                        Some(super::Reply::error(format!("#{id}: could not resume yet: {m}")))
-                    }
-                }
-            })
-            .collect()
+            .partition(|op| self.refollows(op));
+        let mut replies: Vec<Reply> = rest
+            .into_iter()
+            .filter_map(|op| self.resume_op(op))
+            .collect();
+        // Rollouts are followed side by side: each may take the env's timeout.
+        std::thread::scope(|s| {
+            let handles: Vec<_> = rollouts
+                .into_iter()
+                .map(|op| s.spawn(move || self.resume_op(op)))
+                .collect();
+            replies.extend(handles.into_iter().filter_map(|h| h.join().ok().flatten()));
+        });
+        replies
+    }
+
+    /// A pushed operation whose rollout was being followed when hoist stopped.
+    fn refollows(&self, op: &Operation) -> bool {
+        self.cluster.is_some()
+            && self.settings.wait
+            && matches!(op.state, State::Pushed { .. } | State::Reconciling { .. })
+    }
+
+    fn resume_op(&self, mut op: Operation) -> Option<Reply> {
+        let id = op.id;
+        let _span = tracing::info_span!("resume", op = id).entered();
+        match self.resume_one(&mut op) {
+            Ok(reply) => reply,
+            // The policy no longer allows it (an app or target removed,
+            // hoist.yaml broken): it cannot go on, so it ends, visibly.
+            Err(Fail::Refused(m)) => {
+                let message = format!("could not resume: {m}");
+                let ended = self.save(&mut op, State::Failed { message });
+                self.notify.update(&op, &render::summary_line(&op));
+                Some(match ended {
+                    Ok(()) => render::reply(&op, render::summary_line(&op)),
+                    Err(Fail::Refused(e) | Fail::Error(e)) => super::Reply::error(e),
+                })
+            }
+            // Git or the journal failed (the remote may be down): keep the
+            // operation as it is; the next start tries again.
+            Err(Fail::Error(m)) => {
+                tracing::warn!(op = id, error = %m, "could not resume; will retry on next start");
+                Some(super::Reply::error(format!(
+                    "#{id}: could not resume yet: {m}"
+                )))
+            }
+        }
     }
 
     fn resume_one(&self, op: &mut Operation) -> Result<Option<Reply>> {
         let (policy, tip) = match op.state.clone() {
-            // Resting states: nothing to redo here (following a reconcile after
-            // a restart belongs to the cluster watcher).
+            _ if self.refollows(op) => {
+                let (policy, _) = self.policy_for_branch(&op.branch)?;
+                tracing::info!(op = op.id, "following the rollout again");
+                self.follow(op, &policy)?;
+                return Ok(Some(render::reply(op, render::summary_line(op))));
+            }
+            // Resting states: nothing to redo (no cluster to follow them in).
             State::Pushed { .. }
             | State::PrOpened { .. }
             | State::Merged { .. }

@@ -6,11 +6,11 @@
 
 use super::intent::Intent;
 use super::land::Landed;
-use super::ports::{Plan, Progress, RepoError, WatchRequest};
+use super::ports::{Plan, RepoError};
 use super::{Engine, Fail, Lock, Operation, Outcome, Reply, Request, Result, State};
 use super::{checkpoint, env_of, render, target_of};
 use crate::policy::{self, Decision, Environment, Policy, Signing, Target, Verb, Via};
-use hoist_commands::{Command, Name, Version};
+use hoist_commands::{Command, Version};
 
 impl Engine {
     /// A writing verb. Decided and planned first on the tip the mirror
@@ -255,8 +255,9 @@ impl Engine {
                 render::change_lines(&op.changes)
             ),
         );
-        if let (Some(cluster), true) = (&self.cluster, self.settings.wait) {
-            self.follow(op, policy, cluster.as_ref())?;
+        self.poke(op, policy);
+        if self.settings.wait {
+            self.follow(op, policy)?;
         }
         let text = render::summary_line(op);
         Ok(render::reply(op, text))
@@ -318,70 +319,6 @@ impl Engine {
         let mut reply = render::reply(op, format!("#{}: {message}", op.id));
         reply.outcome = Outcome::Error;
         Ok(reply)
-    }
-
-    fn follow(
-        &self,
-        op: &mut Operation,
-        policy: &Policy,
-        cluster: &dyn super::ports::Cluster,
-    ) -> Result<()> {
-        let timeout = policy
-            .env(&super::journal_name(&op.env)?)
-            .and_then(|e| e.timeout_secs)
-            .unwrap_or(self.settings.default_timeout_secs);
-        let sha = op.commit.clone().unwrap_or_default();
-        let apps: Vec<String> = op.changes.iter().map(|c| c.app.clone()).collect();
-        for app in &apps {
-            let request = WatchRequest {
-                app: app.clone(),
-                env: op.env.clone(),
-                watch: app
-                    .parse::<Name>()
-                    .ok()
-                    .and_then(|a| policy.app(&a))
-                    .and_then(|a| a.watch.clone()),
-                revision: sha.clone(),
-                timeout_secs: timeout,
-            };
-            let mut failed = None;
-            let last = cluster.follow(&request, &mut |p: &Progress| {
-                if p.is_final() {
-                    return;
-                }
-                let state = State::Reconciling {
-                    phase: render::phase(p).into(),
-                };
-                if let Err(e) = self.save(op, state) {
-                    failed = Some(e);
-                }
-                self.notify.update(
-                    op,
-                    &format!(
-                        "#{} {app}: {} ({})",
-                        op.id,
-                        render::phase(p),
-                        cluster.label()
-                    ),
-                );
-            });
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            let end = match last {
-                Progress::Healthy => continue,
-                Progress::Degraded(m) => State::Degraded { message: m },
-                Progress::Failed(m) | Progress::Stalled(m) => State::Failed { message: m },
-                _ => State::TimedOut,
-            };
-            self.save(op, end)?;
-            self.notify.update(op, &render::summary_line(op));
-            return Ok(());
-        }
-        self.save(op, State::Healthy)?;
-        self.notify
-            .update(op, &format!("#{} healthy ({})", op.id, cluster.label()));
-        Ok(())
     }
 }
 

@@ -216,6 +216,7 @@ pub const ENV_KEYS: &[&str] = &[
     "freeze",
     "timeout",
     "ticket",
+    "alerts",
 ];
 
 fn environment(l: &mut Loader, name: Name, key: &Node, node: &Node) -> Environment {
@@ -234,6 +235,7 @@ fn environment(l: &mut Loader, name: Name, key: &Node, node: &Node) -> Environme
         freeze: Vec::new(),
         timeout_secs: None,
         ticket: None,
+        alerts: None,
     };
     for (k, _, v) in l.entries(node, &format!("environment `{}`", env.name), ENV_KEYS) {
         match k {
@@ -248,6 +250,7 @@ fn environment(l: &mut Loader, name: Name, key: &Node, node: &Node) -> Environme
             "promote_from" => env.promote_from = l.name(v, "environment").map(|n| (n, v.pos)),
             "soak" => env.soak_secs = l.duration(v, "soak"),
             "timeout" => env.timeout_secs = l.duration(v, "timeout"),
+            "alerts" => env.alerts = l.string(v, "alerts"),
             "channels" | "incident_channels" => {
                 let list: Vec<String> = l
                     .list(v, k)

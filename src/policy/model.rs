@@ -75,6 +75,9 @@ pub struct Environment {
     pub freeze: Vec<super::Freeze>,
     pub timeout_secs: Option<u64>,
     pub ticket: Option<TicketRule>,
+    /// Where drift (an Application OutOfSync, a Kustomization failing while
+    /// no hoist operation is in flight) is reported, e.g. `slack:C0ALERTS`.
+    pub alerts: Option<String>,
 }
 
 /// How to find the version inside a target file.

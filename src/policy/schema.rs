@@ -84,6 +84,10 @@ pub fn schema() -> Value {
             ("channels", channels.clone()),
             ("incident_channels", channels),
             (
+                "alerts",
+                json!({"type": "string", "description": "channel for drift alerts, e.g. slack:C0ALERTS"}),
+            ),
+            (
                 "break_glass",
                 object(
                     &["approvals"],

@@ -4,7 +4,7 @@
 //! one on the same data dir, which is what a process restart amounts to.
 
 use super::{World, git};
-use hoist::engine::ports::{Clock, Notify};
+use hoist::engine::ports::{Clock, Cluster, Notify};
 use hoist::engine::{Engine, Operation, Reply, Request, Settings};
 use hoist::gitops::sign::Signer;
 use hoist::gitops::{Author, GitRepo};
@@ -37,6 +37,10 @@ impl Notify for Said {
     fn update(&self, _op: &Operation, text: &str) {
         self.0.lock().unwrap().push(text.to_string());
     }
+
+    fn alert(&self, channel: &str, text: &str) {
+        self.0.lock().unwrap().push(format!("[{channel}] {text}"));
+    }
 }
 
 impl Said {
@@ -52,6 +56,7 @@ pub struct Harness {
     pub clock: Arc<TestClock>,
     pub said: Arc<Said>,
     settings: Settings,
+    cluster: Option<Arc<dyn Cluster>>,
 }
 
 impl Harness {
@@ -62,17 +67,34 @@ impl Harness {
 
     /// The same, with engine settings of the test's choosing.
     pub fn with_settings(policy: &str, now: i64, settings: Settings) -> Harness {
+        Harness::with_cluster(policy, now, settings, None)
+    }
+
+    /// The same, following rollouts in `cluster`.
+    pub fn with_cluster(
+        policy: &str,
+        now: i64,
+        settings: Settings,
+        cluster: Option<Arc<dyn Cluster>>,
+    ) -> Harness {
         let world = World::new();
         world.commit_file("hoist.yaml", policy, "policy for this test");
         let clock = Arc::new(TestClock(AtomicI64::new(now)));
         let said = Arc::new(Said::default());
-        let engine = Some(open(&world, clock.clone(), said.clone(), settings.clone()));
+        let engine = Some(open(
+            &world,
+            clock.clone(),
+            said.clone(),
+            settings.clone(),
+            cluster.clone(),
+        ));
         Harness {
             world,
             engine,
             clock,
             said,
             settings,
+            cluster,
         }
     }
 
@@ -84,6 +106,7 @@ impl Harness {
             self.clock.clone(),
             self.said.clone(),
             self.settings.clone(),
+            self.cluster.clone(),
         ));
         engine.resume()
     }
@@ -159,7 +182,13 @@ impl Harness {
     }
 }
 
-fn open(world: &World, clock: Arc<TestClock>, said: Arc<Said>, settings: Settings) -> Engine {
+fn open(
+    world: &World,
+    clock: Arc<TestClock>,
+    said: Arc<Said>,
+    settings: Settings,
+    cluster: Option<Arc<dyn Cluster>>,
+) -> Engine {
     let signer = Signer::from_file(&world.key, None).expect("test key loads");
     let repo = GitRepo::open(
         &world.data,
@@ -169,5 +198,12 @@ fn open(world: &World, clock: Arc<TestClock>, said: Arc<Said>, settings: Setting
     )
     .expect("mirror opens");
     let store = Store::open(&world.data).expect("journal opens");
-    Engine::new(Arc::new(repo), Arc::new(store), None, said, clock, settings)
+    Engine::new(
+        Arc::new(repo),
+        Arc::new(store),
+        cluster,
+        said,
+        clock,
+        settings,
+    )
 }

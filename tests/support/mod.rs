@@ -6,6 +6,8 @@
 
 pub mod harness;
 pub mod http_git;
+pub mod kube;
+pub mod objects;
 
 use hoist::gitops::sign::Signer;
 use std::path::{Path, PathBuf};

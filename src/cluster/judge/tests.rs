@@ -245,7 +245,7 @@ fn flux_health_check_failure_then_recovery_and_stalled() {
     );
     assert_eq!(
         flux_kustomization(&failing, &contains),
-        Progress::Failed(
+        Progress::Retrying(
             "HealthCheckFailed: health check failed after 2m: Deployment/apps/api not ready".into()
         )
     );
@@ -317,7 +317,7 @@ fn helm_releases_follow_their_parent_kustomization() {
     );
     assert_eq!(
         flux_helm_release(&failed, &Progress::Healthy),
-        Progress::Failed("UpgradeFailed: upgrade failed".into())
+        Progress::Retrying("UpgradeFailed: upgrade failed".into())
     );
     let upgrading = hr(
         2,

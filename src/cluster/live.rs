@@ -1,0 +1,439 @@
+//! The [`Cluster`] port over a real Kubernetes API: one kube-runtime watcher
+//! per kind (per namespace when namespaces are configured) feeding a
+//! reflector cache, shared by every operation. Followers register interest in
+//! an object and are woken when it (or, for a HelmRelease, its parent
+//! Kustomization) changes; they read the cached object and judge it on their
+//! own thread, so a blocked follower never holds up the watch stream. The
+//! watchers run on a small tokio runtime owned here, which keeps the engine
+//! free of async. Pokes are merge patches of one annotation.
+
+use super::drift::{Timing, Tracker, Watched};
+use super::judge;
+use super::kinds::{self, Key, Kind};
+use crate::engine::ports::{Cluster, Progress, WatchRequest};
+use anyhow::Context;
+use futures::StreamExt;
+use kube::api::{Api, Patch, PatchParams};
+use kube::core::DynamicObject;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::mpsc::{RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What to watch and whether to poke.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// A kubeconfig file to use instead of the in-cluster config or `KUBECONFIG`.
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// Watch only these namespaces (one watch per kind and namespace); all
+    /// namespaces when empty.
+    pub namespaces: Vec<String>,
+    /// A label selector every watch uses (`team=payments`).
+    pub selector: Option<String>,
+    /// Annotate the engine's objects after a push so they look now.
+    pub poke: bool,
+    /// Objects whose drift is reported, and where.
+    pub drift: Vec<Watched>,
+    pub drift_timing: Timing,
+    /// Receives drift alerts: (channel, text).
+    pub alert: Option<Alert>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("namespaces", &self.namespaces)
+            .field("selector", &self.selector)
+            .field("poke", &self.poke)
+            .field("drift", &self.drift.len())
+            .finish()
+    }
+}
+
+/// The reflector cache per (kind, namespace; `None` = all namespaces).
+type Caches = HashMap<(Kind, Option<String>), Store<DynamicObject>>;
+
+type Followers = HashMap<Key, Vec<(u64, SyncSender<()>)>>;
+
+/// State shared between the watch tasks and the followers.
+struct Shared {
+    followers: Mutex<Followers>,
+    drift: Mutex<Tracker>,
+    alert: Option<Alert>,
+}
+
+type Alert = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+impl Shared {
+    fn wake(&self, key: &Key) {
+        if let Some(list) = self.followers.lock().unwrap().get(key) {
+            for (_, tx) in list {
+                // Full means a wake-up is already pending: nothing is lost.
+                let _ = tx.try_send(());
+            }
+        }
+    }
+
+    fn wake_kind(&self, kind: Kind) {
+        for (key, list) in self.followers.lock().unwrap().iter() {
+            if key.kind == kind {
+                for (_, tx) in list {
+                    let _ = tx.try_send(());
+                }
+            }
+        }
+    }
+
+    fn say(&self, channel: &str, text: &str) {
+        tracing::warn!(channel, "{text}");
+        if let Some(alert) = &self.alert {
+            alert(channel, text);
+        }
+    }
+
+    fn in_flight(&self, key: &Key) -> bool {
+        self.followers
+            .lock()
+            .unwrap()
+            .get(key)
+            .is_some_and(|l| !l.is_empty())
+    }
+}
+
+/// Argo CD and Flux, watched through the Kubernetes API.
+pub struct Live {
+    runtime: tokio::runtime::Runtime,
+    client: kube::Client,
+    options: Options,
+    shared: Arc<Shared>,
+    stores: Mutex<Caches>,
+    next_follower: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live")
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl Live {
+    /// Connect with the in-cluster config or `KUBECONFIG`, start the watches
+    /// drift needs, and the drift ticker.
+    pub fn connect(options: Options) -> anyhow::Result<Live> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("hoist-watch")
+            .enable_all()
+            .build()
+            .context("starting the cluster watcher's runtime")?;
+        let client = runtime.block_on(async {
+            let config = match &options.kubeconfig {
+                Some(path) => {
+                    let file = kube::config::Kubeconfig::read_from(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    kube::Config::from_custom_kubeconfig(file, &Default::default())
+                        .await
+                        .with_context(|| format!("using {}", path.display()))?
+                }
+                None => kube::Config::infer()
+                    .await
+                    .context("no Kubernetes config (in-cluster or KUBECONFIG)")?,
+            };
+            kube::Client::try_from(config).context("building the Kubernetes client")
+        })?;
+        let tracker = Tracker::new(options.drift.clone(), options.drift_timing);
+        let kinds = tracker.kinds();
+        let live = Live {
+            runtime,
+            client,
+            shared: Arc::new(Shared {
+                followers: Mutex::new(HashMap::new()),
+                drift: Mutex::new(tracker),
+                alert: options.alert.clone(),
+            }),
+            options,
+            stores: Mutex::new(HashMap::new()),
+            next_follower: Default::default(),
+        };
+        for kind in kinds {
+            for ns in live.scopes() {
+                live.store(kind, ns);
+            }
+        }
+        if live.shared.alert.is_some() {
+            live.start_drift_ticker();
+        }
+        Ok(live)
+    }
+
+    fn scopes(&self) -> Vec<Option<String>> {
+        if self.options.namespaces.is_empty() {
+            vec![None]
+        } else {
+            self.options.namespaces.iter().cloned().map(Some).collect()
+        }
+    }
+
+    /// The watch scope that sees `key`, or why none does.
+    fn scope_of(&self, key: &Key) -> Result<Option<String>, String> {
+        if self.options.namespaces.is_empty() {
+            return Ok(None);
+        }
+        if self.options.namespaces.contains(&key.namespace) {
+            return Ok(Some(key.namespace.clone()));
+        }
+        Err(format!(
+            "{key} is in namespace {}, which hoist does not watch (HOIST_WATCH_NAMESPACES={})",
+            key.namespace,
+            self.options.namespaces.join(",")
+        ))
+    }
+
+    /// The cache of `kind` in `ns`, starting its watch on first use.
+    fn store(&self, kind: Kind, ns: Option<String>) -> Store<DynamicObject> {
+        let mut stores = self.stores.lock().unwrap();
+        if let Some(s) = stores.get(&(kind, ns.clone())) {
+            return s.clone();
+        }
+        let resource = kind.resource();
+        let api: Api<DynamicObject> = match &ns {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
+            None => Api::all_with(self.client.clone(), &resource),
+        };
+        let mut config = watcher::Config::default();
+        if let Some(selector) = &self.options.selector {
+            config = config.labels(selector);
+        }
+        let writer = reflector::store::Writer::new(resource);
+        let reader = writer.as_reader();
+        let shared = self.shared.clone();
+        let stream = watcher(api, config)
+            .default_backoff()
+            .modify(kinds::slim)
+            .reflect(writer);
+        self.runtime.spawn(async move {
+            let mut stream = std::pin::pin!(stream);
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(event) => on_event(&shared, kind, &event),
+                    Err(e) => {
+                        tracing::warn!(kind = kind.name(), error = %e, "watch failed; retrying")
+                    }
+                }
+            }
+        });
+        stores.insert((kind, ns), reader.clone());
+        reader
+    }
+
+    fn start_drift_ticker(&self) {
+        let shared = self.shared.clone();
+        let every = (self.options.drift_timing.grace / 4)
+            .clamp(Duration::from_millis(50), Duration::from_secs(5));
+        self.runtime.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let due = {
+                    let in_flight = |k: &Key| shared.in_flight(k);
+                    shared.drift.lock().unwrap().due(Instant::now(), &in_flight)
+                };
+                for a in due {
+                    shared.say(&a.channel, &a.text);
+                }
+            }
+        });
+    }
+
+    fn get(&self, key: &Key) -> Result<Option<Arc<DynamicObject>>, String> {
+        let store = self.store(key.kind, self.scope_of(key)?);
+        let oref = ObjectRef::new_with(&key.name, key.kind.resource()).within(&key.namespace);
+        Ok(store.get(&oref))
+    }
+
+    /// The object straight from the API server (pokes must not wait for a cache).
+    fn fetch(&self, key: &Key) -> Result<serde_json::Value, String> {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &key.namespace, &key.kind.resource());
+        match self.runtime.block_on(api.get_opt(&key.name)) {
+            Ok(Some(obj)) => Ok(kinds::as_json(&obj)),
+            Ok(None) => Err(format!("{key} does not exist")),
+            Err(e) => Err(format!("reading {key}: {e}")),
+        }
+    }
+
+    fn annotate(&self, key: &Key, name: &str, value: &str) -> Result<(), String> {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &key.namespace, &key.kind.resource());
+        let patch = json!({"metadata": {"annotations": {name: value}}});
+        self.runtime
+            .block_on(api.patch(&key.name, &PatchParams::default(), &Patch::Merge(&patch)))
+            .map(drop)
+            .map_err(|e| format!("annotating {key}: {e}"))
+    }
+
+    fn register(&self, key: &Key, id: u64, tx: &SyncSender<()>) {
+        let mut followers = self.shared.followers.lock().unwrap();
+        followers
+            .entry(key.clone())
+            .or_default()
+            .push((id, tx.clone()));
+    }
+
+    fn unregister(&self, id: u64) {
+        let mut followers = self.shared.followers.lock().unwrap();
+        for list in followers.values_mut() {
+            list.retain(|(i, _)| *i != id);
+        }
+        followers.retain(|_, l| !l.is_empty());
+    }
+
+    /// Judge `key` against R from the cache as it is now.
+    fn judge(
+        &self,
+        key: &Key,
+        contains: &dyn Fn(&str) -> bool,
+        parent: &mut Option<Key>,
+        wake: (u64, &SyncSender<()>),
+    ) -> Result<Progress, String> {
+        let Some(obj) = self.get(key)? else {
+            return Ok(Progress::NotSeenYet);
+        };
+        let obj = kinds::as_json(&obj);
+        Ok(match key.kind {
+            Kind::Application => judge::argo_application(&obj, contains),
+            Kind::Kustomization => judge::flux_kustomization(&obj, contains),
+            Kind::HelmRelease => {
+                let Some(ks) = kinds::parent_kustomization(&obj) else {
+                    return Err(format!(
+                        "{key} carries no kustomize.toolkit.fluxcd.io/name label, so the \
+                         Kustomization that applies it (and with it the revision) is unknown"
+                    ));
+                };
+                if parent.as_ref() != Some(&ks) {
+                    self.register(&ks, wake.0, wake.1);
+                    *parent = Some(ks.clone());
+                }
+                let parent = match self.get(&ks)? {
+                    Some(p) => judge::flux_kustomization(&kinds::as_json(&p), contains),
+                    None => Progress::NotSeenYet,
+                };
+                judge::flux_helm_release(&obj, &parent)
+            }
+            Kind::GitRepository => Progress::NotSeenYet,
+        })
+    }
+}
+
+fn on_event(shared: &Shared, kind: Kind, event: &watcher::Event<DynamicObject>) {
+    match event {
+        watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
+            let key = Key::of(kind, obj);
+            shared.wake(&key);
+            let over =
+                shared
+                    .drift
+                    .lock()
+                    .unwrap()
+                    .observe(&key, &kinds::as_json(obj), Instant::now());
+            if let Some(a) = over {
+                shared.say(&a.channel, &a.text);
+            }
+        }
+        watcher::Event::Delete(obj) => {
+            let key = Key::of(kind, obj);
+            shared.drift.lock().unwrap().forget(&key);
+            shared.wake(&key);
+        }
+        watcher::Event::InitDone => shared.wake_kind(kind),
+        watcher::Event::Init => {}
+    }
+}
+
+fn key_of(request: &WatchRequest) -> Option<Key> {
+    Key::for_watch(request.watch.as_ref()?, &request.env)
+}
+
+impl Cluster for Live {
+    fn label(&self, request: &WatchRequest) -> String {
+        match key_of(request) {
+            Some(k) => format!("{} {}", k.kind.engine(), k.name),
+            None => "no GitOps object".into(),
+        }
+    }
+
+    fn follows(&self, request: &WatchRequest) -> bool {
+        key_of(request).is_some()
+    }
+
+    fn poke(&self, request: &WatchRequest) -> Result<(), String> {
+        let Some(key) = key_of(request).filter(|_| self.options.poke) else {
+            return Ok(());
+        };
+        if key.kind == Kind::Application {
+            return self.annotate(&key, "argocd.argoproj.io/refresh", "normal");
+        }
+        let ks = match key.kind {
+            Kind::HelmRelease => kinds::parent_kustomization(&self.fetch(&key)?)
+                .ok_or_else(|| format!("{key} has no parent Kustomization label"))?,
+            _ => key,
+        };
+        let now = jiff::Timestamp::now().to_string();
+        if let Some(source) = kinds::git_source(&self.fetch(&ks)?) {
+            self.annotate(&source, "reconcile.fluxcd.io/requestedAt", &now)?;
+        }
+        self.annotate(&ks, "reconcile.fluxcd.io/requestedAt", &now)
+    }
+
+    fn follow(
+        &self,
+        request: &WatchRequest,
+        contains: &dyn Fn(&str) -> bool,
+        report: &mut dyn FnMut(&Progress),
+    ) -> Progress {
+        let Some(key) = key_of(request) else {
+            return Progress::Failed(format!("{} names no Argo CD or Flux object", request.app));
+        };
+        let deadline = Instant::now() + Duration::from_secs(request.timeout_secs);
+        let id = self
+            .next_follower
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = sync_channel(1);
+        // Registered before the first look, so no change falls in between.
+        self.register(&key, id, &tx);
+        let mut parent = None;
+        let mut last: Option<Progress> = None;
+        let end = loop {
+            let now = match self.judge(&key, contains, &mut parent, (id, &tx)) {
+                Ok(p) => p,
+                Err(message) => break Progress::Failed(message),
+            };
+            if last.as_ref() != Some(&now) {
+                report(&now);
+                last = Some(now.clone());
+            }
+            if now.is_final() {
+                break now;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(()) => {}
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                    break match last {
+                        Some(Progress::Retrying(m)) => {
+                            Progress::Failed(format!("{m} (still failing when the timeout passed)"))
+                        }
+                        _ => Progress::TimedOut,
+                    };
+                }
+            }
+        };
+        self.unregister(id);
+        end
+    }
+}
