@@ -61,6 +61,8 @@ type Followers = HashMap<Key, Vec<(u64, SyncSender<()>)>>;
 /// State shared between the watch tasks and the followers.
 struct Shared {
     followers: Mutex<Followers>,
+    /// Caches whose first list is complete.
+    listed: Mutex<std::collections::HashSet<(Kind, Option<String>)>>,
     drift: Mutex<Tracker>,
     alert: Option<Alert>,
 }
@@ -153,6 +155,7 @@ impl Live {
             client,
             shared: Arc::new(Shared {
                 followers: Mutex::new(HashMap::new()),
+                listed: Mutex::new(Default::default()),
                 drift: Mutex::new(tracker),
                 alert: options.alert.clone(),
             }),
@@ -212,6 +215,7 @@ impl Live {
         let writer = reflector::store::Writer::new(resource);
         let reader = writer.as_reader();
         let shared = self.shared.clone();
+        let scope = ns.clone();
         let stream = watcher(api, config)
             .default_backoff()
             .modify(kinds::slim)
@@ -220,6 +224,10 @@ impl Live {
             let mut stream = std::pin::pin!(stream);
             while let Some(event) = stream.next().await {
                 match event {
+                    Ok(watcher::Event::InitDone) => {
+                        shared.listed.lock().unwrap().insert((kind, scope.clone()));
+                        shared.wake_kind(kind);
+                    }
                     Ok(event) => on_event(&shared, kind, &event),
                     Err(e) => {
                         tracing::warn!(kind = kind.name(), error = %e, "watch failed; retrying")
@@ -350,8 +358,7 @@ fn on_event(shared: &Shared, kind: Kind, event: &watcher::Event<DynamicObject>) 
             shared.drift.lock().unwrap().forget(&key);
             shared.wake(&key);
         }
-        watcher::Event::InitDone => shared.wake_kind(kind),
-        watcher::Event::Init => {}
+        watcher::Event::InitDone | watcher::Event::Init => {}
     }
 }
 
@@ -406,6 +413,25 @@ impl Cluster for Live {
         let (tx, rx) = sync_channel(1);
         // Registered before the first look, so no change falls in between.
         self.register(&key, id, &tx);
+        // The first verdict is given on a listed cache, not an empty one
+        // (matters when following resumes with little of the timeout left).
+        // The watcher wakes followers of a kind when its list is complete.
+        if let Ok(scope) = self.scope_of(&key) {
+            self.store(key.kind, scope.clone());
+            let cap = Instant::now() + Duration::from_secs(request.timeout_secs.clamp(1, 10));
+            while !self
+                .shared
+                .listed
+                .lock()
+                .unwrap()
+                .contains(&(key.kind, scope.clone()))
+            {
+                let left = cap.saturating_duration_since(Instant::now());
+                if left.is_zero() || rx.recv_timeout(left).is_err() {
+                    break;
+                }
+            }
+        }
         let mut parent = None;
         let mut last: Option<Progress> = None;
         let end = loop {

@@ -55,7 +55,8 @@ pub struct Harness {
     engine: Option<Engine>,
     pub clock: Arc<TestClock>,
     pub said: Arc<Said>,
-    settings: Settings,
+    /// Used by the next `restart`.
+    pub settings: Settings,
     cluster: Option<Arc<dyn Cluster>>,
 }
 

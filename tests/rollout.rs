@@ -1,0 +1,162 @@
+//! End to end: a deploy through the engine (real git, real journal) is pushed,
+//! the Application is poked on the fake Kubernetes API server, Argo CD's
+//! statuses are played for the pushed commit, and the operation's message is
+//! edited through every stage to Healthy. After a restart, an operation that
+//! was pushed but not yet healthy is followed again.
+
+mod support;
+
+use hoist::cluster::{Live, Options};
+use hoist::engine::Settings;
+use hoist::engine::ports::Cluster;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use support::git;
+use support::harness::{Harness, POLICY, Said, WEDNESDAY};
+use support::kube::FakeKube;
+use support::objects::*;
+
+/// The fixture policy with api watched through Argo CD.
+fn policy() -> String {
+    POLICY.replace(
+        "      prod:    { file: apps/api/overlays/prod/kustomization.yaml, kustomize_image: ghcr.io/acme/api }\n",
+        "      prod:    { file: apps/api/overlays/prod/kustomization.yaml, kustomize_image: ghcr.io/acme/api }\n    argocd: { namespace: argocd, application: \"api-{env}\" }\n",
+    )
+}
+
+fn world(settings: Settings) -> (Harness, FakeKube, tempfile::TempDir) {
+    let fake = FakeKube::start();
+    let dir = tempfile::tempdir().unwrap();
+    let live = Live::connect(Options {
+        kubeconfig: Some(fake.kubeconfig(dir.path())),
+        poke: true,
+        ..Options::default()
+    })
+    .unwrap();
+    let cluster: Arc<dyn Cluster> = Arc::new(live);
+    let h = Harness::with_cluster(&policy(), WEDNESDAY, settings, Some(cluster));
+    let tip = git(&h.world.origin, &["rev-parse", "main"])
+        .trim()
+        .to_string();
+    fake.apply(application("argocd", "api-staging", &tip));
+    (h, fake, dir)
+}
+
+/// Play Argo CD's side of a rollout of origin's tip once the poke arrives,
+/// waiting for hoist to report each stage before the next.
+fn play_argo(fake: &FakeKube, said: &Said, origin: &Path) {
+    assert!(
+        fake.wait_for_patch("applications argocd/api-staging", Duration::from_secs(20)),
+        "no poke"
+    );
+    let old = fake.get(ARGO, "Application", "argocd", "api-staging")["status"]["sync"]["revision"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = git(origin, &["rev-parse", "main"]).trim().to_string();
+    let said = |what: &str| {
+        for _ in 0..1000 {
+            if said.all().iter().any(|m| m.contains(what)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("never said {what}: {:?}", said.all());
+    };
+    said("waiting for the GitOps engine to see the commit");
+    fake.set_status(
+        ARGO,
+        "Application",
+        "argocd",
+        "api-staging",
+        argo_syncing(&old, &r),
+    );
+    said("api: syncing");
+    fake.set_status(
+        ARGO,
+        "Application",
+        "argocd",
+        "api-staging",
+        argo_progressing(&r),
+    );
+    said("api: progressing");
+    fake.set_status(
+        ARGO,
+        "Application",
+        "argocd",
+        "api-staging",
+        argo_healthy(&r),
+    );
+}
+
+#[test]
+fn a_deploy_is_pushed_poked_followed_to_healthy_and_its_message_edited_at_each_stage() {
+    let (h, fake, _dir) = world(Settings::default());
+    let reply = std::thread::scope(|s| {
+        s.spawn(|| play_argo(&fake, &h.said, &h.world.origin));
+        h.say("console:alice", None, "deploy api v1.2.4 to staging")
+    });
+    assert_eq!(reply.state, "healthy", "{reply:?}");
+    let said = h.said.all();
+    let at = |what: &str| {
+        said.iter()
+            .position(|m| m.contains(what))
+            .unwrap_or_else(|| panic!("never said {what}: {said:?}"))
+    };
+    let stages = [
+        at("pushed"),
+        at("api: waiting for the GitOps engine to see the commit (Argo CD api-staging, "),
+        at("api: syncing (Argo CD api-staging, "),
+        at("api: progressing (Argo CD api-staging, "),
+        at("healthy (Argo CD api-staging): seen "),
+    ];
+    assert!(stages.is_sorted(), "stages out of order: {said:?}");
+    let poke: Vec<_> = fake.patches();
+    assert_eq!(poke.len(), 1, "one poke: {poke:?}");
+    assert_eq!(
+        poke[0].1["metadata"]["annotations"]["argocd.argoproj.io/refresh"],
+        "normal"
+    );
+    // Healthy is recorded: status shows it, and promotion's soak reads it.
+    let status = h
+        .say("console:alice", None, "status api in staging")
+        .message;
+    assert!(status.contains("healthy #1"), "{status}");
+    h.advance(11 * 60);
+    let promote = h.say(
+        "console:alice",
+        Some("slack:C0DEPLOY"),
+        "promote api staging to prod --dry-run",
+    );
+    assert_ne!(promote.state, "refused", "{promote:?}");
+}
+
+#[test]
+fn after_a_restart_a_pushed_operation_is_followed_again() {
+    let (mut h, fake, _dir) = world(Settings {
+        wait: false,
+        ..Settings::default()
+    });
+    let reply = h.say("console:alice", None, "deploy api v1.2.4 to staging");
+    assert_eq!(reply.state, "pushed", "{reply:?}");
+    assert!(
+        fake.wait_for_patch("api-staging", Duration::from_secs(1)),
+        "poked even without waiting"
+    );
+    // hoist stops here; it comes back with following on.
+    h.settings.wait = true;
+    let (said, origin) = (h.said.clone(), h.world.origin.clone());
+    let replies = std::thread::scope(|s| {
+        s.spawn(|| play_argo(&fake, &said, &origin));
+        h.restart()
+    });
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0].state, "healthy", "{replies:?}");
+    assert!(
+        h.said
+            .all()
+            .iter()
+            .any(|m| m.contains("healthy (Argo CD api-staging)"))
+    );
+}
