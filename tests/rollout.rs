@@ -160,3 +160,56 @@ fn after_a_restart_a_pushed_operation_is_followed_again() {
             .any(|m| m.contains("healthy (Argo CD api-staging)"))
     );
 }
+
+#[test]
+fn hoist_exec_follows_the_rollout_when_a_kubeconfig_is_set() {
+    let fake = FakeKube::start();
+    let world = support::World::new();
+    world.commit_file("hoist.yaml", &policy(), "policy with argocd");
+    let tip = git(&world.origin, &["rev-parse", "main"])
+        .trim()
+        .to_string();
+    fake.apply(application("argocd", "api-staging", &tip));
+    let kubeconfig = fake.kubeconfig(world.dir.path());
+    let (code, json) = std::thread::scope(|s| {
+        s.spawn(|| {
+            assert!(
+                fake.wait_for_patch("api-staging", Duration::from_secs(30)),
+                "no poke"
+            );
+            let r = git(&world.origin, &["rev-parse", "main"])
+                .trim()
+                .to_string();
+            fake.set_status(
+                ARGO,
+                "Application",
+                "argocd",
+                "api-staging",
+                argo_progressing(&r),
+            );
+            std::thread::sleep(Duration::from_millis(200));
+            fake.set_status(
+                ARGO,
+                "Application",
+                "argocd",
+                "api-staging",
+                argo_healthy(&r),
+            );
+        });
+        world.exec_env(
+            "console:alice",
+            "deploy api v1.2.4 to staging",
+            &[],
+            &[
+                ("KUBECONFIG", kubeconfig.to_str().unwrap()),
+                ("HOIST_SIGNING_KEY", world.key.to_str().unwrap()),
+            ],
+        )
+    });
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["state"], "healthy", "{json}");
+    assert_eq!(
+        json["commit"].as_str(),
+        Some(git(&world.origin, &["rev-parse", "main"]).trim())
+    );
+}

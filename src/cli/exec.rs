@@ -77,7 +77,15 @@ pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
     // A bad key or an unreachable repo is an answer too: `--json` callers get
     // one object whatever happens.
     let engine = match setup::signer_from_env().and_then(|signer| {
-        setup::engine(&args.data_dir, &args.repo, signer, None, notify, settings)
+        let cluster = setup::cluster_from_env()?;
+        setup::engine(
+            &args.data_dir,
+            &args.repo,
+            signer,
+            cluster,
+            notify,
+            settings,
+        )
     }) {
         Ok(engine) => engine,
         Err(e) => {

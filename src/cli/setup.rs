@@ -60,6 +60,39 @@ fn wait(v: &str) -> Result<Duration, String> {
     }
 }
 
+/// The cluster to follow rollouts in: on when a Kubernetes config is there
+/// (`KUBECONFIG`, or running in a pod) unless `HOIST_CLUSTER=off`. Watch
+/// scope: `HOIST_WATCH_NAMESPACES` (comma-separated; all when unset) and
+/// `HOIST_WATCH_SELECTOR` (a label selector); `HOIST_POKE=off` leaves the
+/// GitOps engines to their own polling.
+pub fn cluster_from_env() -> anyhow::Result<Option<Arc<dyn Cluster>>> {
+    let off = |name: &str| {
+        env_set(name).is_some_and(|v| matches!(v.as_str(), "off" | "false" | "0" | "no"))
+    };
+    let configured =
+        env_set("KUBECONFIG").is_some() || env_set("KUBERNETES_SERVICE_HOST").is_some();
+    if off("HOIST_CLUSTER") || !configured {
+        return Ok(None);
+    }
+    let options = crate::cluster::Options {
+        namespaces: env_set("HOIST_WATCH_NAMESPACES")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        selector: env_set("HOIST_WATCH_SELECTOR"),
+        poke: !off("HOIST_POKE"),
+        ..Default::default()
+    };
+    let live = crate::cluster::Live::connect(options)
+        .context("connecting to Kubernetes (set HOIST_CLUSTER=off to run without)")?;
+    Ok(Some(Arc::new(live)))
+}
+
 /// `HOIST_GIT_AUTHOR` or hoist's default identity.
 pub fn author_from_env() -> anyhow::Result<Author> {
     match std::env::var("HOIST_GIT_AUTHOR") {
