@@ -526,3 +526,58 @@ fn drift_is_alerted_once_after_grace_but_not_while_hoist_is_rolling_out() {
         "{said:?}"
     );
 }
+
+#[test]
+fn the_cluster_role_grants_reading_and_annotating_the_engines_objects_and_nothing_else() {
+    let role = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/rbac/cluster-role.yaml"
+    ))
+    .unwrap();
+    let lists = |key: &str| -> Vec<Vec<String>> {
+        role.lines()
+            .filter_map(|l| l.trim().strip_prefix(key))
+            .map(|v| {
+                v.trim()
+                    .trim_matches(['[', ']'])
+                    .split(',')
+                    .map(|x| x.trim().trim_matches('"').to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    let resources: Vec<String> = lists("resources:").concat();
+    assert_eq!(
+        resources,
+        [
+            "applications",
+            "kustomizations",
+            "helmreleases",
+            "gitrepositories"
+        ]
+    );
+    for verbs in lists("verbs:") {
+        for v in verbs {
+            assert!(
+                ["get", "list", "watch", "patch"].contains(&v.as_str()),
+                "verb {v}"
+            );
+        }
+    }
+    assert!(!role.contains('*'), "no wildcards");
+    // Every kind hoist talks to is covered, with its API group.
+    for kind in [
+        Kind::Application,
+        Kind::Kustomization,
+        Kind::HelmRelease,
+        Kind::GitRepository,
+    ] {
+        let r = kind.resource();
+        assert!(
+            role.contains(&format!("apiGroups: [\"{}\"]", r.group)),
+            "{}",
+            r.group
+        );
+        assert!(resources.contains(&r.plural), "{}", r.plural);
+    }
+}
