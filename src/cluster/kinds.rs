@@ -152,35 +152,111 @@ pub fn as_json(obj: &DynamicObject) -> Value {
     serde_json::to_value(obj).unwrap_or(Value::Null)
 }
 
-/// Drop what the judge never reads before the object is cached: managed
-/// fields, annotations (the last-applied copy of the whole object lives
-/// there), Argo CD's resource list, sync history and summary.
+/// Keep only what the judge and drift read before the object is cached:
+/// name, namespace, generation, labels, `spec.sourceRef`, and the status
+/// fields of DESIGN.md's rules. Everything else (managed fields, the
+/// last-applied annotation, Argo CD's resource list and sync history, Helm
+/// values, Flux inventories) is dropped, whatever a controller version adds.
 pub fn slim(obj: &mut DynamicObject) {
-    obj.metadata.managed_fields = None;
-    obj.metadata.annotations = None;
-    if let Some(status) = obj.data.get_mut("status").and_then(Value::as_object_mut) {
-        for heavy in [
-            "resources",
-            "history",
-            "summary",
-            "sourceTypes",
-            "inventory",
-        ] {
-            status.remove(heavy);
+    const STATUS: &[&str] = &[
+        "sync",
+        "health",
+        "operationState",
+        "reconciledAt",
+        "conditions",
+        "observedGeneration",
+        "lastAppliedRevision",
+        "lastAttemptedRevision",
+    ];
+    let m = &mut obj.metadata;
+    m.managed_fields = None;
+    m.annotations = None;
+    m.owner_references = None;
+    m.finalizers = None;
+    let status = obj.data.get_mut("status").map(Value::take);
+    let source = obj.data.pointer_mut("/spec/sourceRef").map(Value::take);
+    let mut kept = serde_json::Map::new();
+    if let Some(Value::Object(mut status)) = status {
+        status.retain(|k, _| STATUS.contains(&k.as_str()));
+        if let Some(Value::Object(op)) = status.get_mut("operationState") {
+            op.retain(|k, _| {
+                matches!(
+                    k.as_str(),
+                    "phase" | "message" | "finishedAt" | "syncResult" | "operation"
+                )
+            });
+            if let Some(Value::Object(result)) = op.get_mut("syncResult") {
+                result.retain(|k, _| k == "revision");
+            }
+            if let Some(Value::Object(operation)) = op.get_mut("operation") {
+                operation.retain(|k, _| k == "sync");
+                if let Some(Value::Object(sync)) = operation.get_mut("sync") {
+                    sync.retain(|k, _| k == "revision");
+                }
+            }
         }
-        if let Some(result) = status
-            .get_mut("operationState")
-            .and_then(|o| o.get_mut("syncResult"))
-            .and_then(Value::as_object_mut)
-        {
-            result.remove("resources");
-            result.remove("managedNamespaceMetadata");
+        if let Some(Value::Object(sync)) = status.get_mut("sync") {
+            sync.retain(|k, _| matches!(k.as_str(), "status" | "revision"));
         }
+        kept.insert("status".into(), Value::Object(status));
     }
-    if let Some(spec) = obj.data.get_mut("spec").and_then(Value::as_object_mut) {
-        // Helm values can be large; sourceRef/interval are what is read.
-        spec.remove("values");
-        spec.remove("postBuild");
-        spec.remove("patches");
+    if let Some(source) = source {
+        kept.insert("spec".into(), serde_json::json!({ "sourceRef": source }));
+    }
+    obj.data = Value::Object(kept);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn slim_keeps_what_the_judge_reads_and_judges_the_same() {
+        let full = json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "api-prod", "namespace": "argocd", "generation": 3,
+                "labels": {"team": "payments"},
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}"},
+                "managedFields": [{"manager": "argocd-controller"}]},
+            "spec": {"project": "default", "source": {"repoURL": "https://github.com/acme/config"}},
+            "status": {
+                "sync": {"status": "Synced", "revision": "bbb", "comparedTo": {"source": {}}},
+                "health": {"status": "Healthy", "message": ""},
+                "operationState": {"phase": "Succeeded", "finishedAt": "2026-11-22T10:00:03Z", "startedAt": "x",
+                    "syncResult": {"revision": "bbb", "resources": [{"kind": "Deployment"}]},
+                    "operation": {"sync": {"revision": "bbb", "prune": true}, "initiatedBy": {}}},
+                "reconciledAt": "2026-11-22T10:00:04Z",
+                "resources": [{"kind": "Deployment"}], "history": [{"id": 1}], "summary": {}
+            }
+        });
+        let mut obj: DynamicObject = serde_json::from_value(full.clone()).unwrap();
+        slim(&mut obj);
+        let slimmed = as_json(&obj);
+        assert_eq!(slimmed["metadata"]["labels"]["team"], "payments");
+        assert!(slimmed["metadata"].get("annotations").is_none());
+        assert!(slimmed.get("spec").is_none());
+        assert!(slimmed["status"].get("resources").is_none());
+        assert!(
+            slimmed["status"]["operationState"]["syncResult"]
+                .get("resources")
+                .is_none()
+        );
+        let contains = |r: &str| r == "bbb";
+        assert_eq!(
+            crate::cluster::judge::argo_application(&slimmed, &contains),
+            crate::cluster::judge::argo_application(&full, &contains)
+        );
+        assert!(slimmed.to_string().len() < full.to_string().len());
+        let ks: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "apps", "namespace": "flux-system", "generation": 1},
+            "spec": {"path": "./apps", "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+            "status": {"observedGeneration": 1, "inventory": {"entries": []}}
+        }))
+        .unwrap();
+        let mut ks = ks;
+        slim(&mut ks);
+        assert_eq!(git_source(&as_json(&ks)).unwrap().name, "flux-system");
     }
 }

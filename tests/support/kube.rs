@@ -19,6 +19,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
 
+/// A kubeconfig in `dir` pointing at the server at `url`.
+pub fn kubeconfig_for(url: &str, dir: &Path) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n\
+             users:\n- name: fake\n  user: {{}}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
+             current-context: fake\n",
+        url
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// `group/version/plural` of a kind the fake serves.
 fn resource_of(api_version: &str, kind: &str) -> String {
     let kind = kind.to_lowercase();
@@ -88,15 +101,7 @@ impl FakeKube {
 
     /// A kubeconfig pointing at this server.
     pub fn kubeconfig(&self, dir: &Path) -> PathBuf {
-        let path = dir.join("kubeconfig");
-        let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n\
-             users:\n- name: fake\n  user: {{}}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
-             current-context: fake\n",
-            self.url
-        );
-        std::fs::write(&path, text).unwrap();
-        path
+        kubeconfig_for(&self.url, dir)
     }
 
     fn emit(&self, st: &mut State, resource: String, kind: &'static str, object: Value) {
