@@ -93,6 +93,27 @@ pub fn drifting(kind: Kind, obj: &Value) -> Option<String> {
     }
 }
 
+/// Every object the policy names for an app in an environment that has an
+/// `alerts` channel: what drift is watched on, and where it is reported.
+pub fn from_policy(policy: &crate::policy::Policy) -> Vec<Watched> {
+    let mut watched = Vec::new();
+    for app in &policy.apps {
+        let Some(watch) = &app.watch else { continue };
+        for env in app.targets.keys() {
+            let channel = policy.env(env).and_then(|e| e.alerts.clone());
+            if let (Some(channel), Some(key)) = (channel, Key::for_watch(watch, env.as_str())) {
+                watched.push(Watched {
+                    key,
+                    app: app.name.to_string(),
+                    env: env.to_string(),
+                    channel,
+                });
+            }
+        }
+    }
+    watched
+}
+
 impl Tracker {
     pub fn new(watched: Vec<Watched>, timing: Timing) -> Tracker {
         Tracker {
@@ -246,6 +267,41 @@ mod tests {
         let (mut t, key) = tracker();
         t.observe(&key, &app("OutOfSync"), t0);
         assert_eq!(t.observe(&key, &app("Synced"), t0), None);
+    }
+
+    #[test]
+    fn the_policy_names_what_is_watched_for_drift_and_where_it_is_said() {
+        let yaml = r#"
+environments:
+  staging: {deployers: ["*"]}
+  prod: {deployers: ["*"], alerts: "slack:C0ALERTS"}
+apps:
+  api:
+    targets:
+      staging: {file: a.yaml, yaml_path: image.tag}
+      prod: {file: b.yaml, yaml_path: image.tag}
+    argocd: {namespace: argocd, application: "api-{env}"}
+  worker:
+    targets:
+      prod: {file: c.yaml, yaml_path: image.tag}
+    flux: {kind: HelmRelease, namespace: "apps-{env}", name: worker}
+  web:
+    targets:
+      prod: {file: d.yaml, yaml_path: image.tag}
+"#;
+        let (policy, problems) = crate::policy::load(yaml);
+        assert!(problems.is_empty(), "{problems:?}");
+        let mut w = from_policy(&policy);
+        w.sort_by(|a, b| a.key.cmp(&b.key));
+        let keys: Vec<String> = w.iter().map(|w| format!("{} -> {}", w.key, w.channel)).collect();
+        assert_eq!(
+            keys,
+            [
+                "Application argocd/api-prod -> slack:C0ALERTS",
+                "HelmRelease apps-prod/worker -> slack:C0ALERTS"
+            ]
+        );
+        assert_eq!((w[0].app.as_str(), w[0].env.as_str()), ("api", "prod"));
     }
 
     #[test]
