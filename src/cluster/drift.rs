@@ -123,6 +123,11 @@ impl Tracker {
         }
     }
 
+    /// Is drift on `key` watched?
+    pub fn tracks(&self, key: &Key) -> bool {
+        self.watched.contains_key(key)
+    }
+
     /// The kinds to watch from the start so drift is seen.
     pub fn kinds(&self) -> BTreeSet<Kind> {
         self.watched.keys().map(|k| k.kind).collect()
@@ -293,7 +298,10 @@ apps:
         assert!(problems.is_empty(), "{problems:?}");
         let mut w = from_policy(&policy);
         w.sort_by(|a, b| a.key.cmp(&b.key));
-        let keys: Vec<String> = w.iter().map(|w| format!("{} -> {}", w.key, w.channel)).collect();
+        let keys: Vec<String> = w
+            .iter()
+            .map(|w| format!("{} -> {}", w.key, w.channel))
+            .collect();
         assert_eq!(
             keys,
             [

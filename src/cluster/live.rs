@@ -343,12 +343,14 @@ fn on_event(shared: &Shared, kind: Kind, event: &watcher::Event<DynamicObject>) 
         watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
             let key = Key::of(kind, obj);
             shared.wake(&key);
-            let over =
-                shared
-                    .drift
-                    .lock()
-                    .unwrap()
-                    .observe(&key, &kinds::as_json(obj), Instant::now());
+            let over = {
+                let mut drift = shared.drift.lock().unwrap();
+                // Only objects the policy names are judged for drift.
+                drift
+                    .tracks(&key)
+                    .then(|| drift.observe(&key, &kinds::as_json(obj), Instant::now()))
+                    .flatten()
+            };
             if let Some(a) = over {
                 shared.say(&a.channel, &a.text);
             }

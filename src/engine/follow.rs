@@ -84,7 +84,10 @@ impl Engine {
         let sha = op.commit.clone().unwrap_or_default();
         let branch = op.branch.clone();
         let mut labels = Vec::new();
-        for request in &requests {
+        for mut request in requests {
+            // Apps are followed one after another, all within the one timeout.
+            request.timeout_secs = self.time_left(op, policy);
+            let request = &request;
             let label = cluster.label(request);
             let contains = self.contains_fn(&branch, &sha);
             let mut failed = None;
@@ -102,10 +105,14 @@ impl Engine {
                     failed = Some(e);
                 }
                 let since = render::age(self.since_push(op));
+                let detail = match p {
+                    Progress::Retrying(why) => format!(": {why}"),
+                    _ => String::new(),
+                };
                 self.notify.update(
                     op,
                     &format!(
-                        "#{} {}: {phase} ({label}, {since} since push)",
+                        "#{} {}: {phase} ({label}, {since} since push){detail}",
                         op.id, request.app
                     ),
                 );
