@@ -100,7 +100,7 @@ fn serve_fake() {
             "progressing" => argo_progressing(OLD),
             _ => argo_healthy(OLD),
         };
-        fake.set_status(ARGO, "Application", "argocd", &name(i), status);
+        fake.argo(&name(i), status);
     }
 }
 

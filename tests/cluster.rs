@@ -144,29 +144,11 @@ fn argo_rollout_is_poked_then_walks_syncing_progressing_healthy() {
 
     let f = follow(&s.live, argo("api-staging"));
     f.saw(Progress::NotSeenYet);
-    s.fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-staging",
-        argo_syncing(OLD, R),
-    );
+    s.fake.argo("api-staging", argo_syncing(OLD, R));
     f.saw(Progress::Syncing);
-    s.fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-staging",
-        argo_progressing(R),
-    );
+    s.fake.argo("api-staging", argo_progressing(R));
     f.saw(Progress::Progressing);
-    s.fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-staging",
-        argo_healthy(R),
-    );
+    s.fake.argo("api-staging", argo_healthy(R));
     let (end, reports) = f.end();
     assert_eq!(end, Progress::Healthy);
     assert_eq!(
@@ -194,15 +176,8 @@ fn argo_sync_failure_and_degraded_health_end_the_rollout_with_argos_words() {
     let degrading = follow(&s.live, argo("api-prod"));
     failing.saw(Progress::NotSeenYet);
     degrading.saw(Progress::NotSeenYet);
-    s.fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-staging",
-        argo_sync_failed(R),
-    );
-    s.fake
-        .set_status(ARGO, "Application", "argocd", "api-prod", argo_degraded(R));
+    s.fake.argo("api-staging", argo_sync_failed(R));
+    s.fake.argo("api-prod", argo_degraded(R));
     match failing.end().0 {
         Progress::Failed(m) => assert!(m.contains("admission webhook"), "{m}"),
         other => panic!("expected Failed, got {other:?}"),
@@ -219,23 +194,11 @@ fn an_older_revision_reported_healthy_does_not_count_but_a_newer_descendant_does
     let f = follow(&s.live, argo("api-staging"));
     f.saw(Progress::NotSeenYet);
     // A fresh Healthy report about the old revision: still not R.
-    s.fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-staging",
-        argo_healthy(OLD),
-    );
+    s.fake.argo("api-staging", argo_healthy(OLD));
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(*f.reports.lock().unwrap(), [Progress::NotSeenYet]);
     // Someone pushed on top of R and Argo CD synced that: R is live.
-    s.fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-staging",
-        argo_healthy(NEWER),
-    );
+    s.fake.argo("api-staging", argo_healthy(NEWER));
     let (end, _) = f.end();
     assert_eq!(end, Progress::Healthy);
 }
@@ -269,30 +232,13 @@ fn flux_health_check_failure_is_retried_until_ready_and_a_stall_ends_it() {
 
     let f = follow(&s.live, flux("Kustomization", "worker-staging"));
     f.saw(Progress::NotSeenYet);
-    s.fake.set_status(
-        KS,
-        "Kustomization",
-        "flux-system",
-        "worker-staging",
-        ks_progressing(OLD, R),
-    );
+    s.fake.flux("worker-staging", ks_progressing(OLD, R));
     f.saw(Progress::Progressing);
-    s.fake.set_status(
-        KS,
-        "Kustomization",
-        "flux-system",
-        "worker-staging",
-        ks_health_check_failed(OLD, R),
-    );
+    s.fake
+        .flux("worker-staging", ks_health_check_failed(OLD, R));
     let failing = Progress::Retrying("HealthCheckFailed: health check failed after 30s: timeout waiting for: [Deployment/apps/worker status: 'InProgress']".into());
     f.saw(failing.clone());
-    s.fake.set_status(
-        KS,
-        "Kustomization",
-        "flux-system",
-        "worker-staging",
-        ks_ready(R),
-    );
+    s.fake.flux("worker-staging", ks_ready(R));
     let (end, reports) = f.end();
     assert_eq!(end, Progress::Healthy);
     assert_eq!(
@@ -307,13 +253,7 @@ fn flux_health_check_failure_is_retried_until_ready_and_a_stall_ends_it() {
 
     let stalled = follow(&s.live, flux("Kustomization", "worker-prod"));
     stalled.saw(Progress::NotSeenYet);
-    s.fake.set_status(
-        KS,
-        "Kustomization",
-        "flux-system",
-        "worker-prod",
-        ks_stalled(OLD, R),
-    );
+    s.fake.flux("worker-prod", ks_stalled(OLD, R));
     assert!(matches!(stalled.end().0, Progress::Stalled(m) if m.contains("not found")));
 }
 
@@ -338,8 +278,7 @@ fn a_helm_release_is_judged_through_its_parent_kustomization() {
     let f = follow(&s.live, flux("HelmRelease", "worker-staging"));
     // The release is Ready, but for the old chart values: the parent has not applied R.
     f.saw(Progress::NotSeenYet);
-    s.fake
-        .set_status(KS, "Kustomization", "flux-system", "apps", ks_ready(R));
+    s.fake.flux("apps", ks_ready(R));
     // The parent applied R, which bumped the release's generation.
     let mut hr = helm_release("flux-system", "worker-staging", "flux-system", "apps");
     hr["metadata"]["generation"] = json!(2);
@@ -377,13 +316,7 @@ fn a_rollout_that_never_finishes_times_out_and_a_failing_one_fails_at_the_timeou
     stuck.timeout_secs = 1;
     let f = follow(&s.live, stuck);
     f.saw(Progress::NotSeenYet);
-    s.fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-staging",
-        argo_progressing(R),
-    );
+    s.fake.argo("api-staging", argo_progressing(R));
     let (end, reports) = f.end();
     assert_eq!(end, Progress::TimedOut);
     assert_eq!(reports, [Progress::NotSeenYet, Progress::Progressing]);
@@ -392,13 +325,8 @@ fn a_rollout_that_never_finishes_times_out_and_a_failing_one_fails_at_the_timeou
     failing.timeout_secs = 1;
     let f = follow(&s.live, failing);
     f.saw(Progress::NotSeenYet);
-    s.fake.set_status(
-        KS,
-        "Kustomization",
-        "flux-system",
-        "worker-staging",
-        ks_health_check_failed(OLD, R),
-    );
+    s.fake
+        .flux("worker-staging", ks_health_check_failed(OLD, R));
     match f.end().0 {
         Progress::Failed(m) => assert!(
             m.contains("HealthCheckFailed") && m.contains("timeout passed"),
@@ -431,13 +359,7 @@ fn the_watch_pages_its_list_relists_after_410_and_reconnects_after_timeout() {
     let before = s.fake.lists().len();
     s.fake.compact();
     eventually(|| s.fake.lists().len() > before);
-    s.fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-staging",
-        argo_healthy(R),
-    );
+    s.fake.argo("api-staging", argo_healthy(R));
     let end = f.end().0;
     assert_eq!(end, Progress::Healthy);
     let watches = s.fake.watches();
@@ -490,20 +412,8 @@ fn drift_is_alerted_once_after_grace_but_not_while_hoist_is_rolling_out() {
     rollout.timeout_secs = 2;
     let f = follow(&s.live, rollout);
     f.saw(Progress::NotSeenYet);
-    s.fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-staging",
-        argo_out_of_sync(OLD),
-    );
-    s.fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-prod",
-        argo_out_of_sync(OLD),
-    );
+    s.fake.argo("api-staging", argo_out_of_sync(OLD));
+    s.fake.argo("api-prod", argo_out_of_sync(OLD));
     std::thread::sleep(Duration::from_millis(1200));
     let said = alerts.lock().unwrap().clone();
     assert_eq!(said.len(), 1, "{said:?}");
@@ -516,8 +426,7 @@ fn drift_is_alerted_once_after_grace_but_not_while_hoist_is_rolling_out() {
     );
     assert_eq!(f.end().0, Progress::TimedOut);
     // Back in sync: said once.
-    s.fake
-        .set_status(ARGO, "Application", "argocd", "api-prod", argo_healthy(OLD));
+    s.fake.argo("api-prod", argo_healthy(OLD));
     std::thread::sleep(Duration::from_millis(300));
     let said = alerts.lock().unwrap().clone();
     assert!(

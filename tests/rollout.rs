@@ -65,29 +65,11 @@ fn play_argo(fake: &FakeKube, said: &Said, origin: &Path) {
         panic!("never said {what}: {:?}", said.all());
     };
     said("waiting for the GitOps engine to see the commit");
-    fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-staging",
-        argo_syncing(&old, &r),
-    );
+    fake.argo("api-staging", argo_syncing(&old, &r));
     said("api: syncing");
-    fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-staging",
-        argo_progressing(&r),
-    );
+    fake.argo("api-staging", argo_progressing(&r));
     said("api: progressing");
-    fake.set_status(
-        ARGO,
-        "Application",
-        "argocd",
-        "api-staging",
-        argo_healthy(&r),
-    );
+    fake.argo("api-staging", argo_healthy(&r));
 }
 
 #[test]
@@ -180,21 +162,9 @@ fn hoist_exec_follows_the_rollout_when_a_kubeconfig_is_set() {
             let r = git(&world.origin, &["rev-parse", "main"])
                 .trim()
                 .to_string();
-            fake.set_status(
-                ARGO,
-                "Application",
-                "argocd",
-                "api-staging",
-                argo_progressing(&r),
-            );
+            fake.argo("api-staging", argo_progressing(&r));
             std::thread::sleep(Duration::from_millis(200));
-            fake.set_status(
-                ARGO,
-                "Application",
-                "argocd",
-                "api-staging",
-                argo_healthy(&r),
-            );
+            fake.argo("api-staging", argo_healthy(&r));
         });
         world.exec_env(
             "console:alice",

@@ -23,6 +23,10 @@ use std::sync::mpsc::{RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod shared;
+
+use shared::{Alert, Shared, on_event};
+
 /// What to watch and whether to poke.
 #[derive(Clone, Default)]
 pub struct Options {
@@ -55,55 +59,6 @@ impl std::fmt::Debug for Options {
 
 /// The reflector cache per (kind, namespace; `None` = all namespaces).
 type Caches = HashMap<(Kind, Option<String>), Store<DynamicObject>>;
-
-type Followers = HashMap<Key, Vec<(u64, SyncSender<()>)>>;
-
-/// State shared between the watch tasks and the followers.
-struct Shared {
-    followers: Mutex<Followers>,
-    /// Caches whose first list is complete.
-    listed: Mutex<std::collections::HashSet<(Kind, Option<String>)>>,
-    drift: Mutex<Tracker>,
-    alert: Option<Alert>,
-}
-
-type Alert = Arc<dyn Fn(&str, &str) + Send + Sync>;
-
-impl Shared {
-    fn wake(&self, key: &Key) {
-        if let Some(list) = self.followers.lock().unwrap().get(key) {
-            for (_, tx) in list {
-                // Full means a wake-up is already pending: nothing is lost.
-                let _ = tx.try_send(());
-            }
-        }
-    }
-
-    fn wake_kind(&self, kind: Kind) {
-        for (key, list) in self.followers.lock().unwrap().iter() {
-            if key.kind == kind {
-                for (_, tx) in list {
-                    let _ = tx.try_send(());
-                }
-            }
-        }
-    }
-
-    fn say(&self, channel: &str, text: &str) {
-        tracing::warn!(channel, "{text}");
-        if let Some(alert) = &self.alert {
-            alert(channel, text);
-        }
-    }
-
-    fn in_flight(&self, key: &Key) -> bool {
-        self.followers
-            .lock()
-            .unwrap()
-            .get(key)
-            .is_some_and(|l| !l.is_empty())
-    }
-}
 
 /// Argo CD and Flux, watched through the Kubernetes API.
 pub struct Live {
@@ -335,32 +290,6 @@ impl Live {
             }
             Kind::GitRepository => Progress::NotSeenYet,
         })
-    }
-}
-
-fn on_event(shared: &Shared, kind: Kind, event: &watcher::Event<DynamicObject>) {
-    match event {
-        watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
-            let key = Key::of(kind, obj);
-            shared.wake(&key);
-            let over = {
-                let mut drift = shared.drift.lock().unwrap();
-                // Only objects the policy names are judged for drift.
-                drift
-                    .tracks(&key)
-                    .then(|| drift.observe(&key, &kinds::as_json(obj), Instant::now()))
-                    .flatten()
-            };
-            if let Some(a) = over {
-                shared.say(&a.channel, &a.text);
-            }
-        }
-        watcher::Event::Delete(obj) => {
-            let key = Key::of(kind, obj);
-            shared.drift.lock().unwrap().forget(&key);
-            shared.wake(&key);
-        }
-        watcher::Event::InitDone | watcher::Event::Init => {}
     }
 }
 

@@ -139,6 +139,28 @@ impl FakeKube {
         self.emit(&mut st, resource, "MODIFIED", object);
     }
 
+    /// Argo CD writes the status of Application `argocd/NAME`.
+    pub fn argo(&self, name: &str, status: Value) {
+        self.set_status(
+            "argoproj.io/v1alpha1",
+            "Application",
+            "argocd",
+            name,
+            status,
+        );
+    }
+
+    /// Flux writes the status of Kustomization `flux-system/NAME`.
+    pub fn flux(&self, name: &str, status: Value) {
+        self.set_status(
+            "kustomize.toolkit.fluxcd.io/v1",
+            "Kustomization",
+            "flux-system",
+            name,
+            status,
+        );
+    }
+
     /// The object as the server holds it.
     pub fn get(&self, api_version: &str, kind: &str, ns: &str, name: &str) -> Value {
         let st = self.state.lock().unwrap();
