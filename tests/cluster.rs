@@ -321,6 +321,17 @@ fn a_rollout_that_never_finishes_times_out_and_a_failing_one_fails_at_the_timeou
     assert_eq!(end, Progress::TimedOut);
     assert_eq!(reports, [Progress::NotSeenYet, Progress::Progressing]);
 
+    // An object hoist.yaml names but the cluster does not have.
+    let mut misnamed = argo("api-stagign");
+    misnamed.timeout_secs = 1;
+    match follow(&s.live, misnamed).end().0 {
+        Progress::Failed(m) => assert!(
+            m.starts_with("Application argocd/api-stagign does not exist"),
+            "{m}"
+        ),
+        other => panic!("expected Failed, got {other:?}"),
+    }
+
     let mut failing = flux("Kustomization", "worker-staging");
     failing.timeout_secs = 1;
     let f = follow(&s.live, failing);

@@ -381,10 +381,16 @@ impl Cluster for Live {
             match rx.recv_timeout(left) {
                 Ok(()) => {}
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                    let missing = matches!(self.get(&key), Ok(None));
                     break match last {
                         Some(Progress::Retrying(m)) => {
                             Progress::Failed(format!("{m} (still failing when the timeout passed)"))
                         }
+                        // A misnamed object is a configuration problem, not a slow rollout.
+                        _ if missing => Progress::Failed(format!(
+                            "{key} does not exist in the cluster (as far as hoist may watch); \
+                             check the app's argocd/flux entry in hoist.yaml"
+                        )),
                         _ => Progress::TimedOut,
                     };
                 }
