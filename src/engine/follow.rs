@@ -42,10 +42,7 @@ impl Engine {
             .and_then(|e| policy.env(&e))
             .and_then(|e| e.timeout_secs)
             .unwrap_or(self.settings.default_timeout_secs);
-        let since = op
-            .entered("pushed")
-            .map_or(0, |t| (self.clock.now() - t).max(0));
-        timeout.saturating_sub(since as u64)
+        timeout.saturating_sub(self.since_push(op) as u64)
     }
 
     /// Ask the GitOps engine to look now. Best effort: a failed poke means
@@ -68,10 +65,12 @@ impl Engine {
         }
     }
 
-    /// Follow every app of a pushed operation to a final state.
-    pub(super) fn follow(&self, op: &mut Operation, policy: &Policy) -> Result<()> {
+    /// Follow every app of a pushed operation to a final state. False when
+    /// there was nothing to follow (no cluster, or no app names an object):
+    /// the operation rests as it was.
+    pub(super) fn follow(&self, op: &mut Operation, policy: &Policy) -> Result<bool> {
         let Some(cluster) = self.cluster.clone() else {
-            return Ok(());
+            return Ok(false);
         };
         let requests: Vec<WatchRequest> = self
             .watch_requests(op, policy, self.time_left(op, policy))
@@ -79,7 +78,7 @@ impl Engine {
             .filter(|r| cluster.follows(r))
             .collect();
         if requests.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let sha = op.commit.clone().unwrap_or_default();
         let branch = op.branch.clone();
@@ -132,7 +131,7 @@ impl Engine {
             self.save(op, end)?;
             let text = format!("{} ({label})", render::summary_line(op));
             self.notify.update(op, &text);
-            return Ok(());
+            return Ok(true);
         }
         self.save(op, State::Healthy)?;
         let text = format!(
@@ -142,7 +141,7 @@ impl Engine {
             render::timings(op)
         );
         self.notify.update(op, &text);
-        Ok(())
+        Ok(true)
     }
 
     fn since_push(&self, op: &Operation) -> i64 {

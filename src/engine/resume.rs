@@ -75,13 +75,9 @@ impl Engine {
             _ if self.refollows(op) => {
                 let (policy, _) = self.policy_for_branch(&op.branch)?;
                 tracing::info!(op = op.id, "following the rollout again");
-                let before = op.state.clone();
-                self.follow(op, &policy)?;
                 // Nothing to follow (no argocd/flux entry): it rests as it was.
-                if op.state == before && matches!(before, State::Pushed { .. }) {
-                    return Ok(None);
-                }
-                return Ok(Some(render::reply(op, render::summary_line(op))));
+                let followed = self.follow(op, &policy)?;
+                return Ok(followed.then(|| render::reply(op, render::summary_line(op))));
             }
             // Resting states: nothing to redo (no cluster to follow them in).
             State::Pushed { .. }

@@ -257,6 +257,7 @@ impl Engine {
         );
         self.poke(op, policy);
         if self.settings.wait {
+            // Nothing to follow leaves it resting at Pushed.
             self.follow(op, policy)?;
         }
         let text = render::summary_line(op);

@@ -29,19 +29,14 @@ pub(super) type Alert = Arc<dyn Fn(&str, &str) + Send + Sync>;
 impl Shared {
     pub(super) fn wake(&self, key: &Key) {
         if let Some(list) = self.followers.lock().unwrap().get(key) {
-            for (_, tx) in list {
-                // Full means a wake-up is already pending: nothing is lost.
-                let _ = tx.try_send(());
-            }
+            ping(list);
         }
     }
 
     pub(super) fn wake_kind(&self, kind: Kind) {
         for (key, list) in self.followers.lock().unwrap().iter() {
             if key.kind == kind {
-                for (_, tx) in list {
-                    let _ = tx.try_send(());
-                }
+                ping(list);
             }
         }
     }
@@ -59,6 +54,13 @@ impl Shared {
             .unwrap()
             .get(key)
             .is_some_and(|l| !l.is_empty())
+    }
+}
+
+/// Wake followers; a full channel means a wake-up is already pending.
+fn ping(list: &[(u64, SyncSender<()>)]) {
+    for (_, tx) in list {
+        let _ = tx.try_send(());
     }
 }
 
