@@ -261,7 +261,7 @@ impl Live {
         &self,
         key: &Key,
         contains: &dyn Fn(&str) -> bool,
-        parent: &mut Option<Key>,
+        release: &mut Release,
         wake: (u64, &SyncSender<()>),
     ) -> Result<Progress, String> {
         let Some(obj) = self.get(key)? else {
@@ -278,18 +278,51 @@ impl Live {
                          Kustomization that applies it (and with it the revision) is unknown"
                     ));
                 };
-                if parent.as_ref() != Some(&ks) {
+                if release.parent.as_ref() != Some(&ks) {
                     self.register(&ks, wake.0, wake.1);
-                    *parent = Some(ks.clone());
+                    release.parent = Some(ks.clone());
                 }
                 let parent = match self.get(&ks)? {
                     Some(p) => judge::flux_kustomization(&kinds::as_json(&p), contains),
                     None => Progress::NotSeenYet,
                 };
-                judge::flux_helm_release(&obj, &parent)
+                release.judge(&obj, parent)
             }
             Kind::GitRepository => Progress::NotSeenYet,
         })
+    }
+}
+
+/// How long a HelmRelease may keep its generation after its parent applied
+/// R before its status is taken as R's (R need not change the release's spec,
+/// e.g. values from an unhashed ConfigMap).
+const RELEASE_SETTLE: Duration = Duration::from_secs(10);
+
+/// A followed HelmRelease: its parent Kustomization, and the generation it
+/// had while the parent was not yet at R. The parent's status and the
+/// release's arrive on two watches, in either order: until the release's spec
+/// moves past that generation (or `RELEASE_SETTLE` passes), its Ready is about
+/// the old values.
+#[derive(Debug, Default)]
+struct Release {
+    parent: Option<Key>,
+    before: Option<i64>,
+    parent_at_r: Option<Instant>,
+}
+
+impl Release {
+    fn judge(&mut self, hr: &serde_json::Value, parent: Progress) -> Progress {
+        let generation = hr.pointer("/metadata/generation").and_then(|g| g.as_i64());
+        if !matches!(parent, Progress::Healthy | Progress::Applied) {
+            self.before = self.before.or(generation);
+            self.parent_at_r = None;
+        } else if let (Some(before), Some(now)) = (self.before, generation)
+            && now <= before
+            && self.parent_at_r.get_or_insert_with(Instant::now).elapsed() < RELEASE_SETTLE
+        {
+            return Progress::Applied;
+        }
+        judge::flux_helm_release(hr, &parent)
     }
 }
 
@@ -363,10 +396,10 @@ impl Cluster for Live {
                 }
             }
         }
-        let mut parent = None;
+        let mut release = Release::default();
         let mut last: Option<Progress> = None;
         let end = loop {
-            let now = match self.judge(&key, contains, &mut parent, (id, &tx)) {
+            let now = match self.judge(&key, contains, &mut release, (id, &tx)) {
                 Ok(p) => p,
                 Err(message) => break Progress::Failed(message),
             };
@@ -378,8 +411,16 @@ impl Cluster for Live {
                 break now;
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
+            // A release settling is looked at again without an event.
+            let settling = release.parent_at_r.is_some() && now == Progress::Applied;
+            let wait = if settling {
+                left.min(Duration::from_secs(1))
+            } else {
+                left
+            };
+            match rx.recv_timeout(wait) {
                 Ok(()) => {}
+                Err(RecvTimeoutError::Timeout) if !left.is_zero() && wait < left => {}
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
                     let missing = matches!(self.get(&key), Ok(None));
                     break match last {
