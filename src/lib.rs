@@ -7,8 +7,9 @@
 //! - `policy`: the repo's `hoist.yaml`: who may do what where. Pure.
 //! - `gitops`: the only module that touches git (mirror, edits, signing, history).
 //! - `store`: the embedded redb journal.
-//! - `cluster`: following the reconcile (a simulation for `hoist try` today).
-//! - `chat`: the console surface (`try`, `exec`) and later Slack and Discord.
+//! - `cluster`: following the reconcile (Argo CD / Flux; simulated for `hoist try`).
+//! - `chat`: the console surface (`try`, `exec`) and Slack (`chat::slack`).
+//! - `server`: the HTTP endpoints of `hoist serve` (axum).
 //! - `yaml`: a span-preserving view of YAML used by `policy` and `gitops`.
 //! - `cli`: the `hoist` subcommands.
 
@@ -18,5 +19,6 @@ pub mod cluster;
 pub mod engine;
 pub mod gitops;
 pub mod policy;
+pub mod server;
 pub mod store;
 pub mod yaml;

@@ -1,10 +1,11 @@
-//! The `hoist` subcommands (CONTRACT.md "Binary"): `try`, `exec`, `check`,
-//! `schema`.
+//! The `hoist` subcommands (CONTRACT.md "Binary"): `try`, `exec`, `serve`,
+//! `check`, `schema`.
 //! Flags override `HOIST_*` environment variables; secrets never print.
 
 mod check;
 pub mod example;
 mod exec;
+mod serve;
 mod setup;
 mod try_;
 
@@ -32,6 +33,8 @@ pub enum Sub {
     },
     /// Run one command through the engine and return when the operation rests.
     Exec(exec::ExecArgs),
+    /// The bot: Slack endpoints (HTTP or Socket Mode), health, metrics.
+    Serve(serve::ServeArgs),
     /// Validate hoist.yaml: prints `hoist.yaml:LINE:COL: message` per problem.
     Check {
         /// The config repo's directory (default: the current directory).
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Sub::Try { repo } => try_::run(repo.as_deref()),
         Sub::Exec(args) => exec::run(args),
+        Sub::Serve(args) => serve::run(args),
         Sub::Check { repo } => check::run(&repo),
         Sub::Schema => {
             let schema = serde_json::to_string_pretty(&crate::policy::schema())?;

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 
 mod shared;
 
-use shared::{Alert, Shared, on_event};
+pub use shared::Alert;
+use shared::{Shared, on_event};
 
 /// What to watch and whether to poke.
 #[derive(Clone, Default)]

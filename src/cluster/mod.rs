@@ -10,7 +10,7 @@ pub mod judge;
 pub mod kinds;
 mod live;
 
-pub use live::{Live, Options};
+pub use live::{Alert, Live, Options};
 
 use crate::engine::ports::{Cluster, Progress, WatchRequest};
 use std::time::Duration;

@@ -196,6 +196,31 @@ impl Engine {
         Ok(render::reply(op, text))
     }
 
+    /// An approver takes their approval back (a removed ✅) while the
+    /// operation still waits; after the quorum it is too late and says so.
+    pub fn withdraw(&self, actor: &str, id: u64) -> Reply {
+        let slot = self.slot(id);
+        let _one_at_a_time = slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let result = self.waiting(id).and_then(|mut op| {
+            let Some(at) = op.approvers.iter().position(|a| a == actor) else {
+                return Err(Fail::Refused(format!("#{id}: {actor} had not approved it")));
+            };
+            op.approvers.remove(at);
+            let (needed, have) = (op.needed, op.approvers.len() as u32);
+            self.save(&mut op, State::AwaitingApproval { needed, have })?;
+            let text = format!("#{id}: {actor} withdrew their approval ({have} of {needed})");
+            self.notify.update(&op, &text);
+            Ok(render::reply(&op, text))
+        });
+        match result {
+            Ok(reply) => reply,
+            Err(Fail::Refused(m)) => Reply::refused(m),
+            Err(Fail::Error(m)) => Reply::error(m),
+        }
+    }
+
     /// `cancel ID`: the requester, or someone who could approve, withdraws it.
     pub(super) fn cancel(&self, req: &Request, id: u64) -> Result<Reply> {
         let slot = self.slot(id);

@@ -209,6 +209,28 @@ impl Engine {
         }
     }
 
+    /// The platform groups (`slack-group:S1`) the policy names, read from
+    /// the tip the mirror knows (no fetch): the memberships an adapter
+    /// resolves for a request.
+    pub fn platform_groups(&self) -> Vec<String> {
+        let policy = self.policy_branch().and_then(|b| self.policy_on(&b, false));
+        match policy {
+            Ok((p, _)) => p.platform_groups().into_iter().collect(),
+            Err(Fail::Refused(m) | Fail::Error(m)) => {
+                tracing::warn!(error = %m, "reading hoist.yaml for its platform groups");
+                Vec::new()
+            }
+        }
+    }
+
+    /// `hoist.yaml` at the default branch's tip, fetched now.
+    pub fn policy(&self) -> std::result::Result<Policy, String> {
+        match self.current_policy() {
+            Ok((p, _)) => Ok(p),
+            Err(Fail::Refused(m) | Fail::Error(m)) => Err(m),
+        }
+    }
+
     /// The branch whose tip holds the policy used to find environments.
     fn policy_branch(&self) -> Result<String> {
         if let Some(b) = self.policy_branch.get() {

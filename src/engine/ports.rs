@@ -194,6 +194,11 @@ pub trait Journal: Send + Sync {
     /// Remember `key` (a chat event id); `false` when it was seen before, so
     /// retried deliveries are handled once.
     fn first_seen(&self, key: &str, now: i64) -> Result<bool, String>;
+    /// Keep a small note for a chat adapter (which message shows operation
+    /// 7, which operation a message belongs to), so it survives a restart.
+    fn remember(&self, key: &str, value: &str) -> Result<(), String>;
+    /// A note kept with [`Journal::remember`].
+    fn recall(&self, key: &str) -> Result<Option<String>, String>;
 }
 
 /// Where progress is shown: the chat message of the request, or a terminal.

@@ -140,6 +140,30 @@ impl Policy {
         self.apps.iter().find(|a| &a.name == name)
     }
 
+    /// Every platform group (`slack-group:S1`, `discord-role:2`) the policy
+    /// names anywhere, so an adapter knows which memberships to resolve.
+    pub fn platform_groups(&self) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut add = |list: &[Principal]| {
+            for p in list {
+                if let Principal::PlatformGroup(g) = p {
+                    out.insert(g.clone());
+                }
+            }
+        };
+        for members in self.groups.values() {
+            add(members);
+        }
+        for env in &self.environments {
+            add(&env.deployers);
+            add(&env.approvals.from);
+            if let Some(bg) = &env.break_glass {
+                add(&bg.from);
+            }
+        }
+        out
+    }
+
     /// Is `actor` one of `principals` (directly, through `*` or a group)?
     /// Platform groups (`slack-group:`) are resolved by the chat adapter, which
     /// passes the actor's memberships in `memberships`.

@@ -16,6 +16,8 @@ const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 const LOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("locks");
 /// Chat event ids already handled -> when they were first seen.
 const DEDUPE: TableDefinition<&str, i64> = TableDefinition::new("dedupe");
+/// Chat adapters' notes: message <-> operation, milestones already posted.
+const NOTES: TableDefinition<&str, &str> = TableDefinition::new("notes");
 
 fn lock_key(env: &str, app: Option<&str>) -> String {
     match app {
@@ -56,6 +58,7 @@ impl Store {
         tx.open_table(COUNTERS).map_err(err)?;
         tx.open_table(LOCKS).map_err(err)?;
         tx.open_table(DEDUPE).map_err(err)?;
+        tx.open_table(NOTES).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(Store { db })
     }
@@ -159,6 +162,21 @@ impl Journal for Store {
         tx.commit().map_err(err)?;
         Ok(fresh)
     }
+
+    fn remember(&self, key: &str, value: &str) -> Result<(), String> {
+        let tx = self.db.begin_write().map_err(err)?;
+        tx.open_table(NOTES)
+            .map_err(err)?
+            .insert(key, value)
+            .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    fn recall(&self, key: &str) -> Result<Option<String>, String> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(NOTES).map_err(err)?;
+        Ok(t.get(key).map_err(err)?.map(|v| v.value().to_string()))
+    }
 }
 
 #[cfg(test)]
@@ -190,6 +208,8 @@ mod tests {
                 .unwrap();
             assert!(s.first_seen("slack:Ev1", 5).unwrap());
             assert!(!s.first_seen("slack:Ev1", 6).unwrap(), "a retry is not new");
+            s.remember("slack:live:7", "C0DEPLOY/1.2").unwrap();
+            s.remember("slack:live:7", "C0DEPLOY/1.3").unwrap();
         }
         let s = Store::open(dir.path()).unwrap();
         let mut locks = s.locks().unwrap();
@@ -197,6 +217,12 @@ mod tests {
         assert_eq!(locks.len(), 2);
         assert_eq!(locks[1].holder, "console:erin");
         assert!(!s.first_seen("slack:Ev1", 7).unwrap());
+        assert_eq!(
+            s.recall("slack:live:7").unwrap().as_deref(),
+            Some("C0DEPLOY/1.3"),
+            "a note survives reopening; the last one written wins"
+        );
+        assert_eq!(s.recall("slack:live:8").unwrap(), None);
         let removed = s.remove_lock("prod", Some("api")).unwrap();
         assert_eq!(removed.map(|l| l.holder).as_deref(), Some("console:erin"));
         assert_eq!(s.remove_lock("prod", Some("api")).unwrap(), None);

@@ -24,7 +24,8 @@ pub(super) struct Shared {
     pub(super) alert: Option<Alert>,
 }
 
-pub(super) type Alert = Arc<dyn Fn(&str, &str) + Send + Sync>;
+/// Receives drift alerts: (channel, text).
+pub type Alert = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 impl Shared {
     pub(super) fn wake(&self, key: &Key) {

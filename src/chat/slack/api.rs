@@ -1,0 +1,284 @@
+//! The Slack Web API as hoist uses it, over slack-morphism's hyper client:
+//! post, edit, delete and ephemeral messages, `auth.test`, and user-group
+//! members (cached with a TTL). Rate limits are kept here, in one place:
+//! `chat.postMessage` goes at most once per second per channel, and an
+//! answer of 429 is retried after its `Retry-After` (a few times, then given
+//! up with a warning: chat is where progress is shown, never a reason to fail
+//! an operation).
+
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex as AsyncMutex;
+
+use hyper_util::client::legacy::connect::HttpConnector;
+
+/// The connector type of hoist's Slack client.
+pub type Connector = SlackClientHyperConnector<hyper_rustls::HttpsConnector<HttpConnector>>;
+
+/// How many times a rate-limited call is tried in all.
+const ATTEMPTS: u32 = 5;
+
+/// Who the bot is, from `auth.test`.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The bot's own user id (to strip `<@U..>` mentions and skip its own messages).
+    pub user_id: String,
+    /// `https://acme.slack.com/`, the base of permalinks.
+    pub team_url: String,
+}
+
+/// Counters of Web API calls, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct CallStats {
+    pub calls: Mutex<HashMap<(&'static str, &'static str), u64>>,
+}
+
+impl CallStats {
+    fn count(&self, method: &'static str, outcome: &'static str) {
+        let mut m = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry((method, outcome)).or_default() += 1;
+    }
+}
+
+/// The Web API client with hoist's pacing and retries.
+pub struct Api {
+    client: std::sync::Arc<SlackClient<Connector>>,
+    token: SlackApiToken,
+    /// When each channel may next see a `chat.postMessage`.
+    next_post: AsyncMutex<HashMap<String, Instant>>,
+    post_gap: Duration,
+    groups: Mutex<HashMap<String, (Instant, Vec<String>)>>,
+    group_ttl: Duration,
+    pub stats: CallStats,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A call that did not succeed after its retries.
+#[derive(Debug, thiserror::Error)]
+#[error("slack {method}: {message}")]
+pub struct CallError {
+    pub method: &'static str,
+    pub message: String,
+}
+
+impl Api {
+    /// A client of `base_url` (`https://slack.com/api`, or a fake's
+    /// `http://127.0.0.1:PORT/api`) with the bot token.
+    pub fn new(base_url: &str, bot_token: &str, group_ttl: Duration) -> anyhow::Result<Api> {
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        let https = if base_url.starts_with("http://") {
+            // Loopback fakes and self-hosted proxies: no certificates needed.
+            let config = rustls_config_without_roots()?;
+            builder.with_tls_config(config).https_or_http()
+        } else {
+            builder.with_native_roots()?.https_only()
+        };
+        let connector = SlackClientHyperConnector::with_connector(https.enable_http1().build())
+            .with_slack_api_url(base_url.trim_end_matches('/'));
+        Ok(Api {
+            client: std::sync::Arc::new(SlackClient::new(connector)),
+            token: SlackApiToken::new(bot_token.to_string().into()),
+            next_post: AsyncMutex::new(HashMap::new()),
+            post_gap: Duration::from_secs(1),
+            groups: Mutex::new(HashMap::new()),
+            group_ttl,
+            stats: CallStats::default(),
+        })
+    }
+
+    /// Run `call` until it is not rate limited (at most [`ATTEMPTS`] times).
+    async fn retrying<T, F, Fut>(&self, method: &'static str, call: F) -> Result<T, CallError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = ClientResult<T>>,
+    {
+        for attempt in 1..=ATTEMPTS {
+            match call().await {
+                Ok(v) => {
+                    self.stats.count(method, "ok");
+                    return Ok(v);
+                }
+                Err(SlackClientError::RateLimitError(e)) if attempt < ATTEMPTS => {
+                    self.stats.count(method, "rate_limited");
+                    let wait = e.retry_after.unwrap_or(Duration::from_secs(1));
+                    tracing::info!(method, ?wait, "slack rate limit; waiting as asked");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => {
+                    self.stats.count(method, "error");
+                    return Err(CallError {
+                        method,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// `auth.test`: the bot's user id and the workspace URL.
+    pub async fn identity(&self) -> Result<Identity, CallError> {
+        let r = self
+            .retrying("auth.test", || async {
+                self.client.open_session(&self.token).auth_test().await
+            })
+            .await?;
+        Ok(Identity {
+            user_id: r.user_id.to_string(),
+            team_url: r.url.0.to_string(),
+        })
+    }
+
+    /// Wait for this channel's next `chat.postMessage` slot.
+    async fn pace(&self, channel: &str) {
+        let at = {
+            let mut next = self.next_post.lock().await;
+            let now = Instant::now();
+            let at = next
+                .get(channel)
+                .copied()
+                .filter(|t| *t > now)
+                .unwrap_or(now);
+            next.insert(channel.to_string(), at + self.post_gap);
+            at
+        };
+        tokio::time::sleep_until(at.into()).await;
+    }
+
+    /// Post a message (in a thread when `thread_ts` is set); returns its ts.
+    pub async fn post(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        content: SlackMessageContent,
+    ) -> Result<String, CallError> {
+        self.pace(channel).await;
+        let mut req = SlackApiChatPostMessageRequest::new(channel.into(), content);
+        req.thread_ts = thread_ts.map(Into::into);
+        let r = self
+            .retrying("chat.postMessage", || async {
+                self.client
+                    .open_session(&self.token)
+                    .chat_post_message(&req)
+                    .await
+            })
+            .await?;
+        Ok(r.ts.to_string())
+    }
+
+    /// Edit a message in place.
+    pub async fn update(
+        &self,
+        channel: &str,
+        ts: &str,
+        content: SlackMessageContent,
+    ) -> Result<(), CallError> {
+        let req = SlackApiChatUpdateRequest::new(channel.into(), content, ts.into());
+        self.retrying("chat.update", || async {
+            self.client
+                .open_session(&self.token)
+                .chat_update(&req)
+                .await
+        })
+        .await
+        .map(drop)
+    }
+
+    /// A message only `user` sees (refusals, confirmations).
+    pub async fn ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+    ) -> Result<(), CallError> {
+        let mut req = SlackApiChatPostEphemeralRequest::new(
+            channel.into(),
+            user.into(),
+            SlackMessageContent::new().with_text(text.to_string()),
+        );
+        req.thread_ts = thread_ts.map(Into::into);
+        self.retrying("chat.postEphemeral", || async {
+            self.client
+                .open_session(&self.token)
+                .chat_post_ephemeral(&req)
+                .await
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Delete one of the bot's own messages.
+    pub async fn delete(&self, channel: &str, ts: &str) -> Result<(), CallError> {
+        let req = SlackApiChatDeleteRequest::new(channel.into(), ts.into());
+        self.retrying("chat.delete", || async {
+            self.client
+                .open_session(&self.token)
+                .chat_delete(&req)
+                .await
+        })
+        .await
+        .map(drop)
+    }
+
+    /// The members of a user group (`S0123`), cached for the TTL. A lookup
+    /// that fails keeps the last answer if there is one, else counts nobody.
+    pub async fn group_members(&self, group: &str) -> Vec<String> {
+        if let Some((at, users)) = self.cached(group)
+            && at.elapsed() < self.group_ttl
+        {
+            return users;
+        }
+        let req = SlackApiUserGroupsUsersListRequest::new(group.to_string().into());
+        let fetched = self
+            .retrying("usergroups.users.list", || async {
+                self.client
+                    .open_session(&self.token)
+                    .usergroups_users_list(&req)
+                    .await
+            })
+            .await;
+        match fetched {
+            Ok(r) => {
+                let users: Vec<String> = r.users.iter().map(ToString::to_string).collect();
+                let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+                groups.insert(group.to_string(), (Instant::now(), users.clone()));
+                users
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, group, "resolving a user group");
+                self.cached(group).map(|(_, u)| u).unwrap_or_default()
+            }
+        }
+    }
+
+    fn cached(&self, group: &str) -> Option<(Instant, Vec<String>)> {
+        let groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        groups.get(group).cloned()
+    }
+
+    /// The slack-morphism client (Socket Mode opens its connections with it).
+    pub fn client(&self) -> std::sync::Arc<SlackClient<Connector>> {
+        self.client.clone()
+    }
+}
+
+/// A TLS configuration that trusts nothing, for plain-HTTP base URLs (the
+/// connector still needs one; it is never used for `http://`).
+fn rustls_config_without_roots() -> anyhow::Result<rustls::ClientConfig> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth())
+}

@@ -1,0 +1,336 @@
+//! What Slack traffic means, after it was acknowledged. A request that opens
+//! an operation (deploy, promote, rollback) needs a thread: a mention or a
+//! message is its own; for a slash command (which Slack shows nobody) hoist
+//! posts "<@U1> asked: `...`" and threads under it, deleting that post again
+//! if nothing came of the request. Refusals and bad input are ephemeral to
+//! the asker; everything else is said where it was asked.
+
+use super::{Slack, place};
+use crate::engine::{Outcome, Reply, Request};
+use hoist_commands::Command;
+use slack_morphism::prelude::*;
+use std::sync::Arc;
+
+/// Where an answer goes: only the asker (a slash command), or the thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    Asker,
+    Thread,
+}
+
+/// A request that will open an operation with a live message.
+fn opens_operation(c: &Command) -> bool {
+    match c {
+        Command::Deploy(d) => !d.dry_run,
+        Command::Promote(p) => !p.dry_run,
+        Command::Rollback(r) => !r.dry_run,
+        _ => false,
+    }
+}
+
+/// The command line of a slash command: `/hoist deploy ...` is its text;
+/// `/deploy api v1 to dev` is the verb then the text.
+pub fn command_text(command: &str, text: &str) -> String {
+    let name = command.trim_start_matches('/');
+    if name == "hoist" || name.is_empty() {
+        text.trim().to_string()
+    } else {
+        format!("{name} {}", text.trim())
+    }
+}
+
+/// A message's text without mentions of the bot, trimmed.
+fn without_mention(text: &str, bot: &str) -> String {
+    text.replace(&format!("<@{bot}>"), " ").trim().to_string()
+}
+
+/// One person's words in one place.
+struct Said<'a> {
+    user: &'a str,
+    channel: &'a str,
+    /// The message's own ts (none for slash commands).
+    ts: Option<&'a str>,
+    thread_ts: Option<&'a str>,
+    text: String,
+    /// Answer bad input (false for chatter in hoist's threads).
+    addressed: bool,
+    audience: Audience,
+}
+
+impl Slack {
+    /// A slash command (HTTP or Socket Mode).
+    pub async fn on_command(self: Arc<Self>, ev: SlackCommandEvent) {
+        let text = command_text(&ev.command.0, ev.text.as_deref().unwrap_or(""));
+        self.on_words(Said {
+            user: &ev.user_id.0,
+            channel: &ev.channel_id.0,
+            ts: None,
+            thread_ts: None,
+            text,
+            addressed: true,
+            audience: Audience::Asker,
+        })
+        .await
+    }
+
+    /// An Events API callback (HTTP or Socket Mode), once per `event_id`.
+    pub async fn on_event(self: Arc<Self>, ev: SlackPushEventCallback) {
+        if !self.first_seen(&ev.event_id.0).await {
+            tracing::debug!(event_id = %ev.event_id.0, "a retry of an event already handled");
+            return;
+        }
+        match ev.event {
+            SlackEventCallbackBody::AppMention(m) => {
+                let text =
+                    without_mention(m.content.text.as_deref().unwrap_or(""), &self.me.user_id);
+                self.on_words(Said {
+                    user: &m.user.0,
+                    channel: &m.channel.0,
+                    ts: Some(&m.origin.ts.0),
+                    thread_ts: m.origin.thread_ts.as_ref().map(|t| t.0.as_str()),
+                    text,
+                    addressed: true,
+                    audience: Audience::Thread,
+                })
+                .await
+            }
+            SlackEventCallbackBody::Message(m) => self.on_message(m).await,
+            SlackEventCallbackBody::ReactionAdded(r) => {
+                if let SlackReactionsItem::Message(item) = &r.item {
+                    self.on_reaction(&r.user.0, &r.reaction.0, item, true).await
+                }
+            }
+            SlackEventCallbackBody::ReactionRemoved(r) => {
+                if let SlackReactionsItem::Message(item) = &r.item {
+                    self.on_reaction(&r.user.0, &r.reaction.0, item, false)
+                        .await
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A message: direct messages to hoist are requests; in a thread of one
+    /// of hoist's operations, a line that reads as a command is one.
+    /// Mentions come as `app_mention` and are not handled twice.
+    async fn on_message(&self, m: SlackMessageEvent) {
+        let (Some(user), None, None) = (&m.sender.user, &m.sender.bot_id, &m.subtype) else {
+            return;
+        };
+        let Some(channel) = &m.origin.channel else {
+            return;
+        };
+        let text = m
+            .content
+            .as_ref()
+            .and_then(|c| c.text.clone())
+            .unwrap_or_default();
+        if user.0 == self.me.user_id || text.contains(&format!("<@{}>", self.me.user_id)) {
+            return;
+        }
+        let direct = m.origin.channel_type.as_ref().is_some_and(|t| t.0 == "im");
+        let thread = m.origin.thread_ts.as_ref().map(|t| t.0.as_str());
+        let ours = thread.is_some_and(|t| self.live.operation_of_thread(&channel.0, t).is_some());
+        if !direct && !ours {
+            return;
+        }
+        self.on_words(Said {
+            user: &user.0,
+            channel: &channel.0,
+            ts: Some(&m.origin.ts.0),
+            thread_ts: thread,
+            text: text.trim().to_string(),
+            addressed: direct,
+            audience: Audience::Thread,
+        })
+        .await
+    }
+
+    async fn on_words(&self, s: Said<'_>) {
+        let thread = s.thread_ts.or(s.ts);
+        let command = match hoist_commands::parse(&s.text) {
+            Ok(c) => c,
+            Err(e) => {
+                if s.addressed {
+                    let text = format!("`{}`: {e}", s.text);
+                    self.tell(s.channel, s.user, s.thread_ts, &text).await;
+                }
+                return;
+            }
+        };
+        let actor = format!("slack:{}", s.user);
+        let memberships = self.memberships(s.user).await;
+        let mut req = Request {
+            actor,
+            channel: Some(format!("slack:{}", s.channel)),
+            chat_link: None,
+            memberships,
+            command,
+        };
+        if !opens_operation(&req.command) {
+            let reply = self.run(req).await;
+            return self.answer(&s, thread, reply).await;
+        }
+        // The thread the operation will live in, and its permalink.
+        let posted_root = match s.ts {
+            Some(_) => None,
+            None => {
+                let text = format!("<@{}> asked: `{}`", s.user, s.text);
+                let content = SlackMessageContent::new().with_text(text);
+                match self.api.post(s.channel, None, content).await {
+                    Ok(ts) => Some(ts),
+                    Err(e) => {
+                        let text = format!("hoist could not post in this channel: {e}");
+                        return self.tell(s.channel, s.user, None, &text).await;
+                    }
+                }
+            }
+        };
+        let Some(ts) = s.ts.or(posted_root.as_deref()) else {
+            return;
+        };
+        req.chat_link = Some(place::permalink(
+            &self.me.team_url,
+            s.channel,
+            ts,
+            s.thread_ts,
+        ));
+        let reply = self.run(req).await;
+        if reply.operation.is_none() {
+            if let Some(root) = &posted_root
+                && let Err(e) = self.api.delete(s.channel, root).await
+            {
+                tracing::warn!(error = %e, "deleting the request's echo");
+            }
+            return self.answer(&s, thread, reply).await;
+        }
+        if reply.outcome != Outcome::Ok {
+            self.tell(s.channel, s.user, Some(ts), &reply.message).await;
+        }
+    }
+
+    /// The answer to a request that opened no operation.
+    async fn answer(&self, s: &Said<'_>, thread: Option<&str>, reply: Reply) {
+        let public = reply.outcome == Outcome::Ok && s.audience == Audience::Thread;
+        if public {
+            self.say(s.channel, thread, &reply.message).await
+        } else {
+            self.tell(s.channel, s.user, s.thread_ts, &reply.message)
+                .await
+        }
+    }
+
+    /// A reaction on one of hoist's messages is a vote (approve or deny);
+    /// taking an approving reaction back withdraws the approval.
+    async fn on_reaction(&self, user: &str, name: &str, item: &SlackHistoryMessage, added: bool) {
+        let Some(channel) = item.origin.channel.as_ref().map(|c| c.0.as_str()) else {
+            return;
+        };
+        let Some(id) = self.live.operation_of(channel, &item.origin.ts.0) else {
+            return;
+        };
+        // `+1::skin-tone-2` is a `+1`.
+        let name = name.split("::").next().unwrap_or(name);
+        let approve = self.config.approve.iter().any(|a| a == name);
+        let deny = self.config.deny.iter().any(|d| d == name);
+        match (approve, deny, added) {
+            (true, _, true) => self.vote(user, channel, id, true).await,
+            (false, true, true) => self.vote(user, channel, id, false).await,
+            (true, _, false) => self.withdraw(user, id).await,
+            _ => {}
+        }
+    }
+
+    /// A button on an approval request.
+    pub async fn on_interaction(self: Arc<Self>, ev: SlackInteractionEvent) {
+        let SlackInteractionEvent::BlockActions(b) = ev else {
+            return;
+        };
+        let (Some(user), Some(channel)) = (&b.user, &b.channel) else {
+            return;
+        };
+        for a in b.actions.iter().flatten() {
+            let Some(id) = a.value.as_deref().and_then(|v| v.parse().ok()) else {
+                continue;
+            };
+            match a.action_id.0.as_str() {
+                "hoist_approve" => self.vote(&user.id.0, &channel.id.0, id, true).await,
+                "hoist_deny" => self.vote(&user.id.0, &channel.id.0, id, false).await,
+                _ => {}
+            }
+        }
+    }
+
+    /// `approve ID` / `deny ID` from `user`; a vote that does not count is
+    /// answered (to that person) with why.
+    async fn vote(&self, user: &str, channel: &str, id: u64, approve: bool) {
+        let line = if approve {
+            format!("approve {id}")
+        } else {
+            format!("deny {id}")
+        };
+        let command = match hoist_commands::parse(&line) {
+            Ok(c) => c,
+            Err(e) => return tracing::warn!(error = %e, "building a vote"),
+        };
+        let req = Request {
+            actor: format!("slack:{user}"),
+            channel: Some(format!("slack:{channel}")),
+            chat_link: None,
+            memberships: self.memberships(user).await,
+            command,
+        };
+        let reply = self.run(req).await;
+        if reply.outcome != Outcome::Ok {
+            let thread = self.thread_of(id);
+            self.tell(channel, user, thread.as_deref(), &reply.message)
+                .await;
+        }
+    }
+
+    async fn withdraw(&self, user: &str, id: u64) {
+        let actor = format!("slack:{user}");
+        let engine = self.engine.clone();
+        let reply = tokio::task::spawn_blocking(move || engine.withdraw(&actor, id)).await;
+        if let Ok(r) = reply
+            && r.outcome == Outcome::Error
+        {
+            tracing::warn!(error = %r.message, "withdrawing an approval");
+        }
+    }
+
+    /// The thread operation `id` lives in.
+    fn thread_of(&self, id: u64) -> Option<String> {
+        let op = self.journal.get(id).ok().flatten()?;
+        place::of_operation(&op)?.thread_ts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slash_commands_read_as_the_command_language() {
+        assert_eq!(
+            command_text("/hoist", " deploy api v1 to dev "),
+            "deploy api v1 to dev"
+        );
+        assert_eq!(
+            command_text("/deploy", "api v1 to dev"),
+            "deploy api v1 to dev"
+        );
+        assert_eq!(
+            command_text("/rollback", "api in prod"),
+            "rollback api in prod"
+        );
+    }
+
+    #[test]
+    fn mentions_of_the_bot_are_not_part_of_the_command() {
+        assert_eq!(
+            without_mention("<@UBOT> deploy api v1 to dev", "UBOT"),
+            "deploy api v1 to dev"
+        );
+    }
+}

@@ -1,0 +1,233 @@
+//! Slack: the only module (with its children) that names slack-morphism types.
+//! Requests arrive as slash commands, `app_mention`s, messages in hoist's
+//! threads or direct messages, reactions and button presses, over HTTP
+//! (`server.rs`, signatures checked in [`verify`]) or Socket Mode
+//! ([`socket`]). Each becomes an engine `Request` from `slack:<user id>`,
+//! with the user's `slack-group:` memberships resolved through
+//! `usergroups.users.list` (cached). Answers: the operation's live message in
+//! the request's thread ([`live`]); refusals only the asker sees (ephemeral).
+//!
+//! - `api`: the Web API client, paced and retrying on 429.
+//! - `handle`: what each kind of traffic means.
+//! - `live`: the engine's `Notify` port: one edited message per operation.
+//! - `place`: permalinks <-> channel and thread.
+//! - `socket`: Socket Mode, for running with no inbound port.
+//! - `verify`: v0 request signatures.
+
+pub mod api;
+mod handle;
+pub mod live;
+pub mod place;
+pub mod socket;
+pub mod verify;
+
+use crate::engine::ports::{Clock, Journal};
+use crate::engine::{Engine, Reply, Request};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Slack settings from the environment (CONTRACT.md): `SLACK_SIGNING_SECRET`,
+/// `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN` (Socket Mode), `SLACK_API_URL`;
+/// `HOIST_SLACK_APPROVE` / `HOIST_SLACK_DENY` (comma-separated reaction
+/// names), `HOIST_SLACK_GROUP_TTL` (seconds, default 300).
+#[derive(Clone)]
+pub struct Config {
+    pub signing_secret: Option<String>,
+    pub bot_token: String,
+    pub app_token: Option<String>,
+    pub api_url: String,
+    pub approve: Vec<String>,
+    pub deny: Vec<String>,
+    pub group_ttl: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |o: &Option<String>| if o.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("Config")
+            .field("signing_secret", &set(&self.signing_secret))
+            .field("bot_token", &"<redacted>")
+            .field("app_token", &set(&self.app_token))
+            .field("api_url", &self.api_url)
+            .field("approve", &self.approve)
+            .field("deny", &self.deny)
+            .field("group_ttl", &self.group_ttl)
+            .finish()
+    }
+}
+
+fn env_set(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn list(name: &str, default: &[&str]) -> Vec<String> {
+    match env_set(name) {
+        Some(v) => v
+            .split(',')
+            .map(|s| s.trim().trim_matches(':').to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => default.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+impl Config {
+    /// `None` when Slack is not configured (no `SLACK_BOT_TOKEN`). A bot
+    /// token needs a way in: the signing secret (HTTP) or an app token.
+    pub fn from_env() -> anyhow::Result<Option<Config>> {
+        let Some(bot_token) = env_set("SLACK_BOT_TOKEN") else {
+            if env_set("SLACK_SIGNING_SECRET").is_some() || env_set("SLACK_APP_TOKEN").is_some() {
+                anyhow::bail!("Slack: SLACK_BOT_TOKEN is needed to answer (xoxb-...)");
+            }
+            return Ok(None);
+        };
+        let signing_secret = env_set("SLACK_SIGNING_SECRET");
+        let app_token = env_set("SLACK_APP_TOKEN");
+        if signing_secret.is_none() && app_token.is_none() {
+            anyhow::bail!(
+                "Slack: set SLACK_SIGNING_SECRET (HTTP endpoints) or SLACK_APP_TOKEN (Socket Mode)"
+            );
+        }
+        let group_ttl = match env_set("HOIST_SLACK_GROUP_TTL") {
+            Some(v) => Duration::from_secs(v.parse().map_err(|_| {
+                anyhow::anyhow!("HOIST_SLACK_GROUP_TTL: `{v}` is not a number of seconds")
+            })?),
+            None => Duration::from_secs(300),
+        };
+        Ok(Some(Config {
+            signing_secret,
+            bot_token,
+            app_token,
+            api_url: env_set("SLACK_API_URL").unwrap_or_else(|| "https://slack.com/api".into()),
+            approve: list("HOIST_SLACK_APPROVE", &["white_check_mark", "+1"]),
+            deny: list("HOIST_SLACK_DENY", &["x", "-1"]),
+            group_ttl,
+        }))
+    }
+}
+
+/// The Slack adapter: shared by the HTTP handlers and Socket Mode.
+pub struct Slack {
+    engine: Arc<Engine>,
+    api: Arc<api::Api>,
+    live: Arc<live::Live>,
+    journal: Arc<dyn Journal>,
+    clock: Arc<dyn Clock>,
+    me: api::Identity,
+    config: Config,
+    /// `None` when only Socket Mode is configured.
+    pub verifier: Option<verify::Verifier>,
+}
+
+impl std::fmt::Debug for Slack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slack")
+            .field("bot", &self.me.user_id)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the adapter needs, wired by `hoist serve`.
+pub struct Parts {
+    pub engine: Arc<Engine>,
+    pub api: Arc<api::Api>,
+    pub live: Arc<live::Live>,
+    pub journal: Arc<dyn Journal>,
+    pub clock: Arc<dyn Clock>,
+    pub me: api::Identity,
+    pub config: Config,
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Slack {
+    pub fn new(p: Parts) -> Arc<Slack> {
+        let verifier = p
+            .config
+            .signing_secret
+            .as_deref()
+            .map(|s| verify::Verifier::new(s, p.clock.clone()));
+        Arc::new(Slack {
+            engine: p.engine,
+            api: p.api,
+            live: p.live,
+            journal: p.journal,
+            clock: p.clock,
+            me: p.me,
+            config: p.config,
+            verifier,
+        })
+    }
+
+    /// Web API call counters, for `/metrics`.
+    pub fn api_stats(&self) -> &api::CallStats {
+        &self.api.stats
+    }
+
+    /// Run a request through the engine on a blocking thread.
+    async fn run(&self, req: Request) -> Reply {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.handle(&req))
+            .await
+            .unwrap_or_else(|e| Reply::error(format!("the engine stopped: {e}")))
+    }
+
+    /// The `slack-group:` ids (of those the policy names) that `user` is in.
+    async fn memberships(&self, user: &str) -> Vec<String> {
+        let engine = self.engine.clone();
+        let groups = tokio::task::spawn_blocking(move || engine.platform_groups())
+            .await
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for g in groups {
+            let Some(id) = g.strip_prefix("slack-group:") else {
+                continue;
+            };
+            if self.api.group_members(id).await.iter().any(|u| u == user) {
+                out.push(g.clone());
+            }
+        }
+        out
+    }
+
+    /// Is this event new? Retried deliveries (`X-Slack-Retry-Num`, Socket
+    /// Mode's `retry_attempt`) carry the same `event_id`.
+    async fn first_seen(&self, event_id: &str) -> bool {
+        let journal = self.journal.clone();
+        let key = format!("slack:event:{event_id}");
+        let now = self.clock.now();
+        let seen = tokio::task::spawn_blocking(move || journal.first_seen(&key, now)).await;
+        match seen {
+            Ok(Ok(fresh)) => fresh,
+            Ok(Err(e)) => {
+                // Not knowing is answered as "new": a lost approval is worse
+                // than a vote counted twice, which the engine refuses anyway.
+                tracing::warn!(error = %e, event_id, "dedupe store");
+                true
+            }
+            Err(_) => true,
+        }
+    }
+
+    /// Tell only `user`; a failure to tell is logged, never fatal.
+    async fn tell(&self, channel: &str, user: &str, thread: Option<&str>, text: &str) {
+        if let Err(e) = self.api.ephemeral(channel, user, thread, text).await {
+            tracing::warn!(error = %e, "ephemeral reply");
+        }
+    }
+
+    /// Say in the channel (in `thread`), for everyone.
+    async fn say(&self, channel: &str, thread: Option<&str>, text: &str) {
+        let content = slack_morphism::prelude::SlackMessageContent::new().with_text(text.into());
+        if let Err(e) = self.api.post(channel, thread, content).await {
+            tracing::warn!(error = %e, "reply");
+        }
+    }
+}

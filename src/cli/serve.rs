@@ -1,0 +1,191 @@
+//! `hoist serve`: the bot. Opens the mirror and the journal, switches on the
+//! chat surfaces the environment configures (Slack over HTTP with
+//! `SLACK_SIGNING_SECRET`, over Socket Mode with `SLACK_APP_TOKEN`), follows
+//! rollouts when a cluster is configured (drift alerts go to each
+//! environment's `alerts` channel), carries on what a previous process left
+//! unfinished, and serves the HTTP endpoints until SIGTERM or SIGINT.
+
+use super::setup;
+use crate::chat::slack::{self, Slack, api::Api, live::Live, live::LiveNotify};
+use crate::engine::ports::{Clock, Notify, SystemClock};
+use crate::engine::{Engine, Operation, Settings};
+use crate::gitops::GitRepo;
+use crate::server::{self, AppState, Metrics};
+use crate::store::Store;
+use anyhow::{Context, anyhow};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The config repo: a git URL or a local path.
+    #[arg(long, env = "HOIST_REPO")]
+    repo: String,
+    /// Where hoist keeps its mirror and journal.
+    #[arg(long, env = "HOIST_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Address of the HTTP endpoints.
+    #[arg(long, env = "HOIST_LISTEN", default_value = "0.0.0.0:8080")]
+    listen: String,
+}
+
+/// Without a chat surface, progress goes to the log.
+#[derive(Debug)]
+struct Logged;
+
+impl Notify for Logged {
+    fn update(&self, op: &Operation, text: &str) {
+        tracing::info!(operation = op.id, "{text}");
+    }
+
+    fn alert(&self, channel: &str, text: &str) {
+        tracing::warn!(channel, "{text}");
+    }
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    eprintln!("hoist: shutting down; requests in flight finish first");
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("hoist-serve")
+        .build()
+        .context("starting the runtime")?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let signer = setup::signer_from_env()?;
+    let author = setup::author_from_env()?;
+    let repo = Arc::new(
+        GitRepo::open(&args.data_dir, &args.repo, signer, author)
+            .with_context(|| format!("opening the mirror of {}", args.repo))?,
+    );
+    let store = Arc::new(Store::open(&args.data_dir).map_err(|e| anyhow!(e))?);
+    let settings = Settings {
+        push: setup::backoff_from_env()?,
+        ..Settings::default()
+    };
+
+    let slack_config = slack::Config::from_env()?;
+    let mut slack_parts = None;
+    let notify: Arc<dyn Notify> = match &slack_config {
+        Some(config) => {
+            let api = Arc::new(Api::new(
+                &config.api_url,
+                &config.bot_token,
+                config.group_ttl,
+            )?);
+            let me = rt.block_on(api.identity()).map_err(|e| {
+                anyhow!("{e} (is SLACK_BOT_TOKEN a bot token of an installed app?)")
+            })?;
+            let live = {
+                let _in_runtime = rt.enter();
+                Live::new(api.clone(), store.clone())
+            };
+            slack_parts = Some((api, live.clone(), me, config.clone()));
+            Arc::new(LiveNotify(live))
+        }
+        None => Arc::new(Logged),
+    };
+
+    // Drift alerts need the policy (which objects, which channel): read it
+    // once with an engine that follows nothing, before the cluster starts.
+    let cluster = if setup::cluster_configured() {
+        let probe = Engine::new(
+            repo.clone(),
+            store.clone(),
+            None,
+            notify.clone(),
+            clock.clone(),
+            settings.clone(),
+        );
+        let drift = match probe.policy() {
+            Ok(p) => crate::cluster::drift::from_policy(&p),
+            Err(e) => {
+                eprintln!("hoist: no drift alerts: {e}");
+                Vec::new()
+            }
+        };
+        let to = notify.clone();
+        setup::cluster_with_drift(
+            drift,
+            Some(Arc::new(move |ch: &str, t: &str| to.alert(ch, t))),
+        )?
+    } else {
+        None
+    };
+    let engine = Arc::new(Engine::new(
+        repo,
+        store.clone(),
+        cluster,
+        notify,
+        clock.clone(),
+        settings,
+    ));
+    let slack = slack_parts.map(|(api, live, me, config)| {
+        Slack::new(slack::Parts {
+            engine: engine.clone(),
+            api,
+            live,
+            journal: store.clone(),
+            clock: clock.clone(),
+            me,
+            config,
+        })
+    });
+    let ready = Arc::new(AtomicBool::new(false));
+    let state = AppState {
+        slack: slack.clone(),
+        metrics: Arc::new(Metrics::default()),
+        ready: ready.clone(),
+    };
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let socket = match (
+            &slack,
+            slack_config.as_ref().and_then(|c| c.app_token.clone()),
+        ) {
+            (Some(s), Some(token)) => {
+                Some(slack::socket::SocketMode::start(s.clone(), &token).await?)
+            }
+            _ => None,
+        };
+        // Operations a previous process left unfinished are carried on
+        // beside the server (following a rollout can take its whole timeout).
+        let resuming = engine.clone();
+        std::thread::spawn(move || {
+            for r in resuming.resume() {
+                eprintln!("hoist: resumed: {}", r.message);
+            }
+        });
+        ready.store(true, Ordering::Release);
+        println!("hoist: listening on http://{addr}");
+        eprintln!(
+            "hoist: slack {}, socket mode {}",
+            if slack.is_some() { "on" } else { "off" },
+            if socket.is_some() { "on" } else { "off" }
+        );
+        server::serve(listener, server::router(state), shutdown_signal()).await?;
+        if let Some(s) = socket {
+            s.stop().await;
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(0)
+}

@@ -1,0 +1,245 @@
+//! The HTTP side of `hoist serve` (axum): `POST /slack/commands`,
+//! `POST /slack/events`, `POST /slack/interactive`, `GET /healthz`,
+//! `GET /readyz`, `GET /metrics` (Prometheus text).
+//!
+//! Every Slack request is verified on its raw body before anything else
+//! (a 401 records nothing but a counter), then acknowledged at once: the work
+//! is spawned, so Slack's 3-second deadline holds however long git or the
+//! engine take. Shutdown is a future passed in; in-flight requests finish.
+
+use crate::chat::slack::Slack;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent, SlackPushEvent};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Request counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    fn count(&self, endpoint: &'static str, status: StatusCode) {
+        let mut m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry((endpoint, status.as_u16())).or_default() += 1;
+    }
+
+    fn reject(&self, reason: &'static str) {
+        let mut m = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry(reason).or_default() += 1;
+    }
+}
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// `None` when Slack is not configured: its endpoints answer 404.
+    pub slack: Option<Arc<Slack>>,
+    pub metrics: Arc<Metrics>,
+    /// Set once start-up (mirror, journal, resume) is done.
+    pub ready: Arc<AtomicBool>,
+}
+
+/// The router of `hoist serve`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/slack/commands", post(commands))
+        .route("/slack/events", post(events))
+        .route("/slack/interactive", post(interactive))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Serve `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn plain(status: StatusCode, text: impl Into<String>) -> Response {
+    (status, text.into()).into_response()
+}
+
+/// The Slack adapter, if the signature on `body` holds; else the answer.
+fn verified(
+    s: &AppState,
+    endpoint: &'static str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Arc<Slack>, (StatusCode, String)> {
+    let no = |status: StatusCode, text: &str| {
+        s.metrics.count(endpoint, status);
+        (status, text.to_string())
+    };
+    let Some(slack) = &s.slack else {
+        return Err(no(StatusCode::NOT_FOUND, "Slack is not configured\n"));
+    };
+    let Some(verifier) = &slack.verifier else {
+        return Err(no(
+            StatusCode::NOT_FOUND,
+            "Slack over HTTP needs SLACK_SIGNING_SECRET\n",
+        ));
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match verifier.verify(
+        header("x-slack-request-timestamp"),
+        header("x-slack-signature"),
+        body,
+    ) {
+        Ok(()) => Ok(slack.clone()),
+        Err(e) => {
+            s.metrics.reject(e.metric_label());
+            tracing::info!(endpoint, reason = %e, "rejected a Slack request");
+            Err(no(StatusCode::UNAUTHORIZED, &format!("{e}\n")))
+        }
+    }
+}
+
+/// A form body as a JSON object of its fields (Slack's slash commands).
+fn form_json(body: &[u8]) -> serde_json::Value {
+    let map: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+        .collect();
+    serde_json::Value::Object(map)
+}
+
+fn bad(s: &AppState, endpoint: &'static str, what: &str, e: impl std::fmt::Display) -> Response {
+    s.metrics.count(endpoint, StatusCode::BAD_REQUEST);
+    plain(StatusCode::BAD_REQUEST, format!("{what}: {e}\n"))
+}
+
+async fn commands(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    const AT: &str = "/slack/commands";
+    let slack = match verified(&s, AT, &headers, &body) {
+        Ok(slack) => slack,
+        Err(r) => return r.into_response(),
+    };
+    let ev: SlackCommandEvent = match serde_json::from_value(form_json(&body)) {
+        Ok(ev) => ev,
+        Err(e) => return bad(&s, AT, "not a slash command", e),
+    };
+    tokio::spawn(slack.on_command(ev));
+    s.metrics.count(AT, StatusCode::OK);
+    StatusCode::OK.into_response()
+}
+
+async fn events(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    const AT: &str = "/slack/events";
+    let slack = match verified(&s, AT, &headers, &body) {
+        Ok(slack) => slack,
+        Err(r) => return r.into_response(),
+    };
+    let ev: SlackPushEvent = match serde_json::from_slice(&body) {
+        Ok(ev) => ev,
+        Err(e) => return bad(&s, AT, "not an Events API payload", e),
+    };
+    s.metrics.count(AT, StatusCode::OK);
+    match ev {
+        SlackPushEvent::UrlVerification(v) => {
+            ([(header::CONTENT_TYPE, "text/plain")], v.challenge).into_response()
+        }
+        SlackPushEvent::EventCallback(cb) => {
+            tokio::spawn(slack.on_event(cb));
+            StatusCode::OK.into_response()
+        }
+        SlackPushEvent::AppRateLimited(r) => {
+            tracing::warn!(team = %r.team_id, "Slack is rate limiting this app's events");
+            StatusCode::OK.into_response()
+        }
+    }
+}
+
+async fn interactive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    const AT: &str = "/slack/interactive";
+    let slack = match verified(&s, AT, &headers, &body) {
+        Ok(slack) => slack,
+        Err(r) => return r.into_response(),
+    };
+    let payload = form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v.into_owned());
+    let ev: SlackInteractionEvent = match payload.as_deref().map(serde_json::from_str) {
+        Some(Ok(ev)) => ev,
+        Some(Err(e)) => return bad(&s, AT, "not an interaction payload", e),
+        None => return bad(&s, AT, "not an interaction payload", "no `payload` field"),
+    };
+    tokio::spawn(slack.on_interaction(ev));
+    s.metrics.count(AT, StatusCode::OK);
+    StatusCode::OK.into_response()
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    if s.ready.load(Ordering::Acquire) {
+        plain(StatusCode::OK, "ready\n")
+    } else {
+        plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n")
+    }
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    let mut out = String::new();
+    out.push_str("# HELP hoist_http_requests_total Slack requests by endpoint and answer.\n");
+    out.push_str("# TYPE hoist_http_requests_total counter\n");
+    for ((endpoint, status), n) in s
+        .metrics
+        .requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        out.push_str(&format!(
+            "hoist_http_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {n}\n"
+        ));
+    }
+    out.push_str("# HELP hoist_slack_rejected_total Slack requests refused before reading them.\n");
+    out.push_str("# TYPE hoist_slack_rejected_total counter\n");
+    for (reason, n) in s
+        .metrics
+        .rejected
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        out.push_str(&format!(
+            "hoist_slack_rejected_total{{reason=\"{reason}\"}} {n}\n"
+        ));
+    }
+    if let Some(slack) = &s.slack {
+        out.push_str(
+            "# HELP hoist_slack_api_calls_total Slack Web API calls by method and outcome.\n",
+        );
+        out.push_str("# TYPE hoist_slack_api_calls_total counter\n");
+        let calls = slack
+            .api_stats()
+            .calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut calls: Vec<_> = calls.into_iter().collect();
+        calls.sort();
+        for ((method, outcome), n) in calls {
+            out.push_str(&format!(
+                "hoist_slack_api_calls_total{{method=\"{method}\",outcome=\"{outcome}\"}} {n}\n"
+            ));
+        }
+    }
+    let ready = u8::from(s.ready.load(Ordering::Acquire));
+    out.push_str("# TYPE hoist_ready gauge\n");
+    out.push_str(&format!("hoist_ready {ready}\n"));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
