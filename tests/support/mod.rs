@@ -8,6 +8,7 @@ pub mod harness;
 pub mod http_git;
 pub mod kube;
 pub mod objects;
+pub mod slack;
 
 use hoist::gitops::sign::Signer;
 use std::path::{Path, PathBuf};
