@@ -4,8 +4,10 @@
 //!
 //! Every Slack request is verified on its raw body before anything else
 //! (a 401 records nothing but a counter), then acknowledged at once: the work
-//! is spawned, so Slack's 3-second deadline holds however long git or the
-//! engine take. Shutdown is a future passed in; in-flight requests finish.
+//! goes to the adapter's own runtime ([`crate::chat::slack::Work`]), so
+//! Slack's 3-second deadline holds however long git or the engine take, and
+//! a flood is answered "busy" rather than queued without bound. Shutdown is
+//! a future passed in; in-flight requests finish.
 
 use crate::chat::slack::Slack;
 use axum::Router;
@@ -24,12 +26,18 @@ use std::sync::{Arc, Mutex};
 pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
+    busy: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
     fn count(&self, endpoint: &'static str, status: StatusCode) {
         let mut m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         *m.entry((endpoint, status.as_u16())).or_default() += 1;
+    }
+
+    fn busy(&self, endpoint: &'static str) {
+        let mut m = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry(endpoint).or_default() += 1;
     }
 
     fn reject(&self, reason: &'static str) {
@@ -133,8 +141,14 @@ async fn commands(State(s): State<AppState>, headers: HeaderMap, body: Bytes) ->
         Ok(ev) => ev,
         Err(e) => return bad(&s, AT, "not a slash command", e),
     };
-    tokio::spawn(slack.on_command(ev));
     s.metrics.count(AT, StatusCode::OK);
+    if !slack.work.try_run(slack.clone().on_command(ev)) {
+        s.metrics.busy(AT);
+        // Slack shows the acknowledgement's body to the asker alone.
+        let busy = serde_json::json!({"response_type": "ephemeral",
+            "text": "hoist is busy right now and did nothing; try again in a minute."});
+        return axum::Json(busy).into_response();
+    }
     StatusCode::OK.into_response()
 }
 
@@ -148,16 +162,26 @@ async fn events(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
         Ok(ev) => ev,
         Err(e) => return bad(&s, AT, "not an Events API payload", e),
     };
-    s.metrics.count(AT, StatusCode::OK);
+    let busy = StatusCode::SERVICE_UNAVAILABLE;
+    let answered = |status| s.metrics.count(AT, status);
     match ev {
         SlackPushEvent::UrlVerification(v) => {
+            answered(StatusCode::OK);
             ([(header::CONTENT_TYPE, "text/plain")], v.challenge).into_response()
         }
         SlackPushEvent::EventCallback(cb) => {
-            tokio::spawn(slack.on_event(cb));
-            StatusCode::OK.into_response()
+            if slack.work.try_run(slack.clone().on_event(cb)) {
+                answered(StatusCode::OK);
+                StatusCode::OK.into_response()
+            } else {
+                // Not seen yet (dedupe happens in the work): Slack retries it.
+                s.metrics.busy(AT);
+                answered(busy);
+                plain(busy, "busy; deliver it again later\n")
+            }
         }
         SlackPushEvent::AppRateLimited(r) => {
+            answered(StatusCode::OK);
             tracing::warn!(team = %r.team_id, "Slack is rate limiting this app's events");
             StatusCode::OK.into_response()
         }
@@ -178,7 +202,11 @@ async fn interactive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
         Some(Err(e)) => return bad(&s, AT, "not an interaction payload", e),
         None => return bad(&s, AT, "not an interaction payload", "no `payload` field"),
     };
-    tokio::spawn(slack.on_interaction(ev));
+    if !slack.work.try_run(slack.clone().on_interaction(ev)) {
+        s.metrics.busy(AT);
+        s.metrics.count(AT, StatusCode::SERVICE_UNAVAILABLE);
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "busy; press it again\n");
+    }
     s.metrics.count(AT, StatusCode::OK);
     StatusCode::OK.into_response()
 }
@@ -217,6 +245,21 @@ async fn metrics(State(s): State<AppState>) -> Response {
     {
         out.push_str(&format!(
             "hoist_slack_rejected_total{{reason=\"{reason}\"}} {n}\n"
+        ));
+    }
+    out.push_str(
+        "# HELP hoist_slack_busy_total Slack requests turned away: work was at its limit.\n",
+    );
+    out.push_str("# TYPE hoist_slack_busy_total counter\n");
+    for (endpoint, n) in s
+        .metrics
+        .busy
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        out.push_str(&format!(
+            "hoist_slack_busy_total{{endpoint=\"{endpoint}\"}} {n}\n"
         ));
     }
     if let Some(slack) = &s.slack {

@@ -60,12 +60,33 @@ async fn shutdown_signal() {
     eprintln!("hoist: shutting down; requests in flight finish first");
 }
 
+/// `HOIST_SLACK_WORK_LIMIT`: requests worked on at once (default 512).
+fn work_limit() -> anyhow::Result<usize> {
+    match std::env::var("HOIST_SLACK_WORK_LIMIT") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| anyhow!("HOIST_SLACK_WORK_LIMIT: `{v}` is not a positive number")),
+        _ => Ok(512),
+    }
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hoist-serve")
         .build()
         .context("starting the runtime")?;
+    // The work after each acknowledgement runs apart from the server's own
+    // threads, so acknowledgements never wait behind it.
+    let work_rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("hoist-work")
+        .build()
+        .context("starting the work runtime")?;
+    let work = slack::Work::new(work_rt.handle().clone(), work_limit()?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let signer = setup::signer_from_env()?;
     let author = setup::author_from_env()?;
@@ -88,11 +109,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
                 &config.bot_token,
                 config.group_ttl,
             )?);
-            let me = rt.block_on(api.identity()).map_err(|e| {
+            let me = work_rt.block_on(api.identity()).map_err(|e| {
                 anyhow!("{e} (is SLACK_BOT_TOKEN a bot token of an installed app?)")
             })?;
             let live = {
-                let _in_runtime = rt.enter();
+                let _in_runtime = work_rt.enter();
                 Live::new(api.clone(), store.clone())
             };
             slack_parts = Some((api, live.clone(), me, config.clone()));
@@ -144,6 +165,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             clock: clock.clone(),
             me,
             config,
+            work: work.clone(),
         })
     });
     let ready = Arc::new(AtomicBool::new(false));
@@ -187,5 +209,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         }
         anyhow::Ok(())
     })?;
+    // Requests already acknowledged get their answers before the process ends.
+    work_rt.shutdown_timeout(std::time::Duration::from_secs(30));
     Ok(0)
 }

@@ -152,6 +152,8 @@ pub struct Engine {
     in_hand: Mutex<HashMap<u64, Arc<Mutex<()>>>>,
     /// Writes to one branch, serialized and batched (see [`land`]).
     lanes: land::Lanes,
+    /// (policy tip, the platform groups its hoist.yaml names).
+    groups_cache: Mutex<Option<(String, Vec<String>)>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -181,6 +183,7 @@ impl Engine {
             policy_branch: OnceLock::new(),
             in_hand: Mutex::new(HashMap::new()),
             lanes: land::Lanes::default(),
+            groups_cache: Mutex::new(None),
         }
     }
 
@@ -212,10 +215,30 @@ impl Engine {
     /// The platform groups (`slack-group:S1`) the policy names, read from
     /// the tip the mirror knows (no fetch): the memberships an adapter
     /// resolves for a request.
+    /// Cached per policy tip: asked on every chat request.
     pub fn platform_groups(&self) -> Vec<String> {
-        let policy = self.policy_branch().and_then(|b| self.policy_on(&b, false));
-        match policy {
-            Ok((p, _)) => p.platform_groups().into_iter().collect(),
+        let cache = || {
+            self.groups_cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let groups = self.policy_branch().and_then(|b| {
+            let tip = self.repo.known_tip(&b)?;
+            if let Some((at, groups)) = &*cache()
+                && *at == tip
+            {
+                return Ok(groups.clone());
+            }
+            let groups: Vec<String> = self
+                .policy_at(&tip)?
+                .platform_groups()
+                .into_iter()
+                .collect();
+            *cache() = Some((tip, groups.clone()));
+            Ok(groups)
+        });
+        match groups {
+            Ok(g) => g,
             Err(Fail::Refused(m) | Fail::Error(m)) => {
                 tracing::warn!(error = %m, "reading hoist.yaml for its platform groups");
                 Vec::new()

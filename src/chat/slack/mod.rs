@@ -106,6 +106,37 @@ impl Config {
     }
 }
 
+/// Where the work after an acknowledgement runs: a runtime of its own, so
+/// acknowledgements never queue behind it, and at most `limit` requests at a
+/// time. Past that, a request is answered "busy" (or, for events, refused so
+/// that Slack delivers it again later) instead of piling up without bound.
+#[derive(Debug, Clone)]
+pub struct Work {
+    handle: tokio::runtime::Handle,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl Work {
+    pub fn new(handle: tokio::runtime::Handle, limit: usize) -> Work {
+        Work {
+            handle,
+            permits: Arc::new(tokio::sync::Semaphore::new(limit)),
+        }
+    }
+
+    /// Start `job` unless `limit` jobs are running; false when busy.
+    pub fn try_run(&self, job: impl std::future::Future<Output = ()> + Send + 'static) -> bool {
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            return false;
+        };
+        self.handle.spawn(async move {
+            job.await;
+            drop(permit);
+        });
+        true
+    }
+}
+
 /// The Slack adapter: shared by the HTTP handlers and Socket Mode.
 pub struct Slack {
     engine: Arc<Engine>,
@@ -117,6 +148,7 @@ pub struct Slack {
     config: Config,
     /// `None` when only Socket Mode is configured.
     pub verifier: Option<verify::Verifier>,
+    pub work: Work,
 }
 
 impl std::fmt::Debug for Slack {
@@ -137,6 +169,7 @@ pub struct Parts {
     pub clock: Arc<dyn Clock>,
     pub me: api::Identity,
     pub config: Config,
+    pub work: Work,
 }
 
 impl std::fmt::Debug for Parts {
@@ -163,6 +196,7 @@ impl Slack {
             me: p.me,
             config: p.config,
             verifier,
+            work: p.work,
         })
     }
 

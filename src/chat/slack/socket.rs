@@ -31,8 +31,10 @@ async fn on_command(
     _client: Arc<SlackClient<Connector>>,
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackCommandEventResponse> {
-    if let Some(slack) = adapter(&state).await {
-        tokio::spawn(slack.on_command(ev));
+    if let Some(slack) = adapter(&state).await
+        && !slack.work.try_run(slack.clone().on_command(ev))
+    {
+        tracing::warn!("busy: a Socket Mode request was dropped");
     }
     // An empty acknowledgement: what hoist says comes from its own messages.
     Ok(SlackCommandEventResponse::new(SlackMessageContent::new()))
@@ -43,8 +45,10 @@ async fn on_interaction(
     _client: Arc<SlackClient<Connector>>,
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
-    if let Some(slack) = adapter(&state).await {
-        tokio::spawn(slack.on_interaction(ev));
+    if let Some(slack) = adapter(&state).await
+        && !slack.work.try_run(slack.clone().on_interaction(ev))
+    {
+        tracing::warn!("busy: a Socket Mode request was dropped");
     }
     Ok(())
 }
@@ -54,8 +58,10 @@ async fn on_push(
     _client: Arc<SlackClient<Connector>>,
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
-    if let Some(slack) = adapter(&state).await {
-        tokio::spawn(slack.on_event(ev));
+    if let Some(slack) = adapter(&state).await
+        && !slack.work.try_run(slack.clone().on_event(ev))
+    {
+        tracing::warn!("busy: a Socket Mode request was dropped");
     }
     Ok(())
 }
