@@ -498,3 +498,33 @@ fn socket_mode_takes_slash_commands_and_events_with_no_inbound_port() {
         .count();
     assert_eq!(statuses, 1, "the retried event answered once");
 }
+
+#[test]
+fn the_deny_button_on_an_approval_request_rejects_it() {
+    let w = world();
+    let fake = FakeSlack::start();
+    fake.set_group("S0DEVS", &["UALICE"]);
+    let bot = http_bot(&w, &fake);
+    let ask = slash_body("UALICE", "C0DEPLOY", "deploy api v1.2.4 to prod");
+    send(&bot, "/slack/commands", FORM, &ask);
+    let live = fake.wait_for("chat.postMessage", "needs 2 approval(s)", WAIT);
+    let id = live.args["blocks"].to_string();
+    assert!(id.contains("hoist_deny"), "{id}");
+    let payload = json!({"type": "block_actions", "team": {"id": "T0ACME", "domain": "acme"},
+        "user": {"id": "USRE1", "username": "sre1", "team_id": "T0ACME"}, "api_app_id": "A0HOIST",
+        "token": "x", "trigger_id": "1.2.3", "container": {"type": "message", "message_ts": live.ts,
+        "channel_id": "C0DEPLOY", "is_ephemeral": false}, "channel": {"id": "C0DEPLOY", "name": "deploy"},
+        "response_url": "https://hooks.slack.com/actions/T0ACME/1/x",
+        "actions": [{"type": "button", "action_id": "hoist_deny", "block_id": "hoist-1", "value": "1",
+            "text": {"type": "plain_text", "text": "Deny"}, "action_ts": "1795600999.000100"}]});
+    let body = format!("payload={}", encode(&payload.to_string()));
+    assert_eq!(send(&bot, "/slack/interactive", FORM, &body).0, 200);
+    let edit = fake.wait_for("chat.update", "denied by slack:USRE1", WAIT);
+    assert_eq!(edit.args["ts"], live.ts.as_deref().unwrap());
+    fake.wait_for(
+        "chat.postMessage",
+        "<@UALICE> #1 deploy api v1.2.4 to prod: denied",
+        WAIT,
+    );
+    assert!(hoist_commits(&w).is_empty(), "nothing was written");
+}
