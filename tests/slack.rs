@@ -144,22 +144,6 @@ fn hoist_commits(world: &World) -> Vec<String> {
         .collect()
 }
 
-fn trailers(world: &World, key: &str) -> Vec<String> {
-    git(
-        &world.origin,
-        &[
-            "log",
-            "-1",
-            &format!("--format=%(trailers:key={key},valueonly)"),
-            "main",
-        ],
-    )
-    .lines()
-    .filter(|l| !l.is_empty())
-    .map(str::to_string)
-    .collect()
-}
-
 fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ok() {
@@ -256,15 +240,15 @@ fn prod_deploy_from_slack_waits_for_two_sre_reactions_then_commits_with_trailers
     assert_eq!(send(&bot, "/slack/events", JSON, &second).0, 200);
     wait_until("the commit on origin", || hoist_commits(&w).len() == 1);
     assert_eq!(
-        trailers(&w, "Hoist-Approved-By"),
+        w.tip_trailers("Hoist-Approved-By"),
         ["slack:USRE1", "slack:USRE2"]
     );
-    assert_eq!(trailers(&w, "Hoist-Requested-By"), ["slack:UALICE"]);
+    assert_eq!(w.tip_trailers("Hoist-Requested-By"), ["slack:UALICE"]);
     let link = format!(
         "https://acme.slack.com/archives/C0DEPLOY/p{}",
         root_ts.replace('.', "")
     );
-    assert_eq!(trailers(&w, "Hoist-Chat"), [link]);
+    assert_eq!(w.tip_trailers("Hoist-Chat"), [link]);
     let verify = w.verify("main", &w.allowed_signers);
     assert!(verify.status.success(), "{verify:?}");
     let pushed = fake.wait_for("chat.update", "pushed", WAIT);

@@ -156,19 +156,7 @@ impl Harness {
 
     /// The values of trailer `key` on origin's tip.
     pub fn tip_trailers(&self, key: &str) -> Vec<String> {
-        git(
-            &self.world.origin,
-            &[
-                "log",
-                "-1",
-                &format!("--format=%(trailers:key={key},valueonly)"),
-                "main",
-            ],
-        )
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect()
+        self.world.tip_trailers(key)
     }
 
     /// The value line of a file on origin's tip that contains `needle`.

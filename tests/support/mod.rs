@@ -173,6 +173,16 @@ impl World {
         (out.status.code().unwrap_or(-1), json)
     }
 
+    /// The values of trailer `key` on origin's tip.
+    pub fn tip_trailers(&self, key: &str) -> Vec<String> {
+        let format = format!("--format=%(trailers:key={key},valueonly)");
+        git(&self.origin, &["log", "-1", &format, "main"])
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Origin's main tip.
     pub fn tip(&self) -> String {
         git(&self.origin, &["rev-parse", "main"]).trim().to_string()
