@@ -185,6 +185,16 @@ impl Command {
             Command::Deploy(_) | Command::Promote(_) | Command::Rollback(_)
         )
     }
+
+    /// A writing verb asked with `--dry-run`: say what would change, change nothing.
+    pub fn dry_run(&self) -> bool {
+        match self {
+            Command::Deploy(d) => d.dry_run,
+            Command::Promote(p) => p.dry_run,
+            Command::Rollback(r) => r.dry_run,
+            _ => false,
+        }
+    }
 }
 
 impl std::str::FromStr for Command {

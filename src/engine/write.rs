@@ -20,13 +20,7 @@ impl Engine {
     /// refusal, "already at", a dry run) is given on a freshly fetched tip, so
     /// nobody is refused or told "nothing to do" on a stale view.
     pub(super) fn write(&self, req: &Request) -> Result<Reply> {
-        let dry_run = match &req.command {
-            Command::Deploy(d) => d.dry_run,
-            Command::Promote(p) => p.dry_run,
-            Command::Rollback(r) => r.dry_run,
-            _ => false,
-        };
-        if dry_run {
+        if req.command.dry_run() {
             return self.write_on(req, true);
         }
         match self.write_on(req, false) {

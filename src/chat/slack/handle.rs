@@ -7,7 +7,7 @@
 
 use super::{Slack, place};
 use crate::engine::{Outcome, Reply, Request};
-use hoist_commands::Command;
+use hoist_commands::{Approve, Command, Deny, OpId};
 use slack_morphism::prelude::*;
 use std::sync::Arc;
 
@@ -16,16 +16,6 @@ use std::sync::Arc;
 enum Audience {
     Asker,
     Thread,
-}
-
-/// A request that will open an operation with a live message.
-fn opens_operation(c: &Command) -> bool {
-    match c {
-        Command::Deploy(d) => !d.dry_run,
-        Command::Promote(p) => !p.dry_run,
-        Command::Rollback(r) => !r.dry_run,
-        _ => false,
-    }
 }
 
 /// The command line of a slash command: `/hoist deploy ...` is its text;
@@ -167,18 +157,20 @@ impl Slack {
             memberships,
             command,
         };
-        if !opens_operation(&req.command) {
+        // Only a writing request (not a dry run) opens an operation with a live message.
+        if !req.command.writes() || req.command.dry_run() {
             let reply = self.run(req).await;
             return self.answer(&s, thread, reply).await;
         }
-        // The thread the operation will live in, and its permalink.
-        let posted_root = match s.ts {
-            Some(_) => None,
+        // The message the operation's thread hangs from: the request's own,
+        // or (slash commands) an echo of it that hoist posts.
+        let (ts, echo) = match s.ts {
+            Some(ts) => (ts.to_string(), false),
             None => {
                 let text = format!("<@{}> asked: `{}`", s.user, s.text);
                 let content = SlackMessageContent::new().with_text(text);
                 match self.api.post(s.channel, None, content).await {
-                    Ok(ts) => Some(ts),
+                    Ok(ts) => (ts, true),
                     Err(e) => {
                         let text = format!("hoist could not post in this channel: {e}");
                         return self.tell(s.channel, s.user, None, &text).await;
@@ -186,26 +178,22 @@ impl Slack {
                 }
             }
         };
-        let Some(ts) = s.ts.or(posted_root.as_deref()) else {
-            return;
-        };
         req.chat_link = Some(place::permalink(
             &self.me.team_url,
             s.channel,
-            ts,
+            &ts,
             s.thread_ts,
         ));
         let reply = self.run(req).await;
         if reply.operation.is_none() {
-            if let Some(root) = &posted_root
-                && let Err(e) = self.api.delete(s.channel, root).await
-            {
+            if echo && let Err(e) = self.api.delete(s.channel, &ts).await {
                 tracing::warn!(error = %e, "deleting the request's echo");
             }
             return self.answer(&s, thread, reply).await;
         }
         if reply.outcome != Outcome::Ok {
-            self.tell(s.channel, s.user, Some(ts), &reply.message).await;
+            self.tell(s.channel, s.user, Some(&ts), &reply.message)
+                .await;
         }
     }
 
@@ -264,14 +252,13 @@ impl Slack {
     /// `approve ID` / `deny ID` from `user`; a vote that does not count is
     /// answered (to that person) with why.
     async fn vote(&self, user: &str, channel: &str, id: u64, approve: bool) {
-        let line = if approve {
-            format!("approve {id}")
+        let command = if approve {
+            Command::Approve(Approve { id: OpId(id) })
         } else {
-            format!("deny {id}")
-        };
-        let command = match hoist_commands::parse(&line) {
-            Ok(c) => c,
-            Err(e) => return tracing::warn!(error = %e, "building a vote"),
+            Command::Deny(Deny {
+                id: OpId(id),
+                reason: None,
+            })
         };
         let req = Request {
             actor: format!("slack:{user}"),
