@@ -9,7 +9,7 @@
 //! - `store`: the embedded redb journal.
 //! - `cluster`: following the reconcile (Argo CD / Flux; simulated for `hoist try`).
 //! - `chat`: the console surface (`try`, `exec`) and Slack (`chat::slack`).
-//! - `server`: the HTTP endpoints of `hoist serve` (axum).
+//! - `server`: the HTTP endpoints of `hoist serve` (axum); `metrics`: their counters.
 //! - `yaml`: a span-preserving view of YAML used by `policy` and `gitops`.
 //! - `cli`: the `hoist` subcommands.
 
@@ -18,6 +18,7 @@ pub mod cli;
 pub mod cluster;
 pub mod engine;
 pub mod gitops;
+pub mod metrics;
 pub mod policy;
 pub mod server;
 pub mod store;

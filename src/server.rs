@@ -10,6 +10,7 @@
 //! a future passed in; in-flight requests finish.
 
 use crate::chat::slack::Slack;
+use crate::metrics::{Counters, family};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -17,32 +18,23 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent, SlackPushEvent};
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 /// Request counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
-    rejected: Mutex<BTreeMap<&'static str, u64>>,
-    busy: Mutex<BTreeMap<&'static str, u64>>,
+    /// (endpoint, HTTP status).
+    requests: Counters<(&'static str, u16)>,
+    /// Why a request was refused before it was read.
+    rejected: Counters<&'static str>,
+    /// Endpoint of a request turned away at the work limit.
+    busy: Counters<&'static str>,
 }
 
 impl Metrics {
     fn count(&self, endpoint: &'static str, status: StatusCode) {
-        let mut m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *m.entry((endpoint, status.as_u16())).or_default() += 1;
-    }
-
-    fn busy(&self, endpoint: &'static str) {
-        let mut m = self.busy.lock().unwrap_or_else(|p| p.into_inner());
-        *m.entry(endpoint).or_default() += 1;
-    }
-
-    fn reject(&self, reason: &'static str) {
-        let mut m = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
-        *m.entry(reason).or_default() += 1;
+        self.requests.inc((endpoint, status.as_u16()));
     }
 }
 
@@ -111,7 +103,7 @@ fn verified(
     ) {
         Ok(()) => Ok(slack.clone()),
         Err(e) => {
-            s.metrics.reject(e.metric_label());
+            s.metrics.rejected.inc(e.metric_label());
             tracing::info!(endpoint, reason = %e, "rejected a Slack request");
             Err(no(StatusCode::UNAUTHORIZED, &format!("{e}\n")))
         }
@@ -143,7 +135,7 @@ async fn commands(State(s): State<AppState>, headers: HeaderMap, body: Bytes) ->
     };
     s.metrics.count(AT, StatusCode::OK);
     if !slack.work.try_run(slack.clone().on_command(ev)) {
-        s.metrics.busy(AT);
+        s.metrics.busy.inc(AT);
         // Slack shows the acknowledgement's body to the asker alone.
         let busy = serde_json::json!({"response_type": "ephemeral",
             "text": "hoist is busy right now and did nothing; try again in a minute."});
@@ -175,7 +167,7 @@ async fn events(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
                 StatusCode::OK.into_response()
             } else {
                 // Not seen yet (dedupe happens in the work): Slack retries it.
-                s.metrics.busy(AT);
+                s.metrics.busy.inc(AT);
                 answered(busy);
                 plain(busy, "busy; deliver it again later\n")
             }
@@ -203,7 +195,7 @@ async fn interactive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
         None => return bad(&s, AT, "not an interaction payload", "no `payload` field"),
     };
     if !slack.work.try_run(slack.clone().on_interaction(ev)) {
-        s.metrics.busy(AT);
+        s.metrics.busy.inc(AT);
         s.metrics.count(AT, StatusCode::SERVICE_UNAVAILABLE);
         return plain(StatusCode::SERVICE_UNAVAILABLE, "busy; press it again\n");
     }
@@ -220,69 +212,39 @@ async fn readyz(State(s): State<AppState>) -> Response {
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
+    let m = &s.metrics;
     let mut out = String::new();
-    out.push_str("# HELP hoist_http_requests_total Slack requests by endpoint and answer.\n");
-    out.push_str("# TYPE hoist_http_requests_total counter\n");
-    for ((endpoint, status), n) in s
-        .metrics
-        .requests
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-    {
-        out.push_str(&format!(
-            "hoist_http_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {n}\n"
-        ));
-    }
-    out.push_str("# HELP hoist_slack_rejected_total Slack requests refused before reading them.\n");
-    out.push_str("# TYPE hoist_slack_rejected_total counter\n");
-    for (reason, n) in s
-        .metrics
-        .rejected
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-    {
-        out.push_str(&format!(
-            "hoist_slack_rejected_total{{reason=\"{reason}\"}} {n}\n"
-        ));
-    }
-    out.push_str(
-        "# HELP hoist_slack_busy_total Slack requests turned away: work was at its limit.\n",
+    let requests = m.requests.snapshot().into_iter();
+    family(
+        &mut out,
+        "hoist_http_requests_total",
+        "Slack requests by endpoint and answer.",
+        requests.map(|((e, st), n)| (format!("endpoint=\"{e}\",status=\"{st}\""), n)),
     );
-    out.push_str("# TYPE hoist_slack_busy_total counter\n");
-    for (endpoint, n) in s
-        .metrics
-        .busy
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-    {
-        out.push_str(&format!(
-            "hoist_slack_busy_total{{endpoint=\"{endpoint}\"}} {n}\n"
-        ));
-    }
+    let rejected = m.rejected.snapshot().into_iter();
+    family(
+        &mut out,
+        "hoist_slack_rejected_total",
+        "Slack requests refused before reading them.",
+        rejected.map(|(r, n)| (format!("reason=\"{r}\""), n)),
+    );
+    let busy = m.busy.snapshot().into_iter();
+    family(
+        &mut out,
+        "hoist_slack_busy_total",
+        "Slack requests turned away: work was at its limit.",
+        busy.map(|(e, n)| (format!("endpoint=\"{e}\""), n)),
+    );
     if let Some(slack) = &s.slack {
-        out.push_str(
-            "# HELP hoist_slack_api_calls_total Slack Web API calls by method and outcome.\n",
+        let calls = slack.api_calls().snapshot().into_iter();
+        family(
+            &mut out,
+            "hoist_slack_api_calls_total",
+            "Slack Web API calls by method and outcome.",
+            calls.map(|((me, o), n)| (format!("method=\"{me}\",outcome=\"{o}\""), n)),
         );
-        out.push_str("# TYPE hoist_slack_api_calls_total counter\n");
-        let calls = slack
-            .api_stats()
-            .calls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let mut calls: Vec<_> = calls.into_iter().collect();
-        calls.sort();
-        for ((method, outcome), n) in calls {
-            out.push_str(&format!(
-                "hoist_slack_api_calls_total{{method=\"{method}\",outcome=\"{outcome}\"}} {n}\n"
-            ));
-        }
     }
     let ready = u8::from(s.ready.load(Ordering::Acquire));
-    out.push_str("# TYPE hoist_ready gauge\n");
-    out.push_str(&format!("hoist_ready {ready}\n"));
+    out.push_str(&format!("# TYPE hoist_ready gauge\nhoist_ready {ready}\n"));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

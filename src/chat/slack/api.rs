@@ -30,19 +30,6 @@ pub struct Identity {
     pub team_url: String,
 }
 
-/// Counters of Web API calls, for `/metrics`.
-#[derive(Debug, Default)]
-pub struct CallStats {
-    pub calls: Mutex<HashMap<(&'static str, &'static str), u64>>,
-}
-
-impl CallStats {
-    fn count(&self, method: &'static str, outcome: &'static str) {
-        let mut m = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        *m.entry((method, outcome)).or_default() += 1;
-    }
-}
-
 /// The Web API client with hoist's pacing and retries.
 pub struct Api {
     client: std::sync::Arc<SlackClient<Connector>>,
@@ -52,7 +39,8 @@ pub struct Api {
     post_gap: Duration,
     groups: Mutex<HashMap<String, (Instant, Vec<String>)>>,
     group_ttl: Duration,
-    pub stats: CallStats,
+    /// Calls by (method, outcome), for `/metrics`.
+    pub calls: crate::metrics::Counters<(&'static str, &'static str)>,
 }
 
 impl std::fmt::Debug for Api {
@@ -92,7 +80,7 @@ impl Api {
             post_gap: Duration::from_secs(1),
             groups: Mutex::new(HashMap::new()),
             group_ttl,
-            stats: CallStats::default(),
+            calls: Default::default(),
         })
     }
 
@@ -105,17 +93,17 @@ impl Api {
         for attempt in 1..=ATTEMPTS {
             match call().await {
                 Ok(v) => {
-                    self.stats.count(method, "ok");
+                    self.calls.inc((method, "ok"));
                     return Ok(v);
                 }
                 Err(SlackClientError::RateLimitError(e)) if attempt < ATTEMPTS => {
-                    self.stats.count(method, "rate_limited");
+                    self.calls.inc((method, "rate_limited"));
                     let wait = e.retry_after.unwrap_or(Duration::from_secs(1));
                     tracing::info!(method, ?wait, "slack rate limit; waiting as asked");
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) => {
-                    self.stats.count(method, "error");
+                    self.calls.inc((method, "error"));
                     return Err(CallError {
                         method,
                         message: e.to_string(),

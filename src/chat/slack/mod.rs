@@ -201,8 +201,8 @@ impl Slack {
     }
 
     /// Web API call counters, for `/metrics`.
-    pub fn api_stats(&self) -> &api::CallStats {
-        &self.api.stats
+    pub fn api_calls(&self) -> &crate::metrics::Counters<(&'static str, &'static str)> {
+        &self.api.calls
     }
 
     /// Run a request through the engine on a blocking thread.
