@@ -375,7 +375,8 @@ fn unsigned_tampered_or_stale_requests_get_401_and_change_nothing() {
         (200, "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
     );
     assert_eq!(slack::get(&bot.addr, "/healthz").0, 200);
-    assert_eq!(slack::get(&bot.addr, "/readyz").0, 200);
+    wait_until("ready", || slack::get(&bot.addr, "/readyz").0 == 200);
+    assert_eq!(slack::get(&bot.addr, "/readyz").1, "ready\n");
 }
 
 #[test]

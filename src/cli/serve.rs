@@ -188,15 +188,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             }
             _ => None,
         };
-        // Operations a previous process left unfinished are carried on
-        // beside the server (following a rollout can take its whole timeout).
-        let resuming = engine.clone();
+        // Beside the server: ready once the config repo answers and its
+        // hoist.yaml reads (until then /readyz says 503), then carry on what a
+        // previous process left unfinished (a rollout can take its timeout).
+        let starting = engine.clone();
         std::thread::spawn(move || {
-            for r in resuming.resume() {
+            while let Err(e) = starting.policy() {
+                eprintln!("hoist: not ready: {e}; trying again in 5s");
+                std::thread::sleep(std::time::Duration::from_secs(5));
+            }
+            ready.store(true, Ordering::Release);
+            for r in starting.resume() {
                 eprintln!("hoist: resumed: {}", r.message);
             }
         });
-        ready.store(true, Ordering::Release);
         println!("hoist: listening on http://{addr}");
         eprintln!(
             "hoist: slack {}, socket mode {}",
