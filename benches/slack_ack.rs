@@ -18,49 +18,6 @@ const ROUNDS: usize = 4;
 const SECONDS: u32 = 10;
 const CONNECTIONS: u32 = 64;
 
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .args([
-            "-c",
-            "user.name=Bench",
-            "-c",
-            "user.email=bench@example.com",
-        ])
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .status()
-        .expect("git runs")
-        .success();
-    assert!(ok, "git {args:?}");
-}
-
-/// A bare origin seeded from the example config repo.
-fn origin(dir: &Path) -> std::path::PathBuf {
-    let seed = dir.join("seed");
-    for (path, text) in hoist::cli::example::FILES {
-        let dest = seed.join(path);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::write(dest, text).unwrap();
-    }
-    git(&seed, &["init", "-q"]);
-    git(&seed, &["add", "-A"]);
-    git(&seed, &["commit", "-qm", "seed"]);
-    let origin = dir.join("origin.git");
-    git(
-        dir,
-        &["clone", "-q", "--bare", "seed", origin.to_str().unwrap()],
-    );
-    origin
-}
-
 /// A Slack Web API that says yes to everything, on a runtime of its own.
 fn fake_slack() -> (String, tokio::runtime::Runtime) {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -221,7 +178,7 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let origin = origin(dir.path());
+    let origin = hoist::cli::seed_origin(dir.path(), None).expect("git builds the origin");
     let (api_url, _fake) = fake_slack();
     let mut hoist = Command::new(env!("CARGO_BIN_EXE_hoist"));
     hoist

@@ -9,6 +9,8 @@ mod serve;
 mod setup;
 mod try_;
 
+pub use try_::seed_origin;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 

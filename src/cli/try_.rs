@@ -40,8 +40,9 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Build `origin.git` in `work`, seeded from `source` or the embedded example.
-fn seed_origin(work: &Path, source: Option<&Path>) -> anyhow::Result<std::path::PathBuf> {
+/// Build `origin.git` in `work`, seeded from `source` or the embedded example
+/// (also what the benches start from).
+pub fn seed_origin(work: &Path, source: Option<&Path>) -> anyhow::Result<std::path::PathBuf> {
     let origin = work.join("origin.git");
     let origin_str = origin.to_str().context("workspace path is not UTF-8")?;
     if let Some(src) = source.filter(|s| s.join(".git").exists() || s.join("HEAD").is_file()) {
