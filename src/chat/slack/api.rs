@@ -90,7 +90,8 @@ impl Api {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = ClientResult<T>>,
     {
-        for attempt in 1..=ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             match call().await {
                 Ok(v) => {
                     self.calls.inc((method, "ok"));
@@ -101,6 +102,7 @@ impl Api {
                     let wait = e.retry_after.unwrap_or(Duration::from_secs(1));
                     tracing::info!(method, ?wait, "slack rate limit; waiting as asked");
                     tokio::time::sleep(wait).await;
+                    attempt += 1;
                 }
                 Err(e) => {
                     self.calls.inc((method, "error"));
@@ -111,7 +113,6 @@ impl Api {
                 }
             }
         }
-        unreachable!("the last attempt returns")
     }
 
     /// `auth.test`: the bot's user id and the workspace URL.
