@@ -22,6 +22,8 @@
 
 #[path = "../tests/support/kube.rs"]
 mod kube_fake;
+#[path = "../tests/support/loopback.rs"]
+mod loopback;
 #[path = "../tests/support/objects.rs"]
 mod objects;
 

@@ -76,21 +76,12 @@ pub struct FakeKube {
 
 impl FakeKube {
     pub fn start() -> FakeKube {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let (events, _) = broadcast::channel(1 << 16);
         let (st, tx) = (state.clone(), events.clone());
         let app = axum::Router::new()
             .fallback(move |m, u, h, b| serve(st.clone(), tx.clone(), m, u, h, b));
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        runtime.spawn(async move { axum::serve(listener, app).await });
+        let (url, runtime) = super::loopback::serve_loopback(app);
         FakeKube {
             url,
             state,

@@ -7,6 +7,7 @@
 pub mod harness;
 pub mod http_git;
 pub mod kube;
+pub mod loopback;
 pub mod objects;
 pub mod slack;
 

@@ -232,24 +232,15 @@ async fn socket(state: Arc<Mutex<State>>, tcp: tokio::net::TcpStream) {
 
 impl FakeSlack {
     pub fn start() -> FakeSlack {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let app = axum::Router::new()
             .route("/api/{method}", axum::routing::any(api))
             .with_state(state.clone());
-        let (listener, ws) = runtime.block_on(async {
-            (
-                tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-                tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-            )
-        });
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (url, runtime) = super::loopback::serve_loopback(app);
+        let ws = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
         state.lock().unwrap().ws_url = format!("ws://{}/link", ws.local_addr().unwrap());
-        runtime.spawn(async move { axum::serve(listener, app).await });
         let st = state.clone();
         runtime.spawn(async move {
             while let Ok((tcp, _)) = ws.accept().await {
