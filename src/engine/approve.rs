@@ -214,11 +214,7 @@ impl Engine {
             self.notify.update(&op, &text);
             Ok(render::reply(&op, text))
         });
-        match result {
-            Ok(reply) => reply,
-            Err(Fail::Refused(m)) => Reply::refused(m),
-            Err(Fail::Error(m)) => Reply::error(m),
-        }
+        super::answer(result)
     }
 
     /// `cancel ID`: the requester, or someone who could approve, withdraws it.

@@ -113,6 +113,18 @@ impl From<RepoError> for Fail {
 
 type Result<T, E = Fail> = std::result::Result<T, E>;
 
+/// The one place a failure becomes a reply.
+fn answer(result: Result<Reply>) -> Reply {
+    match result {
+        Ok(reply) => reply,
+        Err(Fail::Refused(m)) => Reply::refused(m),
+        Err(Fail::Error(m)) => {
+            tracing::warn!(error = %m, "request failed");
+            Reply::error(m)
+        }
+    }
+}
+
 /// Settings that shape the engine's behaviour.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -202,14 +214,7 @@ impl Engine {
             Command::Lock(l) => self.lock(req, l),
             Command::Unlock(u) => self.unlock(req, u),
         };
-        match result {
-            Ok(reply) => reply,
-            Err(Fail::Refused(m)) => Reply::refused(m),
-            Err(Fail::Error(m)) => {
-                tracing::warn!(error = %m, "request failed");
-                Reply::error(m)
-            }
-        }
+        answer(result)
     }
 
     /// The platform groups (`slack-group:S1`) the policy names, read from
