@@ -80,13 +80,13 @@ impl ParseError {
     pub fn message(&self) -> String {
         match &self.kind {
             ErrorKind::Empty => "empty command; try `help`".into(),
-            ErrorKind::UnknownVerb(v) => format!("unknown command `{v}`"),
+            ErrorKind::UnknownVerb(v) => format!("unknown command `{}`", visible(v)),
             ErrorKind::UnterminatedQuote => "this quote is never closed".into(),
             ErrorKind::Expected {
                 expected,
                 found: Some(f),
             } => {
-                format!("expected {expected}, found `{f}`")
+                format!("expected {expected}, found `{}`", visible(f))
             }
             ErrorKind::Expected {
                 expected,
@@ -95,10 +95,10 @@ impl ParseError {
                 format!("expected {expected}, but the command ends here")
             }
             ErrorKind::Invalid { what, value, rule } => {
-                format!("`{value}` is not a valid {what}: {rule}")
+                format!("`{}` is not a valid {what}: {rule}", visible(value))
             }
-            ErrorKind::Unexpected(w) => format!("unexpected `{w}`"),
-            ErrorKind::UnknownFlag(f) => format!("unknown option `{f}`"),
+            ErrorKind::Unexpected(w) => format!("unexpected `{}`", visible(w)),
+            ErrorKind::UnknownFlag(f) => format!("unknown option `{}`", visible(f)),
             ErrorKind::Duplicate(f) => format!("{f} is given twice"),
             ErrorKind::MissingValue(f) => format!("{f} needs a value"),
         }
@@ -108,7 +108,7 @@ impl ParseError {
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} (at column {})", self.message(), self.column())?;
-        writeln!(f, "  {}", self.input)?;
+        writeln!(f, "  {}", visible(&self.input))?;
         let start = self.column() - 1;
         let end = self.span.end.clamp(self.span.start, self.input.len());
         let width = self.input[self.span.start.min(end)..end]
@@ -127,6 +127,21 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+/// `s` with every control character (newlines included) and line or
+/// paragraph separator shown as `·`, one char for one, so an error message
+/// stays on its lines and the caret under the input still points right.
+pub fn visible(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                '·'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
 
 /// Optimal-string-alignment distance (Levenshtein plus adjacent transposition).
 pub fn edit_distance(a: &str, b: &str) -> usize {

@@ -6,7 +6,7 @@
 //! - `parser`: options (`--reason`, ...) and a cursor over the remaining words.
 //! - `verbs/`: one struct per verb with its usage line, help text, grammar and
 //!   canonical `Display` (`parse(display(c)) == c`).
-//! - `types`: validated values (names, versions, durations, operation ids).
+//! - `types`: validated values (names, versions, tickets, durations, operation ids).
 //! - `error`: [`ParseError`] with the position, usage line and "did you mean".
 //!
 //! No I/O, no async, no SDKs: adapters strip their own framing (a Slack
@@ -23,8 +23,8 @@ mod parser;
 mod types;
 pub mod verbs;
 
-pub use error::{ErrorKind, ParseError, edit_distance, nearest};
-pub use types::{Duration, DurationUnit, Invalid, Name, OpId, Version};
+pub use error::{ErrorKind, ParseError, edit_distance, nearest, visible};
+pub use types::{Duration, DurationUnit, Invalid, Name, OpId, Ticket, Version};
 pub use verbs::deploy::Deploy;
 pub use verbs::help::Help;
 pub use verbs::history::History;

@@ -5,7 +5,7 @@
 
 use crate::error::{ErrorKind, ParseError, nearest};
 use crate::lex::Token;
-use crate::types::Invalid;
+use crate::types::{Invalid, Ticket};
 use std::str::FromStr;
 
 /// Options a verb accepts.
@@ -32,7 +32,7 @@ impl Flag {
 #[derive(Debug, Default)]
 pub struct Flags {
     pub reason: Option<String>,
-    pub ticket: Option<String>,
+    pub ticket: Option<Ticket>,
     pub dry_run: bool,
     pub limit: Option<u32>,
 }
@@ -102,18 +102,29 @@ impl<'a> Cursor<'a> {
                     flags.reason = Some(text);
                 }
                 Flag::Ticket | Flag::Limit => {
-                    let value = match inline {
-                        Some(v) => v,
+                    let (value, span) = match inline {
+                        Some(v) => (v, tok.span.clone()),
                         None => iter
                             .next_if(|t| !t.is_flag())
-                            .map(|t| t.text)
+                            .map(|t| (t.text, t.span))
                             .ok_or_else(missing)?,
                     };
                     if value.is_empty() {
                         return Err(missing());
                     }
                     if flag == Flag::Ticket {
-                        if flags.ticket.replace(value).is_some() {
+                        // One safe token: it is written into a commit trailer.
+                        let ticket: Ticket = value.parse().map_err(|e: Invalid| {
+                            err(
+                                span,
+                                ErrorKind::Invalid {
+                                    what: e.what,
+                                    value: value.clone(),
+                                    rule: e.rule,
+                                },
+                            )
+                        })?;
+                        if flags.ticket.replace(ticket).is_some() {
                             return Err(dup());
                         }
                     } else {

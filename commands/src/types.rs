@@ -1,7 +1,9 @@
 //! The values a command carries, each validated on construction so a `Command`
 //! can never hold an app name or version the contract forbids: names
 //! (`^[a-z0-9][a-z0-9-]{0,62}$`), versions (an image tag, a `sha256:` digest, or
-//! both), durations (`30m`, `2h`, `1d`) and operation ids.
+//! both), tickets (one token of `[A-Za-z0-9._/#:-]`, at most 64), durations
+//! (`30m`, `2h`, `1d`) and operation ids. A ticket goes into a commit trailer,
+//! so it can never hold a space, a newline or any other control character.
 
 use std::fmt;
 use std::str::FromStr;
@@ -144,6 +146,42 @@ impl fmt::Display for Version {
     }
 }
 
+/// A ticket key (`OPS-12`, `JIRA#4`, `team/123`): one token of a safe charset,
+/// because it is written into a commit trailer (`Hoist-Ticket`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ticket(String);
+
+pub const TICKET_RULE: &str = "a ticket is one word of 1-64 letters, digits and `._/#:-`";
+
+impl Ticket {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Ticket {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        let ok = (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'#' | b':' | b'-'));
+        if ok {
+            Ok(Ticket(s.to_string()))
+        } else {
+            Err(Invalid {
+                what: "ticket",
+                rule: TICKET_RULE,
+            })
+        }
+    }
+}
+
+impl fmt::Display for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A duration as written (`30m`, `2h`, `1d`); the unit is kept so it prints back the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Duration {
@@ -281,6 +319,27 @@ mod tests {
                 .parse::<Version>()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn tickets_are_one_safe_token() {
+        for ok in ["OPS-12", "JIRA#4", "team/123", "a:b.c_d", &"T".repeat(64)] {
+            assert_eq!(ok.parse::<Ticket>().map(|t| t.to_string()), Ok(ok.to_string()));
+        }
+        for bad in [
+            "",
+            "ABC-1\nHoist-Approved-By: slack:U0SRE1",
+            "ABC-1\n\nHoist-Requested-By: x",
+            "ABC 1",
+            "ABC-1\r",
+            "ABC\u{2028}1",
+            "ABC\u{0085}1",
+            "“ABC-1”",
+            "ABC-1\t",
+            &"T".repeat(65),
+        ] {
+            assert!(bad.parse::<Ticket>().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -23,8 +23,8 @@ fn text() -> impl Strategy<Value = String> {
     "[ a-zA-Z0-9\"'\\\\“”,.@=-]{0,12}[a-zA-Z0-9\"\\\\-][ a-zA-Z0-9\"'\\\\,.-]{0,12}"
 }
 
-fn ticket() -> impl Strategy<Value = String> {
-    "[A-Z]{2,5}-[0-9]{1,5}|[a-z \"]{1,8}"
+fn ticket() -> impl Strategy<Value = Ticket> {
+    "[A-Z]{2,5}-[0-9]{1,5}|[A-Za-z0-9._/#:-]{1,64}".prop_map(|s| s.parse().unwrap())
 }
 
 fn duration() -> impl Strategy<Value = Duration> {
@@ -133,6 +133,34 @@ proptest! {
         }
     }
 
+    /// Hostile text: control characters, line and paragraph separators,
+    /// smart quotes, long runs. Nothing panics, errors stay on their lines,
+    /// and whatever parses carries a ticket of the safe charset only.
+    #[test]
+    fn hostile_text_never_panics_and_never_yields_an_unsafe_ticket(
+        input in "(deploy api v1 to dev |rollback api in prod |)(--ticket|--reason|--ticket=)?[ \\PC\\n\\r\\t\u{0}-\u{1f}\u{7f}-\u{9f}\u{2028}\u{2029}“”‘’\"']{0,200}"
+    ) {
+        match parse(&input) {
+            Ok(cmd) => {
+                let ticket = match &cmd {
+                    Command::Deploy(d) => d.ticket.clone(),
+                    Command::Promote(p) => p.ticket.clone(),
+                    Command::Rollback(r) => r.ticket.clone(),
+                    _ => None,
+                };
+                if let Some(t) = ticket {
+                    prop_assert!(t.as_str().bytes().all(|b| b.is_ascii_graphic()), "{t:?}");
+                }
+            }
+            Err(e) => {
+                prop_assert!(e.span.end <= input.len());
+                let shown = e.to_string();
+                // The message and the picture of the input: no control characters.
+                prop_assert!(!shown.lines().any(|l| l.chars().any(char::is_control)), "{shown:?}");
+            }
+        }
+    }
+
     #[test]
     fn parser_never_panics_on_command_shaped_text(
         words in prop::collection::vec(prop_oneof![
@@ -147,5 +175,16 @@ proptest! {
             prop_assert!(e.span.end <= input.len());
             let _ = e.to_string();
         }
+    }
+}
+
+/// A megabyte of command text parses (or fails) quickly and without panic.
+#[test]
+fn parser_copes_with_huge_input() {
+    for word in ["a ", "\"", "“x", "--reason ", "\n", "-"] {
+        let input = format!("deploy api v1 to dev --reason {}", word.repeat(200_000));
+        let started = std::time::Instant::now();
+        let _ = parse(&input).map(|c| c.to_string());
+        assert!(started.elapsed().as_secs() < 5, "{word:?} took {:?}", started.elapsed());
     }
 }

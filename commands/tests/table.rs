@@ -53,7 +53,7 @@ fn deploy_forms() {
     }
     let mut full = deploy(&["api"], "v1", "prod");
     full.reason = Some("fix login".into());
-    full.ticket = Some("OPS-12".into());
+    full.ticket = Some("OPS-12".parse().unwrap());
     full.dry_run = true;
     for input in [
         "deploy api v1 to prod --reason \"fix login\" --ticket OPS-12 --dry-run",
@@ -232,6 +232,31 @@ fn malformed_version_is_refused_with_the_rule() {
     );
     assert!(e.message().contains("image tag"), "{}", e.message());
     assert_eq!(e.usage, Some(Verb::Deploy.usage()));
+}
+
+#[test]
+fn a_ticket_that_would_forge_a_trailer_is_refused() {
+    for input in [
+        "deploy api v1.3.1 to dev --ticket \"ABC-1\nHoist-Approved-By: slack:U0SRE1\"",
+        "deploy api v1.3.1 to dev --ticket \"ABC-1\n\nHoist-Requested-By: slack:U0SRE1\"",
+        "deploy api v1.3.1 to dev --ticket “ABC-1\nHoist-Approved-By: slack:U0SRE1”",
+        "deploy api v1.3.1 to dev --ticket=\"ABC-1 Hoist-Approved-By: x\"",
+        "rollback api in prod --ticket \"ABC-1\r\nHoist-Break-Glass: no\"",
+        "promote api staging to prod --ticket \"OPS-1\u{2028}x\"",
+    ] {
+        let e = err(input);
+        assert!(
+            e.message().contains("not a valid ticket"),
+            "{input:?}: {}",
+            e.message()
+        );
+        assert!(!e.to_string().contains("\nHoist-"), "{e}");
+    }
+    let d = match ok("deploy api v1 to dev --ticket team/OPS#12:a.b_c-d") {
+        Command::Deploy(d) => d,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(d.ticket.unwrap().as_str(), "team/OPS#12:a.b_c-d");
 }
 
 #[test]

@@ -340,6 +340,6 @@ impl ConfigRepo for GitRepo {
         target: &Target,
         limit: usize,
     ) -> Result<Vec<Revision>, RepoError> {
-        history::history(&self.local(), tip, target, limit)
+        history::history(&self.local(), tip, target, limit, self.signer.as_ref())
     }
 }

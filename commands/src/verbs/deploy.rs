@@ -21,7 +21,7 @@ pub struct Deploy {
     pub version: Version,
     pub env: Name,
     pub reason: Option<String>,
-    pub ticket: Option<String>,
+    pub ticket: Option<crate::Ticket>,
     pub dry_run: bool,
 }
 
@@ -78,7 +78,7 @@ impl fmt::Display for Deploy {
         super::fmt_options(
             f,
             self.reason.as_deref(),
-            self.ticket.as_deref(),
+            self.ticket.as_ref().map(crate::Ticket::as_str),
             self.dry_run,
         )
     }

@@ -19,7 +19,7 @@ pub struct Promote {
     pub from: Name,
     pub to: Name,
     pub reason: Option<String>,
-    pub ticket: Option<String>,
+    pub ticket: Option<crate::Ticket>,
     pub dry_run: bool,
 }
 
@@ -53,7 +53,7 @@ impl fmt::Display for Promote {
         super::fmt_options(
             f,
             self.reason.as_deref(),
-            self.ticket.as_deref(),
+            self.ticket.as_ref().map(crate::Ticket::as_str),
             self.dry_run,
         )
     }

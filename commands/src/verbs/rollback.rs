@@ -18,7 +18,7 @@ pub struct Rollback {
     pub env: Name,
     pub to: Option<Version>,
     pub reason: Option<String>,
-    pub ticket: Option<String>,
+    pub ticket: Option<crate::Ticket>,
     pub dry_run: bool,
 }
 
@@ -50,7 +50,7 @@ impl fmt::Display for Rollback {
         super::fmt_options(
             f,
             self.reason.as_deref(),
-            self.ticket.as_deref(),
+            self.ticket.as_ref().map(crate::Ticket::as_str),
             self.dry_run,
         )
     }
