@@ -111,6 +111,8 @@ impl Engine {
             return self.void_approvals(&mut op, &plan, Some(voter));
         }
         op.approvers.push(voter.to_string());
+        op.memberships
+            .insert(voter.to_string(), req.memberships.clone());
         let (needed, have) = (op.needed, op.approvers.len() as u32);
         self.save(&mut op, State::AwaitingApproval { needed, have })?;
         if have < op.needed {
@@ -125,13 +127,17 @@ impl Engine {
         self.on_quorum(&mut op, &policy, &tip)
     }
 
-    /// Enough approvals: look at locks and freezes again, then write.
+    /// Enough approvals: check the requester and every approver against the
+    /// policy as it is now, look at locks and freezes again, then write.
     pub(super) fn on_quorum(
         &self,
         op: &mut Operation,
         policy: &Policy,
         policy_tip: &str,
     ) -> Result<Reply> {
+        if let Some(reply) = self.recheck(op, policy)? {
+            return Ok(reply);
+        }
         let env = self.env_named(policy, &op.env)?;
         if op.break_glass.is_none() {
             let apps: Vec<Name> = op
@@ -155,6 +161,76 @@ impl Engine {
         }
         self.save(op, State::Approved)?;
         self.carry(op, policy, policy_tip)
+    }
+
+    /// The policy may have tightened since the request and the votes: the
+    /// requester must still be allowed (on the same path: an incident
+    /// rollback whose channel is no longer an incident channel is refused),
+    /// and only approvers who still count are kept, against the rule's count
+    /// as it is now. `Some(reply)` when the operation cannot go on as it is:
+    /// refused (terminal) or back to waiting for approvals.
+    pub(super) fn recheck(&self, op: &mut Operation, policy: &Policy) -> Result<Option<Reply>> {
+        let env = self.env_named(policy, &op.env)?;
+        let verb = match op.verb.as_str() {
+            "promote" => policy::Verb::Promote,
+            "rollback" => policy::Verb::Rollback,
+            _ => policy::Verb::Deploy,
+        };
+        let groups = |who: &str| op.memberships.get(who).cloned().unwrap_or_default();
+        let refusal = match policy::decide(
+            policy,
+            env,
+            verb,
+            &op.actor,
+            op.channel.as_deref(),
+            &groups(&op.actor),
+        ) {
+            Err(r) => Some(r.0),
+            Ok(d) if op.break_glass.is_some() && !d.break_glass => Some(format!(
+                "{} is no longer an incident channel for {}",
+                op.channel.as_deref().unwrap_or("-"),
+                env.name
+            )),
+            Ok(_) => None,
+        };
+        if let Some(why) = refusal {
+            self.save(
+                op,
+                State::Denied {
+                    reason: format!("the policy changed since the request: {why}"),
+                },
+            )?;
+            let text = render::summary_line(op);
+            self.notify.update(op, &text);
+            let mut reply = render::reply(op, text);
+            reply.outcome = super::Outcome::Refused;
+            return Ok(Some(reply));
+        }
+        let rule = rule_of(op, env);
+        let (kept, dropped): (Vec<String>, Vec<String>) =
+            std::mem::take(&mut op.approvers).into_iter().partition(|a| {
+                policy::may_vote(policy, env, &rule, &op.actor, a, &groups(a)).is_ok()
+            });
+        op.approvers = kept;
+        op.needed = rule.count;
+        let (needed, have) = (op.needed, op.approvers.len() as u32);
+        if have >= needed {
+            return Ok(None);
+        }
+        self.save(op, State::AwaitingApproval { needed, have })?;
+        let who = if dropped.is_empty() {
+            String::new()
+        } else {
+            format!(" {} no longer count(s) as approver(s);", dropped.join(", "))
+        };
+        let text = format!(
+            "#{}: the policy changed since the votes:{who} {} needs {needed} approval(s),              has {have}; waiting for {} more",
+            op.id,
+            env.name,
+            needed - have
+        );
+        self.notify.update(op, &text);
+        Ok(Some(render::reply(op, text)))
     }
 
     /// The change moved under the approvers: clear their votes, bind the

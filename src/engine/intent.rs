@@ -1,8 +1,7 @@
 //! Resolving a writing verb (deploy, promote, rollback) into what it means
 //! here: the environment, each app's target and the version to set, the
 //! request in words. Promotion reads the source environment and checks its
-//! soak; rollback goes to the last version the journal saw Healthy there (or,
-//! without such a record, the previous value in history).
+//! soak; rollback goes where [`super::rollback`] says.
 
 use super::{Engine, Fail, Request, Result, env_of, render, target_of};
 use crate::policy::{Environment, Policy, Target};
@@ -18,6 +17,9 @@ pub(super) struct Intent<'p> {
     pub dry_run: bool,
     /// Things the requester should know about how the intent was resolved.
     pub notes: Vec<String>,
+    /// Every gate applies even on the incident path (a rollback to a value
+    /// nobody saw settle there).
+    pub gated: bool,
 }
 
 impl Intent<'_> {
@@ -63,7 +65,7 @@ impl Engine {
                 if let Some((from, _)) = &env.promote_from {
                     let ops = self.journal.list().map_err(Fail::Error)?;
                     for app in &d.apps {
-                        notes.extend(self.check_soak(&ops, env, app, from, &d.version)?);
+                        notes.extend(self.check_soak(policy, &ops, env, app, from, &d.version)?);
                     }
                 }
                 Intent {
@@ -79,9 +81,10 @@ impl Engine {
                         d.env
                     ),
                     reason: d.reason.clone(),
-                    ticket: d.ticket.clone(),
+                    ticket: d.ticket.as_ref().map(ToString::to_string),
                     dry_run: d.dry_run,
                     notes,
+                    gated: false,
                 }
             }
             Command::Promote(p) => {
@@ -115,7 +118,7 @@ impl Engine {
                             from.name
                         ))
                     })?;
-                    notes.extend(self.check_soak(&ops, to, &app, &from.name, &version)?);
+                    notes.extend(self.check_soak(policy, &ops, to, &app, &from.name, &version)?);
                     versions.push(format!("{app} {version}"));
                     edits.push((app, target, version));
                 }
@@ -130,108 +133,51 @@ impl Engine {
                         versions.join(", ")
                     ),
                     reason: p.reason.clone(),
-                    ticket: p.ticket.clone(),
+                    ticket: p.ticket.as_ref().map(ToString::to_string),
                     dry_run: p.dry_run,
                     notes,
+                    gated: false,
                 }
             }
             Command::Rollback(r) => {
                 let env = env_of(policy, &r.env)?;
                 let target = target_of(policy, &r.app, &r.env)?;
-                let mut notes = Vec::new();
-                let version = match &r.to {
-                    Some(v) => v.clone(),
-                    None => match self.last_healthy(tip, &r.app, env, &target)? {
-                        Some(v) => v,
-                        None => {
-                            notes.push(format!(
-                                "the journal has no healthy record of an earlier version of {} in {}; \
-                                 using the previous value in git history",
-                                r.app, env.name
-                            ));
-                            self.previous_version(tip, &r.app, env, &target)?
-                        }
-                    },
-                };
-                if break_glass {
+                let to = self.rollback_target(policy, tip, &r.app, env, &target, r.to.as_ref())?;
+                let mut notes = to.notes;
+                if !to.settled
+                    && let Some((from, _)) = &env.promote_from
+                {
+                    let ops = self.journal.list().map_err(Fail::Error)?;
+                    notes.extend(self.check_soak(policy, &ops, env, &r.app, from, &to.version)?);
+                }
+                if break_glass && to.settled {
                     notes.push(format!(
                         "incident path: locks and freezes do not apply; {} in {} stays locked until `unlock {} in {}`",
                         r.app, env.name, r.app, env.name
                     ));
                 }
+                let version = to.version;
                 Intent {
                     env,
                     summary: format!("rollback {} in {} to {version}", r.app, r.env),
                     edits: vec![(r.app.clone(), target, version)],
                     reason: r.reason.clone(),
-                    ticket: r.ticket.clone(),
+                    ticket: r.ticket.as_ref().map(ToString::to_string),
                     dry_run: r.dry_run,
                     notes,
+                    gated: !to.settled,
                 }
             }
             _ => unreachable!("intent() is only called for writing verbs"),
         })
     }
 
-    /// The value the target had before its current one, from history.
-    fn previous_version(
-        &self,
-        tip: &str,
-        app: &Name,
-        env: &Environment,
-        target: &Target,
-    ) -> Result<Version> {
-        let revisions = self.repo.history(tip, target, 50)?;
-        let current = revisions.first().and_then(|r| r.value.clone());
-        let previous = revisions
-            .iter()
-            .skip(1)
-            .find_map(|r| r.value.clone().filter(|v| Some(v) != current.as_ref()));
-        let value = previous.ok_or_else(|| {
-            Fail::Refused(format!(
-                "no earlier version of {app} in {} in the history of {}",
-                env.name, target.file
-            ))
-        })?;
-        value.parse().map_err(|_| {
-            Fail::Refused(format!(
-                "the earlier value of {app} in {} is `{value}`, which is not a version",
-                env.name
-            ))
-        })
-    }
-
-    /// The newest version of `app` in `env` that the journal saw settle
-    /// (Healthy; with no cluster configured, pushed) and that is not the
-    /// current value: where an incident rollback goes.
-    fn last_healthy(
-        &self,
-        tip: &str,
-        app: &Name,
-        env: &Environment,
-        target: &Target,
-    ) -> Result<Option<Version>> {
-        let current = self.repo.read_value(tip, target)?;
-        let settled = if self.cluster.is_some() {
-            "healthy"
-        } else {
-            "pushed"
-        };
-        let ops = self.journal.list().map_err(Fail::Error)?;
-        Ok(ops
-            .iter()
-            .rev()
-            .filter(|op| op.env == env.name.as_str() && op.entered(settled).is_some())
-            .flat_map(|op| op.changes.iter().filter(|c| c.app == app.as_str()))
-            .find(|c| Some(&c.new_value) != current.as_ref())
-            .and_then(|c| c.version.parse().ok()))
-    }
-
     /// `promote_from` + `soak`: the version must have settled in the source
-    /// env (Healthy; "pushed" without a cluster) at least `soak` ago.
-    /// Returns a note when "pushed" stood in for "healthy".
+    /// env (Healthy; "pushed" where nothing follows the app's rollout) at
+    /// least `soak` ago. Returns a note when "pushed" stood in for "healthy".
     fn check_soak(
         &self,
+        policy: &Policy,
         ops: &[super::Operation],
         to: &Environment,
         app: &Name,
@@ -249,21 +195,19 @@ impl Engine {
                     .changes
                     .iter()
                     .any(|c| c.app == app.as_str() && c.version == version.to_string());
-            let since = if self.cluster.is_some() {
-                op.entered("healthy")
-            } else {
-                op.entered("pushed")
-            };
-            matches.then_some(since).flatten()
+            matches
+                .then(|| self.settled_at(op, app.as_str(), policy))
+                .flatten()
         });
-        let basis = if self.cluster.is_some() {
+        let followed = self.followed(policy, app.as_str(), from.as_str());
+        let basis = if followed {
             "healthy"
         } else {
-            "pushed (no cluster is configured, so the time since the push counts)"
+            "pushed (nothing follows its rollout there, so the time since the push counts)"
         };
         match settled {
-            Some(t) if now - t >= soak as i64 => Ok(self.cluster.is_none().then(|| {
-                format!("no cluster is configured: {app} {version} counts as settled in {from} since it was pushed")
+            Some(t) if now - t >= soak as i64 => Ok((!followed).then(|| {
+                format!("nothing follows {app}'s rollout in {from}: {app} {version} counts as settled there since it was pushed")
             })),
             Some(t) => Err(Fail::Refused(format!(
                 "{app} {version} has been {basis} in {from} for {}; {} needs {} of soak",

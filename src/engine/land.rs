@@ -13,7 +13,7 @@
 //! every commit hoist pushes descends from the tip it was told of.
 
 use super::ports::{Plan, RepoError};
-use super::{Engine, Fail, Operation, POLICY_FILE, State, Target, checkpoint, render};
+use super::{Engine, Fail, Operation, POLICY_FILE, State, Target, checkpoint};
 use hoist_commands::Version;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -297,7 +297,7 @@ impl Engine {
             }
             match self
                 .repo
-                .commit(&plan, &render::commit_message(&j.op), sign)
+                .commit(&plan, &super::message::commit_message(&j.op), sign)
             {
                 Ok(sha) => {
                     checkpoint("commit written");

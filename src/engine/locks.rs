@@ -156,10 +156,21 @@ impl Engine {
             None => env.name.to_string(),
         };
         let live = self.live_locks()?;
-        if !live
+        let held = live
             .iter()
-            .any(|l| l.env == env.name.as_str() && l.app.as_deref() == app)
-        {
+            .find(|l| l.env == env.name.as_str() && l.app.as_deref() == app);
+        if let Some(l) = held {
+            policy::may_unlock(&policy, env, &l.holder, &req.actor, &req.memberships).map_err(
+                |r| {
+                    Fail::Refused(format!(
+                        "{scope} is {}; {}",
+                        l.describe(self.clock.now()),
+                        r.0
+                    ))
+                },
+            )?;
+        } else {
+
             let others: Vec<String> = live
                 .iter()
                 .filter(|l| l.env == env.name.as_str())

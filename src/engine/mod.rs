@@ -9,11 +9,13 @@ mod follow;
 mod intent;
 mod land;
 mod locks;
+mod message;
 mod operation;
 pub mod ports;
 mod read;
 pub(crate) mod render;
 mod resume;
+mod rollback;
 mod write;
 
 pub use land::Backoff;

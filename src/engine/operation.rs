@@ -140,6 +140,11 @@ pub struct Operation {
     pub break_glass: Option<String>,
     /// (time, state label) for every transition, oldest first.
     pub transitions: Vec<(i64, String)>,
+    /// The platform groups each person (the requester, every approver)
+    /// belonged to when they asked or voted: what the policy is checked
+    /// against again at quorum and on resume.
+    #[serde(default)]
+    pub memberships: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Operation {

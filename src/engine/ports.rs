@@ -66,7 +66,11 @@ pub struct Revision {
     /// Commit time, seconds since the epoch.
     pub time: i64,
     pub subject: String,
+    /// `Key: value` lines of the message's last paragraph, as written: only
+    /// hoist's words when `signed_by_hoist`.
     pub trailers: Vec<(String, String)>,
+    /// The commit carries a valid signature by hoist's signing key.
+    pub signed_by_hoist: bool,
     /// The target's value after this commit.
     pub value: Option<String>,
 }

@@ -1,5 +1,6 @@
 //! The read verbs: `status` (apps x environments with version, state, age, lock)
-//! and `history` (the commits that changed an app's version, with trailers).
+//! and `history` (the commits that changed an app's version, with who asked and
+//! approved, read from trailers only on commits hoist signed).
 
 use super::render::{age, date, short, table};
 use super::{Engine, Fail, Reply, Result, app_of, env_of};
@@ -93,14 +94,22 @@ impl Engine {
                 };
                 let by = trailer("Hoist-Requested-By");
                 let approved = trailer("Hoist-Approved-By");
-                let mut who = if by.is_empty() {
-                    "not via hoist".to_string()
+                // Trailers are hoist's words only on commits hoist signed.
+                let who = if !r.signed_by_hoist {
+                    if by.is_empty() {
+                        "not via hoist".to_string()
+                    } else {
+                        "not signed by hoist (its Hoist- trailers are not trusted)".to_string()
+                    }
+                } else if by.is_empty() {
+                    "signed by hoist, without trailers".to_string()
                 } else {
-                    format!("by {}", by.join(", "))
+                    let mut who = format!("by {}", by.join(", "));
+                    if !approved.is_empty() {
+                        who.push_str(&format!(", approved by {}", approved.join(", ")));
+                    }
+                    who
                 };
-                if !approved.is_empty() {
-                    who.push_str(&format!(", approved by {}", approved.join(", ")));
-                }
                 rows.push(vec![
                     short(&r.sha).to_string(),
                     date(r.time),

@@ -1,4 +1,4 @@
-//! Words for chat: commit messages with trailers, diffs, summaries, times.
+//! Words for chat: diffs, summaries, times (commit messages: [`super::message`]).
 //! Kept in one place so every surface (console, Slack, Discord) says the same.
 
 use super::ports::{LineChange, Plan, Progress};
@@ -61,28 +61,6 @@ pub fn change_lines(changes: &[Change]) -> String {
             .iter()
             .map(|c| (c.file.as_str(), c.lines.as_slice())),
     )
-}
-
-/// Subject, reason, trailers (CONTRACT.md "Commits hoist writes").
-pub fn commit_message(op: &Operation) -> String {
-    let mut msg = format!("{}\n\n", op.summary);
-    if let Some(reason) = &op.reason {
-        msg.push_str(reason.trim());
-        msg.push_str("\n\n");
-    }
-    msg.push_str(&format!("Hoist-Operation: {}\n", op.id));
-    msg.push_str(&format!("Hoist-Requested-By: {}\n", op.actor));
-    for a in &op.approvers {
-        msg.push_str(&format!("Hoist-Approved-By: {a}\n"));
-    }
-    msg.push_str(&format!("Hoist-Chat: {}\n", op.chat));
-    if let Some(t) = &op.ticket {
-        msg.push_str(&format!("Hoist-Ticket: {t}\n"));
-    }
-    if let Some(why) = &op.break_glass {
-        msg.push_str(&format!("Hoist-Break-Glass: {}\n", why.replace('\n', " ")));
-    }
-    msg
 }
 
 pub fn phase(p: &Progress) -> &'static str {

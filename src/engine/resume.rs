@@ -5,6 +5,8 @@
 //! whose sha is already on the remote branch was pushed (record it); one that
 //! is not was never pushed (hoist pushes only after recording Committed), so
 //! plan and commit again. Nothing is committed twice, nothing is forgotten.
+//! What is not written yet is checked against the policy as it is now (the
+//! requester, every approver): a tightened policy applies to waiting work.
 //! Operations that were pushed and being followed in a cluster are followed
 //! again, side by side, with what is left of their timeout.
 
@@ -95,16 +97,21 @@ impl Engine {
         tracing::info!(op = op.id, state = op.state.label(), "resuming");
         let reply = match op.state.clone() {
             State::Requested if op.needed > 0 => self.await_approvals(op, &policy, &[])?,
-            State::Requested => {
-                self.save(op, State::Approved)?;
-                self.carry(op, &policy, &tip)?
-            }
             State::AwaitingApproval { .. } => self.on_quorum(op, &policy, &tip)?,
             State::Committed { sha } if self.repo.contains(&tip, &sha)? => {
                 self.pushed(op)?;
                 render::reply(op, render::summary_line(op))
             }
-            _ => self.carry(op, &policy, &tip)?,
+            // Not written yet: the policy as it is now decides again.
+            _ => match self.recheck(op, &policy)? {
+                Some(reply) => reply,
+                None => {
+                    if op.state == State::Requested {
+                        self.save(op, State::Approved)?;
+                    }
+                    self.carry(op, &policy, &tip)?
+                }
+            },
         };
         Ok(Some(reply))
     }

@@ -1,9 +1,13 @@
 //! History of a target: walk first parents from a tip, compare the target
 //! file's blob id with the parent's (cheap: no blob is read unless the file
 //! changed), and read the value only where the file changed. Trailers come
-//! from the commit message; nothing is checked out.
+//! from the commit message; nothing is checked out. Anyone who can push can
+//! write `Hoist-Approved-By: ...` into a message, so each revision says
+//! whether its commit carries a signature by hoist's own key: only then are
+//! its trailers hoist's words.
 
 use super::edit;
+use super::sign::Signer;
 use crate::engine::ports::{RepoError, Revision};
 use crate::policy::Target;
 
@@ -44,11 +48,24 @@ pub fn trailers(message: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Does `commit` carry a valid signature by `signer` (hoist's key)?
+fn signed_by(commit: &gix::Commit<'_>, signer: Option<&Signer>) -> bool {
+    let Some(signer) = signer else { return false };
+    match commit.signature() {
+        Ok(Some((sig, signed))) => {
+            let payload = signed.to_bstring();
+            std::str::from_utf8(sig.as_ref()).is_ok_and(|armored| signer.verify(&payload, armored))
+        }
+        _ => false,
+    }
+}
+
 pub fn history(
     repo: &gix::Repository,
     tip: &str,
     target: &Target,
     limit: usize,
+    signer: Option<&Signer>,
 ) -> Result<Vec<Revision>, RepoError> {
     let mut out = Vec::new();
     let mut id = gix::ObjectId::from_hex(tip.as_bytes()).map_err(err)?;
@@ -80,6 +97,7 @@ pub fn history(
                 time,
                 subject: message.lines().next().unwrap_or_default().to_string(),
                 trailers: trailers(&message),
+                signed_by_hoist: signed_by(&commit, signer),
                 value: value.clone(),
             });
         }

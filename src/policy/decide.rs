@@ -95,6 +95,27 @@ pub fn decide(
     })
 }
 
+/// May `actor` lift a lock held by `holder` in `env`? The holder may, and so
+/// may the people who approve there (`approvals.from`; its deployers when
+/// that is empty). Anyone else is told who holds it.
+pub fn may_unlock(
+    policy: &Policy,
+    env: &Environment,
+    holder: &str,
+    actor: &str,
+    memberships: &[String],
+) -> Result<(), Refusal> {
+    let from = approvers(env);
+    if actor == holder || policy.includes(&from, actor, memberships) {
+        return Ok(());
+    }
+    Err(Refusal(format!(
+        "only {holder} (who holds the lock) or someone who may approve in {} ({}) may unlock it",
+        env.name,
+        list(&from)
+    )))
+}
+
 /// Who may approve in `env` when `approvals.from` is empty: its deployers.
 fn approvers(env: &Environment) -> Vec<Principal> {
     if env.approvals.from.is_empty() {

@@ -9,7 +9,7 @@ mod load;
 mod model;
 mod schema;
 
-pub use decide::{Decision, Refusal, Verb, decide, may_vote};
+pub use decide::{Decision, Refusal, Verb, decide, may_unlock, may_vote};
 pub use freeze::Freeze;
 pub use load::{Problem, load};
 pub use model::*;

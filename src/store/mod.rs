@@ -251,6 +251,7 @@ mod tests {
             expires_at: None,
             break_glass: None,
             transitions: Vec::new(),
+            memberships: Default::default(),
         }
     }
 

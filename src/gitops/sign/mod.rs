@@ -109,6 +109,16 @@ impl Signer {
         }
     }
 
+    /// Is `armored` (a commit's `gpgsig` header) this key's signature over
+    /// `payload` (the commit object without that header)? What makes a
+    /// commit's trailers trustworthy: only hoist holds this key.
+    pub fn verify(&self, payload: &[u8], armored: &str) -> bool {
+        match self {
+            Signer::Ssh(k) => k.verify(payload, armored),
+            Signer::OpenPgp(k) => k.verify(payload, armored),
+        }
+    }
+
     /// Sign `payload` (the commit object without its `gpgsig` header); returns
     /// the armored signature without a trailing newline.
     pub fn sign(&self, payload: &[u8]) -> Result<String, SignError> {

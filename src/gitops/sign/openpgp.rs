@@ -112,3 +112,18 @@ impl PgpKey {
         Ok(armored.trim_end().to_string())
     }
 }
+
+impl PgpKey {
+    /// Is `armored` a detached signature by this key over `payload`?
+    pub fn verify(&self, payload: &[u8], armored: &str) -> bool {
+        let Ok((sig, _)) =
+            DetachedSignature::from_armor_single(std::io::Cursor::new(armored.as_bytes()))
+        else {
+            return false;
+        };
+        match &self.key {
+            Which::Primary(k) => sig.verify(k.public_key(), payload).is_ok(),
+            Which::Subkey(k) => sig.verify(k.public_key(), payload).is_ok(),
+        }
+    }
+}

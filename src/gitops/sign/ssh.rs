@@ -79,6 +79,19 @@ impl SshKey {
     }
 }
 
+impl SshKey {
+    /// Is `armored` an SSHSIG by this key, in namespace `git`, over `payload`?
+    pub fn verify(&self, payload: &[u8], armored: &str) -> bool {
+        let Ok(sig) = SshSig::from_pem(armored.trim()) else {
+            return false;
+        };
+        self.key
+            .public_key()
+            .verify(NAMESPACE, payload, &sig)
+            .is_ok()
+    }
+}
+
 fn uint(m: &Mpint) -> Result<rsa::BigUint, ssh_key::Error> {
     m.as_positive_bytes()
         .map(rsa::BigUint::from_bytes_be)
