@@ -1,5 +1,11 @@
 //! `hoist exec`: one command through the same engine as the bot, for scripts
 //! and CI. Exit 0 = done or resting, 1 = refused (nothing written), 2 = error.
+//!
+//! `--as` is believed, not proven: whoever can run `exec` with the data dir
+//! and the signing key can claim any actor. So it is an operator's tool, and
+//! it refuses to speak as a chat platform's person (`slack:`, `discord:`,
+//! `github:` and their groups) unless `--trusted` says the caller vouches
+//! for that identity (a CI job mapping its own authenticated user, say).
 
 use super::setup;
 use crate::chat::console::{Printer, Silent};
@@ -17,9 +23,12 @@ pub struct ExecArgs {
     /// Where hoist keeps its mirror and journal.
     #[arg(long, env = "HOIST_DATA_DIR")]
     data_dir: PathBuf,
-    /// Who is asking: `slack:U123`, `console:alice`, ...
+    /// Who is asking: `console:alice`, or (with `--trusted`) `slack:U123`, ...
     #[arg(long = "as", value_name = "ACTOR")]
     actor: String,
+    /// The caller vouches for `--as`: needed to act as a chat platform's user.
+    #[arg(long)]
+    trusted: bool,
     /// The channel the request comes from, for policies that name channels.
     #[arg(long)]
     channel: Option<String>,
@@ -47,7 +56,44 @@ fn print(json: bool, reply: &crate::engine::Reply) {
     }
 }
 
+/// Chat platforms whose people `--as` may name only with `--trusted`.
+const CHAT_PLATFORMS: [&str; 3] = ["slack", "discord", "github"];
+
+/// `platform:id` with a plain platform name and an id of `[A-Za-z0-9._@+-]`;
+/// a chat platform's person only when `trusted`.
+fn check_actor(actor: &str, trusted: bool) -> Result<(), String> {
+    let shape = "expected `platform:id`, e.g. `console:alice` (letters, digits and `._@+-` in the id)";
+    let Some((platform, id)) = actor.split_once(':') else {
+        return Err(format!("--as `{}`: {shape}", hoist_commands::visible(actor)));
+    };
+    let platform_ok = (1..=32).contains(&platform.len())
+        && platform
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let id_ok = (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'+' | b'-'));
+    if !platform_ok || !id_ok {
+        return Err(format!("--as `{}`: {shape}", hoist_commands::visible(actor)));
+    }
+    let chat = CHAT_PLATFORMS
+        .iter()
+        .any(|p| platform == *p || platform.strip_prefix(p).is_some_and(|r| r.starts_with('-')));
+    if chat && !trusted {
+        return Err(format!(
+            "--as {actor}: exec cannot prove who a {platform} user is; pass --trusted if this \
+             caller vouches for that identity, or act as a console:NAME listed in hoist.yaml"
+        ));
+    }
+    Ok(())
+}
+
 pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
+    if let Err(why) = check_actor(&args.actor, args.trusted) {
+        print(args.json, &crate::engine::Reply::refused(why));
+        return Ok(1);
+    }
     let text = args.command.join(" ");
     let command = match hoist_commands::parse(&text) {
         Ok(c) => c,
@@ -110,4 +156,22 @@ pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
         Outcome::Refused => 1,
         Outcome::Error => 2,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_actor;
+
+    #[test]
+    fn as_names_a_chat_user_only_when_trusted() {
+        assert!(check_actor("console:alice", false).is_ok());
+        assert!(check_actor("ci:deploy-bot", false).is_ok());
+        for chat in ["slack:U0SRE1", "discord:8035", "github:octocat", "slack-group:S1"] {
+            assert!(check_actor(chat, false).unwrap_err().contains("--trusted"), "{chat}");
+            assert!(check_actor(chat, true).is_ok(), "{chat}");
+        }
+        for bad in ["alice", "console:", ":x", "console:a b", "console:a\nHoist-Approved-By: x", "Console:a"] {
+            assert!(check_actor(bad, true).is_err(), "{bad:?}");
+        }
+    }
 }
