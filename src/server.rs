@@ -8,6 +8,10 @@
 //! Slack's 3-second deadline holds however long git or the engine take, and
 //! a flood is answered "busy" rather than queued without bound. Shutdown is
 //! a future passed in; in-flight requests finish.
+//!
+//! Before any of that, what an unauthenticated client can hold is bounded:
+//! the accept loop ([`accept`]) caps connections and times out request
+//! heads, the body layer ([`body`]) caps and times out request bodies.
 
 use crate::chat::slack::Slack;
 use crate::metrics::{Counters, family};
@@ -21,6 +25,12 @@ use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent, SlackPus
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+mod accept;
+mod body;
+
+pub use accept::Limits;
+pub use body::SLACK_BODY_LIMIT;
+
 /// Request counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -30,6 +40,9 @@ pub struct Metrics {
     rejected: Counters<&'static str>,
     /// Endpoint of a request turned away at the work limit.
     busy: Counters<&'static str>,
+    /// Why a connection or request was cut off before a handler saw it
+    /// (connection cap, header or body timeout, body too large).
+    refused: Counters<&'static str>,
 }
 
 impl Metrics {
@@ -46,6 +59,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Set once start-up (mirror, journal, resume) is done.
     pub ready: Arc<AtomicBool>,
+    /// Timeouts and the connection cap of the listener.
+    pub limits: Limits,
 }
 
 /// The router of `hoist serve`.
@@ -57,18 +72,23 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        // On every path, unknown ones too: no body is read without bounds.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body::bounded,
+        ))
         .with_state(state)
 }
 
-/// Serve `router` on `listener` until `shutdown` resolves.
+/// Serve the router of `state` on `listener`, within `state.limits`, until
+/// `shutdown` resolves; requests in flight then finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    router: Router,
+    state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (limits, metrics) = (state.limits, state.metrics.clone());
+    accept::serve(listener, router(state), limits, metrics, shutdown).await
 }
 
 fn plain(status: StatusCode, text: impl Into<String>) -> Response {
@@ -244,6 +264,13 @@ async fn metrics(State(s): State<AppState>) -> Response {
             calls.map(|((me, o), n)| (format!("method=\"{me}\",outcome=\"{o}\""), n)),
         );
     }
+    let refused = m.refused.snapshot().into_iter();
+    family(
+        &mut out,
+        "hoist_http_refused_total",
+        "Connections and requests cut off before a handler saw them.",
+        refused.map(|(r, n)| (format!("reason=\"{r}\""), n)),
+    );
     let ready = u8::from(s.ready.load(Ordering::Acquire));
     out.push_str(&format!("# TYPE hoist_ready gauge\nhoist_ready {ready}\n"));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()

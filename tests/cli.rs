@@ -1,6 +1,10 @@
-//! The `try` and `check` subcommands as a user runs them.
+//! The `try`, `check` and `serve` subcommands as a user runs them (`serve`
+//! against hostile clients in `server/limits.rs`).
 
 mod support;
+
+#[path = "server/limits.rs"]
+mod limits;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -3,19 +3,21 @@
 //! `SLACK_SIGNING_SECRET`, over Socket Mode with `SLACK_APP_TOKEN`), follows
 //! rollouts when a cluster is configured (drift alerts go to each
 //! environment's `alerts` channel), carries on what a previous process left
-//! unfinished, and serves the HTTP endpoints until SIGTERM or SIGINT.
+//! unfinished, and serves the HTTP endpoints until SIGTERM or SIGINT, within
+//! the limits `HOIST_HTTP_*` set (see [`http_limits`]).
 
 use super::setup;
 use crate::chat::slack::{self, Slack, api::Api, live::Live, live::LiveNotify};
 use crate::engine::ports::{Clock, Notify, SystemClock};
 use crate::engine::{Engine, Operation, Settings};
 use crate::gitops::GitRepo;
-use crate::server::{self, AppState, Metrics};
+use crate::server::{self, AppState, Limits, Metrics};
 use crate::store::Store;
 use anyhow::{Context, anyhow};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -62,15 +64,82 @@ async fn shutdown_signal() {
 
 /// `HOIST_SLACK_WORK_LIMIT`: requests worked on at once (default 512).
 fn work_limit() -> anyhow::Result<usize> {
-    match std::env::var("HOIST_SLACK_WORK_LIMIT") {
+    Ok(positive("HOIST_SLACK_WORK_LIMIT")?.unwrap_or(512))
+}
+
+/// A positive number from `name`, if set.
+fn positive(name: &str) -> anyhow::Result<Option<usize>> {
+    match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => v
             .trim()
             .parse()
             .ok()
             .filter(|n| *n > 0)
-            .ok_or_else(|| anyhow!("HOIST_SLACK_WORK_LIMIT: `{v}` is not a positive number")),
-        _ => Ok(512),
+            .map(Some)
+            .ok_or_else(|| anyhow!("{name}: `{v}` is not a positive number")),
+        _ => Ok(None),
     }
+}
+
+/// A wait like `250ms` or `2s` from `name`, if set (not zero).
+fn wait(name: &str) -> anyhow::Result<Option<Duration>> {
+    let Some(v) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let t = v.trim();
+    let parsed = match t.strip_suffix("ms") {
+        Some(ms) => ms.parse().ok().map(Duration::from_millis),
+        None => t
+            .strip_suffix('s')
+            .and_then(|s| s.parse().ok())
+            .map(Duration::from_secs),
+    };
+    parsed
+        .filter(|d| !d.is_zero())
+        .map(Some)
+        .ok_or_else(|| anyhow!("{name}: `{v}` is not a wait like `250ms` or `2s`"))
+}
+
+/// File descriptors kept for everything but inbound connections: git's
+/// pipes, the journal, the Slack and Kubernetes clients, the runtimes.
+const FD_RESERVE: usize = 64;
+
+/// The soft limit on open files (Linux; `None` elsewhere or unlimited).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The listener's limits: `HOIST_HTTP_HEADER_TIMEOUT` (`10s`),
+/// `HOIST_HTTP_BODY_TIMEOUT` (`10s`), `HOIST_HTTP_MAX_CONNECTIONS` (512).
+/// The cap never exceeds what the open-file limit leaves after
+/// [`FD_RESERVE`], so accepting never runs the process out of descriptors.
+fn http_limits() -> anyhow::Result<Limits> {
+    let mut limits = Limits::default();
+    if let Some(d) = wait("HOIST_HTTP_HEADER_TIMEOUT")? {
+        limits.header_timeout = d;
+    }
+    if let Some(d) = wait("HOIST_HTTP_BODY_TIMEOUT")? {
+        limits.body_timeout = d;
+    }
+    if let Some(n) = positive("HOIST_HTTP_MAX_CONNECTIONS")? {
+        limits.max_connections = n;
+    }
+    if let Some(files) = open_file_limit() {
+        let room = files.saturating_sub(FD_RESERVE).max(files / 2).max(1);
+        if limits.max_connections > room {
+            eprintln!(
+                "hoist: serving at most {room} connections at once (open-file limit {files})"
+            );
+            limits.max_connections = room;
+        }
+    }
+    Ok(limits)
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
@@ -87,6 +156,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         .build()
         .context("starting the work runtime")?;
     let work = slack::Work::new(work_rt.handle().clone(), work_limit()?);
+    let limits = http_limits()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let signer = setup::signer_from_env()?;
     let author = setup::author_from_env()?;
@@ -173,6 +243,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         slack: slack.clone(),
         metrics: Arc::new(Metrics::default()),
         ready: ready.clone(),
+        limits,
     };
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -208,13 +279,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             if slack.is_some() { "on" } else { "off" },
             if socket.is_some() { "on" } else { "off" }
         );
-        server::serve(listener, server::router(state), shutdown_signal()).await?;
+        server::serve(listener, state, shutdown_signal()).await?;
         if let Some(s) = socket {
             s.stop().await;
         }
         anyhow::Ok(())
     })?;
     // Requests already acknowledged get their answers before the process ends.
-    work_rt.shutdown_timeout(std::time::Duration::from_secs(30));
+    work_rt.shutdown_timeout(Duration::from_secs(30));
     Ok(0)
 }
