@@ -5,13 +5,15 @@
 //! `git-receive-pack`) locally, so fetch and push really travel over git's
 //! SSH transport. HTTP: a smart-HTTP server on 127.0.0.1 that demands a
 //! token (Basic auth) in front of `git http-backend`; the token comes from
-//! `HOIST_GIT_TOKEN` through hoist's credential helper.
+//! `HOIST_GIT_TOKEN` through hoist's credential helper, to that host only:
+//! a remote that redirects elsewhere gets no token sent there. Also how
+//! often the remote is asked for its default branch (`GIT_TRACE`).
 
 mod support;
 
 use std::process::Command;
-use support::http_git::HttpGit;
-use support::{BIN, World};
+use support::http_git::{HttpGit, Redirect};
+use support::{BIN, World, git};
 
 fn exec_at(w: &World, url: &str, env: &[(&str, &str)]) -> (i32, serde_json::Value) {
     let out = Command::new(BIN)
@@ -130,4 +132,73 @@ fn an_ssh_remote_is_reached_with_the_configured_key_and_known_hosts() {
         args.contains("git-receive-pack"),
         "the push went over ssh too: {args}"
     );
+}
+
+#[test]
+fn a_redirect_to_another_host_never_carries_the_token_there() {
+    let w = World::new();
+    // The other host would take the token (and the push) if it got it.
+    let other = HttpGit::start(w.dir.path(), "x-access-token", "tok-123");
+    let moved = Redirect::start(&other.url);
+    let url = format!("{}/origin.git", moved.url);
+    let before = w.tip();
+
+    let (code, reply) = exec_at(&w, &url, &[("HOIST_GIT_TOKEN", "tok-123")]);
+    assert_eq!(code, 2, "{reply}");
+    let offered = other.offered.lock().unwrap().clone();
+    assert!(
+        offered.is_empty(),
+        "the token went to the other host: {offered:?}"
+    );
+    assert!(moved.authorizations.lock().unwrap().is_empty());
+    assert_eq!(w.tip(), before, "nothing was written");
+}
+
+/// How many times git ran `ls-remote` according to the trace at `path`.
+fn ls_remotes(path: &std::path::Path) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("git ls-remote"))
+        .count()
+}
+
+#[test]
+fn the_default_branch_is_asked_once_and_again_after_the_remote_renames_it() {
+    let w = World::new();
+    let trace = w.dir.path().join("git-trace");
+    let key = w.key.to_str().unwrap().to_string();
+    let env = [
+        ("GIT_TRACE", trace.to_str().unwrap()),
+        ("HOIST_SIGNING_KEY", &key),
+    ];
+    let exec = |cmd: &str| w.exec_env("console:alice", cmd, &[], &env);
+
+    let (code, reply) = exec("status");
+    assert_eq!(code, 0, "{reply}");
+    assert_eq!(ls_remotes(&trace), 1, "the first call asks");
+    let (code, reply) = exec("deploy api v1.2.4 to staging");
+    assert_eq!((code, &reply["state"]), (0, &"pushed".into()), "{reply}");
+    assert_eq!(ls_remotes(&trace), 1, "the second call remembers");
+
+    // The remote renames main to trunk, and the policy follows.
+    let policy = w
+        .show("main", "hoist.yaml")
+        .replace("branch: main", "branch: trunk");
+    w.commit_file("hoist.yaml", &policy, "main is now trunk");
+    git(&w.origin, &["branch", "-m", "main", "trunk"]);
+
+    let (code, reply) = exec("deploy api v1.2.5 to staging");
+    assert_eq!(code, 2, "the old branch is gone: {reply}");
+    assert!(
+        reply["message"].as_str().unwrap().contains("now `trunk`"),
+        "{reply}"
+    );
+    let (code, reply) = exec("deploy api v1.2.5 to staging");
+    assert_eq!((code, &reply["state"]), (0, &"pushed".into()), "{reply}");
+    assert!(
+        w.show("trunk", "apps/api/overlays/staging/kustomization.yaml")
+            .contains("newTag: v1.2.5")
+    );
+    assert_eq!(ls_remotes(&trace), 2, "asked again once, after the failure");
 }

@@ -9,13 +9,62 @@
 //! - `HOIST_GIT_TOKEN` (and `HOIST_GIT_USERNAME`, default `x-access-token`,
 //!   what GitHub expects for app and personal tokens);
 //! - `HOIST_GIT_SSH_KEY`, `HOIST_GIT_KNOWN_HOSTS`.
+//!
+//! The token is for the remote's host and nobody else's: the helper is
+//! configured for the remote's `scheme://host[:port]/` only
+//! (`credential.<url>.helper`, after an empty `credential.helper` that
+//! clears helpers from other configuration), and it answers only when the
+//! `protocol` and `host` git asks about are the remote's. git follows no
+//! HTTP redirect (`http.followRedirects=false`; its default, `initial`,
+//! follows one on the first request, to any host): a remote that moved is
+//! an error naming the new place, not a silent hop.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The credential helper: answers `get` with the variables' values at run time.
-const HELPER: &str = "!f() { test \"$1\" = get || return 0; \
+/// The credential helper: answers `get` with the variables' values at run
+/// time, when the protocol and host git describes on stdin are the remote's
+/// (`HOIST_GIT_CREDENTIAL_PROTOCOL`, `HOIST_GIT_CREDENTIAL_HOST`, set by
+/// [`Credentials::apply`]); for anything else it says nothing.
+const HELPER: &str = "!f() { test \"$1\" = get || return 0; p=; h=; \
+    while IFS= read -r l && test -n \"$l\"; do case \"$l\" in \
+    protocol=*) p=\"${l#protocol=}\" ;; host=*) h=\"${l#host=}\" ;; esac; done; \
+    test -n \"$h\" && test \"$p\" = \"$HOIST_GIT_CREDENTIAL_PROTOCOL\" \
+    && test \"$h\" = \"$HOIST_GIT_CREDENTIAL_HOST\" || return 0; \
     printf 'username=%s\\npassword=%s\\n' \"${HOIST_GIT_USERNAME:-x-access-token}\" \"$HOIST_GIT_TOKEN\"; }; f";
+
+/// Where an HTTP(S) remote lives, as git's credential protocol names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Origin {
+    /// `http` or `https`.
+    protocol: String,
+    /// `host` or `host:port` (IPv6 in brackets), without any `user@`.
+    host: String,
+}
+
+impl Origin {
+    /// The origin of an `http://` or `https://` URL; `None` for any other
+    /// transport (SSH, local paths) or a URL without a usable host.
+    fn of(url: &str) -> Option<Origin> {
+        let (scheme, rest) = url.split_once("://")?;
+        let protocol = scheme.to_ascii_lowercase();
+        if protocol != "http" && protocol != "https" {
+            return None;
+        }
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let plain = |c: char| c.is_ascii_alphanumeric() || "-._:[]".contains(c);
+        (!host.is_empty() && host.chars().all(plain)).then(|| Origin {
+            protocol,
+            host: host.to_string(),
+        })
+    }
+
+    /// The URL prefix `credential.<url>.helper` is scoped to.
+    fn url(&self) -> String {
+        format!("{}://{}/", self.protocol, self.host)
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Credentials {
@@ -23,6 +72,8 @@ pub struct Credentials {
     token: bool,
     ssh_key: Option<PathBuf>,
     known_hosts: Option<PathBuf>,
+    /// The HTTP(S) remote the token is for; none: the token is not offered.
+    origin: Option<Origin>,
 }
 
 fn set(name: &str) -> Option<String> {
@@ -35,11 +86,13 @@ fn sh_quote(p: &std::path::Path) -> String {
 }
 
 impl Credentials {
-    pub fn from_env() -> Credentials {
+    /// The credentials for `remote` from the environment.
+    pub fn from_env(remote: &str) -> Credentials {
         Credentials {
             token: set("HOIST_GIT_TOKEN").is_some(),
             ssh_key: set("HOIST_GIT_SSH_KEY").map(PathBuf::from),
             known_hosts: set("HOIST_GIT_KNOWN_HOSTS").map(PathBuf::from),
+            origin: Origin::of(remote),
         }
     }
 
@@ -64,13 +117,19 @@ impl Credentials {
 
     /// Configure a git command (fetch, push, ls-remote) to authenticate.
     pub fn apply(&self, cmd: &mut Command) {
-        if self.token {
-            // An empty value first clears helpers from other configuration.
-            cmd.env("GIT_CONFIG_COUNT", "2")
-                .env("GIT_CONFIG_KEY_0", "credential.helper")
-                .env("GIT_CONFIG_VALUE_0", "")
-                .env("GIT_CONFIG_KEY_1", "credential.helper")
-                .env("GIT_CONFIG_VALUE_1", HELPER);
+        let mut config = vec![("http.followRedirects".to_string(), "false")];
+        if let (true, Some(origin)) = (self.token, &self.origin) {
+            // An empty value first clears helpers from other configuration
+            // (URL-scoped ones too: git keeps one list for both).
+            config.push(("credential.helper".into(), ""));
+            config.push((format!("credential.{}.helper", origin.url()), HELPER));
+            cmd.env("HOIST_GIT_CREDENTIAL_PROTOCOL", &origin.protocol)
+                .env("HOIST_GIT_CREDENTIAL_HOST", &origin.host);
+        }
+        cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
+        for (i, (key, value)) in config.iter().enumerate() {
+            cmd.env(format!("GIT_CONFIG_KEY_{i}"), key)
+                .env(format!("GIT_CONFIG_VALUE_{i}"), value);
         }
         if let Some(ssh) = self.ssh_command() {
             cmd.env("GIT_SSH_COMMAND", ssh);
@@ -81,25 +140,58 @@ impl Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::io::Write;
+    use std::process::Stdio;
 
-    #[test]
-    fn the_token_reaches_git_through_the_helper_and_never_the_command_line() {
-        let creds = Credentials {
+    const REMOTE: &str = "https://git.example.com/acme/config.git";
+
+    fn with_token() -> Credentials {
+        Credentials {
             token: true,
+            origin: Origin::of(REMOTE),
             ..Credentials::default()
-        };
+        }
+    }
+
+    /// What `cmd` prints when given `input` on stdin.
+    fn answer(mut cmd: Command, input: &str) -> String {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `git credential fill` for `input`, configured as the mirror's git is.
+    fn fill(creds: &Credentials, input: &str) -> String {
         let mut cmd = Command::new("git");
         cmd.args(["credential", "fill"])
             .env("HOIST_GIT_TOKEN", "s3cr3t-token")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("HOME", std::env::temp_dir())
-            .env("GIT_TERMINAL_PROMPT", "0");
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env_remove("GIT_ASKPASS")
+            .env_remove("SSH_ASKPASS");
         creds.apply(&mut cmd);
-        assert!(
-            cmd.get_args()
-                .all(|a| !a.to_string_lossy().contains("s3cr3t")),
-            "no argument carries the token"
-        );
+        answer(cmd, input)
+    }
+
+    #[test]
+    fn the_token_reaches_git_through_the_helper_and_never_the_command_line() {
+        let creds = with_token();
+        let mut cmd = Command::new("git");
+        cmd.env("HOIST_GIT_TOKEN", "s3cr3t-token");
+        creds.apply(&mut cmd);
         let configured: Vec<String> = cmd
             .get_envs()
             .filter_map(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()))
@@ -110,22 +202,96 @@ mod tests {
             ["s3cr3t-token"],
             "only the variable itself holds it"
         );
-        let mut child = cmd
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"protocol=https\nhost=git.example.com\n\n")
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        let said = String::from_utf8_lossy(&out.stdout);
+        let said = fill(&creds, "protocol=https\nhost=git.example.com\n\n");
         assert!(said.contains("username=x-access-token"), "{said}");
         assert!(said.contains("password=s3cr3t-token"), "{said}");
+    }
+
+    #[test]
+    fn the_token_is_offered_to_the_remotes_host_and_no_other() {
+        let creds = with_token();
+        for other in [
+            "protocol=https\nhost=evil.example.com\n\n",
+            "protocol=https\nhost=git.example.com:8443\n\n",
+            "protocol=http\nhost=git.example.com\n\n",
+            "protocol=https\nhost=git.example.com.evil.example\n\n",
+        ] {
+            let said = fill(&creds, other);
+            assert!(!said.contains("s3cr3t"), "{other:?} got {said}");
+        }
+        // No HTTP remote, no helper: an SSH remote's token would go nowhere.
+        let ssh = Credentials {
+            token: true,
+            origin: Origin::of("ssh://git.example.com/acme/config.git"),
+            ..Credentials::default()
+        };
+        let said = fill(&ssh, "protocol=https\nhost=git.example.com\n\n");
+        assert!(!said.contains("s3cr3t"), "{said}");
+    }
+
+    #[test]
+    fn the_helper_itself_answers_only_for_the_host_it_was_given() {
+        // Run as git would, but with no URL scoping in front of it.
+        let script = HELPER.strip_prefix('!').unwrap();
+        let helper = |input: &str| {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", &format!("{script} \"$@\""), "helper", "get"])
+                .env("HOIST_GIT_TOKEN", "s3cr3t-token")
+                .env("HOIST_GIT_CREDENTIAL_PROTOCOL", "https")
+                .env("HOIST_GIT_CREDENTIAL_HOST", "git.example.com");
+            answer(cmd, input)
+        };
+        let ok = helper("protocol=https\nhost=git.example.com\npath=acme/config.git\n\n");
+        assert!(ok.contains("password=s3cr3t-token"), "{ok}");
+        for other in [
+            "protocol=https\nhost=evil.example.com\n\n",
+            "protocol=https\n\n",
+            "host=git.example.com\n\n",
+            "protocol=https\n\nhost=git.example.com\n",
+        ] {
+            let said = helper(other);
+            assert_eq!(said, "", "{other:?}");
+        }
+    }
+
+    #[test]
+    fn origins_are_scheme_and_host_of_http_urls_only() {
+        let o = Origin::of("https://user:pw@Git.Example.com:8443/a/b.git?x#y").unwrap();
+        assert_eq!(o.protocol, "https");
+        assert_eq!(o.host, "Git.Example.com:8443");
+        assert_eq!(o.url(), "https://Git.Example.com:8443/");
+        assert_eq!(
+            Origin::of("HTTP://[::1]:80/r").unwrap().url(),
+            "http://[::1]:80/"
+        );
+        for none in [
+            "git@github.com:acme/config.git",
+            "ssh://git.example.com/r",
+            "file:///srv/r",
+            "/srv/r",
+            "https:///r",
+            "https://ho st/r",
+            "https://host\n/r",
+        ] {
+            assert_eq!(Origin::of(none), None, "{none:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Whatever the URL, the host that reaches git's configuration and
+        /// the helper's environment is one plain token: no newline, quote,
+        /// slash or `@` to smuggle another key or host in.
+        #[test]
+        fn an_origin_from_any_url_is_plain(url in "\\PC{0,80}|https?://[^/]{0,40}/.{0,20}") {
+            if let Some(o) = Origin::of(&url) {
+                prop_assert!(o.protocol == "http" || o.protocol == "https");
+                prop_assert!(!o.host.is_empty());
+                prop_assert!(o.host.chars().all(|c| c.is_ascii_graphic()));
+                prop_assert!(!o.host.contains(['/', '@', '"', '\\', '\'']));
+            }
+        }
     }
 
     #[test]
@@ -134,6 +300,7 @@ mod tests {
             token: false,
             ssh_key: Some("/etc/hoist/deploy key".into()),
             known_hosts: Some("/etc/hoist/known_hosts".into()),
+            origin: None,
         };
         assert_eq!(
             creds.ssh_command().unwrap(),

@@ -2,6 +2,14 @@
 //! the git CLI for everything that talks to the remote (fetch, push): it
 //! handles every transport and credential setup users already have. Created
 //! once, fetched before each plan, never re-cloned.
+//!
+//! The remote's default branch is asked once (`ls-remote --symref`) and
+//! remembered in the mirror as git itself does, in the symbolic ref
+//! `refs/remotes/origin/HEAD`; a failed fetch or push forgets it, so a branch
+//! renamed on the remote is asked about again. What the remote says (push
+//! status, hook messages) is hostile input: it is parsed without assuming
+//! UTF-8, and what reaches people is stripped of control characters and
+//! bounded in length.
 
 use super::credentials::Credentials;
 use std::path::{Path, PathBuf};
@@ -31,6 +39,9 @@ pub struct Mirror {
     pub url: String,
     credentials: Credentials,
 }
+
+/// Where the remote's default branch is remembered (as `git clone` does).
+const REMOTE_HEAD: &str = "refs/remotes/origin/HEAD";
 
 /// Reasons git gives when someone else moved the ref first.
 const STALE_MARKERS: &[&str] = &[
@@ -67,8 +78,8 @@ impl Mirror {
         let path = data_dir.join("mirrors").join(format!("{name}.git"));
         let mirror = Mirror {
             path,
-            url,
-            credentials: Credentials::from_env(),
+            url: url.clone(),
+            credentials: Credentials::from_env(&url),
         };
         if !mirror.path.join("HEAD").exists() {
             std::fs::create_dir_all(&mirror.path).map_err(GitCliError::Spawn)?;
@@ -137,18 +148,43 @@ impl Mirror {
         }
     }
 
-    /// The branch the remote's HEAD points at (`main` when it cannot tell).
+    /// The branch the remote's HEAD points at: remembered after the first
+    /// answer, asked for again after [`Mirror::forget_default_branch`]
+    /// (`main` when the remote does not say, which is not remembered).
     pub fn default_branch(&self) -> Result<String, GitCliError> {
+        if let Some(branch) = self.remembered_default_branch() {
+            return Ok(branch);
+        }
         let out = self.git(&["ls-remote", "--symref", "origin", "HEAD"])?;
-        Ok(out
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("ref: refs/heads/")?
-                    .split_whitespace()
-                    .next()
-                    .map(String::from)
-            })
-            .unwrap_or_else(|| "main".into()))
+        let Some(branch) = symref_head(&out) else {
+            return Ok("main".into());
+        };
+        let tracking = format!("refs/remotes/origin/{branch}");
+        self.git(&["symbolic-ref", REMOTE_HEAD, &tracking])?;
+        Ok(branch)
+    }
+
+    /// The default branch remembered in the mirror, if any.
+    fn remembered_default_branch(&self) -> Option<String> {
+        let out = self.run(&["symbolic-ref", "--quiet", REMOTE_HEAD]).ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        let target = String::from_utf8_lossy(&out.stdout);
+        let branch = target.trim().strip_prefix("refs/remotes/origin/")?;
+        valid_branch(branch).then(|| branch.to_string())
+    }
+
+    /// Forget the remembered default branch (the next call asks the remote);
+    /// the branch that was remembered, if any.
+    pub fn forget_default_branch(&self) -> Option<String> {
+        let was = self.remembered_default_branch();
+        if was.is_some() {
+            // Failing to delete leaves the old answer, which the next failed
+            // fetch forgets again: nothing to report.
+            let _ = self.run(&["symbolic-ref", "--delete", "--quiet", REMOTE_HEAD]);
+        }
+        was
     }
 
     /// Fetch one branch; only the branches in use are ever fetched.
@@ -195,34 +231,87 @@ impl Mirror {
         let lease = format!("--force-with-lease=refs/heads/{branch}:{expected}");
         let spec = format!("{commit}:refs/heads/{branch}");
         let out = self.run(&["push", "--porcelain", "--atomic", &lease, "origin", &spec])?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if out.status.success() {
-            // git itself moved refs/remotes/origin/BRANCH (the fetch refspec
-            // maps it), so the next write starts from this commit without a fetch.
-            return Ok(PushResult::Pushed);
-        }
-        let all = format!("{stdout}\n{stderr}");
-        let detail = remote_message(&stderr).unwrap_or_else(|| all.trim().to_string());
-        if STALE_MARKERS.iter().any(|m| all.contains(m))
-            && !all.contains("pre-receive hook declined")
-        {
-            Ok(PushResult::Stale(detail))
-        } else {
-            Ok(PushResult::Refused(detail))
-        }
+        Ok(push_result(out.status.success(), &out.stdout, &out.stderr))
     }
 }
 
+/// How a push ended, from git's exit status and what it printed. When
+/// the push went through, git itself moved `refs/remotes/origin/BRANCH`
+/// (the fetch refspec maps it), so the next write starts from the pushed
+/// commit without a fetch.
+pub(crate) fn push_result(success: bool, stdout: &[u8], stderr: &[u8]) -> PushResult {
+    if success {
+        return PushResult::Pushed;
+    }
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(stdout),
+        String::from_utf8_lossy(stderr),
+    );
+    let all = format!("{stdout}\n{stderr}");
+    let detail = remote_message(&stderr).unwrap_or_else(|| said(all.trim()));
+    if STALE_MARKERS.iter().any(|m| all.contains(m)) && !all.contains("pre-receive hook declined") {
+        PushResult::Stale(detail)
+    } else {
+        PushResult::Refused(detail)
+    }
+}
+
+/// The branch `ls-remote --symref origin HEAD` names (`ref: refs/heads/B\tHEAD`),
+/// if it names one that is a usable branch name.
+pub(crate) fn symref_head(out: &str) -> Option<String> {
+    out.lines().find_map(|l| {
+        let (target, name) = l.strip_prefix("ref: refs/heads/")?.split_once('\t')?;
+        (name == "HEAD" && valid_branch(target)).then(|| target.to_string())
+    })
+}
+
+/// A branch name hoist will put in a ref or a refspec: git's own rules
+/// (`git check-ref-format`), a little stricter (no leading `-`, bounded).
+pub(crate) fn valid_branch(b: &str) -> bool {
+    !b.is_empty()
+        && b.len() <= 255
+        && !b.starts_with(['-', '/', '.'])
+        && !b.ends_with(['/', '.'])
+        && !b.ends_with(".lock")
+        && !b.contains("..")
+        && !b.contains("//")
+        && !b.contains("@{")
+        && !b.contains("/.")
+        && b != "HEAD"
+        && !b
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+}
+
+/// Longest text from the remote passed on to people.
+const SAID_MAX: usize = 2000;
+
+/// Text from the remote as people may see it: control characters (terminal
+/// escapes included) dropped but for line ends, cut after [`SAID_MAX`] bytes.
+pub(crate) fn said(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(SAID_MAX + 4));
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            continue;
+        }
+        if out.len() + c.len_utf8() > SAID_MAX {
+            out.push('…');
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The `remote:` lines of a push's stderr (what a hook said), if any.
-fn remote_message(stderr: &str) -> Option<String> {
+pub(crate) fn remote_message(stderr: &str) -> Option<String> {
     let lines: Vec<&str> = stderr
         .lines()
         .filter_map(|l| l.strip_prefix("remote:"))
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    (!lines.is_empty()).then(|| lines.join("\n"))
+    (!lines.is_empty()).then(|| said(&lines.join("\n")))
 }
 
 /// Local paths become absolute so the mirror finds them from its own directory.
@@ -235,3 +324,6 @@ fn normalize_url(url: &str) -> String {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| url.to_string())
 }
+
+#[cfg(test)]
+mod tests;

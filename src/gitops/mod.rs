@@ -154,6 +154,22 @@ impl GitRepo {
             .map_err(git_err)
     }
 
+    /// A fetch of `branch` failed: forget the remembered default branch
+    /// (the remote may have renamed it), and when `branch` was that default
+    /// and the remote now names another, say so.
+    fn fetch_failed(&self, branch: &str, e: mirror::GitCliError) -> RepoError {
+        let was = self.mirror.forget_default_branch();
+        if was.as_deref() == Some(branch)
+            && let Ok(now) = self.mirror.default_branch()
+            && now != branch
+        {
+            return RepoError::Git(format!(
+                "{e}; the remote's default branch is now `{now}` (was `{branch}`): ask again"
+            ));
+        }
+        git_err(e)
+    }
+
     fn signature(&self, now: i64) -> gix::actor::Signature {
         gix::actor::Signature {
             name: self.author.name.as_str().into(),
@@ -167,6 +183,8 @@ impl GitRepo {
 }
 
 impl ConfigRepo for GitRepo {
+    /// Asked of the remote once, then remembered in the mirror until a
+    /// fetch or push fails (see [`Mirror::default_branch`]).
     fn default_branch(&self) -> Result<String, RepoError> {
         self.mirror.default_branch().map_err(git_err)
     }
@@ -190,7 +208,9 @@ impl ConfigRepo for GitRepo {
             return Ok(tip.clone());
         }
         let started = Instant::now();
-        self.mirror.fetch(branch).map_err(git_err)?;
+        if let Err(e) = self.mirror.fetch(branch) {
+            return Err(self.fetch_failed(branch, e));
+        }
         let tip = self
             .tracking_tip(branch)?
             .ok_or_else(|| RepoError::Git(format!("branch `{branch}` not found on the remote")))?;
@@ -311,10 +331,12 @@ impl ConfigRepo for GitRepo {
 
     fn push(&self, branch: &str, commit: &str, expected: &str) -> Result<(), RepoError> {
         self.flush()?;
-        let pushed = self
-            .mirror
-            .push(branch, commit, expected)
-            .map_err(git_err)?;
+        let pushed = self.mirror.push(branch, commit, expected);
+        if !matches!(pushed, Ok(PushResult::Pushed | PushResult::Stale(_))) {
+            // Refused or failed: perhaps the branch is not where it was.
+            self.mirror.forget_default_branch();
+        }
+        let pushed = pushed.map_err(git_err)?;
         // Combining packs waits until the push is out of the race with other writers.
         if let Err(e) = self.mirror.tidy(MAX_PACKS.into()) {
             tracing::warn!(error = %e, "could not combine the mirror's packs");

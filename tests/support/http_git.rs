@@ -163,3 +163,49 @@ fn serve(stream: TcpStream, root: &PathBuf, expected: &str, seen: &Mutex<Vec<Str
     );
     let _ = out.write_all(payload);
 }
+
+/// A host that answers every request with `302 Found` to the same path on
+/// another base URL (a moved repository, or a hostile server sending git
+/// elsewhere), and records every `Authorization` header it was sent.
+pub struct Redirect {
+    pub url: String,
+    pub authorizations: Arc<Mutex<Vec<String>>>,
+}
+
+impl Redirect {
+    pub fn start(to: &str) -> Redirect {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let authorizations = Arc::new(Mutex::new(Vec::new()));
+        let (to, seen) = (to.to_string(), authorizations.clone());
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    continue;
+                }
+                let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':')
+                        && k.trim().eq_ignore_ascii_case("authorization")
+                    {
+                        seen.lock().unwrap().push(v.trim().to_string());
+                    }
+                }
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 302 Found\r\nLocation: {to}{target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        Redirect {
+            url,
+            authorizations,
+        }
+    }
+}
