@@ -136,6 +136,10 @@ fn a_client_that_sends_half_a_header_is_disconnected_within_the_header_timeout()
     let (status, closed, took) = outcome(&mut slow, BOUND);
     assert!(closed, "still open after {took:?} (answered {status:?})");
     assert!(took >= LIMIT / 2, "closed too early: {took:?}");
+    // So is one that sends nothing at all.
+    let mut silent = TcpStream::connect(&bot.addr).unwrap();
+    let (_, closed, took) = outcome(&mut silent, BOUND);
+    assert!(closed, "silent connection still open after {took:?}");
     // A keep-alive connection idling after an answer is let go the same way.
     let mut idle = open(&bot.addr, b"GET /healthz HTTP/1.1\r\nHost: hoist\r\n\r\n");
     let (status, closed, took) = outcome(&mut idle, BOUND);
