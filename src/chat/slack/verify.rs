@@ -11,7 +11,7 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// How far a request's timestamp may be from now, either way.
-pub const WINDOW_SECS: i64 = 5 * 60;
+pub const WINDOW_SECS: u64 = 5 * 60;
 
 /// Why a request was not accepted; the HTTP answer is 401 in every case.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,7 +86,9 @@ impl Verifier {
         let ts = timestamp.ok_or(Reject::Missing("X-Slack-Request-Timestamp"))?;
         let sig = signature.ok_or(Reject::Missing("X-Slack-Signature"))?;
         let at: i64 = ts.trim().parse().map_err(|_| Reject::BadTimestamp)?;
-        if (self.clock.now() - at).abs() > WINDOW_SECS {
+        // `abs_diff` is exact for every pair of i64s (a difference can need
+        // 64 bits unsigned): an absurd timestamp is stale, never an overflow.
+        if self.clock.now().abs_diff(at) > WINDOW_SECS {
             return Err(Reject::Stale);
         }
         let expected = self.sign(ts, body);
@@ -153,6 +155,34 @@ mod tests {
     }
 
     #[test]
+    fn absurd_timestamps_are_rejected_without_overflow() {
+        let extremes = [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX - 1, i64::MAX];
+        for now in extremes {
+            let v = verifier(SECRET, now);
+            for at in extremes {
+                if now.abs_diff(at) <= WINDOW_SECS {
+                    continue;
+                }
+                let ts = at.to_string();
+                let sig = v.sign(&ts, BODY.as_bytes());
+                assert_eq!(
+                    v.verify(Some(&ts), Some(&sig), BODY.as_bytes()),
+                    Err(Reject::Stale),
+                    "now {now}, timestamp {ts}"
+                );
+            }
+        }
+        let v = verifier(SECRET, 1_531_420_618);
+        for ts in ["99999999999999999999", "-99999999999999999999", "1e9", ""] {
+            assert_eq!(
+                v.verify(Some(ts), Some(EXPECTED), BODY.as_bytes()),
+                Err(Reject::BadTimestamp),
+                "{ts}"
+            );
+        }
+    }
+
+    #[test]
     fn missing_headers_and_a_wrong_secret_are_rejected() {
         let v = verifier(SECRET, 1_531_420_618);
         assert!(matches!(
@@ -177,5 +207,78 @@ mod tests {
             Err(Reject::Mismatch),
             "a prefix of the right signature is not the signature"
         );
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Header values as an outsider may send them: numbers of any size,
+        /// signs, spaces, `v0=` prefixes, control characters, anything.
+        fn header() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                any::<i64>().prop_map(|n| n.to_string()),
+                "[ +-]?[0-9]{0,40}",
+                "v0=[0-9a-f]{0,70}",
+                Just(String::new()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(500))]
+
+            #[test]
+            fn no_request_panics_the_verifier_or_passes_unsigned(
+                now in any::<i64>(),
+                ts in proptest::option::of(header()),
+                sig in proptest::option::of(header()),
+                body in proptest::collection::vec(any::<u8>(), 0..256),
+            ) {
+                let v = verifier(SECRET, now);
+                let answer = v.verify(ts.as_deref(), sig.as_deref(), &body);
+                // Only the right signature of this body at this time passes.
+                if answer.is_ok() {
+                    let ts = ts.as_deref().unwrap_or_default();
+                    let expected = v.sign(ts, &body);
+                    prop_assert_eq!(sig.as_deref(), Some(expected.as_str()));
+                }
+            }
+
+            #[test]
+            fn a_signed_request_passes_exactly_within_the_window(
+                now in any::<i64>(),
+                skew in any::<i64>(),
+                body in proptest::collection::vec(any::<u8>(), 0..256),
+            ) {
+                let v = verifier(SECRET, now);
+                let at = now.wrapping_add(skew);
+                let ts = at.to_string();
+                let sig = v.sign(&ts, &body);
+                let answer = v.verify(Some(&ts), Some(&sig), &body);
+                if now.abs_diff(at) <= WINDOW_SECS {
+                    prop_assert_eq!(answer, Ok(()));
+                } else {
+                    prop_assert_eq!(answer, Err(Reject::Stale));
+                }
+            }
+        }
+
+        #[test]
+        fn a_mebibyte_body_and_header_are_checked_quickly() {
+            let v = verifier(SECRET, 1_531_420_618);
+            let big = vec![0xffu8; 1 << 20];
+            let huge = "9".repeat(1 << 20);
+            let start = std::time::Instant::now();
+            assert_eq!(
+                v.verify(Some(TS), Some(EXPECTED), &big),
+                Err(Reject::Mismatch)
+            );
+            assert_eq!(
+                v.verify(Some(&huge), Some(&huge), &big),
+                Err(Reject::BadTimestamp)
+            );
+            assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        }
     }
 }
