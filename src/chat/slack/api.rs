@@ -4,7 +4,11 @@
 //! `chat.postMessage` goes at most once per second per channel, and an
 //! answer of 429 is retried after its `Retry-After` (a few times, then given
 //! up with a warning: chat is where progress is shown, never a reason to fail
-//! an operation).
+//! an operation). A user group's members are kept for `HOIST_SLACK_GROUP_TTL`;
+//! when a lookup fails, the last answer is used for at most one more TTL, then
+//! nobody counts as a member (fail closed), each counted in
+//! `hoist_slack_api_calls_total{method="usergroups.users.list"}` as outcome
+//! `stale` or `failed_closed`.
 
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
@@ -221,7 +225,8 @@ impl Api {
     }
 
     /// The members of a user group (`S0123`), cached for the TTL. A lookup
-    /// that fails keeps the last answer if there is one, else counts nobody.
+    /// that fails keeps the last answer for at most one more TTL, then
+    /// counts nobody: a group that cannot be read grants nothing.
     pub async fn group_members(&self, group: &str) -> Vec<String> {
         if let Some((at, users)) = self.cached(group)
             && at.elapsed() < self.group_ttl
@@ -244,10 +249,20 @@ impl Api {
                 groups.insert(group.to_string(), (Instant::now(), users.clone()));
                 users
             }
-            Err(e) => {
-                tracing::warn!(error = %e, group, "resolving a user group");
-                self.cached(group).map(|(_, u)| u).unwrap_or_default()
-            }
+            Err(e) => match stale(self.cached(group), self.group_ttl) {
+                Some(users) => {
+                    self.calls.inc(("usergroups.users.list", "stale"));
+                    tracing::warn!(error = %e, group, "resolving a user group; \
+                        using the last answer, at most one TTL past its expiry");
+                    users
+                }
+                None => {
+                    self.calls.inc(("usergroups.users.list", "failed_closed"));
+                    tracing::warn!(error = %e, group, "resolving a user group; \
+                        no recent answer, so nobody counts as its member");
+                    Vec::new()
+                }
+            },
         }
     }
 
@@ -262,6 +277,13 @@ impl Api {
     }
 }
 
+/// What a failed group lookup may still use: the last answer (fetched at
+/// `at`) while it is less than two TTLs old, i.e. at most one TTL expired.
+fn stale(last: Option<(Instant, Vec<String>)>, ttl: Duration) -> Option<Vec<String>> {
+    let (at, users) = last?;
+    (at.elapsed() < ttl.saturating_mul(2)).then_some(users)
+}
+
 /// A TLS configuration that trusts nothing, for plain-HTTP base URLs (the
 /// connector still needs one; it is never used for `http://`).
 fn rustls_config_without_roots() -> anyhow::Result<rustls::ClientConfig> {
@@ -270,4 +292,30 @@ fn rustls_config_without_roots() -> anyhow::Result<rustls::ClientConfig> {
         .with_safe_default_protocol_versions()?
         .with_root_certificates(rustls::RootCertStore::empty())
         .with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(ago: Duration) -> Option<(Instant, Vec<String>)> {
+        let at = Instant::now().checked_sub(ago)?;
+        Some((at, vec!["U1".to_string()]))
+    }
+
+    #[test]
+    fn a_failed_lookup_keeps_the_last_answer_for_one_more_ttl_then_counts_nobody() {
+        let ttl = Duration::from_secs(60);
+        let Some(last) = answered(Duration::from_secs(90)) else {
+            return; // the machine has been up for less than 90 s
+        };
+        assert_eq!(stale(Some(last), ttl), Some(vec!["U1".to_string()]));
+        let Some(last) = answered(Duration::from_secs(121)) else {
+            return;
+        };
+        assert_eq!(stale(Some(last), ttl), None, "two TTLs old: fail closed");
+        assert_eq!(stale(None, ttl), None, "never answered: nobody");
+        let now = answered(Duration::ZERO);
+        assert_eq!(stale(now, Duration::ZERO), None, "no TTL: no grace");
+    }
 }
