@@ -264,6 +264,11 @@ impl FakeSlack {
         self.state.lock().unwrap().groups.insert(id.into(), users);
     }
 
+    /// From now on `usergroups.users.list` of `id` answers `no_such_subteam`.
+    pub fn remove_group(&self, id: &str) {
+        self.state.lock().unwrap().groups.remove(id);
+    }
+
     /// The next `n` calls of `method` answer 429 with `Retry-After: 1`.
     pub fn rate_limit(&self, method: &str, n: u32) {
         self.state.lock().unwrap().limited.insert(method.into(), n);

@@ -1,11 +1,14 @@
 //! What Slack traffic means, after it was acknowledged. A request that opens
 //! an operation (deploy, promote, rollback) needs a thread: a mention or a
 //! message is its own; for a slash command (which Slack shows nobody) hoist
-//! posts "<@U1> asked: `...`" and threads under it, deleting that post again
-//! if nothing came of the request. Refusals and bad input are ephemeral to
-//! the asker; everything else is said where it was asked.
+//! posts "<@U1> asked: `...`" and threads under it. That echo is posted only
+//! once a dry run of the same request says it would be written, so a refused
+//! request or bad input (from anyone, saying anything) posts nothing: it is
+//! answered only to the asker (ephemeral). Everything said is escaped
+//! ([`super::text`]). Slash commands, button presses and events are each
+//! acted on once, however often the same one arrives ([`super::replay`]).
 
-use super::{Slack, place};
+use super::{Slack, place, replay, text};
 use crate::engine::{Outcome, Reply, Request};
 use hoist_commands::{Approve, Command, Deny, OpId};
 use slack_morphism::prelude::*;
@@ -25,12 +28,12 @@ pub fn command_text(command: &str, text: &str) -> String {
     if name == "hoist" || name.is_empty() {
         text.trim().to_string()
     } else {
-        format!("{name} {}", text.trim())
+        format!("{name} {}", text.trim()).trim().to_string()
     }
 }
 
 /// A message's text without mentions of the bot, trimmed.
-fn without_mention(text: &str, bot: &str) -> String {
+pub fn without_mention(text: &str, bot: &str) -> String {
     text.replace(&format!("<@{bot}>"), " ").trim().to_string()
 }
 
@@ -48,8 +51,11 @@ struct Said<'a> {
 }
 
 impl Slack {
-    /// A slash command (HTTP or Socket Mode).
+    /// A slash command (HTTP or Socket Mode), once per `trigger_id`.
     pub async fn on_command(self: Arc<Self>, ev: SlackCommandEvent) {
+        if !self.first_seen(replay::command_key(&ev)).await {
+            return;
+        }
         let text = command_text(&ev.command.0, ev.text.as_deref().unwrap_or(""));
         self.on_words(Said {
             user: &ev.user_id.0,
@@ -65,8 +71,7 @@ impl Slack {
 
     /// An Events API callback (HTTP or Socket Mode), once per `event_id`.
     pub async fn on_event(self: Arc<Self>, ev: SlackPushEventCallback) {
-        if !self.first_seen(&ev.event_id.0).await {
-            tracing::debug!(event_id = %ev.event_id.0, "a retry of an event already handled");
+        if !self.first_seen(replay::event_key(&ev)).await {
             return;
         }
         match ev.event {
@@ -142,7 +147,7 @@ impl Slack {
             Ok(c) => c,
             Err(e) => {
                 if s.addressed {
-                    let text = format!("`{}`: {e}", s.text);
+                    let text = format!("{}: {e}", text::code(&s.text));
                     self.tell(s.channel, s.user, s.thread_ts, &text).await;
                 }
                 return;
@@ -163,12 +168,21 @@ impl Slack {
             return self.answer(&s, thread, reply).await;
         }
         // The message the operation's thread hangs from: the request's own,
-        // or (slash commands) an echo of it that hoist posts.
+        // or (slash commands) an echo of it that hoist posts, once a dry run
+        // says the request would be written.
         let (ts, echo) = match s.ts {
             Some(ts) => (ts.to_string(), false),
             None => {
-                let text = format!("<@{}> asked: `{}`", s.user, s.text);
-                let content = SlackMessageContent::new().with_text(text);
+                let rehearsal = Request {
+                    command: rehearsed(&req.command),
+                    ..req.clone()
+                };
+                let rehearsed = self.run(rehearsal).await;
+                if rehearsed.state != "dry-run" {
+                    return self.answer(&s, thread, rehearsed).await;
+                }
+                let said = format!("{} asked: {}", text::mention(s.user), text::code(&s.text));
+                let content = SlackMessageContent::new().with_text(said);
                 match self.api.post(s.channel, None, content).await {
                     Ok(ts) => (ts, true),
                     Err(e) => {
@@ -186,6 +200,7 @@ impl Slack {
         ));
         let reply = self.run(req).await;
         if reply.operation.is_none() {
+            // The branch or the policy changed since the dry run.
             if echo && let Err(e) = self.api.delete(s.channel, &ts).await {
                 tracing::warn!(error = %e, "deleting the request's echo");
             }
@@ -229,11 +244,14 @@ impl Slack {
         }
     }
 
-    /// A button on an approval request.
+    /// A button on an approval request, once per press.
     pub async fn on_interaction(self: Arc<Self>, ev: SlackInteractionEvent) {
         let SlackInteractionEvent::BlockActions(b) = ev else {
             return;
         };
+        if !self.first_seen(replay::actions_key(&b)).await {
+            return;
+        }
         let (Some(user), Some(channel)) = (&b.user, &b.channel) else {
             return;
         };
@@ -293,6 +311,18 @@ impl Slack {
     }
 }
 
+/// The same writing command with `--dry-run`: decided and planned, not written.
+fn rehearsed(command: &Command) -> Command {
+    let mut c = command.clone();
+    match &mut c {
+        Command::Deploy(d) => d.dry_run = true,
+        Command::Promote(p) => p.dry_run = true,
+        Command::Rollback(r) => r.dry_run = true,
+        _ => {}
+    }
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,5 +349,42 @@ mod tests {
             without_mention("<@UBOT> deploy api v1 to dev", "UBOT"),
             "deploy api v1 to dev"
         );
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(500))]
+
+            #[test]
+            fn command_lines_are_trimmed_and_never_panic(command in any::<String>(), text in any::<String>()) {
+                let line = command_text(&command, &text);
+                prop_assert!(line.contains(text.trim()));
+                prop_assert_eq!(line.trim_end(), line.as_str());
+                // Whatever came in, parsing it is an answer, not a panic.
+                let _ = hoist_commands::parse(&line);
+            }
+
+            #[test]
+            fn no_mention_of_the_bot_survives(text in any::<String>(), bot in "[A-Z0-9]{1,11}") {
+                let mention = format!("<@{bot}>");
+                let said = format!("{mention}{text}{mention}");
+                let left = without_mention(&said, &bot);
+                // Each mention becomes a space, so none can form anew.
+                prop_assert!(!left.contains(&mention), "{left:?}");
+                prop_assert_eq!(left.trim(), left.as_str());
+            }
+        }
+
+        #[test]
+        fn a_mebibyte_of_text_is_handled() {
+            let big = "<@UBOT> `x`\u{0}".repeat(1 << 16);
+            assert!(!without_mention(&big, "UBOT").contains("<@UBOT>"));
+            let line = command_text("/deploy", &big);
+            assert!(line.starts_with("deploy "));
+            assert!(hoist_commands::parse(&line).is_err());
+        }
     }
 }

@@ -6,11 +6,15 @@
 //! own, posted once. Which message shows which operation is kept in the
 //! journal's notes, so reactions on it still count after a restart.
 //!
+//! Every text the engine hands over is escaped ([`super::text`]); only the
+//! mentions of people hoist builds itself stay markup.
+//!
 //! Engine calls are synchronous; [`Live`] implements the engine's `Notify`
 //! port by queueing work for a task on the server's runtime.
 
 use super::api::Api;
 use super::place::{self, Place};
+use super::text;
 use crate::engine::ports::{Journal, Notify};
 use crate::engine::{Operation, State, render};
 use slack_morphism::prelude::*;
@@ -207,7 +211,7 @@ impl Notify for LiveNotify {
             return;
         };
         let api = self.0.api.clone();
-        let text = text.to_string();
+        let text = text::escape(text);
         self.0.runtime.spawn(async move {
             let content = SlackMessageContent::new().with_text(text);
             if let Err(e) = api.post(&channel, None, content).await {
@@ -217,12 +221,14 @@ impl Notify for LiveNotify {
     }
 }
 
-/// `<@U123>` for `slack:U123`, else the actor as written.
+/// `<@U123>` for `slack:U123`, else the actor as escaped text.
 fn mention(actor: &str) -> String {
-    match actor.strip_prefix("slack:") {
-        Some(id) => format!("<@{id}>"),
-        None => actor.to_string(),
-    }
+    text::actor(actor)
+}
+
+/// The engine's one-line summary of `op`, escaped.
+fn summary_line(op: &Operation) -> String {
+    text::escape(&render::summary_line(op))
 }
 
 fn milestone_of(op: &Operation) -> Option<Milestone> {
@@ -234,14 +240,14 @@ fn milestone_of(op: &Operation) -> Option<Milestone> {
                 "Approval needed for #{id} {summary} ({needed} of people allowed to approve, \
                  not {who}). React :white_check_mark: to approve or :x: to deny, or use the buttons.",
                 id = op.id,
-                summary = op.summary
+                summary = text::escape(&op.summary)
             ),
         ),
-        State::Rejected { .. } => ("rejected", format!("{who} {}", render::summary_line(op))),
-        State::Failed { .. } => ("failed", format!("{who} {}", render::summary_line(op))),
-        State::Degraded { .. } => ("degraded", format!("{who} {}", render::summary_line(op))),
-        State::TimedOut => ("timed-out", format!("{who} {}", render::summary_line(op))),
-        State::Expired => ("expired", format!("{who} {}", render::summary_line(op))),
+        State::Rejected { .. } => ("rejected", format!("{who} {}", summary_line(op))),
+        State::Failed { .. } => ("failed", format!("{who} {}", summary_line(op))),
+        State::Degraded { .. } => ("degraded", format!("{who} {}", summary_line(op))),
+        State::TimedOut => ("timed-out", format!("{who} {}", summary_line(op))),
+        State::Expired => ("expired", format!("{who} {}", summary_line(op))),
         _ => return None,
     };
     let buttons = (kind == "approval").then_some(op.id);
@@ -255,13 +261,14 @@ fn milestone_of(op: &Operation) -> Option<Milestone> {
 /// The live message: a header with where the operation is, the latest
 /// report, who asked and who approved; buttons while it waits for approvals.
 fn live_content(op: &Operation, text: &str) -> SlackMessageContent {
-    let header = render::summary_line(op);
+    let header = summary_line(op);
+    let text = text::escape(text);
     let mut context = format!("requested by {}", mention(&op.actor));
     if !op.approvers.is_empty() {
         let names: Vec<String> = op.approvers.iter().map(|a| mention(a)).collect();
         context.push_str(&format!(" · approved by {}", names.join(", ")));
     }
-    let body = if text.trim() == header { "" } else { text };
+    let body = if text.trim() == header { "" } else { &text };
     let fallback = format!("{header}\n{body}\n{context}");
     let mut blocks = vec![
         serde_json::json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*{header}*")}}),

@@ -11,14 +11,19 @@
 //! - `handle`: what each kind of traffic means.
 //! - `live`: the engine's `Notify` port: one edited message per operation.
 //! - `place`: permalinks <-> channel and thread.
+//! - `replay`: which requests are the same request (acted on once).
 //! - `socket`: Socket Mode, for running with no inbound port.
+//! - `text`: escaping of everything hoist says.
 //! - `verify`: v0 request signatures.
 
 pub mod api;
+pub mod decode;
 mod handle;
 pub mod live;
 pub mod place;
+pub mod replay;
 pub mod socket;
+pub mod text;
 pub mod verify;
 
 use crate::engine::ports::{Clock, Journal};
@@ -231,35 +236,44 @@ impl Slack {
         out
     }
 
-    /// Is this event new? Retried deliveries (`X-Slack-Retry-Num`, Socket
-    /// Mode's `retry_attempt`) carry the same `event_id`.
-    async fn first_seen(&self, event_id: &str) -> bool {
+    /// Is this request new? `key` is its [`replay`] key: retried deliveries
+    /// (`X-Slack-Retry-Num`, Socket Mode's `retry_attempt`) and replays of a
+    /// signed body carry the same one.
+    async fn first_seen(&self, key: String) -> bool {
         let journal = self.journal.clone();
-        let key = format!("slack:event:{event_id}");
         let now = self.clock.now();
+        let shown = key.clone();
         let seen = tokio::task::spawn_blocking(move || journal.first_seen(&key, now)).await;
         match seen {
-            Ok(Ok(fresh)) => fresh,
+            Ok(Ok(fresh)) => {
+                if !fresh {
+                    tracing::info!(key = %shown, "a request already handled (a retry or a replay)");
+                }
+                fresh
+            }
             Ok(Err(e)) => {
                 // Not knowing is answered as "new": a lost approval is worse
                 // than a vote counted twice, which the engine refuses anyway.
-                tracing::warn!(error = %e, event_id, "dedupe store");
+                tracing::warn!(error = %e, key = %shown, "dedupe store");
                 true
             }
             Err(_) => true,
         }
     }
 
-    /// Tell only `user`; a failure to tell is logged, never fatal.
+    /// Tell only `user`; a failure to tell is logged, never fatal. `text` is
+    /// escaped ([`text::escape`]): it never carries hoist's own markup.
     async fn tell(&self, channel: &str, user: &str, thread: Option<&str>, text: &str) {
-        if let Err(e) = self.api.ephemeral(channel, user, thread, text).await {
+        let text = text::escape(text);
+        if let Err(e) = self.api.ephemeral(channel, user, thread, &text).await {
             tracing::warn!(error = %e, "ephemeral reply");
         }
     }
 
-    /// Say in the channel (in `thread`), for everyone.
+    /// Say in the channel (in `thread`), for everyone; `text` is escaped.
     async fn say(&self, channel: &str, thread: Option<&str>, text: &str) {
-        let content = slack_morphism::prelude::SlackMessageContent::new().with_text(text.into());
+        let text = text::escape(text);
+        let content = slack_morphism::prelude::SlackMessageContent::new().with_text(text);
         if let Err(e) = self.api.post(channel, thread, content).await {
             tracing::warn!(error = %e, "reply");
         }
