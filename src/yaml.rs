@@ -4,6 +4,8 @@
 //! problems at the line and column where they are. Nothing here writes YAML.
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::ops::Range;
 
 /// Where a node starts, for messages (`hoist.yaml:LINE:COL`), both 1-based.
@@ -40,13 +42,73 @@ pub struct Node {
     pub anchored: bool,
 }
 
-/// A YAML syntax error at a position.
+/// A YAML syntax error at a position, or a limit the input went past.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{pos_line}:{pos_col}: {message}")]
 pub struct SyntaxError {
     pub pos_line: usize,
     pub pos_col: usize,
     pub message: String,
+    /// Set when the text went past one of the reader's [`Limits`] (it may
+    /// well be valid YAML): callers say so instead of "not valid YAML".
+    pub over_limit: bool,
+}
+
+/// How much the reader accepts before it stops. Every YAML hoist reads comes
+/// from a repository anyone with push access can change (and `status` reads
+/// it for any chat user), so reading must be bounded: the tree is built
+/// without recursion, but its nodes are dropped, compared and walked
+/// recursively, and saphyr's scanner does work per open flow level for each
+/// token, so a few hundred kilobytes of `[[[[` would otherwise abort the
+/// process with a stack overflow or spin for minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest text read at all, in bytes.
+    pub max_bytes: usize,
+    /// How many sequences and mappings may be open inside each other.
+    pub max_depth: usize,
+    /// How many nodes (scalars, aliases, sequences, mappings) a file may hold,
+    /// which bounds the memory of the tree (about 100 bytes a node).
+    pub max_nodes: usize,
+}
+
+impl Limits {
+    /// `hoist.yaml`: a policy for hundreds of apps is tens of kilobytes and
+    /// six levels deep (`apps.api.targets.prod.file`); 1 MiB, 64 levels and
+    /// 100,000 nodes leave room for generated policies and nothing else.
+    pub const POLICY: Limits = Limits {
+        max_bytes: 1 << 20,
+        max_depth: 64,
+        max_nodes: 100_000,
+    };
+    /// Target files (kustomizations, Helm values, manifests with a marker
+    /// line): large generated values files and CRD bundles stay under a
+    /// few megabytes and a few dozen levels; 4 MiB, 128 levels and a
+    /// million nodes (about 100 MB of tree at worst) bound one read.
+    /// (saphyr itself stops at 256 open flow collections.)
+    pub const TARGET: Limits = Limits {
+        max_bytes: 4 << 20,
+        max_depth: 128,
+        max_nodes: 1_000_000,
+    };
+
+    /// The error for a text longer than `max_bytes`, if it is.
+    pub fn check_size(&self, src: &str) -> Result<(), SyntaxError> {
+        if src.len() <= self.max_bytes {
+            return Ok(());
+        }
+        Err(SyntaxError {
+            pos_line: 1,
+            pos_col: 1,
+            message: format!(
+                "the file is {} bytes; hoist reads at most {} ({} MiB) here",
+                src.len(),
+                self.max_bytes,
+                self.max_bytes >> 20
+            ),
+            over_limit: true,
+        })
+    }
 }
 
 impl Node {
@@ -88,27 +150,81 @@ impl Node {
     }
 }
 
-/// Parse every document in `src`.
-pub fn load(src: &str) -> Result<Vec<Node>, SyntaxError> {
-    // saphyr reports character indices; map them to byte offsets.
-    let mut byte_at: Vec<usize> = src.char_indices().map(|(b, _)| b).collect();
-    byte_at.push(src.len());
+/// Parse every document in `src`, within `limits`. The parser is pulled one
+/// event at a time, so a limit stops the reading where it is passed: a
+/// 100,000-deep input costs the first `max_depth` levels, no more.
+pub fn load(src: &str, limits: Limits) -> Result<Vec<Node>, SyntaxError> {
+    limits.check_size(src)?;
+    // saphyr reports character indices; map them to byte offsets (the same
+    // numbers for ASCII text, the common case).
+    let byte_at: Vec<usize> = if src.is_ascii() {
+        Vec::new()
+    } else {
+        src.char_indices()
+            .map(|(b, _)| b)
+            .chain([src.len()])
+            .collect()
+    };
     let mut stack: Vec<Node> = Vec::new();
     let mut docs = Vec::new();
+    let mut nodes = 0usize;
     for item in Parser::new_from_str(src) {
-        let (event, span) = item.map_err(|e| SyntaxError {
-            pos_line: e.marker().line(),
-            pos_col: e.marker().col() + 1,
-            message: e.info().to_string(),
+        let (event, span) = item.map_err(|e| {
+            // saphyr counts open flow collections in a `u8` and stops at 256
+            // with this error, possibly before our own count (it looks ahead).
+            let too_deep = e.info() == "recursion limit exceeded";
+            SyntaxError {
+                pos_line: e.marker().line(),
+                pos_col: e.marker().col() + 1,
+                message: if too_deep {
+                    format!("nesting deeper than {} levels", limits.max_depth)
+                } else {
+                    e.info().to_string()
+                },
+                over_limit: too_deep,
+            }
         })?;
-        let start = byte_at
-            .get(span.start.index())
-            .copied()
-            .unwrap_or(src.len());
+        let start = if byte_at.is_empty() {
+            span.start.index().min(src.len())
+        } else {
+            byte_at
+                .get(span.start.index())
+                .copied()
+                .unwrap_or(src.len())
+        };
         let pos = Pos {
             line: span.start.line(),
             col: span.start.col() + 1,
         };
+        let over = |message: String| SyntaxError {
+            pos_line: pos.line,
+            pos_col: pos.col,
+            message,
+            over_limit: true,
+        };
+        if matches!(
+            event,
+            Event::Scalar(..)
+                | Event::Alias(_)
+                | Event::SequenceStart(..)
+                | Event::MappingStart(..)
+        ) {
+            nodes += 1;
+            if nodes > limits.max_nodes {
+                return Err(over(format!(
+                    "more than {} values in one file",
+                    limits.max_nodes
+                )));
+            }
+        }
+        if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
+            && stack.len() >= limits.max_depth
+        {
+            return Err(over(format!(
+                "nesting deeper than {} levels",
+                limits.max_depth
+            )));
+        }
         let node = |kind, anchor: usize| Node {
             kind,
             start,
@@ -163,6 +279,37 @@ pub fn load(src: &str) -> Result<Vec<Node>, SyntaxError> {
     Ok(docs)
 }
 
+/// Every key written twice in one mapping, anywhere under `root`, as (the
+/// first key, the repeated one), in source order. Keys are compared by their
+/// text (`a` and `"a"` are the same key). Walks with its own stack.
+pub fn duplicate_keys(root: &Node) -> Vec<(&Node, &Node)> {
+    let mut out = Vec::new();
+    let mut todo = vec![root];
+    while let Some(node) = todo.pop() {
+        match &node.kind {
+            Kind::Map(entries) => {
+                let mut seen = HashMap::new();
+                for (k, v) in entries {
+                    if let Some(text) = k.as_str() {
+                        match seen.entry(text) {
+                            Entry::Occupied(first) => out.push((*first.get(), k)),
+                            Entry::Vacant(slot) => {
+                                slot.insert(k);
+                            }
+                        }
+                    }
+                    todo.push(k);
+                    todo.push(v);
+                }
+            }
+            Kind::Seq(items) => todo.extend(items),
+            Kind::Scalar { .. } | Kind::Alias => {}
+        }
+    }
+    out.sort_by_key(|(_, dup)| dup.start);
+    out
+}
+
 /// Placeholder for a mapping value not yet read (a key was just pushed).
 fn pending() -> Node {
     Node {
@@ -215,45 +362,4 @@ pub fn scalar_extent(src: &str, node: &Node) -> Option<Range<usize>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nodes_know_their_positions() {
-        let src = "# c\nimages:\n  - name: ghcr.io/acme/api # x\n    newTag: \"v1\"\n";
-        let docs = load(src).unwrap();
-        let images = docs[0].get("images").unwrap();
-        let Kind::Seq(items) = &images.kind else {
-            panic!()
-        };
-        let tag = items[0].get("newTag").unwrap();
-        assert_eq!(tag.pos, Pos { line: 4, col: 13 });
-        assert_eq!(&src[scalar_extent(src, tag).unwrap()], "\"v1\"");
-        let name = items[0].get("name").unwrap();
-        assert_eq!(&src[scalar_extent(src, name).unwrap()], "ghcr.io/acme/api");
-    }
-
-    #[test]
-    fn extents_cover_quotes_and_escapes() {
-        let src = "a: 'it''s'\nb: \"x\\\"y\"\nc: é-plain  \r\nd: |\n  block\n";
-        let doc = &load(src).unwrap()[0];
-        let ext = |k| &src[scalar_extent(src, doc.get(k).unwrap()).unwrap()];
-        assert_eq!(ext("a"), "'it''s'");
-        assert_eq!(ext("b"), "\"x\\\"y\"");
-        assert_eq!(ext("c"), "é-plain");
-        assert_eq!(scalar_extent(src, doc.get("d").unwrap()), None);
-    }
-
-    #[test]
-    fn anchors_and_aliases_are_visible() {
-        let doc = &load("a: &x 1\nb: *x\n").unwrap()[0];
-        assert!(doc.get("a").unwrap().anchored);
-        assert!(matches!(doc.get("b").unwrap().kind, Kind::Alias));
-    }
-
-    #[test]
-    fn syntax_errors_have_positions() {
-        let err = load("a: [1, 2\nb: c\n").unwrap_err();
-        assert!(err.pos_line >= 1, "{err}");
-    }
-}
+pub(crate) mod tests;

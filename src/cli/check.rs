@@ -1,21 +1,52 @@
-//! `hoist check`: validate a config repo's `hoist.yaml` on disk, printing
-//! every problem as `hoist.yaml:LINE:COL: message`. Exit 1 if any.
+//! `hoist check`: validate a config repo's `hoist.yaml` the way the engine
+//! will read it, printing every problem as `hoist.yaml:LINE:COL: message`
+//! (exit 1 if any). In a git repository that is what is committed: the policy
+//! at the tip of the branch HEAD names, and each target's file at the tip of
+//! its environment's branch (local, else `origin/`'s), read and planned with
+//! the same functions a deploy uses; uncommitted changes are not what the
+//! engine reads, and a note on stderr says when the work tree's `hoist.yaml`
+//! differs. A directory that is not a repository (a config repo about to be
+//! `try`'d) is checked from its files, symbolic links refused, as git would
+//! store them.
 
-use crate::policy;
+use crate::gitops::edit;
+use crate::policy::{self, Environment, Target, TargetRead};
+use anyhow::Context;
 use std::path::Path;
 
 pub fn run(dir: &Path) -> anyhow::Result<i32> {
-    let path = dir.join("hoist.yaml");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
+    let source: Box<dyn Source> = match gix::open(dir) {
+        Ok(repo) => Box::new(Git::open(repo, dir)?),
+        Err(_) => {
+            eprintln!(
+                "hoist: note: {} is not a git repository; checking the files on disk \
+                 (the engine reads what is committed)",
+                dir.display()
+            );
+            Box::new(Disk(dir))
+        }
+    };
+    let bytes = match source.policy() {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            println!("hoist.yaml:1:1: there is no hoist.yaml {}", source.where_());
+            return Ok(1);
+        }
         Err(e) => {
-            eprintln!("hoist.yaml:1:1: cannot read {}: {e}", path.display());
+            println!(
+                "hoist.yaml:1:1: cannot read hoist.yaml {}: {e:#}",
+                source.where_()
+            );
             return Ok(1);
         }
     };
+    let Ok(text) = String::from_utf8(bytes) else {
+        println!("hoist.yaml:1:1: hoist.yaml is not UTF-8 text");
+        return Ok(1);
+    };
     let (loaded, mut problems) = policy::load(&text);
-    problems.extend(policy::check(&loaded, &|_env, file| {
-        dir.join(file).is_file()
+    problems.extend(policy::check(&loaded, &|env, target| {
+        source.target(env, target)
     }));
     problems.sort_by_key(|p| (p.pos.line, p.pos.col));
     for p in &problems {
@@ -30,5 +61,161 @@ pub fn run(dir: &Path) -> anyhow::Result<i32> {
         Ok(0)
     } else {
         Ok(1)
+    }
+}
+
+/// Where the policy and the target files are read from.
+trait Source {
+    /// `hoist.yaml`, or `None` when there is none.
+    fn policy(&self) -> anyhow::Result<Option<Vec<u8>>>;
+    /// Words for messages: "at main (1a2b3c4)".
+    fn where_(&self) -> String;
+    /// A target's file at its environment's branch tip, judged.
+    fn target(&self, env: &Environment, target: &Target) -> TargetRead;
+}
+
+/// What a deploy would make of a target file: read its value, and plan
+/// setting it (which finds a missing `newTag:`, a block scalar, ...).
+fn judge(bytes: Option<Vec<u8>>, target: &Target) -> TargetRead {
+    let Some(bytes) = bytes else {
+        return TargetRead::Missing;
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        return TargetRead::Unreadable("not UTF-8 text".into());
+    };
+    let probe: hoist_commands::Version = "0.0.0-hoist-check"
+        .parse()
+        .expect("a constant, valid image tag");
+    match edit::read_value(&text, &target.locator)
+        .and_then(|_| edit::apply(&text, &target.locator, &probe))
+    {
+        Ok(_) => TargetRead::Readable,
+        Err(e) => TargetRead::Unreadable(e.to_string()),
+    }
+}
+
+/// A git repository (bare or with a work tree): what is committed.
+struct Git {
+    repo: gix::Repository,
+    head: gix::ObjectId,
+    branch: String,
+}
+
+impl Git {
+    fn open(repo: gix::Repository, dir: &Path) -> anyhow::Result<Self> {
+        let head = repo
+            .head_commit()
+            .with_context(|| format!("{} has no commit at HEAD", dir.display()))?
+            .id;
+        let branch = match repo.head_name()? {
+            Some(name) => name.shorten().to_string(),
+            None => "HEAD (detached)".into(),
+        };
+        let git = Git { repo, head, branch };
+        git.note_uncommitted();
+        Ok(git)
+    }
+
+    /// Tell the user when the work tree's hoist.yaml is not what is committed.
+    fn note_uncommitted(&self) {
+        let Some(workdir) = self.repo.workdir() else {
+            return;
+        };
+        let on_disk = std::fs::read(workdir.join("hoist.yaml")).ok();
+        if on_disk != self.policy().ok().flatten() {
+            eprintln!(
+                "hoist: note: hoist.yaml in the work tree differs from {}; checking the committed \
+                 one, which is what the engine reads (commit to check your changes)",
+                self.where_()
+            );
+        }
+    }
+
+    /// The file at `path` in commit `at`, if it is a file (not a link, a
+    /// directory or a submodule: a deploy cannot read those either).
+    fn read(&self, at: gix::ObjectId, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let tree = self.repo.find_commit(at)?.tree()?;
+        let Some(entry) = tree.lookup_entry_by_path(path)? else {
+            return Ok(None);
+        };
+        if !entry.mode().is_blob() {
+            return Ok(None);
+        }
+        Ok(Some(entry.object()?.detach().data))
+    }
+
+    /// The tip of `branch`: local, else the `origin` remote's as last fetched.
+    fn tip(&self, branch: &str) -> Option<gix::ObjectId> {
+        [
+            format!("refs/heads/{branch}"),
+            format!("refs/remotes/origin/{branch}"),
+        ]
+        .iter()
+        .find_map(|name| {
+            let mut r = self.repo.find_reference(name.as_str()).ok()?;
+            Some(r.peel_to_id().ok()?.detach())
+        })
+    }
+}
+
+impl Source for Git {
+    fn policy(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        self.read(self.head, "hoist.yaml")
+    }
+
+    fn where_(&self) -> String {
+        format!("at {} ({})", self.branch, self.head.to_hex_with_len(7))
+    }
+
+    fn target(&self, env: &Environment, target: &Target) -> TargetRead {
+        let Some(tip) = self.tip(&env.branch) else {
+            return TargetRead::NoBranch;
+        };
+        match self.read(tip, &target.file) {
+            Ok(bytes) => judge(bytes, target),
+            Err(e) => TargetRead::Unreadable(format!("{e:#}")),
+        }
+    }
+}
+
+/// A plain directory: its files, as git would store them.
+struct Disk<'a>(&'a Path);
+
+impl Disk<'_> {
+    /// The file at `path` (already a normalised relative path: the loader
+    /// refuses others), or `None` when it is missing or any part of the path
+    /// is a symbolic link (git stores a link, which hoist never follows).
+    fn read(&self, path: &str) -> std::io::Result<Option<Vec<u8>>> {
+        let mut at = self.0.to_path_buf();
+        for segment in path.split('/') {
+            at.push(segment);
+            match std::fs::symlink_metadata(&at) {
+                Ok(meta) if meta.file_type().is_symlink() => return Ok(None),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        if !at.is_file() {
+            return Ok(None);
+        }
+        std::fs::read(&at).map(Some)
+    }
+}
+
+impl Source for Disk<'_> {
+    fn policy(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self.read("hoist.yaml")?)
+    }
+
+    fn where_(&self) -> String {
+        format!("in {}", self.0.display())
+    }
+
+    fn target(&self, _env: &Environment, target: &Target) -> TargetRead {
+        match self.read(&target.file) {
+            Ok(bytes) => judge(bytes, target),
+            Err(e) => TargetRead::Unreadable(e.to_string()),
+        }
     }
 }

@@ -1,11 +1,14 @@
 //! Surgical edits: find one scalar (a kustomize `images[]` entry's `newTag` /
 //! `digest`, or a YAML path such as `image.tag`) and replace exactly its bytes,
 //! written in the style the old value used. Comments, key order, quoting and
-//! indentation elsewhere stay byte-identical; the diff is the value's line.
+//! indentation elsewhere stay byte-identical; the diff is the value's line
+//! (plus, when a digest is set on an `images[]` entry without a `digest:`
+//! key, the one line that adds it). Target files are read within
+//! [`Limits::TARGET`]: anyone who can push to the config repo writes them.
 
 pub use crate::engine::ports::LineChange;
 use crate::policy::Locator;
-use crate::yaml::{self, Kind, Node, Style};
+use crate::yaml::{self, Kind, Limits, Node, Style};
 use hoist_commands::Version;
 use std::ops::Range;
 
@@ -13,6 +16,9 @@ use std::ops::Range;
 pub enum EditError {
     #[error("not valid YAML at {0}")]
     Syntax(yaml::SyntaxError),
+    /// Past one of [`Limits::TARGET`]: too big, too deep, too many values.
+    #[error("{0}")]
+    TooLarge(yaml::SyntaxError),
     #[error("{0}")]
     NotFound(String),
     #[error("{0} is an anchor or an alias; hoist will not guess which uses should change")]
@@ -93,10 +99,12 @@ fn walk<'a>(node: &'a Node, path: &[Seg]) -> Option<&'a Node> {
 }
 
 /// The scalar nodes a locator points at, with a label for messages. For a
-/// kustomize image: (`newTag`, `digest`) of the matching `images[]` entry.
+/// kustomize image: (`newTag`, `digest`) of the matching `images[]` entry,
+/// and the entry itself (where a missing `digest:` is added).
 struct Found<'a> {
     tag: Option<&'a Node>,
     digest: Option<&'a Node>,
+    entry: Option<&'a Node>,
 }
 
 fn find<'a>(docs: &'a [Node], locator: &Locator) -> Result<Found<'a>, EditError> {
@@ -117,11 +125,13 @@ fn find<'a>(docs: &'a [Node], locator: &Locator) -> Result<Found<'a>, EditError>
                     .map(|entry| Found {
                         tag: entry.get("newTag"),
                         digest: entry.get("digest"),
+                        entry: Some(entry),
                     })
             }
             Locator::YamlPath(path) => walk(doc, &parse_path(path)?).map(|n| Found {
                 tag: Some(n),
                 digest: None,
+                entry: None,
             }),
             Locator::Marker(_) => unreachable!("marker lines are not YAML lookups"),
         };
@@ -146,11 +156,24 @@ fn scalar<'a>(node: &'a Node, label: &str) -> Result<&'a str, EditError> {
 
 /// The current value a locator points at (`tag`, `sha256:..`, or `tag@sha256:..`).
 pub fn read_value(src: &str, locator: &Locator) -> Result<Option<String>, EditError> {
+    Limits::TARGET
+        .check_size(src)
+        .map_err(EditError::TooLarge)?;
     if let Locator::Marker(name) = locator {
         return marker::read_value(src, name);
     }
-    let docs = yaml::load(src).map_err(EditError::Syntax)?;
-    value_of(&find(&docs, locator)?)
+    value_of(&find(&parse(src)?, locator)?)
+}
+
+/// The documents of a target file, within [`Limits::TARGET`].
+fn parse(src: &str) -> Result<Vec<Node>, EditError> {
+    yaml::load(src, Limits::TARGET).map_err(|e| {
+        if e.over_limit {
+            EditError::TooLarge(e)
+        } else {
+            EditError::Syntax(e)
+        }
+    })
 }
 
 /// The value held by the nodes a locator found.
@@ -176,13 +199,17 @@ fn value_of(found: &Found<'_>) -> Result<Option<String>, EditError> {
 /// Plan the edit that sets `locator` to `version`. The file is unchanged when
 /// it already holds that version (`lines` is then empty).
 pub fn apply(src: &str, locator: &Locator, version: &Version) -> Result<Edited, EditError> {
+    Limits::TARGET
+        .check_size(src)
+        .map_err(EditError::TooLarge)?;
     if let Locator::Marker(name) = locator {
         return marker::apply(src, name, version);
     }
-    let docs = yaml::load(src).map_err(EditError::Syntax)?;
+    let docs = parse(src)?;
     let found = find(&docs, locator)?;
     let old_value = value_of(&found)?;
     let mut replacements: Vec<(Range<usize>, String)> = Vec::new();
+    let mut added = None;
     let mut set = |node: Option<&Node>, key: &str, value: &str| -> Result<(), EditError> {
         let label = format!("{locator} ({key})");
         let Some(node) = node else {
@@ -205,7 +232,11 @@ pub fn apply(src: &str, locator: &Locator, version: &Version) -> Result<Edited, 
                 set(found.tag, "newTag", tag)?;
             }
             if let Some(digest) = version.digest() {
-                set(found.digest, "digest", &digest)?;
+                match (found.digest, found.entry) {
+                    // What `kustomize edit set image` does: add the key.
+                    (None, Some(entry)) => added = Some(insert::digest(src, entry, &digest)?),
+                    (node, _) => set(node, "digest", &digest)?,
+                }
             } else if found.digest.is_some_and(|d| !d.is_null()) {
                 // A digest would override the new tag: kustomize pins by digest first.
                 set(found.digest, "digest", "")?;
@@ -214,6 +245,8 @@ pub fn apply(src: &str, locator: &Locator, version: &Version) -> Result<Edited, 
         Locator::YamlPath(_) => set(found.tag, "value", &version.to_string())?,
         Locator::Marker(_) => unreachable!("handled above"),
     }
+    let inserted = added.is_some();
+    replacements.extend(added);
     if old_value.as_deref() == Some(version.to_string().as_str()) {
         return Ok(Edited {
             old_value,
@@ -221,7 +254,20 @@ pub fn apply(src: &str, locator: &Locator, version: &Version) -> Result<Edited, 
             lines: Vec::new(),
         });
     }
-    Ok(splice(src, replacements, old_value))
+    let edited = splice(src, replacements, old_value);
+    if inserted {
+        // A new key is new syntax: read it back before anyone commits it.
+        let docs = parse(&edited.new_text).ok();
+        let digest = docs.as_ref().and_then(|d| find(d, locator).ok());
+        let digest = digest.and_then(|f| f.digest).and_then(Node::as_str);
+        if digest != version.digest().as_deref() {
+            return Err(EditError::Unsupported(format!(
+                "{locator}: hoist could not add a `digest:` key to this entry's layout; \
+                 add one (any value) so hoist can set it"
+            )));
+        }
+    }
+    Ok(edited)
 }
 
 /// `src` with each byte range replaced by its text (ranges do not overlap);
@@ -285,20 +331,41 @@ fn plain_is_text(v: &str) -> bool {
     !v.is_empty() && safe_chars && safe_start && !not_text.is_match(v)
 }
 
-/// Lines that differ between two texts with the same line count.
+/// Lines that differ between `old` and `new`, where `new` is `old` with some
+/// lines changed in place and some whole lines inserted (an added `digest:`).
+/// An inserted line is reported with an empty `old` at its new line number.
 fn changed_lines(old: &str, new: &str) -> Vec<LineChange> {
-    old.split('\n')
-        .zip(new.split('\n'))
-        .enumerate()
-        .filter(|(_, (a, b))| a != b)
-        .map(|(i, (a, b))| LineChange {
-            line: i + 1,
-            old: a.trim_end_matches('\r').to_string(),
-            new: b.trim_end_matches('\r').to_string(),
-        })
-        .collect()
+    let a: Vec<&str> = old.split('\n').collect();
+    let b: Vec<&str> = new.split('\n').collect();
+    let mut inserted = b.len().saturating_sub(a.len());
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    let clean = |s: &str| s.trim_end_matches('\r').to_string();
+    while j < b.len() {
+        let old_line = a.get(i).copied();
+        if old_line == Some(b[j]) {
+            i += 1;
+        } else if inserted > 0 && (old_line.is_none() || old_line == b.get(j + 1).copied()) {
+            inserted -= 1;
+            out.push(LineChange {
+                line: j + 1,
+                old: String::new(),
+                new: clean(b[j]),
+            });
+        } else {
+            out.push(LineChange {
+                line: j + 1,
+                old: clean(old_line.unwrap_or_default()),
+                new: clean(b[j]),
+            });
+            i += 1;
+        }
+        j += 1;
+    }
+    out
 }
 
+mod insert;
 mod marker;
 #[cfg(test)]
 mod tests;

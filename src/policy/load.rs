@@ -3,9 +3,12 @@
 //! too: a typo in a policy must never silently loosen it.
 
 use super::model::*;
-use crate::yaml::{self, Kind, Node, Pos};
+use crate::yaml::{self, Kind, Limits, Node, Pos};
 use hoist_commands::{Duration, Name};
 use std::collections::BTreeMap;
+
+mod apps;
+use apps::app;
 
 /// One thing wrong with the policy, where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,90 +303,24 @@ fn environment(l: &mut Loader, name: Name, key: &Node, node: &Node) -> Environme
     env
 }
 
-fn app(l: &mut Loader, name: Name, key: &Node, node: &Node) -> App {
-    let mut app = App {
-        name,
-        pos: key.pos,
-        targets: BTreeMap::new(),
-        watch: None,
-    };
-    let what = format!("app `{}`", app.name);
-    for (k, _, v) in l.entries(node, &what, APP_KEYS) {
-        match k {
-            "targets" => {
-                for (_, env_key, t) in l.entries(v, "targets", &[]) {
-                    let Some(env_name) = l.name(env_key, "environment") else {
-                        continue;
-                    };
-                    let fields = l.entries(t, "a target", TARGET_KEYS);
-                    let get = |f: &str| fields.iter().find(|(k, ..)| *k == f).map(|(_, _, v)| *v);
-                    let file = get("file").and_then(|f| l.string(f, "file"));
-                    let locator = match (get("kustomize_image"), get("yaml_path"), get("marker")) {
-                        (Some(i), None, None) => {
-                            l.string(i, "kustomize_image").map(Locator::KustomizeImage)
-                        }
-                        (None, Some(p), None) => l.string(p, "yaml_path").map(Locator::YamlPath),
-                        (None, None, Some(m)) => l.string(m, "marker").map(Locator::Marker),
-                        _ => {
-                            l.problem(t, "a target needs `file` and exactly one of `kustomize_image`, `yaml_path` or `marker`");
-                            None
-                        }
-                    };
-                    if file.is_none() && get("file").is_none() {
-                        l.problem(t, "a target needs `file`");
-                    }
-                    if let (Some(file), Some(locator)) = (file, locator) {
-                        app.targets.insert(
-                            env_name,
-                            Target {
-                                file,
-                                locator,
-                                pos: env_key.pos,
-                            },
-                        );
-                    }
-                }
-            }
-            "argocd" => {
-                let get = l.texts(v, "argocd", ARGOCD_KEYS);
-                app.watch = Some(Watch::ArgoCd {
-                    namespace: get("namespace").unwrap_or_else(|| "argocd".into()),
-                    application: get("application")
-                        .unwrap_or_else(|| format!("{}-{{env}}", app.name)),
-                });
-            }
-            _ => {
-                let get = l.texts(v, "flux", FLUX_KEYS);
-                app.watch = Some(Watch::Flux {
-                    kind: get("kind").unwrap_or_else(|| "Kustomization".into()),
-                    namespace: get("namespace").unwrap_or_else(|| "flux-system".into()),
-                    name: get("name").unwrap_or_else(|| format!("{}-{{env}}", app.name)),
-                });
-            }
-        }
-    }
-    app
-}
-
 /// Parse `hoist.yaml`. Returns the policy (as much as could be read) and every
 /// problem found by reading alone; [`super::check`] adds the cross-references.
 pub fn load(src: &str) -> (Policy, Vec<Problem>) {
     let mut l = Loader::default();
     let mut policy = Policy::default();
-    let docs = match yaml::load(src) {
+    let docs = match yaml::load(src, Limits::POLICY) {
         Ok(d) => d,
         Err(e) => {
             let pos = Pos {
                 line: e.pos_line,
                 col: e.pos_col,
             };
-            return (
-                policy,
-                vec![Problem {
-                    pos,
-                    message: format!("not valid YAML: {}", e.message),
-                }],
-            );
+            let message = if e.over_limit {
+                e.message
+            } else {
+                format!("not valid YAML: {}", e.message)
+            };
+            return (policy, vec![Problem { pos, message }]);
         }
     };
     let Some(root) = docs.first() else {
@@ -395,6 +332,22 @@ pub fn load(src: &str) -> (Policy, Vec<Problem>) {
             }],
         );
     };
+    if docs.len() > 1 {
+        l.problem(
+            &docs[1],
+            "hoist.yaml holds more than one document; only one policy is read",
+        );
+    }
+    for (first, dup) in yaml::duplicate_keys(root) {
+        let key = dup.as_str().unwrap_or_default();
+        l.problem(
+            dup,
+            format!(
+                "duplicate key `{key}` (first at {}:{})",
+                first.pos.line, first.pos.col
+            ),
+        );
+    }
     for (key, _, v) in l.entries(root, "hoist.yaml", TOP_KEYS) {
         match key {
             "signing" => match v.as_str() {
@@ -433,3 +386,6 @@ pub fn load(src: &str) -> (Policy, Vec<Problem>) {
     }
     (policy, l.problems)
 }
+
+#[cfg(test)]
+mod tests;

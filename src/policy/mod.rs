@@ -7,19 +7,39 @@ mod decide;
 mod freeze;
 mod load;
 mod model;
+mod paths;
 mod schema;
 
 pub use decide::{Decision, Refusal, Verb, decide, may_unlock, may_vote};
 pub use freeze::Freeze;
 pub use load::{Problem, load};
 pub use model::*;
+pub use paths::target_file_problem;
 pub use schema::schema;
 
 use crate::yaml::Pos;
 
-/// Cross-reference checks on a loaded policy. `file_exists` answers whether a
-/// target file exists at the branch tip of its environment.
-pub fn check(policy: &Policy, file_exists: &dyn Fn(&Environment, &str) -> bool) -> Vec<Problem> {
+/// What `check` learns about a target from the repository: its file at the
+/// tip of the environment's branch, read the way a deploy reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetRead {
+    /// The file is there and the target's value can be read from it.
+    Readable,
+    /// There is no such file at that tip.
+    Missing,
+    /// The branch itself is not in the repository.
+    NoBranch,
+    /// The file is there, but a deploy could not read or set its value (a
+    /// wrong `yaml_path` or image name, not valid YAML, not UTF-8, too big).
+    Unreadable(String),
+}
+
+/// Cross-reference checks on a loaded policy. `read_target` says what each
+/// target's file holds at the branch tip of its environment.
+pub fn check(
+    policy: &Policy,
+    read_target: &dyn Fn(&Environment, &Target) -> TargetRead,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut push = |pos: Pos, message: String| problems.push(Problem { pos, message });
     let check_refs = |list: &[Principal], push: &mut dyn FnMut(Pos, String)| {
@@ -35,14 +55,8 @@ pub fn check(policy: &Policy, file_exists: &dyn Fn(&Environment, &str) -> bool) 
             }
         }
     };
-    let mut seen = std::collections::BTreeSet::new();
+    // An environment or app written twice is a duplicate key, reported by `load`.
     for env in &policy.environments {
-        if !seen.insert(&env.name) {
-            push(
-                env.pos,
-                format!("environment `{}` is defined twice", env.name),
-            );
-        }
         check_refs(&env.deployers, &mut push);
         check_refs(&env.approvals.from, &mut push);
         if let Some(bg) = &env.break_glass {
@@ -84,14 +98,25 @@ pub fn check(policy: &Policy, file_exists: &dyn Fn(&Environment, &str) -> bool) 
                         app.name
                     ),
                 ),
-                Some(env) if !file_exists(env, &target.file) => push(
-                    target.pos,
-                    format!(
-                        "app `{}` in `{env_name}`: file `{}` is not in branch `{}`",
-                        app.name, target.file, env.branch
-                    ),
-                ),
-                Some(_) => {}
+                Some(env) => {
+                    let what = format!("app `{}` in `{env_name}`", app.name);
+                    let (file, branch) = (&target.file, &env.branch);
+                    match read_target(env, target) {
+                        TargetRead::Readable => {}
+                        TargetRead::Missing => push(
+                            target.pos,
+                            format!("{what}: file `{file}` is not in branch `{branch}`"),
+                        ),
+                        TargetRead::NoBranch => push(
+                            target.pos,
+                            format!("{what}: branch `{branch}` is not in the repository"),
+                        ),
+                        TargetRead::Unreadable(why) => push(
+                            target.pos,
+                            format!("{what}: {file} in branch `{branch}`: {why}"),
+                        ),
+                    }
+                }
             }
         }
     }

@@ -67,9 +67,11 @@ fn find(src: &str, name: &str) -> Result<Vec<Marked>, EditError> {
         // The comment's `#` must start a comment, not sit inside a value.
         let before = &line[..m.start()];
         let trimmed = before.trim_end();
+        // After the separator, which may be wider than one byte (U+3000).
         let token_start = trimmed
-            .rfind(|c: char| c.is_whitespace() || c == '=')
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rfind(|(_, c)| c.is_whitespace() || *c == '=')
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let mut span = token_start..trimmed.len();
         let token = &trimmed[span.clone()];
         let quote = token.chars().next().filter(|c| *c == '"' || *c == '\'');

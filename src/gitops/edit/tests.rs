@@ -189,12 +189,127 @@ fn refusals_name_the_problem() {
     let err = apply("a: [v1\n", &path("a"), &v("v3")).unwrap_err();
     assert!(matches!(err, EditError::Syntax(_)), "{err}");
     let err = apply(
-        "images:\n  - name: app\n    newTag: v1\n",
+        "images:\n  - name: app\n",
         &kustomize("app"),
-        &v(&format!("sha256:{}", "c".repeat(64))),
+        &v(&format!("v2@sha256:{}", "c".repeat(64))),
     )
     .unwrap_err();
-    assert!(err.to_string().contains("no `digest:` key"), "{err}");
+    assert!(err.to_string().contains("no `newTag:` key"), "{err}");
+}
+
+#[test]
+fn a_missing_digest_key_is_added_after_new_tag_at_its_indentation() {
+    let d = format!("sha256:{}", "d".repeat(64));
+    let e = apply(
+        KUSTOMIZATION,
+        &kustomize("ghcr.io/acme/api"),
+        &v(&format!("v1.5.0@{d}")),
+    )
+    .unwrap();
+    let expected = KUSTOMIZATION.replace(
+        "    newTag: v1.4.1   # managed by hoist\n",
+        &format!("    newTag: v1.5.0   # managed by hoist\n    digest: {d}\n"),
+    );
+    assert_eq!(e.new_text, expected);
+    assert_eq!(
+        e.lines,
+        [
+            LineChange {
+                line: 11,
+                old: "    newTag: v1.4.1   # managed by hoist".into(),
+                new: "    newTag: v1.5.0   # managed by hoist".into()
+            },
+            LineChange {
+                line: 12,
+                old: String::new(),
+                new: format!("    digest: {d}")
+            },
+        ]
+    );
+    assert_eq!(
+        read_value(&e.new_text, &kustomize("ghcr.io/acme/api")).unwrap(),
+        Some(format!("v1.5.0@{d}"))
+    );
+    // A digest alone keeps the tag and adds only the digest line.
+    let e = apply(KUSTOMIZATION, &kustomize("ghcr.io/acme/api"), &v(&d)).unwrap();
+    assert_eq!(
+        e.new_text,
+        KUSTOMIZATION.replace(
+            "hoist\nreplicas",
+            &format!("hoist\n    digest: {d}\nreplicas")
+        )
+    );
+    assert_eq!(e.lines.len(), 1);
+}
+
+#[test]
+fn a_missing_digest_keeps_crlf_and_last_lines_and_goes_inline_in_flow_entries() {
+    let d = format!("sha256:{}", "e".repeat(64));
+    let crlf = "images:\r\n- name: app\r\n  newTag: v1\r\n";
+    let e = apply(crlf, &kustomize("app"), &v(&format!("v2@{d}"))).unwrap();
+    assert_eq!(
+        e.new_text,
+        format!("images:\r\n- name: app\r\n  newTag: v2\r\n  digest: {d}\r\n")
+    );
+    let last = "images:\n  - name: app\n    newTag: v1";
+    let e = apply(last, &kustomize("app"), &v(&d)).unwrap();
+    assert_eq!(e.new_text, format!("{last}\n    digest: {d}"));
+    let tag_first = "images:\n  - newTag: v1\n    name: app";
+    let e = apply(tag_first, &kustomize("app"), &v(&d)).unwrap();
+    assert_eq!(
+        e.new_text,
+        format!("images:\n  - newTag: v1\n    digest: {d}\n    name: app")
+    );
+    let first_key = "images:\n  - name: app\n";
+    let e = apply(first_key, &kustomize("app"), &v(&d)).unwrap();
+    assert_eq!(e.new_text, format!("{first_key}    digest: {d}\n"));
+    let flow = "images:\n  - {name: app, newTag: v1}  # pinned\n  - name: other\n";
+    let e = apply(flow, &kustomize("app"), &v(&format!("v2@{d}"))).unwrap();
+    assert_eq!(
+        e.new_text,
+        format!("images:\n  - {{name: app, newTag: v2, digest: {d}}}  # pinned\n  - name: other\n")
+    );
+    assert_eq!(e.lines.len(), 1);
+    // Where a new line would not read back as the entry's digest, refuse.
+    let odd = "images: [name: app]\n";
+    let err = apply(odd, &kustomize("app"), &v(&d)).unwrap_err();
+    assert!(
+        err.to_string().contains("could not add a `digest:` key"),
+        "{err}"
+    );
+}
+
+#[test]
+fn hostile_target_files_are_errors_not_aborts() {
+    let deep_block = format!("image:\n  tag: v1\nx:\n{}y\n", "- ".repeat(100_000));
+    let deep_flow = format!(
+        "image: {{tag: v1}}\nx: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    for src in [deep_block, deep_flow] {
+        let err = crate::yaml::tests::on_small_stack(move || {
+            let read = read_value(&src, &path("image.tag")).unwrap_err();
+            let plan = apply(&src, &path("image.tag"), &v("v2")).unwrap_err();
+            (read, plan)
+        });
+        for e in [err.0, err.1] {
+            assert!(matches!(e, EditError::TooLarge(_)), "{e}");
+            assert!(
+                e.to_string().contains("nesting deeper than 128 levels"),
+                "{e}"
+            );
+        }
+    }
+    let huge = format!(
+        "image:\n  tag: v1\n# {}\n",
+        "x".repeat(Limits::TARGET.max_bytes)
+    );
+    let err = read_value(&huge, &path("image.tag")).unwrap_err();
+    assert!(err.to_string().contains("hoist reads at most"), "{err}");
+    let marked = format!("{huge}image: r/a:v1 # {{\"$hoist\": \"a\"}}\n");
+    let err = apply(&marked, &Locator::Marker("a".into()), &v("v2")).unwrap_err();
+    assert!(matches!(err, EditError::TooLarge(_)), "{err}");
 }
 
 #[test]

@@ -1,0 +1,151 @@
+//! Loader tests for what a hostile or careless `hoist.yaml` can hold: deep
+//! nesting, duplicate keys, targets that name the policy or git's files, and
+//! property tests that no text makes `load` panic, abort or take long.
+
+use super::*;
+use crate::yaml::tests::on_small_stack;
+use proptest::prelude::*;
+
+fn problems(src: &str) -> Vec<String> {
+    load(src).1.iter().map(ToString::to_string).collect()
+}
+
+const BASE: &str = "\
+environments:
+  dev:
+    deployers: [\"*\"]
+  prod:
+    deployers: [console:carol]
+    approvals: { count: 2 }
+apps:
+  banner:
+    targets:
+";
+
+#[test]
+fn deep_nesting_is_a_problem_with_its_position_not_an_abort() {
+    let block = format!("groups:\n  sre:\n    {}x\n", "- ".repeat(100_000));
+    let flow = format!("groups: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    for src in [block, flow] {
+        let found = on_small_stack(move || problems(&src));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("hoist.yaml:"), "{found:?}");
+        assert!(
+            found[0].ends_with(": nesting deeper than 64 levels"),
+            "{found:?}"
+        );
+    }
+    let big = format!("groups: {{}}\n# {}\n", "x".repeat(2 << 20));
+    let found = problems(&big);
+    assert!(
+        found[0].starts_with("hoist.yaml:1:1: the file is"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn duplicate_keys_anywhere_are_problems_naming_both_positions() {
+    let src = "\
+environments:
+  prod:
+    deployers: [console:carol]
+    approvals: 2
+    deployers: [\"*\"]
+  prod:
+    deployers: [\"*\"]
+apps: {}
+";
+    let found = problems(src);
+    assert!(
+        found.contains(&"hoist.yaml:5:5: duplicate key `deployers` (first at 3:5)".into()),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"hoist.yaml:6:3: duplicate key `prod` (first at 2:3)".into()),
+        "{found:?}"
+    );
+    let flow = "groups: {sre: [console:a], \"sre\": [console:b]}\n";
+    assert_eq!(
+        problems(flow),
+        ["hoist.yaml:1:28: duplicate key `sre` (first at 1:10)"]
+    );
+}
+
+#[test]
+fn a_target_may_not_be_the_policy_git_or_an_unnormalised_path() {
+    for (file, why) in [
+        ("hoist.yaml", "the policy itself"),
+        ("HOIST.yaml", "the policy itself"),
+        (".git/config", "git's own files"),
+        (".gitmodules", "git's own files"),
+        (".github/workflows/deploy.yaml", "git's own files"),
+        ("../../etc/passwd", "`.` or `..`"),
+        ("apps//x.yaml", "empty segment"),
+        ("/etc/passwd", "absolute"),
+    ] {
+        let src = format!(
+            "{BASE}      dev: {{ file: \"{file}\", yaml_path: environments.prod.approvals.count }}\n"
+        );
+        let (policy, found) = load(&src);
+        assert_eq!(found.len(), 1, "{file}: {found:?}");
+        let text = found[0].to_string();
+        assert!(text.starts_with("hoist.yaml:10:20: file `"), "{text}");
+        assert!(text.contains(why), "{file}: {text}");
+        assert!(
+            policy.apps[0].targets.is_empty(),
+            "{file} must not be a target"
+        );
+    }
+    let ok = format!("{BASE}      dev: {{ file: web/banner.yaml, marker: banner }}\n");
+    assert_eq!(problems(&ok), Vec::<String>::new());
+}
+
+/// Text that stresses the reader: random snippets of YAML syntax, control
+/// characters and deep openers, repeated.
+fn hostile() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("- ".to_string()),
+        Just("[".to_string()),
+        Just("{a: ".to_string()),
+        Just("]".to_string()),
+        Just("}".to_string()),
+        Just("\n".to_string()),
+        Just("\r\n".to_string()),
+        Just("environments:\n  prod:\n    deployers: [\"*\"]\n".to_string()),
+        Just("  deployers: [\"*\"]\n".to_string()),
+        Just("&a ".to_string()),
+        Just("*a ".to_string()),
+        Just("? ".to_string()),
+        Just("---\n".to_string()),
+        "[\\x00-\\x1f\\x7f\\u{85}\\u{2028}\\u{feff}]{1,4}",
+        "[a-z:#'\" ]{1,12}",
+    ];
+    prop::collection::vec((piece, 1..200usize), 1..24).prop_map(|parts| {
+        parts
+            .into_iter()
+            .map(|(p, n)| p.repeat(n))
+            .collect::<String>()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// No text makes `load` panic or abort, and every problem has a position.
+    #[test]
+    fn load_survives_hostile_text(src in hostile()) {
+        let started = std::time::Instant::now();
+        let (_, found) = on_small_stack(move || load(&src));
+        for p in &found {
+            prop_assert!(p.pos.line >= 1 && p.pos.col >= 1, "{p}");
+        }
+        prop_assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    /// Arbitrary bytes, decoded as a server would (lossily).
+    #[test]
+    fn load_survives_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let src = String::from_utf8_lossy(&bytes).into_owned();
+        on_small_stack(move || load(&src));
+    }
+}

@@ -1,0 +1,127 @@
+//! Which files a target may name. A target is a file hoist will rewrite with
+//! its own signature on whatever a deployer types, so it must never be the
+//! policy itself (a deploy that rewrites `environments.prod.approvals` would
+//! be a policy change nobody reviewed), git's own machinery (`.git/`,
+//! `.gitmodules`, `.gitattributes`, which change what a checkout contains),
+//! CI definitions (`.github/`), or a path that could mean a different file
+//! to git, to a checkout on another operating system, or to `hoist check`.
+//! Only plain, normalised, relative paths are accepted; the loader reports
+//! anything else at the `file:` value, so `check` and the engine refuse it
+//! alike.
+
+/// The longest target path accepted, in bytes (git itself allows 4096).
+pub const MAX_PATH: usize = 1024;
+
+/// Why `file` may not be a target, or `None` when it may.
+pub fn target_file_problem(file: &str) -> Option<String> {
+    let refuse = |why: &str| Some(format!("file `{}`: {why}", file.escape_debug()));
+    if file.is_empty() {
+        return refuse("is empty");
+    }
+    if file.len() > MAX_PATH {
+        return refuse(&format!("is longer than {MAX_PATH} bytes"));
+    }
+    if let Some(c) = file.chars().find(|c| c.is_control() || invisible(*c)) {
+        return refuse(&format!(
+            "contains the invisible character U+{:04X}",
+            u32::from(c)
+        ));
+    }
+    if file.contains('\\') {
+        return refuse("contains `\\`; paths in a repository use `/`");
+    }
+    if file.starts_with('/') {
+        return refuse("is absolute; name a file relative to the repository's root");
+    }
+    if file.ends_with('/') {
+        return refuse("ends with `/`; name a file, not a directory");
+    }
+    for segment in file.split('/') {
+        let lower = segment.to_lowercase();
+        let why = match segment {
+            "" => "has an empty segment (`//`)",
+            "." | ".." => "has a `.` or `..` segment; write the path without them",
+            _ if lower.starts_with(".git") || lower == "git~1" => {
+                "is inside git's own files or CI settings (`.git*`, `.github/`)"
+            }
+            _ if segment.ends_with(['.', ' ']) => {
+                "has a name ending in `.` or a space (Windows drops them, so it could name another file)"
+            }
+            _ => continue,
+        };
+        return refuse(why);
+    }
+    // Compared without case: on a case-insensitive checkout `HOIST.yaml` is the policy.
+    if file.to_lowercase() == "hoist.yaml" {
+        return refuse("is the policy itself; a deploy may never rewrite hoist.yaml");
+    }
+    None
+}
+
+/// Characters that render as nothing and that some filesystems (HFS+) drop
+/// from names, so `.g\u{200C}it` would be `.git` there.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_relative_paths_are_targets() {
+        for ok in [
+            "apps/api/overlays/prod/kustomization.yaml",
+            "values.yaml",
+            "hoist.yaml.d/x.yaml",
+            "apps/hoist.yaml",
+            "git/x.yaml",
+            "apps/.config/x.yaml",
+        ] {
+            assert_eq!(target_file_problem(ok), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn the_policy_git_ci_and_unnormalised_paths_are_not() {
+        for (bad, why) in [
+            ("hoist.yaml", "the policy itself"),
+            ("HOIST.YAML", "the policy itself"),
+            ("Hoist.Yaml", "the policy itself"),
+            ("./hoist.yaml", "`.` or `..`"),
+            (".git/config", "git's own files"),
+            (".GIT/hooks/pre-commit", "git's own files"),
+            (".gitmodules", "git's own files"),
+            ("apps/.gitattributes", "git's own files"),
+            (".github/workflows/ci.yaml", "git's own files"),
+            ("GIT~1/config", "git's own files"),
+            (".git./config", "git's own files"),
+            ("../../etc/passwd", "`.` or `..`"),
+            ("apps/../hoist.yaml", "`.` or `..`"),
+            ("apps//x.yaml", "empty segment"),
+            ("/etc/passwd", "absolute"),
+            ("apps\\x.yaml", "`\\`"),
+            ("apps/", "ends with `/`"),
+            ("", "is empty"),
+            ("apps/x.yaml\n", "invisible character U+000A"),
+            ("apps/\u{7f}x", "U+007F"),
+            (".g\u{200c}it/config", "U+200C"),
+            ("hoist.yaml.", "ending in `.`"),
+            ("hoist.yaml ", "ending in `.` or a space"),
+        ] {
+            let problem = target_file_problem(bad).unwrap_or_default();
+            assert!(problem.contains(why), "{bad:?}: {problem}");
+        }
+        assert!(target_file_problem(&"a/".repeat(600)).is_some());
+    }
+}
