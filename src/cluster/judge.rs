@@ -6,10 +6,32 @@
 //! reported Healthy does not. The caller answers that question (the mirror:
 //! `git merge-base --is-ancestor R X`). The verdict is the engine's own
 //! [`Progress`](crate::engine::ports::Progress); `TimedOut` is never judged
-//! from an object (the engine owns the environment's timeout).
+//! from an object (the engine owns the environment's timeout). Words taken
+//! from an object (a condition's reason and message) end up in chat, so they
+//! pass [`said`]: one line, at most [`SAID_MAX`] characters.
 
 use crate::engine::ports::Progress;
 use serde_json::Value;
+
+/// The most of a controller's message that reaches chat.
+pub const SAID_MAX: usize = 300;
+
+/// `parts` joined by `: ` as one line of at most [`SAID_MAX`] characters:
+/// controls and separators become spaces, the rest is cut with `…`.
+fn said(parts: &[&str]) -> String {
+    let joined = parts.join(": ");
+    let flat: Vec<&str> = joined
+        .split(|c: char| c.is_whitespace() || c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let flat = flat.join(" ");
+    if flat.chars().count() <= SAID_MAX {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(SAID_MAX - 1).collect();
+    cut.push('…');
+    cut
+}
 
 fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(v, |v, k| v.get(*k))?.as_str()
@@ -57,7 +79,7 @@ pub fn argo_application(app: &Value, contains: &dyn Fn(&str) -> bool) -> Progres
             })
         {
             let message = c.get("message").and_then(Value::as_str).unwrap_or(kind);
-            return Progress::Failed(format!("{kind}: {message}"));
+            return Progress::Failed(said(&[kind, message]));
         }
     }
     let op = app
@@ -71,7 +93,7 @@ pub fn argo_application(app: &Value, contains: &dyn Fn(&str) -> bool) -> Progres
     match phase {
         "Failed" | "Error" if has(op_revision) => {
             let message = text(op, &["message"]).unwrap_or("the sync failed");
-            return Progress::Failed(message.to_string());
+            return Progress::Failed(said(&[message]));
         }
         "Running" | "Terminating" if has(op_revision) || has(sync_revision) => {
             return Progress::Syncing;
@@ -101,7 +123,7 @@ pub fn argo_application(app: &Value, contains: &dyn Fn(&str) -> bool) -> Progres
         h @ ("Degraded" | "Missing") => Progress::Degraded(if message.is_empty() {
             h.to_string()
         } else {
-            format!("{h}: {message}")
+            said(&[h, message])
         }),
         _ => Progress::Applied,
     }
@@ -125,7 +147,7 @@ pub fn flux_kustomization(ks: &Value, contains: &dyn Fn(&str) -> bool) -> Progre
     }
     let has = |r: Option<&str>| r.is_some_and(|r| !r.is_empty() && contains(flux_commit(r)));
     if let Some(("True", reason, message)) = condition(ks, "Stalled") {
-        return Progress::Stalled(format!("{reason}: {message}"));
+        return Progress::Stalled(said(&[reason, message]));
     }
     let applied = text(ks, &["status", "lastAppliedRevision"]);
     let attempted = text(ks, &["status", "lastAttemptedRevision"]);
@@ -136,7 +158,7 @@ pub fn flux_kustomization(ks: &Value, contains: &dyn Fn(&str) -> bool) -> Progre
     if let Some(("False", reason, message)) = ready
         && has(attempted)
     {
-        return Progress::Retrying(format!("{reason}: {message}"));
+        return Progress::Retrying(said(&[reason, message]));
     }
     let reconciling = matches!(condition(ks, "Reconciling"), Some(("True", ..)));
     if (reconciling || matches!(ready, Some(("Unknown", ..)))) && (has(attempted) || has(applied)) {
@@ -160,12 +182,12 @@ pub fn flux_helm_release(hr: &Value, parent: &Progress) -> Progress {
         return Progress::Applied;
     }
     if let Some(("True", reason, message)) = condition(hr, "Stalled") {
-        return Progress::Stalled(format!("{reason}: {message}"));
+        return Progress::Stalled(said(&[reason, message]));
     }
     match (condition(hr, "Ready"), condition(hr, "Released")) {
         (Some(("True", ..)), _) => Progress::Healthy,
         (_, Some(("False", reason, message))) | (Some(("False", reason, message)), _) => {
-            Progress::Retrying(format!("{reason}: {message}"))
+            Progress::Retrying(said(&[reason, message]))
         }
         // Reconciling, or Ready=Unknown while the release is installed/upgraded.
         _ => Progress::Progressing,

@@ -336,3 +336,107 @@ fn helm_releases_follow_their_parent_kustomization() {
         Progress::Progressing
     );
 }
+
+mod hostile {
+    //! Objects as a hostile or broken API server might send them: any shape
+    //! at any field, odd strings, huge messages. Nothing panics, and whatever
+    //! reaches chat is one bounded line.
+    use super::super::*;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            prop_oneof![
+                Just("bbb".to_string()),
+                Just("main@sha1:bbb".to_string()),
+                Just("Succeeded".to_string()),
+                Just("Synced".to_string()),
+                Just("Healthy".to_string()),
+                Just("Degraded".to_string()),
+                Just("True".to_string()),
+                Just("False".to_string()),
+                Just("2026-11-22T10:00:00Z".to_string()),
+                "\\PC{0,40}",
+                "[@:/\n\r\u{2028}<>!]{0,20}",
+            ]
+            .prop_map(Value::from),
+        ]
+    }
+
+    fn any_value() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(6, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("status".to_string()),
+                        Just("metadata".to_string()),
+                        Just("conditions".to_string()),
+                        Just("type".to_string()),
+                        Just("message".to_string()),
+                        Just("reason".to_string()),
+                        Just("operationState".to_string()),
+                        Just("health".to_string()),
+                        Just("sync".to_string()),
+                        Just("revision".to_string()),
+                        Just("phase".to_string()),
+                        Just("generation".to_string()),
+                        Just("observedGeneration".to_string()),
+                        "[a-zA-Z]{1,8}",
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn one_bounded_line(p: &Progress) -> bool {
+        let text = match p {
+            Progress::Degraded(m) | Progress::Retrying(m) | Progress::Failed(m) | Progress::Stalled(m) => m,
+            _ => return true,
+        };
+        text.chars().count() <= SAID_MAX && !text.chars().any(char::is_control)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn any_object_is_judged_without_panic(obj in any_value(), parent in 0u8..3) {
+            let contains = |x: &str| x == "bbb";
+            let a = argo_application(&obj, &contains);
+            let k = flux_kustomization(&obj, &contains);
+            let parent = [Progress::Healthy, Progress::Applied, Progress::Syncing][parent as usize].clone();
+            let h = flux_helm_release(&obj, &parent);
+            prop_assert!(one_bounded_line(&a) && one_bounded_line(&k) && one_bounded_line(&h));
+        }
+
+        #[test]
+        fn flux_commit_takes_any_revision(rev in "\\PC{0,80}") {
+            let c = flux_commit(&rev);
+            prop_assert!(rev.contains(c));
+        }
+    }
+
+    #[test]
+    fn a_megabyte_of_condition_message_reaches_chat_as_one_short_line() {
+        let ks = json!({
+            "metadata": {"generation": 2},
+            "status": {
+                "observedGeneration": 2,
+                "conditions": [{"type": "Stalled", "status": "True", "reason": "Boom\n<!channel>",
+                                "message": "x\n".repeat(500_000)}]
+            }
+        });
+        let p = flux_kustomization(&ks, &|_| true);
+        assert!(one_bounded_line(&p), "{p:?}");
+        assert!(matches!(&p, Progress::Stalled(m) if m.starts_with("Boom <!channel>: x x")));
+    }
+}
