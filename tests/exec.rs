@@ -149,6 +149,27 @@ fn people_outside_the_deployers_are_refused() {
 }
 
 #[test]
+fn exec_speaks_as_a_chat_user_only_when_the_caller_vouches_for_it() {
+    let w = World::new();
+    let before = w.tip();
+    let (code, json) = w.exec("slack:U0SRE1", "deploy api v1.2.4 to staging");
+    assert_eq!(code, 1, "{json}");
+    let message = json["message"].as_str().unwrap();
+    assert!(message.contains("--trusted"), "{json}");
+    assert_eq!(w.tip(), before, "nothing written");
+    let (code, json) = w.exec("console:alice\nHoist-Approved-By", "status");
+    assert_eq!(code, 1, "{json}");
+    let (code, json) = w.exec_with(
+        "slack:U0SRE1",
+        "deploy api v1.2.4 to staging",
+        &["--trusted"],
+        true,
+    );
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(w.tip_trailers("Hoist-Requested-By"), ["slack:U0SRE1"]);
+}
+
+#[test]
 fn rollback_writes_a_forward_commit_restoring_the_previous_value() {
     let w = World::new();
     w.exec("console:alice", "deploy api v1.2.4 to staging");
