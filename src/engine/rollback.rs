@@ -200,8 +200,19 @@ impl Engine {
                 .filter(|v| Some(v) != current.as_ref() && !record.rolled_back.contains_key(v))
         });
         let value = previous.ok_or_else(|| {
+            let mut skipped: Vec<String> = record
+                .rolled_back
+                .iter()
+                .map(|(v, by)| format!("{v} (rolled back from by #{by})"))
+                .collect();
+            skipped.sort();
+            let skipped = if skipped.is_empty() {
+                String::new()
+            } else {
+                format!("; not a target: {}", skipped.join(", "))
+            };
             Fail::Refused(format!(
-                "no earlier version of {app} in {} in the history of {}",
+                "no earlier version of {app} in {} to roll back to in the history of {}{skipped}",
                 env.name, target.file
             ))
         })?;
