@@ -1,4 +1,4 @@
-//! The `hoist` subcommands (CONTRACT.md "Binary"): `try`, `exec`, `serve`,
+//! The `hoist` subcommands (README "Set up" and "Use it from scripts"): `try`, `exec`, `serve`,
 //! `check`, `schema`.
 //! Flags override `HOIST_*` environment variables; secrets never print.
 

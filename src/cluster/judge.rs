@@ -1,5 +1,5 @@
 //! Judging revision R from what Argo CD and Flux write in their objects'
-//! status, by the rules in DESIGN.md ("Following the reconcile"). Pure
+//! status, by the rules in ARCHITECTURE.md ("Following the reconcile"). Pure
 //! functions over the objects as JSON (what a watcher receives), so every rule
 //! is tested on realistic objects without a cluster. "Contains R" means R or a
 //! descendant of R: a later commit that includes R counts, an older revision

@@ -154,7 +154,7 @@ pub fn as_json(obj: &DynamicObject) -> Value {
 
 /// Keep only what the judge and drift read before the object is cached:
 /// name, namespace, generation, labels, `spec.sourceRef`, and the status
-/// fields of DESIGN.md's rules. Everything else (managed fields, the
+/// fields of the judge's rules (`judge.rs`). Everything else (managed fields, the
 /// last-applied annotation, Argo CD's resource list and sync history, Helm
 /// values, Flux inventories) is dropped, whatever a controller version adds.
 pub fn slim(obj: &mut DynamicObject) {

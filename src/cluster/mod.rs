@@ -1,7 +1,7 @@
 //! Following the reconcile: the [`Cluster`] port's two implementations.
 //! [`Live`] watches Argo CD and Flux objects through the Kubernetes API (one
 //! watch per kind, shared by every operation), judges revision R by
-//! DESIGN.md's rules ([`judge`]), pokes the engines after a push and reports
+//! the rules in [`judge`], pokes the engines after a push and reports
 //! drift. [`Simulated`] is the stand-in engine of `hoist try`, which walks
 //! every pushed commit to Healthy and says so in its label.
 

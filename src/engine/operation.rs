@@ -1,5 +1,5 @@
 //! An operation: one request to change the config repo, carried through the
-//! state machine of DESIGN.md and journaled at every transition.
+//! state machine of ARCHITECTURE.md and journaled at every transition.
 
 use serde::{Deserialize, Serialize};
 
