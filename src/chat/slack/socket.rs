@@ -4,7 +4,8 @@
 //! with no inbound port at all. slack-morphism's listener keeps the
 //! connections (reconnects, pings) and acknowledges each envelope; the work
 //! is spawned, so an acknowledgement never waits for the engine. Retried
-//! events carry the same `event_id` and are handled once, as over HTTP.
+//! events (same `event_id`), and slash commands or button presses pushed
+//! again (same `trigger_id`), are handled once, as over HTTP ([`super::replay`]).
 
 use super::Slack;
 use super::api::Connector;
