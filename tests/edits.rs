@@ -89,3 +89,112 @@ fn each_edit_kind_commits_a_one_line_diff() {
         );
     }
 }
+
+/// `hoist check` judged against git, not the work tree (in `check/from_git.rs`).
+#[path = "check/from_git.rs"]
+mod from_git;
+
+const D: &str = "sha256:4f2a0c9e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a10";
+
+#[test]
+fn a_digest_deploy_adds_the_missing_digest_line_and_nothing_else() {
+    let h = Harness::new(POLICY, WEDNESDAY);
+    let crlf = "# api\r\nimages:\r\n  - name: ghcr.io/acme/api\r\n    newTag: v1.0.0 # hoist\r\n    newName: registry.local/api\r\n";
+    h.world
+        .commit_file("k/api/kustomization.yaml", crlf, "api, no digest");
+    let reply = h.say(
+        "console:alice",
+        None,
+        &format!("deploy api v1.1.0@{D} to staging"),
+    );
+    assert_eq!(reply.state, "pushed", "{}", reply.message);
+    assert_eq!(
+        h.world.show("main", "k/api/kustomization.yaml"),
+        crlf.replace(
+            "v1.0.0 # hoist\r\n",
+            &format!("v1.1.0 # hoist\r\n    digest: {D}\r\n")
+        )
+    );
+    let diff = git(&h.world.origin, &["show", "--format=", "-U0", "main"]);
+    // (`lines()` drops the `\r` of each CRLF line; `show` above kept them.)
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| {
+            (l.starts_with('-') || l.starts_with('+'))
+                && !l.starts_with("---")
+                && !l.starts_with("+++")
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "-    newTag: v1.0.0 # hoist",
+            "+    newTag: v1.1.0 # hoist",
+            &format!("+    digest: {D}"),
+        ],
+        "{diff}"
+    );
+}
+
+#[test]
+fn a_policy_whose_target_is_hoist_yaml_is_refused_and_nothing_is_written() {
+    let policy = "\
+environments:
+  dev:
+    deployers: [\"*\"]
+  prod:
+    deployers: [console:carol]
+    approvals: { count: 2 }
+apps:
+  banner:
+    targets:
+      dev: { file: hoist.yaml, yaml_path: environments.prod.approvals.count }
+";
+    let h = Harness::new(policy, WEDNESDAY);
+    let before = h.world.tip();
+    let reply = h.say("console:mallory", None, "deploy banner 0 to dev");
+    assert_eq!(reply.state, "refused", "{}", reply.message);
+    assert!(
+        reply
+            .message
+            .contains("hoist.yaml:10:20: file `hoist.yaml`: is the policy itself"),
+        "{}",
+        reply.message
+    );
+    assert_eq!(h.world.tip(), before);
+    assert!(h.world.show("main", "hoist.yaml").contains("count: 2"));
+}
+
+#[test]
+fn a_deeply_nested_target_file_is_refused_without_killing_the_engine() {
+    let h = Harness::new(POLICY, WEDNESDAY);
+    let deep = format!(
+        "image:\n  tag: v1\nx: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let block = format!("image:\n  tag: v1\nx:\n{}y\n", "- ".repeat(100_000));
+    h.world.commit_files(
+        &[
+            ("helm/worker/values.yaml".into(), block),
+            ("k/api/kustomization.yaml".into(), deep),
+        ],
+        "hostile",
+    );
+    for (cmd, file) in [
+        ("deploy worker v2 to staging", "helm/worker/values.yaml"),
+        ("deploy api v2 to staging", "k/api/kustomization.yaml"),
+    ] {
+        let reply = h.say("console:alice", None, cmd);
+        assert_ne!(reply.state, "pushed", "{cmd}");
+        assert!(
+            reply.message.contains(file)
+                && reply.message.contains("nesting deeper than 128 levels"),
+            "{cmd}: {}",
+            reply.message
+        );
+    }
+    // Still answering.
+    let status = h.say("console:alice", None, "status");
+    assert_eq!(status.state, "done", "{}", status.message);
+}

@@ -124,8 +124,9 @@ impl Git {
         let on_disk = std::fs::read(workdir.join("hoist.yaml")).ok();
         if on_disk != self.policy().ok().flatten() {
             eprintln!(
-                "hoist: note: hoist.yaml in the work tree differs from {}; checking the committed \
-                 one, which is what the engine reads (commit to check your changes)",
+                "hoist: note: hoist.yaml in the work tree differs from the one committed {}; \
+                 checking the committed one, which is what the engine reads (commit to check \
+                 your changes)",
                 self.where_()
             );
         }
