@@ -184,3 +184,46 @@ fn every_kill_point_ends_with_exactly_one_commit_and_a_consistent_journal() {
     // pushed (recorded).
     assert!(covered.len() >= 9, "{covered:#?}");
 }
+
+#[test]
+fn a_resumed_quorum_is_judged_by_the_policy_as_it_is_now() {
+    let world = World::new();
+    world.commit_file("hoist.yaml", POLICY, "policy for the crash test");
+    run(&world, STEPS[0]);
+    run(&world, STEPS[1]);
+    // dave's vote is journaled (quorum), then the process dies before writing.
+    let label = run_and_kill(&world, STEPS[2], 1).expect("the vote reaches its kill point");
+    assert!(label.contains("awaiting-approval"), "{label}");
+    // Meanwhile carol leaves the SRE group.
+    let tightened = POLICY.replace(
+        "sre: [console:carol, console:dave]",
+        "sre: [console:dave, console:erin]",
+    );
+    world.commit_file("hoist.yaml", &tightened, "carol moved teams");
+    let before = world.tip();
+    run(&world, ("console:alice", "status"));
+    assert_eq!(world.tip(), before, "nothing written on resume");
+    let ops = ops(&world);
+    assert_eq!(
+        ops[0].state,
+        State::AwaitingApproval { needed: 2, have: 1 },
+        "{:?}",
+        ops[0].transitions
+    );
+    assert_eq!(ops[0].approvers, ["console:dave"]);
+    run(&world, ("console:erin", "approve 1"));
+    assert_eq!(
+        git(
+            &world.origin,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=Hoist-Approved-By,valueonly)",
+                "main"
+            ]
+        )
+        .split_whitespace()
+        .collect::<Vec<_>>(),
+        ["console:dave", "console:erin"]
+    );
+}

@@ -163,8 +163,9 @@ impl FromStr for Ticket {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Invalid> {
         let ok = (1..=64).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'#' | b':' | b'-'));
+            && s.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'#' | b':' | b'-')
+            });
         if ok {
             Ok(Ticket(s.to_string()))
         } else {
@@ -324,7 +325,10 @@ mod tests {
     #[test]
     fn tickets_are_one_safe_token() {
         for ok in ["OPS-12", "JIRA#4", "team/123", "a:b.c_d", &"T".repeat(64)] {
-            assert_eq!(ok.parse::<Ticket>().map(|t| t.to_string()), Ok(ok.to_string()));
+            assert_eq!(
+                ok.parse::<Ticket>().map(|t| t.to_string()),
+                Ok(ok.to_string())
+            );
         }
         for bad in [
             "",

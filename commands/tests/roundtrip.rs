@@ -185,6 +185,10 @@ fn parser_copes_with_huge_input() {
         let input = format!("deploy api v1 to dev --reason {}", word.repeat(200_000));
         let started = std::time::Instant::now();
         let _ = parse(&input).map(|c| c.to_string());
-        assert!(started.elapsed().as_secs() < 5, "{word:?} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed().as_secs() < 5,
+            "{word:?} took {:?}",
+            started.elapsed()
+        );
     }
 }

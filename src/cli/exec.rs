@@ -62,9 +62,13 @@ const CHAT_PLATFORMS: [&str; 3] = ["slack", "discord", "github"];
 /// `platform:id` with a plain platform name and an id of `[A-Za-z0-9._@+-]`;
 /// a chat platform's person only when `trusted`.
 fn check_actor(actor: &str, trusted: bool) -> Result<(), String> {
-    let shape = "expected `platform:id`, e.g. `console:alice` (letters, digits and `._@+-` in the id)";
+    let shape =
+        "expected `platform:id`, e.g. `console:alice` (letters, digits and `._@+-` in the id)";
     let Some((platform, id)) = actor.split_once(':') else {
-        return Err(format!("--as `{}`: {shape}", hoist_commands::visible(actor)));
+        return Err(format!(
+            "--as `{}`: {shape}",
+            hoist_commands::visible(actor)
+        ));
     };
     let platform_ok = (1..=32).contains(&platform.len())
         && platform
@@ -75,7 +79,10 @@ fn check_actor(actor: &str, trusted: bool) -> Result<(), String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'+' | b'-'));
     if !platform_ok || !id_ok {
-        return Err(format!("--as `{}`: {shape}", hoist_commands::visible(actor)));
+        return Err(format!(
+            "--as `{}`: {shape}",
+            hoist_commands::visible(actor)
+        ));
     }
     let chat = CHAT_PLATFORMS
         .iter()
@@ -166,11 +173,26 @@ mod tests {
     fn as_names_a_chat_user_only_when_trusted() {
         assert!(check_actor("console:alice", false).is_ok());
         assert!(check_actor("ci:deploy-bot", false).is_ok());
-        for chat in ["slack:U0SRE1", "discord:8035", "github:octocat", "slack-group:S1"] {
-            assert!(check_actor(chat, false).unwrap_err().contains("--trusted"), "{chat}");
+        for chat in [
+            "slack:U0SRE1",
+            "discord:8035",
+            "github:octocat",
+            "slack-group:S1",
+        ] {
+            assert!(
+                check_actor(chat, false).unwrap_err().contains("--trusted"),
+                "{chat}"
+            );
             assert!(check_actor(chat, true).is_ok(), "{chat}");
         }
-        for bad in ["alice", "console:", ":x", "console:a b", "console:a\nHoist-Approved-By: x", "Console:a"] {
+        for bad in [
+            "alice",
+            "console:",
+            ":x",
+            "console:a b",
+            "console:a\nHoist-Approved-By: x",
+            "Console:a",
+        ] {
             assert!(check_actor(bad, true).is_err(), "{bad:?}");
         }
     }

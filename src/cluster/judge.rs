@@ -21,7 +21,9 @@ pub const SAID_MAX: usize = 300;
 fn said(parts: &[&str]) -> String {
     let joined = parts.join(": ");
     let flat: Vec<&str> = joined
-        .split(|c: char| c.is_whitespace() || c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+        .split(|c: char| {
+            c.is_whitespace() || c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+        })
         .filter(|w| !w.is_empty())
         .collect();
     let flat = flat.join(" ");

@@ -207,10 +207,9 @@ impl Engine {
             return Ok(Some(reply));
         }
         let rule = rule_of(op, env);
-        let (kept, dropped): (Vec<String>, Vec<String>) =
-            std::mem::take(&mut op.approvers).into_iter().partition(|a| {
-                policy::may_vote(policy, env, &rule, &op.actor, a, &groups(a)).is_ok()
-            });
+        let (kept, dropped): (Vec<String>, Vec<String>) = std::mem::take(&mut op.approvers)
+            .into_iter()
+            .partition(|a| policy::may_vote(policy, env, &rule, &op.actor, a, &groups(a)).is_ok());
         op.approvers = kept;
         op.needed = rule.count;
         let (needed, have) = (op.needed, op.approvers.len() as u32);

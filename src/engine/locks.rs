@@ -170,7 +170,6 @@ impl Engine {
                 },
             )?;
         } else {
-
             let others: Vec<String> = live
                 .iter()
                 .filter(|l| l.env == env.name.as_str())

@@ -20,7 +20,8 @@ const VALUE_MAX: usize = 500;
 /// paragraph separator and other whitespace becomes one space, runs of spaces
 /// collapse, the ends are trimmed, and at most `max` characters are kept.
 pub fn one_line(text: &str, max: usize) -> String {
-    let blank = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    let blank =
+        |c: char| c.is_whitespace() || c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
     let flat = text
         .split(blank)
         .filter(|w| !w.is_empty())
@@ -85,7 +86,10 @@ mod tests {
 
     #[test]
     fn one_line_flattens_and_cuts() {
-        assert_eq!(one_line("  a\n\nb\r\n c\u{2028}d\u{85}e\tf ", 100), "a b c d e f");
+        assert_eq!(
+            one_line("  a\n\nb\r\n c\u{2028}d\u{85}e\tf ", 100),
+            "a b c d e f"
+        );
         assert_eq!(one_line("abcdef", 4), "abc…");
         assert_eq!(one_line("", 4), "");
         assert_eq!(one_line("\n\n", 4), "");

@@ -157,9 +157,12 @@ impl Engine {
                 .unwrap_or(record.settled.len()),
             None => record.settled.len(),
         };
-        let found = record.settled[..before].iter().rev().find(|(_, _, value, _)| {
-            Some(value) != current.as_ref() && !record.rolled_back.contains_key(value)
-        });
+        let found = record.settled[..before]
+            .iter()
+            .rev()
+            .find(|(_, _, value, _)| {
+                Some(value) != current.as_ref() && !record.rolled_back.contains_key(value)
+            });
         if let Some((_, _, _, asked)) = found
             && let Ok(version) = asked.parse()
         {

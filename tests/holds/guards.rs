@@ -4,8 +4,8 @@
 //! a deployer lifting someone else's incident lock, and approvals that stop
 //! counting when the policy tightens while a request waits.
 
-use super::support::harness::{Harness, POLICY, WEDNESDAY};
 use super::support::git;
+use super::support::harness::{Harness, POLICY, WEDNESDAY};
 
 const INCIDENT: Option<&str> = Some("slack:C0INCIDENT");
 const PROD_FILE: &str = "apps/api/overlays/prod/kustomization.yaml";
@@ -120,7 +120,8 @@ fn a_rollback_to_a_value_nobody_saw_settle_passes_every_gate() {
     assert_eq!(r.state, "refused", "{}", r.message);
     // Soak: v1.2.2 never ran in staging through hoist, so no shortcut.
     assert!(
-        r.message.contains("api v1.2.2 was not deployed to staging by hoist"),
+        r.message
+            .contains("api v1.2.2 was not deployed to staging by hoist"),
         "{}",
         r.message
     );
@@ -135,7 +136,11 @@ fn a_second_rollback_goes_further_back_instead_of_toggling() {
     }
     let r = h.say("console:alice", INCIDENT, "rollback api in prod");
     assert_eq!(r.state, "pushed", "{}", r.message);
-    assert!(prod_tag(&h).starts_with("newTag: v1.2.5"), "{}", prod_tag(&h));
+    assert!(
+        prod_tag(&h).starts_with("newTag: v1.2.5"),
+        "{}",
+        prod_tag(&h)
+    );
     let r = h.say("console:alice", INCIDENT, "rollback api in prod");
     assert_eq!(r.state, "pushed", "{}", r.message);
     assert!(
@@ -165,7 +170,8 @@ fn only_the_holder_or_an_approver_lifts_a_lock() {
     assert_eq!(r.state, "refused", "{}", r.message);
     assert!(
         r.message.contains("locked by console:alice")
-            && r.message.contains("only console:alice (who holds the lock)"),
+            && r.message
+                .contains("only console:alice (who holds the lock)"),
         "{}",
         r.message
     );
@@ -191,7 +197,8 @@ fn approvals_are_checked_again_against_a_tightened_policy_at_quorum() {
         "sre: [console:carol, console:dave, console:erin]",
         "sre: [console:dave, console:erin]",
     );
-    h.world.commit_file("hoist.yaml", &tightened, "carol moved teams");
+    h.world
+        .commit_file("hoist.yaml", &tightened, "carol moved teams");
     let r = h.in_deploy("console:dave", &format!("approve {id}"));
     assert_eq!(r.state, "awaiting-approval", "{}", r.message);
     assert!(
@@ -217,10 +224,7 @@ fn a_requester_dropped_from_the_policy_is_refused_at_quorum() {
         .operation
         .unwrap();
     h.in_deploy("console:carol", &format!("approve {id}"));
-    let tightened = POLICY.replace(
-        "devs: [console:alice, console:bob]",
-        "devs: [console:bob]",
-    );
+    let tightened = POLICY.replace("devs: [console:alice, console:bob]", "devs: [console:bob]");
     h.world.commit_file("hoist.yaml", &tightened, "alice left");
     let before = h.world.tip();
     let r = h.in_deploy("console:dave", &format!("approve {id}"));

@@ -399,7 +399,10 @@ mod hostile {
 
     fn one_bounded_line(p: &Progress) -> bool {
         let text = match p {
-            Progress::Degraded(m) | Progress::Retrying(m) | Progress::Failed(m) | Progress::Stalled(m) => m,
+            Progress::Degraded(m)
+            | Progress::Retrying(m)
+            | Progress::Failed(m)
+            | Progress::Stalled(m) => m,
             _ => return true,
         };
         text.chars().count() <= SAID_MAX && !text.chars().any(char::is_control)
