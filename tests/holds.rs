@@ -226,7 +226,8 @@ fn promotion_waits_for_the_soak_and_says_pushed_counted_without_a_cluster() {
     let r = h.in_deploy("console:alice", "promote api,worker staging to prod");
     assert_eq!(r.state, "awaiting-approval", "{}", r.message);
     assert!(
-        r.message.contains("counts as settled there since it was pushed"),
+        r.message
+            .contains("counts as settled there since it was pushed"),
         "{}",
         r.message
     );
