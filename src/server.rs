@@ -13,7 +13,7 @@
 //! the accept loop ([`accept`]) caps connections and times out request
 //! heads, the body layer ([`body`]) caps and times out request bodies.
 
-use crate::chat::slack::Slack;
+use crate::chat::slack::{Slack, decode};
 use crate::metrics::{Counters, family};
 use axum::Router;
 use axum::body::Bytes;
@@ -21,7 +21,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent, SlackPushEvent};
+use slack_morphism::prelude::SlackPushEvent;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -130,17 +130,9 @@ fn verified(
     }
 }
 
-/// A form body as a JSON object of its fields (Slack's slash commands).
-fn form_json(body: &[u8]) -> serde_json::Value {
-    let map: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
-        .collect();
-    serde_json::Value::Object(map)
-}
-
-fn bad(s: &AppState, endpoint: &'static str, what: &str, e: impl std::fmt::Display) -> Response {
+fn bad(s: &AppState, endpoint: &'static str, why: String) -> Response {
     s.metrics.count(endpoint, StatusCode::BAD_REQUEST);
-    plain(StatusCode::BAD_REQUEST, format!("{what}: {e}\n"))
+    plain(StatusCode::BAD_REQUEST, format!("{why}\n"))
 }
 
 async fn commands(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -149,9 +141,9 @@ async fn commands(State(s): State<AppState>, headers: HeaderMap, body: Bytes) ->
         Ok(slack) => slack,
         Err(r) => return r.into_response(),
     };
-    let ev: SlackCommandEvent = match serde_json::from_value(form_json(&body)) {
+    let ev = match decode::command(&body) {
         Ok(ev) => ev,
-        Err(e) => return bad(&s, AT, "not a slash command", e),
+        Err(why) => return bad(&s, AT, why),
     };
     s.metrics.count(AT, StatusCode::OK);
     if !slack.work.try_run(slack.clone().on_command(ev)) {
@@ -170,9 +162,9 @@ async fn events(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
         Ok(slack) => slack,
         Err(r) => return r.into_response(),
     };
-    let ev: SlackPushEvent = match serde_json::from_slice(&body) {
+    let ev = match decode::event(&body) {
         Ok(ev) => ev,
-        Err(e) => return bad(&s, AT, "not an Events API payload", e),
+        Err(why) => return bad(&s, AT, why),
     };
     let busy = StatusCode::SERVICE_UNAVAILABLE;
     let answered = |status| s.metrics.count(AT, status);
@@ -206,13 +198,9 @@ async fn interactive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
         Ok(slack) => slack,
         Err(r) => return r.into_response(),
     };
-    let payload = form_urlencoded::parse(&body)
-        .find(|(k, _)| k == "payload")
-        .map(|(_, v)| v.into_owned());
-    let ev: SlackInteractionEvent = match payload.as_deref().map(serde_json::from_str) {
-        Some(Ok(ev)) => ev,
-        Some(Err(e)) => return bad(&s, AT, "not an interaction payload", e),
-        None => return bad(&s, AT, "not an interaction payload", "no `payload` field"),
+    let ev = match decode::interaction(&body) {
+        Ok(ev) => ev,
+        Err(why) => return bad(&s, AT, why),
     };
     if !slack.work.try_run(slack.clone().on_interaction(ev)) {
         s.metrics.busy.inc(AT);

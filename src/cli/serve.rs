@@ -86,15 +86,8 @@ fn wait(name: &str) -> anyhow::Result<Option<Duration>> {
     let Some(v) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) else {
         return Ok(None);
     };
-    let t = v.trim();
-    let parsed = match t.strip_suffix("ms") {
-        Some(ms) => ms.parse().ok().map(Duration::from_millis),
-        None => t
-            .strip_suffix('s')
-            .and_then(|s| s.parse().ok())
-            .map(Duration::from_secs),
-    };
-    parsed
+    setup::wait(v.trim())
+        .ok()
         .filter(|d| !d.is_zero())
         .map(Some)
         .ok_or_else(|| anyhow!("{name}: `{v}` is not a wait like `250ms` or `2s`"))

@@ -50,7 +50,7 @@ fn env_set(name: &str) -> Option<String> {
 }
 
 /// `250ms`, `2s`.
-fn wait(v: &str) -> Result<Duration, String> {
+pub(crate) fn wait(v: &str) -> Result<Duration, String> {
     let bad = || format!("`{v}` is not a wait like `250ms` or `2s`");
     if let Some(ms) = v.strip_suffix("ms") {
         ms.parse().map(Duration::from_millis).map_err(|_| bad())
