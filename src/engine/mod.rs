@@ -159,7 +159,9 @@ pub struct Engine {
     notify: Arc<dyn Notify>,
     clock: Arc<dyn Clock>,
     settings: Settings,
-    policy_branch: OnceLock<String>,
+    /// The remote's default branch, asked once; forgotten when fetching it
+    /// fails (the remote may have renamed it), so a running bot follows a rename.
+    policy_branch: Mutex<Option<String>>,
     /// One mutex per operation being voted on or carried: concurrent votes on
     /// the same operation are taken one at a time, so none is lost and the
     /// quorum is reached (and the commit written) exactly once.
@@ -194,7 +196,7 @@ impl Engine {
             notify,
             clock,
             settings,
-            policy_branch: OnceLock::new(),
+            policy_branch: Mutex::new(None),
             in_hand: Mutex::new(HashMap::new()),
             lanes: land::Lanes::default(),
             groups_cache: Mutex::new(None),
@@ -263,11 +265,16 @@ impl Engine {
 
     /// The branch whose tip holds the policy used to find environments.
     fn policy_branch(&self) -> Result<String> {
-        if let Some(b) = self.policy_branch.get() {
+        let mut known = self
+            .policy_branch
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(b) = &*known {
             return Ok(b.clone());
         }
         let b = self.repo.default_branch()?;
-        Ok(self.policy_branch.get_or_init(|| b).clone())
+        *known = Some(b.clone());
+        Ok(b)
     }
 
     /// Read and check `hoist.yaml` at `tip`.
@@ -292,7 +299,12 @@ impl Engine {
     /// The policy at the default branch's tip (fetched now).
     fn current_policy(&self) -> Result<(Policy, String)> {
         let branch = self.policy_branch()?;
-        let tip = self.repo.refresh(&branch)?;
+        let tip = self.repo.refresh(&branch).inspect_err(|_| {
+            *self
+                .policy_branch
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        })?;
         Ok((self.policy_at(&tip)?, tip))
     }
 
