@@ -365,6 +365,8 @@ fn changed_lines(old: &str, new: &str) -> Vec<LineChange> {
     out
 }
 
+#[cfg(test)]
+mod hostile;
 mod insert;
 mod marker;
 #[cfg(test)]

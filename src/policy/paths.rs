@@ -9,7 +9,8 @@
 //! anything else at the `file:` value, so `check` and the engine refuse it
 //! alike.
 
-/// The longest target path accepted, in bytes (git itself allows 4096).
+/// The longest target path accepted, in bytes: far beyond any real layout,
+/// and well under the 4096 of Linux's `PATH_MAX`.
 pub const MAX_PATH: usize = 1024;
 
 /// Why `file` may not be a target, or `None` when it may.

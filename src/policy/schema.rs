@@ -107,7 +107,17 @@ pub fn schema() -> Value {
     let target = object(
         TARGET_KEYS,
         props(&[
-            ("file", json!({"type": "string"})),
+            (
+                "file",
+                json!({
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": super::paths::MAX_PATH,
+                    "description": "path from the repository's root, e.g. apps/api/overlays/prod/kustomization.yaml; \
+                        never hoist.yaml (in any case), .git* or .github/ files, and no `.`/`..`/empty segments, \
+                        leading or trailing `/`, backslashes or control characters; at most 4 MiB and 128 levels of nesting"
+                }),
+            ),
             ("kustomize_image", json!({"type": "string"})),
             (
                 "yaml_path",
@@ -175,7 +185,8 @@ pub fn schema() -> Value {
                 json!({"type": "object", "propertyNames": {"pattern": NAME}, "additionalProperties": app}),
             ),
         ]),
-        "hoist policy: who may deploy what where (the config repo's root hoist.yaml)",
+        "hoist policy: who may deploy what where (the config repo's root hoist.yaml); \
+         one document, unknown and duplicate keys are errors, at most 1 MiB and 64 levels of nesting",
     );
     if let Value::Object(m) = &mut top {
         m.insert(
