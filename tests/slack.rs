@@ -11,7 +11,6 @@ mod replay;
 mod says;
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::slack::{self, FakeSlack, encode, now, post, signed};
@@ -72,15 +71,7 @@ fn serve(world: &World, fake: &FakeSlack, env: &[(&str, &str)]) -> Bot {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("hoist serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("hoist: listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
+    let addr = support::loopback::listening(&mut child);
     Bot { child, addr }
 }
 

@@ -22,6 +22,16 @@ fn to_prod(h: &Harness, v: &str) {
     assert_eq!(r.state, "pushed", "{}", r.message);
 }
 
+/// alice's prod deploy of v1.2.4, approved by carol only: its id.
+fn half_approved(h: &Harness) -> u64 {
+    h.say("console:alice", None, "deploy api v1.2.4 to staging");
+    h.advance(11 * 60);
+    let r = h.in_deploy("console:alice", "deploy api v1.2.4 to prod");
+    let id = r.operation.unwrap_or_else(|| panic!("{}", r.message));
+    h.in_deploy("console:carol", &format!("approve {id}"));
+    id
+}
+
 fn prod_tag(h: &Harness) -> String {
     h.line_with(PROD_FILE, "newTag:")
 }
@@ -185,13 +195,7 @@ fn only_the_holder_or_an_approver_lifts_a_lock() {
 #[test]
 fn approvals_are_checked_again_against_a_tightened_policy_at_quorum() {
     let h = Harness::new(POLICY, WEDNESDAY);
-    h.say("console:alice", None, "deploy api v1.2.4 to staging");
-    h.advance(11 * 60);
-    let id = h
-        .in_deploy("console:alice", "deploy api v1.2.4 to prod")
-        .operation
-        .unwrap();
-    h.in_deploy("console:carol", &format!("approve {id}"));
+    let id = half_approved(&h);
     // carol leaves the SRE group while the request waits.
     let tightened = POLICY.replace(
         "sre: [console:carol, console:dave, console:erin]",
@@ -217,13 +221,7 @@ fn approvals_are_checked_again_against_a_tightened_policy_at_quorum() {
 #[test]
 fn a_requester_dropped_from_the_policy_is_refused_at_quorum() {
     let h = Harness::new(POLICY, WEDNESDAY);
-    h.say("console:alice", None, "deploy api v1.2.4 to staging");
-    h.advance(11 * 60);
-    let id = h
-        .in_deploy("console:alice", "deploy api v1.2.4 to prod")
-        .operation
-        .unwrap();
-    h.in_deploy("console:carol", &format!("approve {id}"));
+    let id = half_approved(&h);
     let tightened = POLICY.replace("devs: [console:alice, console:bob]", "devs: [console:bob]");
     h.world.commit_file("hoist.yaml", &tightened, "alice left");
     let before = h.world.tip();

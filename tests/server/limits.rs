@@ -6,7 +6,7 @@
 //! instead of hanging it.
 
 use crate::support::{BIN, World};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -61,15 +61,7 @@ pub fn serve(w: &World, env: &[(&str, &str)], files: Option<u32>) -> Served {
         .stderr(Stdio::null())
         .spawn()
         .expect("hoist serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("hoist: listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
+    let addr = super::support::loopback::listening(&mut child);
     Served { child, addr }
 }
 
