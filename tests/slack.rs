@@ -126,6 +126,24 @@ fn reaction(user: &str, name: &str, channel: &str, ts: &str) -> Value {
 }
 
 /// Post a signed request; Slack's deadline is 3 s, so every answer must beat it.
+/// The form body of `user` pressing button `action` (`hoist_approve` or
+/// `hoist_deny`) on hoist's message `ts` of operation 1 in C0DEPLOY.
+fn button(user: &str, action: &str, ts: &str, trigger_id: &str) -> String {
+    let text = if action == "hoist_deny" {
+        "Deny"
+    } else {
+        "Approve"
+    };
+    let payload = json!({"type": "block_actions", "team": {"id": "T0ACME", "domain": "acme"},
+        "user": {"id": user, "username": user.to_lowercase(), "team_id": "T0ACME"}, "api_app_id": "A0HOIST",
+        "token": "x", "trigger_id": trigger_id, "container": {"type": "message", "message_ts": ts,
+        "channel_id": "C0DEPLOY", "is_ephemeral": false}, "channel": {"id": "C0DEPLOY", "name": "deploy"},
+        "response_url": "https://hooks.slack.com/actions/T0ACME/1/x",
+        "actions": [{"type": "button", "action_id": action, "block_id": "hoist-1", "value": "1",
+            "text": {"type": "plain_text", "text": text}, "action_ts": "1795600999.000100"}]});
+    format!("payload={}", encode(&payload.to_string()))
+}
+
 fn send(bot: &Bot, path: &str, content_type: &str, body: &str) -> (u16, String) {
     let (status, answer, took) = post(
         &bot.addr,
@@ -498,14 +516,7 @@ fn the_deny_button_on_an_approval_request_rejects_it() {
     let live = fake.wait_for("chat.postMessage", "needs 2 approval(s)", WAIT);
     let id = live.args["blocks"].to_string();
     assert!(id.contains("hoist_deny"), "{id}");
-    let payload = json!({"type": "block_actions", "team": {"id": "T0ACME", "domain": "acme"},
-        "user": {"id": "USRE1", "username": "sre1", "team_id": "T0ACME"}, "api_app_id": "A0HOIST",
-        "token": "x", "trigger_id": "1.2.3", "container": {"type": "message", "message_ts": live.ts,
-        "channel_id": "C0DEPLOY", "is_ephemeral": false}, "channel": {"id": "C0DEPLOY", "name": "deploy"},
-        "response_url": "https://hooks.slack.com/actions/T0ACME/1/x",
-        "actions": [{"type": "button", "action_id": "hoist_deny", "block_id": "hoist-1", "value": "1",
-            "text": {"type": "plain_text", "text": "Deny"}, "action_ts": "1795600999.000100"}]});
-    let body = format!("payload={}", encode(&payload.to_string()));
+    let body = button("USRE1", "hoist_deny", live.ts.as_deref().unwrap(), "1.2.3");
     assert_eq!(send(&bot, "/slack/interactive", FORM, &body).0, 200);
     let edit = fake.wait_for("chat.update", "denied by slack:USRE1", WAIT);
     assert_eq!(edit.args["ts"], live.ts.as_deref().unwrap());

@@ -146,21 +146,21 @@ impl Engine {
                 .filter_map(|c| c.app.parse().ok())
                 .collect();
             if let Err(Fail::Refused(why)) = self.check_held(env, &apps, &op.actor) {
-                self.save(
-                    op,
-                    State::Denied {
-                        reason: format!("approved, but {why}"),
-                    },
-                )?;
-                let text = render::summary_line(op);
-                self.notify.update(op, &text);
-                let mut reply = render::reply(op, text);
-                reply.outcome = super::Outcome::Refused;
-                return Ok(reply);
+                return self.refuse(op, format!("approved, but {why}"));
             }
         }
         self.save(op, State::Approved)?;
         self.carry(op, policy, policy_tip)
+    }
+
+    /// End a waiting operation as refused, tell its thread, answer so.
+    fn refuse(&self, op: &mut Operation, reason: String) -> Result<Reply> {
+        self.save(op, State::Denied { reason })?;
+        let text = render::summary_line(op);
+        self.notify.update(op, &text);
+        let mut reply = render::reply(op, text);
+        reply.outcome = super::Outcome::Refused;
+        Ok(reply)
     }
 
     /// The policy may have tightened since the request and the votes: the
@@ -194,17 +194,8 @@ impl Engine {
             Ok(_) => None,
         };
         if let Some(why) = refusal {
-            self.save(
-                op,
-                State::Denied {
-                    reason: format!("the policy changed since the request: {why}"),
-                },
-            )?;
-            let text = render::summary_line(op);
-            self.notify.update(op, &text);
-            let mut reply = render::reply(op, text);
-            reply.outcome = super::Outcome::Refused;
-            return Ok(Some(reply));
+            let reason = format!("the policy changed since the request: {why}");
+            return self.refuse(op, reason).map(Some);
         }
         let rule = rule_of(op, env);
         let (kept, dropped): (Vec<String>, Vec<String>) = std::mem::take(&mut op.approvers)

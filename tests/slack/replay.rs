@@ -75,14 +75,12 @@ fn the_same_button_press_posted_twice_is_one_vote() {
     let ask = slash_body("UALICE", "C0DEPLOY", "deploy api v1.2.4 to prod");
     send(&bot, "/slack/commands", FORM, &ask);
     let live = fake.wait_for("chat.postMessage", "needs 2 approval(s)", WAIT);
-    let payload = json!({"type": "block_actions", "team": {"id": "T0ACME", "domain": "acme"},
-        "user": {"id": "USRE1", "username": "sre1", "team_id": "T0ACME"}, "api_app_id": "A0HOIST",
-        "token": "x", "trigger_id": "7.7.7", "container": {"type": "message", "message_ts": live.ts,
-        "channel_id": "C0DEPLOY", "is_ephemeral": false}, "channel": {"id": "C0DEPLOY", "name": "deploy"},
-        "response_url": "https://hooks.slack.com/actions/T0ACME/1/x",
-        "actions": [{"type": "button", "action_id": "hoist_approve", "block_id": "hoist-1", "value": "1",
-            "text": {"type": "plain_text", "text": "Approve"}, "action_ts": "1795600999.000100"}]});
-    let body = format!("payload={}", encode(&payload.to_string()));
+    let body = button(
+        "USRE1",
+        "hoist_approve",
+        live.ts.as_deref().unwrap(),
+        "7.7.7",
+    );
     let headers = signed(SECRET, now(), &body, FORM);
     assert_eq!(
         post(&bot.addr, "/slack/interactive", &headers, &body).0,
