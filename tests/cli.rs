@@ -5,6 +5,8 @@ mod support;
 
 #[path = "server/limits.rs"]
 mod limits;
+#[path = "deploy/manifests.rs"]
+mod manifests;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
