@@ -16,6 +16,9 @@
 ARG RUST_VERSION=1.95
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS build
+# The commit the binary reports (hoist_build_info); `--build-arg REVISION=$(git rev-parse HEAD)`.
+ARG REVISION=unknown
+ENV HOIST_BUILD_COMMIT=${REVISION}
 WORKDIR /src
 COPY . .
 # Cache mounts keep the registry and the target dir between builds (BuildKit,
