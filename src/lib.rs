@@ -18,6 +18,7 @@ pub mod cli;
 pub mod cluster;
 pub mod engine;
 pub mod gitops;
+pub mod logging;
 pub mod metrics;
 pub mod policy;
 pub mod server;

@@ -1,15 +1,22 @@
 //! The `hoist` binary: parse the command line, set up logging, run.
+//!
+//! Logs go to stderr (see `hoist::logging`): `serve` logs at `info` unless
+//! `HOIST_LOG` says otherwise, so a running bot leaves an audit trail of its
+//! operations; the other subcommands talk to a person on stdout and log only
+//! warnings and errors by default.
 
 use clap::Parser;
 
 fn main() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HOIST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
     let cli = hoist::cli::Cli::parse();
+    let default_filter = match cli.command {
+        hoist::cli::Sub::Serve(_) => "info",
+        _ => "warn",
+    };
+    if let Err(e) = hoist::logging::init(default_filter) {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
     let code = match hoist::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
