@@ -5,6 +5,8 @@
 
 mod support;
 
+#[path = "slack/logs.rs"]
+mod logs;
 #[path = "slack/replay.rs"]
 mod replay;
 #[path = "slack/says.rs"]

@@ -168,6 +168,13 @@ impl Engine {
                 lock(j).landed.get_or_insert_with(outcome);
             }
         };
+        // A batch of one is the caller's own operation, whose span is current;
+        // a chain of several is the lane's work, logged apart from the
+        // leader's operation (each commit in its own operation's span).
+        let _lane = (batch.len() > 1).then(|| {
+            let ops: Vec<String> = batch.iter().map(|j| lock(j).op.id.to_string()).collect();
+            tracing::error_span!(parent: None, "lane", %branch, ops = %ops.join(",")).entered()
+        });
         let sign = self.repo.can_sign();
         let mut queue: Vec<Arc<Mutex<Job>>> = batch.to_vec();
         let mut tip = match self.repo.known_tip(branch) {
@@ -188,6 +195,7 @@ impl Engine {
                 settle(&chained, &|| Err(Fail::Error(e.clone())));
                 continue;
             }
+            tracing::info!(%branch, commits = chained.len(), %head, "pushing");
             match self.repo.push(branch, &head, &tip) {
                 Ok(()) => {
                     checkpoint("pushed, not yet recorded");
@@ -260,10 +268,14 @@ impl Engine {
         // the whole chain; each tip a job was decided on is compared once.
         let mut policy_now = None;
         let mut same_rules: HashMap<String, bool> = HashMap::new();
+        let in_lane = tracing::Span::current()
+            .metadata()
+            .is_some_and(|m| m.name() == "lane");
         while chained.len() < limit && !queue.is_empty() {
             let job = queue.remove(0);
             let mut guard = lock(&job);
             let j = &mut *guard;
+            let _op = in_lane.then(|| super::trail::op_span(&j.op).entered());
             if j.policy_tip != tip {
                 let same = *same_rules.entry(j.policy_tip.clone()).or_insert_with(|| {
                     let now = policy_now

@@ -16,11 +16,13 @@ mod read;
 pub(crate) mod render;
 mod resume;
 mod rollback;
+mod trail;
 mod write;
 
 pub use land::Backoff;
 pub use locks::Lock;
 pub use operation::{Change, Operation, State};
+use trail::log_transition;
 
 use crate::policy::{self, Environment, Policy, Target};
 use hoist_commands::{Command, Name, nearest};
@@ -346,6 +348,7 @@ impl Engine {
         let all: Vec<&Operation> = ops.iter().map(|o| &**o).collect();
         self.journal.put_all(&all).map_err(Fail::Error)?;
         for op in ops.iter() {
+            log_transition(op);
             checkpoint(op.state.name());
         }
         Ok(())
@@ -355,6 +358,7 @@ impl Engine {
     fn save(&self, op: &mut Operation, state: State) -> Result<()> {
         op.enter(state, self.clock.now());
         self.journal.put(op).map_err(Fail::Error)?;
+        log_transition(op);
         checkpoint(op.state.name());
         Ok(())
     }

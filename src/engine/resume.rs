@@ -47,7 +47,7 @@ impl Engine {
 
     fn resume_op(&self, mut op: Operation) -> Option<Reply> {
         let id = op.id;
-        let _span = tracing::info_span!("resume", op = id).entered();
+        let _span = super::trail::op_span(&op).entered();
         match self.resume_one(&mut op) {
             Ok(reply) => reply,
             // The policy no longer allows it (an app or target removed,
