@@ -7,14 +7,20 @@
 //! goes to the adapter's own runtime ([`crate::chat::slack::Work`]), so
 //! Slack's 3-second deadline holds however long git or the engine take, and
 //! a flood is answered "busy" rather than queued without bound. Shutdown is
-//! a future passed in; in-flight requests finish.
+//! a future passed in; in-flight requests finish. Before that, `serve` sets
+//! [`AppState::stopping`]: `/readyz` answers 503 and Slack requests 503
+//! (Slack delivers events again later), while acknowledged work finishes
+//! ([`AppState::jobs`] counts it).
+//!
+//! `/metrics` also carries what [`ops`] observes of operations through the
+//! engine's ports, and `hoist_build_info`.
 //!
 //! Before any of that, what an unauthenticated client can hold is bounded:
 //! the accept loop ([`accept`]) caps connections and times out request
 //! heads, the body layer ([`body`]) caps and times out request bodies.
 
 use crate::chat::slack::{Slack, decode};
-use crate::metrics::{Counters, family};
+use crate::metrics::{Counters, family, gauge, label_value};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,10 +29,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use slack_morphism::prelude::SlackPushEvent;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 mod accept;
 mod body;
+mod stall;
+pub mod ops;
 
 pub use accept::Limits;
 pub use body::SLACK_BODY_LIMIT;
@@ -43,6 +51,8 @@ pub struct Metrics {
     /// Why a connection or request was cut off before a handler saw it
     /// (connection cap, header or body timeout, body too large).
     refused: Counters<&'static str>,
+    /// Operations, observed through the engine's ports.
+    pub ops: ops::Ops,
 }
 
 impl Metrics {
@@ -61,7 +71,46 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// Timeouts and the connection cap of the listener.
     pub limits: Limits,
+    /// Set on the first SIGTERM/SIGINT: not ready, no new Slack work.
+    pub stopping: Arc<AtomicBool>,
+    /// Slack requests acknowledged over HTTP whose work has not ended.
+    pub jobs: Arc<AtomicUsize>,
 }
+
+/// Counts one acknowledged request's work in [`AppState::jobs`] from
+/// creation until it ends (or is dropped unstarted).
+struct Job(Arc<AtomicUsize>);
+
+impl Job {
+    fn start(jobs: &Arc<AtomicUsize>) -> Job {
+        jobs.fetch_add(1, Ordering::AcqRel);
+        Job(jobs.clone())
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// `work`, counted in `jobs` while it lives.
+fn counted(
+    jobs: &Arc<AtomicUsize>,
+    work: impl std::future::Future<Output = ()> + Send + 'static,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let job = Job::start(jobs);
+    async move {
+        work.await;
+        drop(job);
+    }
+}
+
+/// `hoist_build_info`'s commit: `HOIST_BUILD_COMMIT` when the build set it.
+pub const BUILD_COMMIT: &str = match option_env!("HOIST_BUILD_COMMIT") {
+    Some(c) => c,
+    None => "unknown",
+};
 
 /// The router of `hoist serve`.
 pub fn router(state: AppState) -> Router {
@@ -115,6 +164,12 @@ fn verified(
             "Slack over HTTP needs SLACK_SIGNING_SECRET\n",
         ));
     };
+    if s.stopping.load(Ordering::Acquire) {
+        return Err(no(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "hoist is shutting down and did nothing; try again in a minute\n",
+        ));
+    }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     match verifier.verify(
         header("x-slack-request-timestamp"),
@@ -146,7 +201,10 @@ async fn commands(State(s): State<AppState>, headers: HeaderMap, body: Bytes) ->
         Err(why) => return bad(&s, AT, why),
     };
     s.metrics.count(AT, StatusCode::OK);
-    if !slack.work.try_run(slack.clone().on_command(ev)) {
+    if !slack
+        .work
+        .try_run(counted(&s.jobs, slack.clone().on_command(ev)))
+    {
         s.metrics.busy.inc(AT);
         // Slack shows the acknowledgement's body to the asker alone.
         let busy = serde_json::json!({"response_type": "ephemeral",
@@ -174,7 +232,10 @@ async fn events(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
             ([(header::CONTENT_TYPE, "text/plain")], v.challenge).into_response()
         }
         SlackPushEvent::EventCallback(cb) => {
-            if slack.work.try_run(slack.clone().on_event(cb)) {
+            if slack
+                .work
+                .try_run(counted(&s.jobs, slack.clone().on_event(cb)))
+            {
                 answered(StatusCode::OK);
                 StatusCode::OK.into_response()
             } else {
@@ -202,7 +263,10 @@ async fn interactive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
         Ok(ev) => ev,
         Err(why) => return bad(&s, AT, why),
     };
-    if !slack.work.try_run(slack.clone().on_interaction(ev)) {
+    if !slack
+        .work
+        .try_run(counted(&s.jobs, slack.clone().on_interaction(ev)))
+    {
         s.metrics.busy.inc(AT);
         s.metrics.count(AT, StatusCode::SERVICE_UNAVAILABLE);
         return plain(StatusCode::SERVICE_UNAVAILABLE, "busy; press it again\n");
@@ -212,7 +276,9 @@ async fn interactive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
-    if s.ready.load(Ordering::Acquire) {
+    if s.stopping.load(Ordering::Acquire) {
+        plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+    } else if s.ready.load(Ordering::Acquire) {
         plain(StatusCode::OK, "ready\n")
     } else {
         plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n")
@@ -259,7 +325,25 @@ async fn metrics(State(s): State<AppState>) -> Response {
         "Connections and requests cut off before a handler saw them.",
         refused.map(|(r, n)| (format!("reason=\"{r}\""), n)),
     );
-    let ready = u8::from(s.ready.load(Ordering::Acquire));
-    out.push_str(&format!("# TYPE hoist_ready gauge\nhoist_ready {ready}\n"));
+    m.ops.render(&mut out);
+    let ready = s.ready.load(Ordering::Acquire) && !s.stopping.load(Ordering::Acquire);
+    gauge(
+        &mut out,
+        "hoist_ready",
+        "1 when /readyz answers 200.",
+        "",
+        i64::from(ready),
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    gauge(
+        &mut out,
+        "hoist_build_info",
+        "The running build: version and the commit it was built from.",
+        &format!(
+            "version=\"{version}\",commit=\"{}\"",
+            label_value(BUILD_COMMIT)
+        ),
+        1,
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
