@@ -1,22 +1,30 @@
-//! `hoist serve`: the bot. Opens the mirror and the journal, switches on the
-//! chat surfaces the environment configures (Slack over HTTP with
-//! `SLACK_SIGNING_SECRET`, over Socket Mode with `SLACK_APP_TOKEN`), follows
-//! rollouts when a cluster is configured (drift alerts go to each
-//! environment's `alerts` channel), carries on what a previous process left
-//! unfinished, and serves the HTTP endpoints until SIGTERM or SIGINT, within
-//! the limits `HOIST_HTTP_*` set (see [`http_limits`]).
+//! `hoist serve`: the bot. Reads and checks every setting first, opens the
+//! mirror and the journal, switches on the chat surfaces the environment
+//! configures (Slack over HTTP with `SLACK_SIGNING_SECRET`, over Socket
+//! Mode with `SLACK_APP_TOKEN`), follows rollouts when a cluster is
+//! configured (drift alerts go to each environment's `alerts` channel),
+//! prints one summary of what is on and off, carries on what a previous
+//! process left unfinished, and serves the HTTP endpoints within the limits
+//! `HOIST_HTTP_*` set ([`env`]) until SIGTERM or SIGINT ([`life`]). The
+//! engine's journal, config repo and cluster ports are wrapped so
+//! `/metrics` can observe operations (`server::ops`).
+
+mod env;
+mod life;
 
 use super::setup;
 use crate::chat::slack::{self, Slack, api::Api, live::Live, live::LiveNotify};
-use crate::engine::ports::{Clock, Notify, SystemClock};
+use crate::engine::ports::{Clock, Cluster, ConfigRepo, Journal, Notify, SystemClock};
 use crate::engine::{Engine, Operation, Settings};
 use crate::gitops::GitRepo;
-use crate::server::{self, AppState, Limits, Metrics};
+use crate::server::ops::Observed;
+use crate::server::{self, AppState, Metrics};
 use crate::store::Store;
 use anyhow::{Context, anyhow};
+use life::Part;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
@@ -46,96 +54,74 @@ impl Notify for Logged {
     }
 }
 
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// What is on and off, with the variable that switches each on.
+fn parts(
+    slack: Option<&slack::Config>,
+    signing: Option<String>,
+    journal: &std::path::Path,
+) -> Vec<Part> {
+    let mut parts = Vec::new();
+    match slack {
+        Some(c) => {
+            parts.push(match &c.signing_secret {
+                Some(_) => Part::On(
+                    "Slack over HTTP (POST /slack/commands, /slack/events, /slack/interactive)"
+                        .into(),
+                ),
+                None => Part::Off("Slack over HTTP: SLACK_SIGNING_SECRET is not set".into()),
+            });
+            parts.push(match &c.app_token {
+                Some(_) => Part::On("Slack Socket Mode".into()),
+                None => Part::Off("Slack Socket Mode: SLACK_APP_TOKEN is not set".into()),
+            });
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+        None => parts.push(Part::Off(
+            "Slack: SLACK_BOT_TOKEN is not set (and SLACK_SIGNING_SECRET for HTTP or \
+             SLACK_APP_TOKEN for Socket Mode)"
+                .into(),
+        )),
     }
-    eprintln!("hoist: shutting down; requests in flight finish first");
-}
-
-/// `HOIST_SLACK_WORK_LIMIT`: requests worked on at once (default 512).
-fn work_limit() -> anyhow::Result<usize> {
-    Ok(positive("HOIST_SLACK_WORK_LIMIT")?.unwrap_or(512))
-}
-
-/// A positive number from `name`, if set.
-fn positive(name: &str) -> anyhow::Result<Option<usize>> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(Some)
-            .ok_or_else(|| anyhow!("{name}: `{v}` is not a positive number")),
-        _ => Ok(None),
-    }
-}
-
-/// A wait like `250ms` or `2s` from `name`, if set (not zero).
-fn wait(name: &str) -> anyhow::Result<Option<Duration>> {
-    let Some(v) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) else {
-        return Ok(None);
-    };
-    setup::wait(v.trim())
-        .ok()
-        .filter(|d| !d.is_zero())
-        .map(Some)
-        .ok_or_else(|| anyhow!("{name}: `{v}` is not a wait like `250ms` or `2s`"))
-}
-
-/// File descriptors kept for everything but inbound connections: git's
-/// pipes, the journal, the Slack and Kubernetes clients, the runtimes.
-const FD_RESERVE: usize = 64;
-
-/// The soft limit on open files (Linux; `None` elsewhere or unlimited).
-fn open_file_limit() -> Option<usize> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line["Max open files".len()..]
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// The listener's limits: `HOIST_HTTP_HEADER_TIMEOUT` (`10s`),
-/// `HOIST_HTTP_BODY_TIMEOUT` (`10s`), `HOIST_HTTP_MAX_CONNECTIONS` (512).
-/// The cap never exceeds what the open-file limit leaves after
-/// [`FD_RESERVE`], so accepting never runs the process out of descriptors.
-fn http_limits() -> anyhow::Result<Limits> {
-    let mut limits = Limits::default();
-    if let Some(d) = wait("HOIST_HTTP_HEADER_TIMEOUT")? {
-        limits.header_timeout = d;
-    }
-    if let Some(d) = wait("HOIST_HTTP_BODY_TIMEOUT")? {
-        limits.body_timeout = d;
-    }
-    if let Some(n) = positive("HOIST_HTTP_MAX_CONNECTIONS")? {
-        limits.max_connections = n;
-    }
-    if let Some(files) = open_file_limit() {
-        let room = files.saturating_sub(FD_RESERVE).max(files / 2).max(1);
-        if limits.max_connections > room {
-            eprintln!(
-                "hoist: serving at most {room} connections at once (open-file limit {files})"
-            );
-            limits.max_connections = room;
-        }
-    }
-    Ok(limits)
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    parts.push(if setup::cluster_configured() {
+        let from = if set("KUBECONFIG") {
+            "KUBECONFIG"
+        } else {
+            "in-cluster service account"
+        };
+        Part::On(format!("cluster: following rollouts ({from})"))
+    } else if set("KUBECONFIG") || set("KUBERNETES_SERVICE_HOST") {
+        Part::Off("cluster: HOIST_CLUSTER is off; rollouts are not followed".into())
+    } else {
+        Part::Off(
+            "cluster: KUBECONFIG is not set and not in a pod; rollouts are not followed".into(),
+        )
+    });
+    parts.push(Part::On(format!("journal {}", journal.display())));
+    parts.push(match signing {
+        Some(key) => Part::On(format!("signing key {key}")),
+        None => Part::Off("signing: HOIST_SIGNING_KEY is not set; commits are not signed".into()),
+    });
+    parts
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
+    // Every setting is read and checked before anything starts.
+    let work_limit = env::work_limit()?;
+    let limits = env::http_limits()?;
+    let grace = env::shutdown_grace()?;
+    let signer = setup::signer_from_env()?;
+    let author = setup::author_from_env()?;
+    let settings = Settings {
+        push: setup::backoff_from_env()?,
+        ..Settings::default()
+    };
+    let slack_config = slack::Config::from_env()?;
+    let summary = parts(
+        slack_config.as_ref(),
+        signer.as_ref().map(|s| s.describe()),
+        &args.data_dir.join("hoist.redb"),
+    );
+
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hoist-serve")
@@ -148,22 +134,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         .thread_name("hoist-work")
         .build()
         .context("starting the work runtime")?;
-    let work = slack::Work::new(work_rt.handle().clone(), work_limit()?);
-    let limits = http_limits()?;
+    let work = slack::Work::new(work_rt.handle().clone(), work_limit);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let signer = setup::signer_from_env()?;
-    let author = setup::author_from_env()?;
-    let repo = Arc::new(
+    let metrics = Arc::new(Metrics::default());
+    let git = Arc::new(
         GitRepo::open(&args.data_dir, &args.repo, signer, author)
             .with_context(|| format!("opening the mirror of {}", args.repo))?,
     );
+    let repo: Arc<dyn ConfigRepo> = Arc::new(Observed::<dyn ConfigRepo>::new(git, metrics.clone()));
     let store = Arc::new(Store::open(&args.data_dir).map_err(|e| anyhow!(e))?);
-    let settings = Settings {
-        push: setup::backoff_from_env()?,
-        ..Settings::default()
-    };
+    let journal: Arc<dyn Journal> =
+        Arc::new(Observed::<dyn Journal>::new(store.clone(), metrics.clone()));
 
-    let slack_config = slack::Config::from_env()?;
     let mut slack_parts = None;
     let notify: Arc<dyn Notify> = match &slack_config {
         Some(config) => {
@@ -190,7 +172,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     let cluster = if setup::cluster_configured() {
         let probe = Engine::new(
             repo.clone(),
-            store.clone(),
+            journal.clone(),
             None,
             notify.clone(),
             clock.clone(),
@@ -208,12 +190,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             drift,
             Some(Arc::new(move |ch: &str, t: &str| to.alert(ch, t))),
         )?
+        .map(|c| Arc::new(Observed::<dyn Cluster>::new(c, metrics.clone())) as Arc<dyn Cluster>)
     } else {
         None
     };
     let engine = Arc::new(Engine::new(
         repo,
-        store.clone(),
+        journal,
         cluster,
         notify,
         clock.clone(),
@@ -234,19 +217,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     let ready = Arc::new(AtomicBool::new(false));
     let state = AppState {
         slack: slack.clone(),
-        metrics: Arc::new(Metrics::default()),
+        metrics,
         ready: ready.clone(),
         limits,
+        stopping: Arc::new(AtomicBool::new(false)),
+        jobs: Arc::new(AtomicUsize::new(0)),
     };
+    let app_token = slack_config.as_ref().and_then(|c| c.app_token.clone());
     rt.block_on(async move {
+        let mut signals = life::Signals::listen().context("catching SIGTERM and SIGINT")?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         let addr = listener.local_addr()?;
-        let socket = match (
-            &slack,
-            slack_config.as_ref().and_then(|c| c.app_token.clone()),
-        ) {
+        let socket = match (&slack, app_token) {
             (Some(s), Some(token)) => {
                 Some(slack::socket::SocketMode::start(s.clone(), &token).await?)
             }
@@ -256,10 +240,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         // hoist.yaml reads (until then /readyz says 503), then carry on what a
         // previous process left unfinished (a rollout can take its timeout).
         let starting = engine.clone();
+        let stopping = state.stopping.clone();
         std::thread::spawn(move || {
             while let Err(e) = starting.policy() {
                 eprintln!("hoist: not ready: {e}; trying again in 5s");
-                std::thread::sleep(std::time::Duration::from_secs(5));
+                std::thread::sleep(Duration::from_secs(5));
+            }
+            if stopping.load(Ordering::Acquire) {
+                return;
             }
             ready.store(true, Ordering::Release);
             for r in starting.resume() {
@@ -267,18 +255,46 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             }
         });
         println!("hoist: listening on http://{addr}");
-        eprintln!(
-            "hoist: slack {}, socket mode {}",
-            if slack.is_some() { "on" } else { "off" },
-            if socket.is_some() { "on" } else { "off" }
-        );
-        server::serve(listener, state, shutdown_signal()).await?;
+        life::summary(&summary);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let mut server = tokio::spawn(server::serve(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        let (name, _) = tokio::select! {
+            sig = signals.next() => sig,
+            ended = &mut server => {
+                ended.context("the server stopped")??;
+                anyhow::bail!("the server stopped");
+            }
+        };
+        eprintln!("hoist: {name}: shutting down; a second signal exits at once");
+        tokio::spawn(async move {
+            let (name, number) = signals.next().await;
+            eprintln!("hoist: {name} again: exiting now; the next start carries on");
+            std::process::exit(128 + number);
+        });
         if let Some(s) = socket {
             s.stop().await;
         }
+        life::drain(&state, grace).await;
+        // `send` fails only if the server already ended, which is fine.
+        let _ = stop.send(());
+        server.await.context("the server stopped")??;
         anyhow::Ok(())
     })?;
-    // Requests already acknowledged get their answers before the process ends.
-    work_rt.shutdown_timeout(Duration::from_secs(30));
+    // Work still running follows a rollout (or outlived the grace): the
+    // journal holds where it is, and the next start carries it on.
+    work_rt.shutdown_background();
+    rt.shutdown_background();
+    match Arc::try_unwrap(store) {
+        Ok(store) => {
+            drop(store);
+            eprintln!("hoist: journal closed; stopped");
+        }
+        Err(_) => eprintln!(
+            "hoist: stopped; a rollout being followed still holds the journal \
+             (every transition is already on disk; the next start follows it again)"
+        ),
+    }
     Ok(0)
 }

@@ -1,0 +1,89 @@
+//! The settings `hoist serve` reads from the environment besides the chat,
+//! cluster and git ones: how much work at once (`HOIST_SLACK_WORK_LIMIT`),
+//! the listener's limits (`HOIST_HTTP_*`) and how long a shutdown waits for
+//! work in flight (`HOIST_SHUTDOWN_GRACE`). Bad values are start-up errors
+//! naming the variable.
+
+use super::super::setup;
+use crate::server::Limits;
+use anyhow::anyhow;
+use std::time::Duration;
+
+/// `HOIST_SLACK_WORK_LIMIT`: requests worked on at once (default 512).
+pub fn work_limit() -> anyhow::Result<usize> {
+    Ok(positive("HOIST_SLACK_WORK_LIMIT")?.unwrap_or(512))
+}
+
+/// `HOIST_SHUTDOWN_GRACE`: how long SIGTERM waits for work in flight
+/// (default `30s`).
+pub fn shutdown_grace() -> anyhow::Result<Duration> {
+    Ok(wait("HOIST_SHUTDOWN_GRACE")?.unwrap_or(Duration::from_secs(30)))
+}
+
+/// A positive number from `name`, if set.
+fn positive(name: &str) -> anyhow::Result<Option<usize>> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| anyhow!("{name}: `{v}` is not a positive number")),
+        _ => Ok(None),
+    }
+}
+
+/// A wait like `250ms` or `2s` from `name`, if set (not zero).
+fn wait(name: &str) -> anyhow::Result<Option<Duration>> {
+    let Some(v) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    setup::wait(v.trim())
+        .ok()
+        .filter(|d| !d.is_zero())
+        .map(Some)
+        .ok_or_else(|| anyhow!("{name}: `{v}` is not a wait like `250ms` or `2s`"))
+}
+
+/// File descriptors kept for everything but inbound connections: git's
+/// pipes, the journal, the Slack and Kubernetes clients, the runtimes.
+const FD_RESERVE: usize = 64;
+
+/// The soft limit on open files (Linux; `None` elsewhere or unlimited).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The listener's limits: `HOIST_HTTP_HEADER_TIMEOUT` (`10s`),
+/// `HOIST_HTTP_BODY_TIMEOUT` (`10s`), `HOIST_HTTP_MAX_CONNECTIONS` (512).
+/// The cap never exceeds what the open-file limit leaves after
+/// [`FD_RESERVE`], so accepting never runs the process out of descriptors.
+pub fn http_limits() -> anyhow::Result<Limits> {
+    let mut limits = Limits::default();
+    if let Some(d) = wait("HOIST_HTTP_HEADER_TIMEOUT")? {
+        limits.header_timeout = d;
+    }
+    if let Some(d) = wait("HOIST_HTTP_BODY_TIMEOUT")? {
+        limits.body_timeout = d;
+    }
+    if let Some(n) = positive("HOIST_HTTP_MAX_CONNECTIONS")? {
+        limits.max_connections = n;
+    }
+    if let Some(files) = open_file_limit() {
+        let room = files.saturating_sub(FD_RESERVE).max(files / 2).max(1);
+        if limits.max_connections > room {
+            eprintln!(
+                "hoist: serving at most {room} connections at once (open-file limit {files})"
+            );
+            limits.max_connections = room;
+        }
+    }
+    Ok(limits)
+}
