@@ -5,6 +5,8 @@ mod support;
 
 #[path = "server/limits.rs"]
 mod limits;
+#[path = "server/lifecycle.rs"]
+mod lifecycle;
 #[path = "deploy/manifests.rs"]
 mod manifests;
 
