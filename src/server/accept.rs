@@ -14,6 +14,9 @@
 //!   `/healthz` answers the next probe. Closing rather than leaving excess
 //!   connections in the kernel's backlog keeps a probe from queueing behind
 //!   hundreds of stalled clients;
+//! - **write deadline**: a response the client does not take within
+//!   [`Limits::body_timeout`] ends the connection ([`super::stall`]), so a
+//!   client that pipelines requests and never reads cannot keep its slot;
 //! - the body rules (size and time) are the router's, see [`super::body`].
 //!
 //! Shutdown is a future passed in: the loop stops accepting, every
@@ -94,6 +97,9 @@ pub async fn serve(
             drop(stream);
             continue;
         };
+        // A response must be taken within the body timeout, or the
+        // connection ends (a client that pipelines and never reads).
+        let stream = super::stall::WriteDeadline::new(stream, limits.body_timeout);
         let conn = builder.serve_connection(
             TokioIo::new(stream),
             TowerToHyperService::new(router.clone()),
@@ -114,6 +120,8 @@ pub async fn serve(
             if let Err(e) = ended {
                 if e.is_timeout() {
                     metrics.refused.inc("header_timeout");
+                } else if timed_out(&e) {
+                    metrics.refused.inc("write_timeout");
                 }
                 tracing::debug!(error = %e, "connection ended");
             }
@@ -126,4 +134,16 @@ pub async fn serve(
     // The semaphore is never closed, so this cannot fail.
     let _ = slots.acquire_many(cap as u32).await;
     Ok(())
+}
+
+/// Did the connection end because a write hit its deadline?
+fn timed_out(e: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::TimedOut;
+        }
+        source = s.source();
+    }
+    false
 }

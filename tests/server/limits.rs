@@ -268,3 +268,30 @@ fn sigterm_lets_a_request_in_flight_finish_and_exits_despite_idle_clients() {
         "no longer listening"
     );
 }
+
+#[test]
+fn a_client_that_pipelines_and_never_reads_loses_its_slot_at_the_write_deadline() {
+    let w = World::new();
+    let bot = serve(&w, &[("HOIST_HTTP_MAX_CONNECTIONS", "1")], None);
+    // One connection asks for /metrics over and over and reads nothing: the
+    // answers fill both sockets' buffers and hoist's write waits.
+    let staller = TcpStream::connect(&bot.addr).unwrap();
+    let mut writer = staller.try_clone().unwrap();
+    let flood = std::thread::spawn(move || {
+        let one = b"GET /metrics HTTP/1.1\r\nHost: hoist\r\n\r\n";
+        for _ in 0..50_000 {
+            if writer.write_all(one).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(LIMIT / 4);
+    // It holds the only slot until its write deadline (the body timeout).
+    let took = probe_until_healthy(&bot.addr);
+    assert!(
+        took < LIMIT * 3,
+        "freed within about one deadline: {took:?}"
+    );
+    drop(staller);
+    let _ = flood.join();
+}
