@@ -183,3 +183,44 @@ fn hoist_exec_follows_the_rollout_when_a_kubeconfig_is_set() {
         Some(git(&world.origin, &["rev-parse", "main"]).trim())
     );
 }
+
+/// A version whose rollout ended Degraded never settled: it is no rollback
+/// target, and a plain rollback skips it for the last Healthy one, also in a
+/// process that follows nothing.
+#[test]
+fn a_degraded_version_is_not_a_rollback_target() {
+    let (mut h, fake, _dir) = world(Settings::default());
+    let reply = std::thread::scope(|s| {
+        s.spawn(|| play_argo(&fake, &h.said, &h.world.origin));
+        h.say("console:alice", None, "deploy api v1.2.4 to staging")
+    });
+    assert_eq!(reply.state, "healthy", "{reply:?}");
+    let healthy_tip = h.world.tip();
+    let reply = std::thread::scope(|s| {
+        s.spawn(|| {
+            let end = std::time::Instant::now() + Duration::from_secs(20);
+            while h.world.tip() == healthy_tip && std::time::Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            fake.argo("api-staging", argo_degraded(&h.world.tip()));
+        });
+        h.say("console:alice", None, "deploy api v1.2.5-broken to staging")
+    });
+    assert_eq!(reply.state, "degraded", "{reply:?}");
+    // Even where nothing follows rollouts (exec with HOIST_CLUSTER=off), a
+    // push that ended Degraded is not a settled version.
+    h.restart_with_cluster(None);
+    let r = h.say(
+        "console:alice",
+        None,
+        "rollback api in staging to v1.2.5-broken",
+    );
+    assert_eq!(r.state, "refused", "{r:?}");
+    assert!(r.message.contains("never settled in staging"), "{r:?}");
+    let r = h.say("console:alice", None, "rollback api in staging --dry-run");
+    assert!(
+        r.message
+            .contains("dry run of `rollback api in staging to v1.2.4`"),
+        "{r:?}"
+    );
+}

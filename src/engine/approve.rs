@@ -62,6 +62,7 @@ impl Engine {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Read after taking the slot: a vote handled meanwhile is in the journal.
         let mut op = self.waiting(id)?;
+        let _op = super::trail::op_span(&op).entered();
         let voter = req.actor.as_str();
         let (policy, tip) = self.policy_for_branch(&op.branch)?;
         let env = self.env_named(&policy, &op.env)?;
@@ -153,6 +154,39 @@ impl Engine {
         self.carry(op, policy, policy_tip)
     }
 
+    /// The request's other gates under `policy`: ticket, `via`, signing,
+    /// and for deploys and promotions into a `promote_from` environment the
+    /// soak of each version there. The refusal's words when one fails.
+    fn still_admitted(
+        &self,
+        op: &Operation,
+        policy: &Policy,
+        env: &Environment,
+    ) -> Result<(), String> {
+        let words = |f: Fail| match f {
+            Fail::Refused(m) | Fail::Error(m) => m,
+        };
+        self.gates(policy, env, op.ticket.as_deref())
+            .map_err(words)?;
+        let Some((from, _)) = &env.promote_from else {
+            return Ok(());
+        };
+        if op.verb == "rollback" {
+            return Ok(());
+        }
+        let ops = self.journal.list()?;
+        for c in &op.changes {
+            let app: Name = super::journal_name(&c.app).map_err(words)?;
+            let version = c
+                .version
+                .parse()
+                .map_err(|_| format!("journal: bad version `{}`", c.version))?;
+            self.check_soak(policy, &ops, env, &app, from, &version)
+                .map_err(words)?;
+        }
+        Ok(())
+    }
+
     /// End a waiting operation as refused, tell its thread, answer so.
     fn refuse(&self, op: &mut Operation, reason: String) -> Result<Reply> {
         self.save(op, State::Denied { reason })?;
@@ -166,6 +200,7 @@ impl Engine {
     /// The policy may have tightened since the request and the votes: the
     /// requester must still be allowed (on the same path: an incident
     /// rollback whose channel is no longer an incident channel is refused),
+    /// the request must still pass its gates (ticket, `via`, signing, soak),
     /// and only approvers who still count are kept, against the rule's count
     /// as it is now. `Some(reply)` when the operation cannot go on as it is:
     /// refused (terminal) or back to waiting for approvals.
@@ -191,7 +226,7 @@ impl Engine {
                 op.channel.as_deref().unwrap_or("-"),
                 env.name
             )),
-            Ok(_) => None,
+            Ok(_) => self.still_admitted(op, policy, env).err(),
         };
         if let Some(why) = refusal {
             let reason = format!("the policy changed since the request: {why}");
@@ -270,6 +305,7 @@ impl Engine {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let result = self.waiting(id).and_then(|mut op| {
+            let _op = super::trail::op_span(&op).entered();
             let Some(at) = op.approvers.iter().position(|a| a == actor) else {
                 return Err(Fail::Refused(format!("#{id}: {actor} had not approved it")));
             };
@@ -290,6 +326,7 @@ impl Engine {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut op = self.waiting(id)?;
+        let _op = super::trail::op_span(&op).entered();
         if req.actor != op.actor {
             let (policy, _) = self.policy_for_branch(&op.branch)?;
             let env = self.env_named(&policy, &op.env)?;

@@ -175,7 +175,7 @@ impl Engine {
     /// `promote_from` + `soak`: the version must have settled in the source
     /// env (Healthy; "pushed" where nothing follows the app's rollout) at
     /// least `soak` ago. Returns a note when "pushed" stood in for "healthy".
-    fn check_soak(
+    pub(super) fn check_soak(
         &self,
         policy: &Policy,
         ops: &[super::Operation],
@@ -199,6 +199,14 @@ impl Engine {
                 .then(|| self.settled_at(op, app.as_str(), policy))
                 .flatten()
         });
+        // A version a rollback moved away from there did not prove itself.
+        let record = self.rollback_record(policy, app, from.as_str())?;
+        if let Some(by) = record.rolled_back_by(&version.to_string()) {
+            return Err(Fail::Refused(format!(
+                "{app} {version} was rolled back from in {from} by #{by}, so it does not count \
+                 as settled there"
+            )));
+        }
         let followed = self.followed(policy, app.as_str(), from.as_str());
         let basis = if followed {
             "healthy"

@@ -17,10 +17,18 @@
 //!   soak apply even from an incident channel, because nobody saw it run.
 
 use super::ports::WatchRequest;
-use super::{Engine, Fail, Operation, Result};
+use super::{Engine, Fail, Operation, Result, State};
 use crate::policy::{Environment, Policy, Target};
 use hoist_commands::{Name, Version};
 use std::collections::HashMap;
+
+/// What a value deploys, for comparing values: its digest when it has one
+/// (`v1@sha256:x` and `sha256:x` run the same image), else the whole value.
+/// A digest-only deploy keeps the tag, so the file reads back `TAG@sha256:...`
+/// where the operation asked for `sha256:...`.
+pub(super) fn identity(value: &str) -> &str {
+    value.find("sha256:").map_or(value, |at| &value[at..])
+}
 
 /// Where a rollback goes, and whether it may use the incident path.
 pub(super) struct RollbackTarget {
@@ -31,22 +39,43 @@ pub(super) struct RollbackTarget {
     pub notes: Vec<String>,
 }
 
+/// A version that settled: (time, op id, value written, version asked).
+type Settled = (i64, u64, String, String);
+
 /// What the journal says about one app in one environment.
 #[derive(Debug, Default)]
-struct Record {
-    /// (time, op id, value written, version asked), in the order they settled.
-    settled: Vec<(i64, u64, String, String)>,
-    /// Value -> the rollback that moved away from it (and not settled since).
+pub(super) struct Record {
+    /// In the order they settled.
+    settled: Vec<Settled>,
+    /// [`identity`] of a value -> the rollback that moved away from it (and
+    /// it did not settle again since).
     rolled_back: HashMap<String, u64>,
 }
 
 impl Record {
-    fn settled_as(&self, version: &Version) -> Option<&(i64, u64, String, String)> {
+    fn settled_as(&self, version: &Version) -> Option<&Settled> {
         let v = version.to_string();
+        let v = identity(&v);
         self.settled
             .iter()
             .rev()
-            .find(|(_, _, value, asked)| *asked == v || *value == v)
+            .find(|(_, _, value, asked)| identity(asked) == v || identity(value) == v)
+    }
+
+    /// The rollback that moved away from `value`, if it did not settle since.
+    pub(super) fn rolled_back_by(&self, value: &str) -> Option<u64> {
+        self.rolled_back.get(identity(value)).copied()
+    }
+
+    /// "v1 (rolled back from by #3), ..." for messages.
+    fn skipped(&self) -> String {
+        let mut skipped: Vec<String> = self
+            .rolled_back
+            .iter()
+            .map(|(v, by)| format!("{v} (rolled back from by #{by})"))
+            .collect();
+        skipped.sort();
+        skipped.join(", ")
     }
 }
 
@@ -70,22 +99,26 @@ impl Engine {
         })
     }
 
-    /// When `op` settled `app` in its environment: Healthy, or pushed where
-    /// nothing follows the app's rollout. `None`: it did not (yet).
+    /// When `op` settled `app` in its environment: Healthy, or pushed while
+    /// it rests there with nothing following the app's rollout (never once
+    /// it ended Degraded, Failed or TimedOut). `None`: it did not (yet).
     pub(super) fn settled_at(&self, op: &Operation, app: &str, policy: &Policy) -> Option<i64> {
-        op.entered("healthy").or_else(|| {
-            (!self.followed(policy, app, &op.env))
-                .then(|| op.entered("pushed"))
-                .flatten()
-        })
+        if let Some(t) = op.entered("healthy") {
+            return Some(t);
+        }
+        let resting = matches!(op.state, State::Pushed { .. });
+        (resting && !self.followed(policy, app, &op.env))
+            .then(|| op.entered("pushed"))
+            .flatten()
     }
 
-    /// The settled versions of `app` in `env` and what rollbacks left behind.
-    fn rollback_record(&self, policy: &Policy, app: &Name, env: &Environment) -> Result<Record> {
+    /// The settled versions of `app` in environment `env` and what
+    /// rollbacks left behind.
+    pub(super) fn rollback_record(&self, policy: &Policy, app: &Name, env: &str) -> Result<Record> {
         let ops = self.journal.list().map_err(Fail::Error)?;
         // (time, op id, is the settle event, change)
         let mut events = Vec::new();
-        for op in ops.iter().filter(|op| op.env == env.name.as_str()) {
+        for op in ops.iter().filter(|op| op.env == env) {
             for c in op.changes.iter().filter(|c| c.app == app.as_str()) {
                 if op.verb == "rollback"
                     && let Some(t) = op.entered("pushed")
@@ -102,12 +135,12 @@ impl Engine {
         let mut record = Record::default();
         for (t, id, settle, c) in events {
             if settle {
-                record.rolled_back.remove(&c.new_value);
+                record.rolled_back.remove(identity(&c.new_value));
                 record
                     .settled
                     .push((t, id, c.new_value.clone(), c.version.clone()));
             } else if let Some(old) = &c.old_value {
-                record.rolled_back.insert(old.clone(), id);
+                record.rolled_back.insert(identity(old).to_string(), id);
             }
         }
         Ok(record)
@@ -123,8 +156,7 @@ impl Engine {
         target: &Target,
         to: Option<&Version>,
     ) -> Result<RollbackTarget> {
-        let record = self.rollback_record(policy, app, env)?;
-        let current = self.repo.read_value(tip, target)?;
+        let record = self.rollback_record(policy, app, env.name.as_str())?;
         if let Some(v) = to {
             let Some((_, id, value, _)) = record.settled_as(v) else {
                 return Err(Fail::Refused(format!(
@@ -134,7 +166,7 @@ impl Engine {
                     env.name, env.name
                 )));
             };
-            if let Some(by) = record.rolled_back.get(value) {
+            if let Some(by) = record.rolled_back_by(value) {
                 return Err(Fail::Refused(format!(
                     "{app} {v} was rolled back from in {} by #{by} (after #{id} put it there), \
                      so it is not a rollback target; `deploy {app} {v} to {}` brings it back \
@@ -148,20 +180,22 @@ impl Engine {
                 notes: Vec::new(),
             });
         }
+        let current = self.repo.read_value(tip, target)?;
+        let current = current.as_deref().map(identity);
         // Only what settled before the current value last settled counts.
-        let before = match &current {
-            Some(cur) => record
-                .settled
-                .iter()
-                .rposition(|(_, _, value, _)| value == cur)
-                .unwrap_or(record.settled.len()),
-            None => record.settled.len(),
-        };
+        let before = current
+            .and_then(|cur| {
+                record
+                    .settled
+                    .iter()
+                    .rposition(|(_, _, value, _)| identity(value) == cur)
+            })
+            .unwrap_or(record.settled.len());
         let found = record.settled[..before]
             .iter()
             .rev()
             .find(|(_, _, value, _)| {
-                Some(value) != current.as_ref() && !record.rolled_back.contains_key(value)
+                Some(identity(value)) != current && record.rolled_back_by(value).is_none()
             });
         if let Some((_, _, _, asked)) = found
             && let Ok(version) = asked.parse()
@@ -197,22 +231,18 @@ impl Engine {
     ) -> Result<Version> {
         let revisions = self.repo.history(tip, target, 50)?;
         let current = revisions.first().and_then(|r| r.value.clone());
+        let current = current.as_deref().map(identity);
         let previous = revisions.iter().skip(1).find_map(|r| {
             r.value
                 .clone()
-                .filter(|v| Some(v) != current.as_ref() && !record.rolled_back.contains_key(v))
+                .filter(|v| Some(identity(v)) != current && record.rolled_back_by(v).is_none())
         });
         let value = previous.ok_or_else(|| {
-            let mut skipped: Vec<String> = record
-                .rolled_back
-                .iter()
-                .map(|(v, by)| format!("{v} (rolled back from by #{by})"))
-                .collect();
-            skipped.sort();
+            let skipped = record.skipped();
             let skipped = if skipped.is_empty() {
                 String::new()
             } else {
-                format!("; not a target: {}", skipped.join(", "))
+                format!("; not a target: {skipped}")
             };
             Fail::Refused(format!(
                 "no earlier version of {app} in {} to roll back to in the history of {}{skipped}",

@@ -86,7 +86,13 @@ impl Engine {
             reply.state = "dry-run".into();
             return Ok(reply);
         }
+        if !fetch && decision.approvals.count > 0 {
+            // It will wait for people: decide it on the rules as they are
+            // now, not on the tip this process last saw.
+            return self.write_on(req, true);
+        }
         let mut op = self.open(req, &intent, &plan, &decision, verb)?;
+        let _op = super::trail::op_span(&op).entered();
         if op.needed > 0 {
             return self.await_approvals(&mut op, &policy, &intent.notes);
         }
@@ -108,8 +114,22 @@ impl Engine {
         decision: &Decision,
         actor: &str,
     ) -> Result<()> {
+        if !decision.break_glass {
+            self.check_held(env, &intent.apps(), actor)?;
+        }
+        self.gates(policy, env, intent.ticket.as_deref())
+    }
+
+    /// The gates that do not depend on time or holders: the ticket rule,
+    /// `via`, signing. Asked when a request comes and again at quorum.
+    pub(super) fn gates(
+        &self,
+        policy: &Policy,
+        env: &Environment,
+        ticket: Option<&str>,
+    ) -> Result<()> {
         if let Some(rule) = &env.ticket {
-            match (&intent.ticket, &rule.pattern) {
+            match (ticket, &rule.pattern) {
                 (None, _) if rule.required => {
                     return Err(Fail::Refused(format!(
                         "{} needs a ticket: add --ticket KEY",
@@ -128,9 +148,6 @@ impl Engine {
                 }
                 _ => {}
             }
-        }
-        if !decision.break_glass {
-            self.check_held(env, &intent.apps(), actor)?;
         }
         if env.via == Via::PullRequest {
             return Err(Fail::Refused(format!(
@@ -201,6 +218,7 @@ impl Engine {
             op.enter(State::Approved, now);
         }
         self.journal.create(&mut op).map_err(Fail::Error)?;
+        super::trail::log_opened(&op);
         checkpoint(op.state.name());
         Ok(op)
     }
@@ -274,17 +292,35 @@ impl Engine {
     }
 
     /// An incident rollback locks what it rolled back until someone unlocks.
+    /// Someone else's lock on the app is never replaced (that would hand it
+    /// to the rollback's requester, who could then lift it): it stays theirs,
+    /// holds until unlocked, and says the rollback happened.
     pub(super) fn incident_lock(&self, op: &Operation) -> Result<()> {
         if op.break_glass.is_some() && op.verb == "rollback" {
+            let live = self.live_locks()?;
             for c in &op.changes {
-                let lock = Lock {
-                    env: op.env.clone(),
-                    app: Some(c.app.clone()),
-                    holder: op.actor.clone(),
-                    reason: format!("incident rollback by {}", op.actor),
-                    since: self.clock.now(),
-                    until: None,
-                    operation: Some(op.id),
+                let mark = format!("incident rollback by {} (#{})", op.actor, op.id);
+                let theirs = live.iter().find(|l| {
+                    l.env == op.env
+                        && l.app.as_deref() == Some(c.app.as_str())
+                        && l.holder != op.actor
+                });
+                let lock = match theirs {
+                    Some(l) if l.reason.contains(&mark) => continue,
+                    Some(l) => Lock {
+                        reason: format!("{}; then an {mark}", l.reason),
+                        until: None,
+                        ..l.clone()
+                    },
+                    None => Lock {
+                        env: op.env.clone(),
+                        app: Some(c.app.clone()),
+                        holder: op.actor.clone(),
+                        reason: format!("incident rollback by {}", op.actor),
+                        since: self.clock.now(),
+                        until: None,
+                        operation: Some(op.id),
+                    },
                 };
                 self.journal.put_lock(&lock).map_err(Fail::Error)?;
             }

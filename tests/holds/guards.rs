@@ -234,3 +234,112 @@ fn a_requester_dropped_from_the_policy_is_refused_at_quorum() {
     );
     assert_eq!(h.world.tip(), before, "nothing written");
 }
+
+#[test]
+fn gates_added_while_a_request_waits_apply_at_quorum_and_to_new_requests() {
+    let h = Harness::new(POLICY, WEDNESDAY);
+    let id = half_approved(&h);
+    // prod now asks for a ticket; hoist has not fetched since.
+    let tightened = POLICY.replace(
+        "    break_glass: { approvals: 0 }\n",
+        "    break_glass: { approvals: 0 }\n    ticket: { required: true, pattern: \"^SEC-[0-9]+$\" }\n",
+    );
+    h.world
+        .commit_file("hoist.yaml", &tightened, "prod needs tickets");
+    let before = h.world.tip();
+    // A new request that would wait for people is judged on the new rules.
+    let r = h.in_deploy("console:bob", "deploy api v1.2.4 to prod");
+    assert_eq!(r.state, "refused", "{}", r.message);
+    assert!(r.message.contains("prod needs a ticket"), "{}", r.message);
+    // The waiting one too, at its quorum.
+    let r = h.in_deploy("console:dave", &format!("approve {id}"));
+    assert_eq!(r.state, "refused", "{}", r.message);
+    assert!(
+        r.message.contains("the policy changed since the request")
+            && r.message.contains("needs a ticket"),
+        "{}",
+        r.message
+    );
+    assert_eq!(h.world.tip(), before, "nothing written");
+}
+
+#[test]
+fn an_incident_rollback_leaves_someone_elses_lock_in_their_hands() {
+    let h = Harness::new(POLICY, WEDNESDAY);
+    to_prod(&h, "v1.2.4");
+    to_prod(&h, "v1.2.5");
+    let r = h.say(
+        "console:carol",
+        None,
+        "lock api in prod for 8h release freeze",
+    );
+    assert_eq!(r.state, "done", "{}", r.message);
+    let r = h.say("console:alice", INCIDENT, "rollback api in prod");
+    assert_eq!(r.state, "pushed", "{}", r.message);
+    // carol's lock stands, now until unlocked, and says what happened.
+    let status = h.say("console:olga", None, "status api in prod").message;
+    assert!(
+        status.contains(
+            "app lock by console:carol: release freeze; then an incident rollback by console:alice"
+        ),
+        "{status}"
+    );
+    let r = h.say("console:alice", None, "unlock api in prod");
+    assert_eq!(r.state, "refused", "{}", r.message);
+    let r = h.in_deploy("console:alice", "deploy api v1.2.5 to prod");
+    assert_eq!(r.state, "refused", "{}", r.message);
+    assert!(
+        r.message.contains("locked by console:carol"),
+        "{}",
+        r.message
+    );
+}
+
+#[test]
+fn digest_deploys_roll_back_by_digest_and_never_toggle() {
+    let h = Harness::new(POLICY, WEDNESDAY);
+    let (a, b) = ("a".repeat(64), "b".repeat(64));
+    for d in [&a, &b] {
+        let r = h.say(
+            "console:alice",
+            None,
+            &format!("deploy api sha256:{d} to dev"),
+        );
+        assert_eq!(r.state, "pushed", "{}", r.message);
+    }
+    let dev = "apps/api/overlays/dev/kustomization.yaml";
+    let r = h.say("console:alice", None, "rollback api in dev");
+    assert_eq!(r.state, "pushed", "{}", r.message);
+    assert!(
+        h.line_with(dev, "digest:").contains(&a),
+        "{}",
+        h.world.show("main", dev)
+    );
+    let r = h.say(
+        "console:alice",
+        None,
+        &format!("rollback api in dev to sha256:{b}"),
+    );
+    assert_eq!(r.state, "refused", "{}", r.message);
+    assert!(r.message.contains("was rolled back from"), "{}", r.message);
+}
+
+#[test]
+fn a_version_rolled_back_from_in_the_source_does_not_count_for_soak() {
+    let h = Harness::new(POLICY, WEDNESDAY);
+    for v in ["v1.2.4", "v1.2.5"] {
+        let r = h.say("console:alice", None, &format!("deploy api {v} to staging"));
+        assert_eq!(r.state, "pushed", "{}", r.message);
+    }
+    let r = h.say("console:alice", None, "rollback api in staging");
+    assert_eq!(r.state, "pushed", "{}", r.message);
+    h.advance(11 * 60);
+    let r = h.in_deploy("console:alice", "deploy api v1.2.5 to prod");
+    assert_eq!(r.state, "refused", "{}", r.message);
+    assert!(
+        r.message
+            .contains("api v1.2.5 was rolled back from in staging"),
+        "{}",
+        r.message
+    );
+}

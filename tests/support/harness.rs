@@ -112,6 +112,14 @@ impl Harness {
         engine.resume()
     }
 
+    /// Restart without (or with another) cluster, as `exec` with
+    /// `HOIST_CLUSTER=off` would open the same data dir.
+    #[allow(dead_code)] // not every test crate uses it
+    pub fn restart_with_cluster(&mut self, cluster: Option<Arc<dyn Cluster>>) -> Vec<Reply> {
+        self.cluster = cluster;
+        self.restart()
+    }
+
     pub fn engine(&self) -> &Engine {
         self.engine
             .as_ref()
