@@ -165,15 +165,32 @@ pub fn read_value(src: &str, locator: &Locator) -> Result<Option<String>, EditEr
     value_of(&find(&parse(src)?, locator)?)
 }
 
-/// The documents of a target file, within [`Limits::TARGET`].
+/// The documents of a target file, within [`Limits::TARGET`]. A key written
+/// twice in one mapping is refused: hoist would read and edit the first
+/// while Helm and kustomize use the last, so what hoist reports and changes
+/// would not be what runs.
 fn parse(src: &str) -> Result<Vec<Node>, EditError> {
-    yaml::load(src, Limits::TARGET).map_err(|e| {
+    let docs = yaml::load(src, Limits::TARGET).map_err(|e| {
         if e.over_limit {
             EditError::TooLarge(e)
         } else {
             EditError::Syntax(e)
         }
-    })
+    })?;
+    for doc in &docs {
+        if let Some((first, again)) = yaml::duplicate_keys(doc).first() {
+            return Err(EditError::Unsupported(format!(
+                "key `{}` is written twice ({}:{} and {}:{}); tools disagree on which one \
+                 counts, so hoist will not read or edit this file until one is removed",
+                first.as_str().unwrap_or_default().escape_debug(),
+                first.pos.line,
+                first.pos.col,
+                again.pos.line,
+                again.pos.col
+            )));
+        }
+    }
+    Ok(docs)
 }
 
 /// The value held by the nodes a locator found.
