@@ -268,19 +268,7 @@ pub(crate) fn symref_head(out: &str) -> Option<String> {
 /// A branch name hoist will put in a ref or a refspec: git's own rules
 /// (`git check-ref-format`), a little stricter (no leading `-`, bounded).
 pub(crate) fn valid_branch(b: &str) -> bool {
-    !b.is_empty()
-        && b.len() <= 255
-        && !b.starts_with(['-', '/', '.'])
-        && !b.ends_with(['/', '.'])
-        && !b.ends_with(".lock")
-        && !b.contains("..")
-        && !b.contains("//")
-        && !b.contains("@{")
-        && !b.contains("/.")
-        && b != "HEAD"
-        && !b
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+    crate::policy::branch_problem(b).is_none()
 }
 
 /// Longest text from the remote passed on to people.

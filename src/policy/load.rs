@@ -242,7 +242,14 @@ fn environment(l: &mut Loader, name: Name, key: &Node, node: &Node) -> Environme
     };
     for (k, _, v) in l.entries(node, &format!("environment `{}`", env.name), ENV_KEYS) {
         match k {
-            "branch" => env.branch = l.string(v, "branch").unwrap_or(env.branch),
+            "branch" => {
+                if let Some(b) = l.string(v, "branch") {
+                    match super::paths::branch_problem(&b) {
+                        Some(why) => l.problem(v, why),
+                        None => env.branch = b,
+                    }
+                }
+            }
             "via" => match v.as_str() {
                 Some("push") => env.via = Via::Push,
                 Some("pull-request") => env.via = Via::PullRequest,

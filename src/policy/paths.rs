@@ -13,6 +13,34 @@
 /// and well under the 4096 of Linux's `PATH_MAX`.
 pub const MAX_PATH: usize = 1024;
 
+/// Why `branch` may not name an environment's branch, or `None` when it may:
+/// git's rules for a branch name (`git check-ref-format --branch`), and
+/// never `HEAD` or a name starting with `-` (it must never read as an option).
+pub fn branch_problem(branch: &str) -> Option<String> {
+    let b = branch;
+    let ok = !b.is_empty()
+        && b.len() <= 255
+        && !b.starts_with(['-', '/', '.'])
+        && !b.ends_with(['/', '.'])
+        && !b.ends_with(".lock")
+        && !b.contains("..")
+        && !b.contains("//")
+        && !b.contains("@{")
+        && !b.contains("/.")
+        && b != "HEAD"
+        && b != "@"
+        && !b
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c));
+    (!ok).then(|| {
+        format!(
+            "branch `{}` is not a branch name git accepts (no `..`, `~^:?*[\\`, spaces, \
+             leading `-` or `.`, `HEAD`)",
+            b.escape_debug()
+        )
+    })
+}
+
 /// Why `file` may not be a target, or `None` when it may.
 pub fn target_file_problem(file: &str) -> Option<String> {
     let refuse = |why: &str| Some(format!("file `{}`: {why}", file.escape_debug()));
@@ -73,6 +101,38 @@ fn invisible(c: char) -> bool {
             | '\u{FE00}'..='\u{FE0F}'
             | '\u{FEFF}'
     )
+}
+
+#[cfg(test)]
+mod branch_tests {
+    use super::branch_problem;
+
+    #[test]
+    fn branches_follow_gits_rules_and_never_read_as_options() {
+        for ok in ["main", "release/1.2", "env-prod", "feature_x"] {
+            assert_eq!(branch_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "HEAD",
+            "--upload-pack=touch /tmp/x",
+            "-x",
+            "main:refs/heads/x",
+            "a..b",
+            "a b",
+            "a~1",
+            "a^",
+            "x.lock",
+            "/main",
+            "main/",
+            ".hidden",
+            "a//b",
+            "a@{1}",
+            "a\nb",
+        ] {
+            assert!(branch_problem(bad).is_some(), "{bad:?}");
+        }
+    }
 }
 
 #[cfg(test)]
