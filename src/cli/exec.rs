@@ -96,8 +96,28 @@ fn check_actor(actor: &str, trusted: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// `--channel` is a claim too: a chat channel (an incident channel opens the
+/// break-glass path) only with `--trusted`.
+fn check_channel(channel: Option<&str>, trusted: bool) -> Result<(), String> {
+    let Some(channel) = channel else {
+        return Ok(());
+    };
+    let platform = channel.split_once(':').map_or(channel, |(p, _)| p);
+    if CHAT_PLATFORMS.contains(&platform) && !trusted {
+        return Err(format!(
+            "--channel {}: exec cannot prove a request comes from a {platform} channel \
+             (an incident channel passes locks and freezes); pass --trusted if this caller \
+             vouches for it",
+            hoist_commands::visible(channel)
+        ));
+    }
+    Ok(())
+}
+
 pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
-    if let Err(why) = check_actor(&args.actor, args.trusted) {
+    let claims = check_actor(&args.actor, args.trusted)
+        .and_then(|()| check_channel(args.channel.as_deref(), args.trusted));
+    if let Err(why) = claims {
         print(args.json, &crate::engine::Reply::refused(why));
         return Ok(1);
     }
@@ -168,6 +188,19 @@ pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::check_actor;
+
+    #[test]
+    fn channel_names_a_chat_channel_only_when_trusted() {
+        use super::check_channel;
+        assert!(check_channel(None, false).is_ok());
+        assert!(check_channel(Some("console:ops"), false).is_ok());
+        assert!(
+            check_channel(Some("slack:C0INCIDENT"), false)
+                .unwrap_err()
+                .contains("--trusted")
+        );
+        assert!(check_channel(Some("slack:C0INCIDENT"), true).is_ok());
+    }
 
     #[test]
     fn as_names_a_chat_user_only_when_trusted() {
