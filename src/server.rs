@@ -33,8 +33,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 mod accept;
 mod body;
-mod stall;
 pub mod ops;
+mod stall;
 
 pub use accept::Limits;
 pub use body::SLACK_BODY_LIMIT;

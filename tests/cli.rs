@@ -3,10 +3,10 @@
 
 mod support;
 
-#[path = "server/limits.rs"]
-mod limits;
 #[path = "server/lifecycle.rs"]
 mod lifecycle;
+#[path = "server/limits.rs"]
+mod limits;
 #[path = "deploy/manifests.rs"]
 mod manifests;
 
