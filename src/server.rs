@@ -317,6 +317,12 @@ async fn metrics(State(s): State<AppState>) -> Response {
             "Slack Web API calls by method and outcome.",
             calls.map(|((me, o), n)| (format!("method=\"{me}\",outcome=\"{o}\""), n)),
         );
+        let name = "hoist_chat_rate_limit_wait_seconds_total";
+        out.push_str(&format!(
+            "# HELP {name} Time spent waiting on a chat platform's rate limits (Retry-After and per-channel pacing of posts).\n\
+             # TYPE {name} counter\n{name}{{platform=\"slack\"}} {:.3}\n",
+            slack.rate_limit_wait_secs()
+        ));
     }
     let refused = m.refused.snapshot().into_iter();
     family(

@@ -329,6 +329,15 @@ fn the_same_event_delivered_four_times_makes_one_operation() {
         ),
         "{metrics}"
     );
+    // The fake asked for a 1 s wait, and hoist waited it.
+    let waited: f64 = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(r#"hoist_chat_rate_limit_wait_seconds_total{platform="slack"} "#)
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no rate-limit wait in {metrics}"));
+    assert!(waited >= 1.0, "{waited}");
 }
 
 #[test]

@@ -45,6 +45,9 @@ pub struct Api {
     group_ttl: Duration,
     /// Calls by (method, outcome), for `/metrics`.
     pub calls: crate::metrics::Counters<(&'static str, &'static str)>,
+    /// Milliseconds spent waiting on Slack's rate limits (Retry-After) and
+    /// on the per-channel pacing of posts, for `/metrics`.
+    pub waited_ms: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Api {
@@ -85,6 +88,7 @@ impl Api {
             groups: Mutex::new(HashMap::new()),
             group_ttl,
             calls: Default::default(),
+            waited_ms: Default::default(),
         })
     }
 
@@ -105,6 +109,7 @@ impl Api {
                     self.calls.inc((method, "rate_limited"));
                     let wait = e.retry_after.unwrap_or(Duration::from_secs(1));
                     tracing::info!(method, ?wait, "slack rate limit; waiting as asked");
+                    self.waited(wait);
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -145,7 +150,14 @@ impl Api {
             next.insert(channel.to_string(), at + self.post_gap);
             at
         };
+        self.waited(at.saturating_duration_since(Instant::now()));
         tokio::time::sleep_until(at.into()).await;
+    }
+
+    fn waited(&self, d: Duration) {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        self.waited_ms
+            .fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Post a message (in a thread when `thread_ts` is set); returns its ts.

@@ -210,6 +210,14 @@ impl Slack {
         &self.api.calls
     }
 
+    /// Seconds spent waiting on Slack's rate limits and post pacing.
+    pub fn rate_limit_wait_secs(&self) -> f64 {
+        self.api
+            .waited_ms
+            .load(std::sync::atomic::Ordering::Relaxed) as f64
+            / 1000.0
+    }
+
     /// Run a request through the engine on a blocking thread.
     async fn run(&self, req: Request) -> Reply {
         let engine = self.engine.clone();
