@@ -181,7 +181,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         let drift = match probe.policy() {
             Ok(p) => crate::cluster::drift::from_policy(&p),
             Err(e) => {
-                eprintln!("hoist: no drift alerts: {e}");
+                life::tell(true, &format!("no drift alerts: {e}"));
                 Vec::new()
             }
         };
@@ -243,7 +243,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         let stopping = state.stopping.clone();
         std::thread::spawn(move || {
             while let Err(e) = starting.policy() {
-                eprintln!("hoist: not ready: {e}; trying again in 5s");
+                life::tell(true, &format!("not ready: {e}; trying again in 5s"));
                 std::thread::sleep(Duration::from_secs(5));
             }
             if stopping.load(Ordering::Acquire) {
@@ -251,7 +251,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             }
             ready.store(true, Ordering::Release);
             for r in starting.resume() {
-                eprintln!("hoist: resumed: {}", r.message);
+                life::tell(false, &format!("resumed: {}", r.message));
             }
         });
         println!("hoist: listening on http://{addr}");
@@ -267,10 +267,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
                 anyhow::bail!("the server stopped");
             }
         };
-        eprintln!("hoist: {name}: shutting down; a second signal exits at once");
+        life::tell(
+            false,
+            &format!("{name}: shutting down; a second signal exits at once"),
+        );
         tokio::spawn(async move {
             let (name, number) = signals.next().await;
-            eprintln!("hoist: {name} again: exiting now; the next start carries on");
+            life::tell(
+                true,
+                &format!("{name} again: exiting now; the next start carries on"),
+            );
             std::process::exit(128 + number);
         });
         if let Some(s) = socket {
@@ -289,11 +295,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     match Arc::try_unwrap(store) {
         Ok(store) => {
             drop(store);
-            eprintln!("hoist: journal closed; stopped");
+            life::tell(false, "journal closed; stopped");
         }
-        Err(_) => eprintln!(
-            "hoist: stopped; a rollout being followed still holds the journal \
-             (every transition is already on disk; the next start follows it again)"
+        Err(_) => life::tell(
+            false,
+            "stopped; a rollout being followed still holds the journal \
+             (every transition is already on disk; the next start follows it again)",
         ),
     }
     Ok(0)

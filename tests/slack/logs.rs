@@ -158,17 +158,23 @@ fn serve_logs_json_lines_with_the_operation_on_each_and_no_secret_anywhere() {
         }
     }
 
-    // Every log line is a JSON object. `serve` also prints a few plain
-    // lines of its own (its version, what is on and off) straight to
-    // stderr, not through tracing: those are only checked for secrets.
+    // Every line on stderr is a JSON object: `serve`'s own words (its
+    // version, what is on and off, shutting down) go through the log too, so
+    // a collector gets one stream it can parse.
     let stderr = std::fs::read_to_string(w.dir.path().join("stderr")).unwrap();
     let mut lines: Vec<(&str, serde_json::Map<String, Value>)> = Vec::new();
     for raw in stderr.lines().filter(|l| !l.trim().is_empty()) {
         match serde_json::from_str::<Value>(raw) {
             Ok(Value::Object(m)) => lines.push((raw, m)),
-            _ => assert!(!raw.starts_with('{'), "not a JSON line: {raw}"),
+            _ => panic!("not a JSON line: {raw}"),
         }
     }
+    assert!(
+        lines.iter().any(|(_, l)| l["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("serve "))),
+        "the start-up summary is logged"
+    );
     for (raw, line) in &lines {
         for key in ["timestamp", "level", "message", "target"] {
             assert!(line.contains_key(key), "no {key}: {raw}");

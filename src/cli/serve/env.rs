@@ -79,8 +79,9 @@ pub fn http_limits() -> anyhow::Result<Limits> {
     if let Some(files) = open_file_limit() {
         let room = files.saturating_sub(FD_RESERVE).max(files / 2).max(1);
         if limits.max_connections > room {
-            eprintln!(
-                "hoist: serving at most {room} connections at once (open-file limit {files})"
+            super::life::tell(
+                true,
+                &format!("serving at most {room} connections at once (open-file limit {files})"),
             );
             limits.max_connections = room;
         }

@@ -48,21 +48,36 @@ pub enum Part {
     Off(String),
 }
 
+/// Say `text` on stderr the way the logs are written: a JSON line when the
+/// log format is JSON (so a log collector gets one stream it can parse),
+/// else a plain `hoist: ...` line.
+pub fn tell(warn: bool, text: &str) {
+    match crate::logging::installed() {
+        Some(crate::logging::Format::Json) if warn => {
+            tracing::warn!(target: "hoist::serve", "{text}")
+        }
+        Some(crate::logging::Format::Json) => tracing::info!(target: "hoist::serve", "{text}"),
+        _ => eprintln!("hoist: {text}"),
+    }
+}
+
 /// The summary, one part per line on stderr.
 pub fn summary(parts: &[Part]) {
-    let mut text = format!(
-        "hoist serve {} (commit {})\n",
-        env!("CARGO_PKG_VERSION"),
-        crate::server::BUILD_COMMIT
+    tell(
+        false,
+        &format!(
+            "serve {} (commit {})",
+            env!("CARGO_PKG_VERSION"),
+            crate::server::BUILD_COMMIT
+        ),
     );
     for p in parts {
         match p {
-            Part::On(what) => text.push_str(&format!("  on:  {what}\n")),
-            Part::Off(what) => text.push_str(&format!("  off: {what}\n")),
+            Part::On(what) => tell(false, &format!("  on:  {what}")),
+            Part::Off(what) => tell(true, &format!("  off: {what}")),
         }
     }
-    text.push_str("  not built yet: Discord, GitHub\n");
-    eprint!("{text}");
+    tell(false, "  not built yet: Discord, GitHub");
 }
 
 /// What a shutdown still waits for: requests acknowledged over HTTP whose
@@ -86,16 +101,22 @@ pub async fn drain(s: &AppState, grace: Duration) -> bool {
             return true;
         }
         if start.elapsed() >= grace {
-            eprintln!(
-                "hoist: gave up waiting after {grace:?}: {requests} request(s) and {writes} \
-                 commit(s) still in flight; the next start carries them on"
+            tell(
+                true,
+                &format!(
+                    "gave up waiting after {grace:?}: {requests} request(s) and {writes} \
+                     commit(s) still in flight; the next start carries them on"
+                ),
             );
             return false;
         }
         if !told {
-            eprintln!(
-                "hoist: waiting (at most {grace:?}) for {requests} request(s) and {writes} \
-                 commit(s) in flight"
+            tell(
+                false,
+                &format!(
+                    "waiting (at most {grace:?}) for {requests} request(s) and {writes} \
+                     commit(s) in flight"
+                ),
             );
             told = true;
         }
