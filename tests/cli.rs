@@ -9,6 +9,8 @@ mod lifecycle;
 mod limits;
 #[path = "deploy/manifests.rs"]
 mod manifests;
+#[path = "readme/commands.rs"]
+mod readme;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
