@@ -156,10 +156,13 @@ fn command_lines(text: &str) -> Vec<String> {
         }
     }
     for span in text.split('`').skip(1).step_by(2) {
-        if ["hoist ", "kubectl ", "cargo ", "docker "]
+        // `hoist <hoist@localhost>` is a name, not a command.
+        let second = span.split_whitespace().nth(1).unwrap_or_default();
+        let command = ["hoist ", "kubectl ", "cargo ", "docker "]
             .iter()
             .any(|p| span.starts_with(p))
-        {
+            && second.starts_with(|c: char| c.is_ascii_lowercase() || c == '-' || c == '.');
+        if command {
             out.push(span.to_string());
         }
     }
@@ -253,5 +256,46 @@ fn words_split_like_a_shell() {
             "x y",
             ""
         ]
+    );
+}
+
+/// Internal variables: hoist sets them for its own children or tests.
+const INTERNAL: [&str; 3] = [
+    "HOIST_TEST_KILL_AT",
+    "HOIST_GIT_CREDENTIAL_PROTOCOL",
+    "HOIST_GIT_CREDENTIAL_HOST",
+];
+
+#[test]
+fn every_setting_the_code_reads_is_in_the_readme() {
+    let text = readme();
+    let mut files = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    let mut names = std::collections::BTreeSet::new();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).unwrap();
+        for piece in src.split('"').skip(1).step_by(2) {
+            let setting = ["HOIST_", "SLACK_"].iter().any(|p| piece.starts_with(p))
+                && piece.len() > 6
+                && piece.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+            if setting && !INTERNAL.contains(&piece) {
+                names.insert(piece.to_string());
+            }
+        }
+    }
+    assert!(names.len() > 20, "{names:?}");
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|n| !text.contains(&format!("`{n}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "settings the README does not name: {missing:?}"
     );
 }
