@@ -154,6 +154,58 @@ impl Engine {
         self.carry(op, policy, policy_tip)
     }
 
+    /// May `op` still go on under `policy`, as far as its requester and its
+    /// gates go: the requester may still ask (with the groups recorded when
+    /// they asked), on the same path (an incident rollback whose channel is no
+    /// longer an incident channel may not), and the ticket rule, `via`,
+    /// signing and soak still pass. The reason when not. No side effects.
+    pub(super) fn still_allowed(
+        &self,
+        op: &Operation,
+        policy: &Policy,
+        env: &Environment,
+    ) -> Result<(), String> {
+        let verb = match op.verb.as_str() {
+            "promote" => policy::Verb::Promote,
+            "rollback" => policy::Verb::Rollback,
+            _ => policy::Verb::Deploy,
+        };
+        let groups = op.memberships.get(&op.actor).cloned().unwrap_or_default();
+        match policy::decide(policy, env, verb, &op.actor, op.channel.as_deref(), &groups) {
+            Err(r) => Err(r.0),
+            Ok(d) if op.break_glass.is_some() && !d.break_glass => Err(format!(
+                "{} is no longer an incident channel for {}",
+                op.channel.as_deref().unwrap_or("-"),
+                env.name
+            )),
+            Ok(_) => self.still_admitted(op, policy, env),
+        }
+    }
+
+    /// Do `op`'s approvals still meet `policy`'s rule (only approvers who
+    /// still count)? The reason when not.
+    pub(super) fn approvals_hold(
+        &self,
+        op: &Operation,
+        policy: &Policy,
+        env: &Environment,
+    ) -> Result<(), String> {
+        let rule = rule_of(op, env);
+        let groups = |who: &str| op.memberships.get(who).cloned().unwrap_or_default();
+        let counted = op
+            .approvers
+            .iter()
+            .filter(|a| policy::may_vote(policy, env, &rule, &op.actor, a, &groups(a)).is_ok())
+            .count() as u32;
+        if counted >= rule.count {
+            return Ok(());
+        }
+        Err(format!(
+            "{} now needs {} approval(s) and this change has {counted} that count",
+            env.name, rule.count
+        ))
+    }
+
     /// The request's other gates under `policy`: ticket, `via`, signing,
     /// and for deploys and promotions into a `promote_from` environment the
     /// soak of each version there. The refusal's words when one fails.
@@ -206,32 +258,11 @@ impl Engine {
     /// refused (terminal) or back to waiting for approvals.
     pub(super) fn recheck(&self, op: &mut Operation, policy: &Policy) -> Result<Option<Reply>> {
         let env = self.env_named(policy, &op.env)?;
-        let verb = match op.verb.as_str() {
-            "promote" => policy::Verb::Promote,
-            "rollback" => policy::Verb::Rollback,
-            _ => policy::Verb::Deploy,
-        };
-        let groups = |who: &str| op.memberships.get(who).cloned().unwrap_or_default();
-        let refusal = match policy::decide(
-            policy,
-            env,
-            verb,
-            &op.actor,
-            op.channel.as_deref(),
-            &groups(&op.actor),
-        ) {
-            Err(r) => Some(r.0),
-            Ok(d) if op.break_glass.is_some() && !d.break_glass => Some(format!(
-                "{} is no longer an incident channel for {}",
-                op.channel.as_deref().unwrap_or("-"),
-                env.name
-            )),
-            Ok(_) => self.still_admitted(op, policy, env).err(),
-        };
-        if let Some(why) = refusal {
+        if let Err(why) = self.still_allowed(op, policy, env) {
             let reason = format!("the policy changed since the request: {why}");
             return self.refuse(op, reason).map(Some);
         }
+        let groups = |who: &str| op.memberships.get(who).cloned().unwrap_or_default();
         let rule = rule_of(op, env);
         let (kept, dropped): (Vec<String>, Vec<String>) = std::mem::take(&mut op.approvers)
             .into_iter()
@@ -249,7 +280,8 @@ impl Engine {
             format!(" {} no longer count(s) as approver(s);", dropped.join(", "))
         };
         let text = format!(
-            "#{}: the policy changed since the votes:{who} {} needs {needed} approval(s),              has {have}; waiting for {} more",
+            "#{}: the policy changed since the votes:{who} {} needs {needed} approval(s), \
+             has {have}; waiting for {} more",
             op.id,
             env.name,
             needed - have

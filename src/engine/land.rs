@@ -250,6 +250,31 @@ impl Engine {
         }
     }
 
+    /// `hoist.yaml` at `tip` differs from the one the job was decided on:
+    /// decide it again (requester, path, gates, soak, holds, approvals) and
+    /// take its targets from the new rules. The reason when it may not go on.
+    fn decide_again(&self, j: &mut Job, tip: &str) -> Result<(), String> {
+        let words = |f: Fail| match f {
+            Fail::Refused(m) | Fail::Error(m) => m,
+        };
+        let policy = self.policy_at(tip).map_err(words)?;
+        let env = super::env_of(&policy, &super::journal_name(&j.op.env).map_err(words)?)
+            .map_err(words)?;
+        self.still_allowed(&j.op, &policy, env)?;
+        self.approvals_hold(&j.op, &policy, env)?;
+        if j.op.break_glass.is_none() {
+            let apps: Vec<hoist_commands::Name> =
+                j.op.changes
+                    .iter()
+                    .filter_map(|c| c.app.parse().ok())
+                    .collect();
+            self.check_held(env, &apps, &j.op.actor).map_err(words)?;
+        }
+        j.edits = self.edits_of(&j.op, &policy).map_err(words)?;
+        tracing::info!(op = j.op.id, %tip, "hoist.yaml changed; decided again under the new rules");
+        Ok(())
+    }
+
     /// Take jobs from the front of `queue` and commit them one on top of the
     /// other, starting at `tip`, until `limit` commits are made. Jobs that
     /// need no commit (already set, approvals void, plan failed) are settled
@@ -284,12 +309,18 @@ impl Engine {
                     then.is_some() && then == *now
                 });
                 if !same {
-                    let e = RepoError::Target(format!(
-                        "{POLICY_FILE} changed on {branch} while this change was being \
-                         written; nothing was written, ask again so the new rules apply"
-                    ));
-                    j.landed = Some(Ok(Landed::Failed(e)));
-                    continue;
+                    // Decided again under the rules at `tip`, not bounced.
+                    match self.decide_again(j, tip) {
+                        Ok(()) => j.policy_tip = tip.to_string(),
+                        Err(why) => {
+                            let e = RepoError::Target(format!(
+                                "{POLICY_FILE} changed on {branch} while this change was being \
+                                 written, and under the new rules {why}; nothing was written"
+                            ));
+                            j.landed = Some(Ok(Landed::Failed(e)));
+                            continue;
+                        }
+                    }
                 }
             }
             let plan = match self.repo.plan(branch, &parent, &j.edits) {
