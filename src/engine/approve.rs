@@ -154,142 +154,6 @@ impl Engine {
         self.carry(op, policy, policy_tip)
     }
 
-    /// May `op` still go on under `policy`, as far as its requester and its
-    /// gates go: the requester may still ask (with the groups recorded when
-    /// they asked), on the same path (an incident rollback whose channel is no
-    /// longer an incident channel may not), and the ticket rule, `via`,
-    /// signing and soak still pass. The reason when not. No side effects.
-    pub(super) fn still_allowed(
-        &self,
-        op: &Operation,
-        policy: &Policy,
-        env: &Environment,
-    ) -> Result<(), String> {
-        let verb = match op.verb.as_str() {
-            "promote" => policy::Verb::Promote,
-            "rollback" => policy::Verb::Rollback,
-            _ => policy::Verb::Deploy,
-        };
-        let groups = op.memberships.get(&op.actor).cloned().unwrap_or_default();
-        match policy::decide(policy, env, verb, &op.actor, op.channel.as_deref(), &groups) {
-            Err(r) => Err(r.0),
-            Ok(d) if op.break_glass.is_some() && !d.break_glass => Err(format!(
-                "{} is no longer an incident channel for {}",
-                op.channel.as_deref().unwrap_or("-"),
-                env.name
-            )),
-            Ok(_) => self.still_admitted(op, policy, env),
-        }
-    }
-
-    /// Do `op`'s approvals still meet `policy`'s rule (only approvers who
-    /// still count)? The reason when not.
-    pub(super) fn approvals_hold(
-        &self,
-        op: &Operation,
-        policy: &Policy,
-        env: &Environment,
-    ) -> Result<(), String> {
-        let rule = rule_of(op, env);
-        let groups = |who: &str| op.memberships.get(who).cloned().unwrap_or_default();
-        let counted = op
-            .approvers
-            .iter()
-            .filter(|a| policy::may_vote(policy, env, &rule, &op.actor, a, &groups(a)).is_ok())
-            .count() as u32;
-        if counted >= rule.count {
-            return Ok(());
-        }
-        Err(format!(
-            "{} now needs {} approval(s) and this change has {counted} that count",
-            env.name, rule.count
-        ))
-    }
-
-    /// The request's other gates under `policy`: ticket, `via`, signing,
-    /// and for deploys and promotions into a `promote_from` environment the
-    /// soak of each version there. The refusal's words when one fails.
-    fn still_admitted(
-        &self,
-        op: &Operation,
-        policy: &Policy,
-        env: &Environment,
-    ) -> Result<(), String> {
-        let words = |f: Fail| match f {
-            Fail::Refused(m) | Fail::Error(m) => m,
-        };
-        self.gates(policy, env, op.ticket.as_deref())
-            .map_err(words)?;
-        let Some((from, _)) = &env.promote_from else {
-            return Ok(());
-        };
-        if op.verb == "rollback" {
-            return Ok(());
-        }
-        let ops = self.journal.list()?;
-        for c in &op.changes {
-            let app: Name = super::journal_name(&c.app).map_err(words)?;
-            let version = c
-                .version
-                .parse()
-                .map_err(|_| format!("journal: bad version `{}`", c.version))?;
-            self.check_soak(policy, &ops, env, &app, from, &version)
-                .map_err(words)?;
-        }
-        Ok(())
-    }
-
-    /// End a waiting operation as refused, tell its thread, answer so.
-    fn refuse(&self, op: &mut Operation, reason: String) -> Result<Reply> {
-        self.save(op, State::Denied { reason })?;
-        let text = render::summary_line(op);
-        self.notify.update(op, &text);
-        let mut reply = render::reply(op, text);
-        reply.outcome = super::Outcome::Refused;
-        Ok(reply)
-    }
-
-    /// The policy may have tightened since the request and the votes: the
-    /// requester must still be allowed (on the same path: an incident
-    /// rollback whose channel is no longer an incident channel is refused),
-    /// the request must still pass its gates (ticket, `via`, signing, soak),
-    /// and only approvers who still count are kept, against the rule's count
-    /// as it is now. `Some(reply)` when the operation cannot go on as it is:
-    /// refused (terminal) or back to waiting for approvals.
-    pub(super) fn recheck(&self, op: &mut Operation, policy: &Policy) -> Result<Option<Reply>> {
-        let env = self.env_named(policy, &op.env)?;
-        if let Err(why) = self.still_allowed(op, policy, env) {
-            let reason = format!("the policy changed since the request: {why}");
-            return self.refuse(op, reason).map(Some);
-        }
-        let groups = |who: &str| op.memberships.get(who).cloned().unwrap_or_default();
-        let rule = rule_of(op, env);
-        let (kept, dropped): (Vec<String>, Vec<String>) = std::mem::take(&mut op.approvers)
-            .into_iter()
-            .partition(|a| policy::may_vote(policy, env, &rule, &op.actor, a, &groups(a)).is_ok());
-        op.approvers = kept;
-        op.needed = rule.count;
-        let (needed, have) = (op.needed, op.approvers.len() as u32);
-        if have >= needed {
-            return Ok(None);
-        }
-        self.save(op, State::AwaitingApproval { needed, have })?;
-        let who = if dropped.is_empty() {
-            String::new()
-        } else {
-            format!(" {} no longer count(s) as approver(s);", dropped.join(", "))
-        };
-        let text = format!(
-            "#{}: the policy changed since the votes:{who} {} needs {needed} approval(s), \
-             has {have}; waiting for {} more",
-            op.id,
-            env.name,
-            needed - have
-        );
-        self.notify.update(op, &text);
-        Ok(Some(render::reply(op, text)))
-    }
-
     /// The change moved under the approvers: clear their votes, bind the
     /// operation to the new plan and tell the requester.
     pub(super) fn void_approvals(
@@ -419,13 +283,13 @@ impl Engine {
         Ok(due)
     }
 
-    fn env_named<'p>(&self, policy: &'p Policy, name: &str) -> Result<&'p Environment> {
+    pub(super) fn env_named<'p>(&self, policy: &'p Policy, name: &str) -> Result<&'p Environment> {
         env_of(policy, &super::journal_name(name)?)
     }
 }
 
 /// The approval rule an operation is under: break-glass or the usual one.
-fn rule_of(op: &Operation, env: &Environment) -> Approvals {
+pub(super) fn rule_of(op: &Operation, env: &Environment) -> Approvals {
     match (&op.break_glass, &env.break_glass) {
         (Some(_), Some(bg)) => bg.clone(),
         _ => env.approvals.clone(),

@@ -13,6 +13,7 @@ mod message;
 mod operation;
 pub mod ports;
 mod read;
+mod recheck;
 pub(crate) mod render;
 mod resume;
 mod rollback;
