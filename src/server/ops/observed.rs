@@ -1,0 +1,182 @@
+//! The engine's ports wrapped for [`Ops`]: each call goes to the real port
+//! and what it shows (a journaled transition, a push turned down because the
+//! branch moved, a rollout being followed) is counted on the way.
+
+use super::{Ops, lock};
+use crate::engine::Operation;
+use crate::engine::ports::{
+    Cluster, ConfigRepo, Journal, Plan, Progress, RepoError, Revision, Sha, WatchRequest,
+};
+use crate::policy::Target;
+use hoist_commands::Version;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// A port of the engine, observed for [`Ops`].
+#[derive(Debug, Clone)]
+pub struct Observed<P: ?Sized> {
+    inner: Arc<P>,
+    ops: Arc<crate::server::Metrics>,
+}
+
+impl<P: ?Sized> Observed<P> {
+    pub fn new(inner: Arc<P>, metrics: Arc<crate::server::Metrics>) -> Self {
+        Observed {
+            inner,
+            ops: metrics,
+        }
+    }
+
+    fn ops(&self) -> &Ops {
+        &self.ops.ops
+    }
+}
+
+impl Observed<dyn Journal> {
+    /// How many of `id`'s transitions the journal held before this write.
+    fn before(&self, id: u64) -> usize {
+        if let Some(n) = lock(&self.ops().seen).get(&id) {
+            return *n;
+        }
+        match self.inner.get(id) {
+            Ok(Some(op)) => op.transitions.len(),
+            _ => 0,
+        }
+    }
+}
+
+impl Journal for Observed<dyn Journal> {
+    fn put(&self, op: &Operation) -> Result<(), String> {
+        let before = self.before(op.id);
+        self.inner.put(op)?;
+        self.ops().journaled(op, before);
+        Ok(())
+    }
+
+    fn create(&self, op: &mut Operation) -> Result<(), String> {
+        self.inner.create(op)?;
+        self.ops().journaled(op, 0);
+        Ok(())
+    }
+
+    fn put_all(&self, ops: &[&Operation]) -> Result<(), String> {
+        let before: Vec<usize> = ops.iter().map(|op| self.before(op.id)).collect();
+        self.inner.put_all(ops)?;
+        for (op, before) in ops.iter().zip(before) {
+            self.ops().journaled(op, before);
+        }
+        Ok(())
+    }
+
+    fn get(&self, id: u64) -> Result<Option<Operation>, String> {
+        self.inner.get(id)
+    }
+    fn list(&self) -> Result<Vec<Operation>, String> {
+        self.inner.list()
+    }
+    fn locks(&self) -> Result<Vec<crate::engine::Lock>, String> {
+        self.inner.locks()
+    }
+    fn put_lock(&self, lock: &crate::engine::Lock) -> Result<(), String> {
+        self.inner.put_lock(lock)
+    }
+    fn remove_lock(
+        &self,
+        env: &str,
+        app: Option<&str>,
+    ) -> Result<Option<crate::engine::Lock>, String> {
+        self.inner.remove_lock(env, app)
+    }
+    fn first_seen(&self, key: &str, now: i64) -> Result<bool, String> {
+        self.inner.first_seen(key, now)
+    }
+    fn remember(&self, key: &str, value: &str) -> Result<(), String> {
+        self.inner.remember(key, value)
+    }
+    fn recall(&self, key: &str) -> Result<Option<String>, String> {
+        self.inner.recall(key)
+    }
+}
+
+impl ConfigRepo for Observed<dyn ConfigRepo> {
+    fn push(&self, branch: &str, commit: &str, expected: &str) -> Result<(), RepoError> {
+        let pushed = self.inner.push(branch, commit, expected);
+        if let Err(RepoError::Stale(_)) = &pushed {
+            self.ops().push_retries.fetch_add(1, Ordering::Relaxed);
+        }
+        pushed
+    }
+
+    fn default_branch(&self) -> Result<String, RepoError> {
+        self.inner.default_branch()
+    }
+    fn refresh(&self, branch: &str) -> Result<Sha, RepoError> {
+        self.inner.refresh(branch)
+    }
+    fn known_tip(&self, branch: &str) -> Result<Sha, RepoError> {
+        self.inner.known_tip(branch)
+    }
+    fn read_file(&self, at: &str, path: &str) -> Result<Option<Vec<u8>>, RepoError> {
+        self.inner.read_file(at, path)
+    }
+    fn read_value(&self, at: &str, target: &Target) -> Result<Option<String>, RepoError> {
+        self.inner.read_value(at, target)
+    }
+    fn plan(
+        &self,
+        branch: &str,
+        base: &str,
+        edits: &[(Target, Version)],
+    ) -> Result<Plan, RepoError> {
+        self.inner.plan(branch, base, edits)
+    }
+    fn commit(&self, plan: &Plan, message: &str, sign: bool) -> Result<Sha, RepoError> {
+        self.inner.commit(plan, message, sign)
+    }
+    fn can_sign(&self) -> bool {
+        self.inner.can_sign()
+    }
+    fn contains(&self, tip: &str, commit: &str) -> Result<bool, RepoError> {
+        self.inner.contains(tip, commit)
+    }
+    fn history(
+        &self,
+        tip: &str,
+        target: &Target,
+        limit: usize,
+    ) -> Result<Vec<Revision>, RepoError> {
+        self.inner.history(tip, target, limit)
+    }
+}
+
+/// Counts a rollout in flight for as long as it lives.
+struct InFlight<'a>(&'a AtomicI64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Cluster for Observed<dyn Cluster> {
+    fn follow(
+        &self,
+        request: &WatchRequest,
+        contains: &dyn Fn(&str) -> bool,
+        report: &mut dyn FnMut(&Progress),
+    ) -> Progress {
+        self.ops().following.fetch_add(1, Ordering::Relaxed);
+        let _in_flight = InFlight(&self.ops().following);
+        self.inner.follow(request, contains, report)
+    }
+
+    fn label(&self, request: &WatchRequest) -> String {
+        self.inner.label(request)
+    }
+    fn follows(&self, request: &WatchRequest) -> bool {
+        self.inner.follows(request)
+    }
+    fn poke(&self, request: &WatchRequest) -> Result<(), String> {
+        self.inner.poke(request)
+    }
+}
