@@ -195,16 +195,20 @@ fn parse(src: &str) -> Result<Vec<Node>, EditError> {
 
 /// The value held by the nodes a locator found.
 fn value_of(found: &Found<'_>) -> Result<Option<String>, EditError> {
+    // An empty value is no value: deploying a tag over a pinned entry
+    // writes `digest: ""`, which kustomize reads as "no digest".
     let tag = found
         .tag
         .filter(|n| !n.is_null())
         .map(|n| scalar(n, "newTag"))
-        .transpose()?;
+        .transpose()?
+        .filter(|t| !t.is_empty());
     let digest = found
         .digest
         .filter(|n| !n.is_null())
         .map(|n| scalar(n, "digest"))
-        .transpose()?;
+        .transpose()?
+        .filter(|d| !d.is_empty());
     Ok(match (tag, digest) {
         (Some(t), Some(d)) => Some(format!("{t}@{d}")),
         (Some(t), None) => Some(t.to_string()),

@@ -152,6 +152,23 @@ fn a_file_with_a_key_written_twice_is_neither_read_nor_edited() {
 }
 
 #[test]
+fn a_tag_over_a_pinned_entry_reads_back_as_the_tag() {
+    let pinned = KUSTOMIZATION.replace(
+        "    newTag: v1.4.1   # managed by hoist\n",
+        &format!(
+            "    newTag: v1.4.1   # managed by hoist\n    digest: sha256:{}\n",
+            "a".repeat(64)
+        ),
+    );
+    let loc = kustomize("ghcr.io/acme/api");
+    let edited = apply(&pinned, &loc, &v("v1.5.0")).unwrap();
+    assert_eq!(
+        read_value(&edited.new_text, &loc).unwrap(),
+        Some("v1.5.0".into())
+    );
+}
+
+#[test]
 fn crlf_files_keep_their_line_endings() {
     let src = "image:\r\n  tag: v1\r\n  pullPolicy: Always\r\n";
     let e = apply(src, &path("image.tag"), &v("v2")).unwrap();
