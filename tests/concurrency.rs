@@ -247,7 +247,7 @@ fn a_policy_change_between_decision_and_push_is_decided_again() {
         .commit_file("hoist.yaml", &only_bob, "only bob deploys");
     let moved = h.world.tip();
     let reply = h.say("console:alice", None, "deploy app00 v2.0.2 to staging");
-    assert_eq!(reply.state, "failed", "{}", reply.message);
+    assert_eq!(reply.state, "refused", "{}", reply.message);
     assert!(
         reply.message.contains("hoist.yaml changed on main")
             && reply

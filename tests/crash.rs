@@ -227,3 +227,61 @@ fn a_resumed_quorum_is_judged_by_the_policy_as_it_is_now() {
         ["console:dave", "console:erin"]
     );
 }
+
+/// staging needs nobody's approval; prod is not involved.
+const STAGING: &str = "\
+groups:
+  devs: [console:alice, console:bob]
+environments:
+  staging:
+    deployers: [devs]
+apps:
+  api:
+    targets:
+      staging: { file: apps/api/overlays/staging/kustomization.yaml, kustomize_image: ghcr.io/acme/api }
+";
+
+/// An approved deploy parked before its commit, then `hoist.yaml` changes.
+fn parked_then(world: &World, new_policy: &str) {
+    world.commit_file("hoist.yaml", STAGING, "staging policy");
+    let label = run_and_kill(world, ("console:alice", "deploy api v1.2.4 to staging"), 1)
+        .expect("the deploy reaches its first kill point");
+    assert!(label.contains("approved"), "{label}");
+    world.commit_file("hoist.yaml", new_policy, "policy changed while it waited");
+}
+
+#[test]
+fn a_freeze_added_while_an_approved_deploy_waited_holds_it_on_resume() {
+    let world = World::new();
+    let frozen = STAGING.replace(
+        "    deployers: [devs]\n",
+        "    deployers: [devs]\n    freeze: [\"2026-01-01 - 2036-01-01 UTC\"]\n",
+    );
+    parked_then(&world, &frozen);
+    let before = world.tip();
+    run(&world, ("console:bob", "status"));
+    assert_eq!(world.tip(), before, "nothing written into the freeze");
+    let ops = ops(&world);
+    assert!(
+        matches!(&ops[0].state, State::Denied { reason } if reason.contains("frozen")),
+        "{:?}",
+        ops[0].state
+    );
+}
+
+#[test]
+fn a_deploy_that_needs_approvals_after_a_restart_waits_with_an_expiry() {
+    let world = World::new();
+    let reviewed = STAGING.replace(
+        "    deployers: [devs]\n",
+        "    deployers: [devs]\n    approvals: { count: 1, expires: 2h }\n",
+    );
+    parked_then(&world, &reviewed);
+    let before = world.tip();
+    run(&world, ("console:bob", "status"));
+    assert_eq!(world.tip(), before);
+    let ops = ops(&world);
+    assert_eq!(ops[0].state, State::AwaitingApproval { needed: 1, have: 0 });
+    let waiting_since = ops[0].transitions.last().unwrap().0;
+    assert_eq!(ops[0].expires_at, Some(waiting_since + 2 * 3600));
+}

@@ -10,7 +10,6 @@
 use super::ports::Plan;
 use super::{Engine, Fail, Operation, Reply, Request, Result, State, env_of, render};
 use crate::policy::{self, Approvals, Environment, Policy};
-use hoist_commands::Name;
 
 impl Engine {
     /// Park a fresh operation until its approvals arrive.
@@ -139,16 +138,8 @@ impl Engine {
         if let Some(reply) = self.recheck(op, policy)? {
             return Ok(reply);
         }
-        let env = self.env_named(policy, &op.env)?;
-        if op.break_glass.is_none() {
-            let apps: Vec<Name> = op
-                .changes
-                .iter()
-                .filter_map(|c| c.app.parse().ok())
-                .collect();
-            if let Err(Fail::Refused(why)) = self.check_held(env, &apps, &op.actor) {
-                return self.refuse(op, format!("approved, but {why}"));
-            }
+        if let Some(reply) = self.held_now(op, policy)? {
+            return Ok(reply);
         }
         self.save(op, State::Approved)?;
         self.carry(op, policy, policy_tip)

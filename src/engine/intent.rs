@@ -3,6 +3,7 @@
 //! request in words. Promotion reads the source environment and checks its
 //! soak; rollback goes where [`super::rollback`] says.
 
+use super::rollback::identity;
 use super::{Engine, Fail, Request, Result, env_of, render, target_of};
 use crate::policy::{Environment, Policy, Target};
 use hoist_commands::{Command, Name, Version};
@@ -189,16 +190,33 @@ impl Engine {
         }
         let soak = to.soak_secs.unwrap_or(0);
         let now = self.clock.now();
-        let settled = ops.iter().rev().find_map(|op| {
-            let matches = op.env == from.as_str()
-                && op
-                    .changes
-                    .iter()
-                    .any(|c| c.app == app.as_str() && c.version == version.to_string());
-            matches
-                .then(|| self.settled_at(op, app.as_str(), policy))
-                .flatten()
+        // The newest rollout of this version there decides: an older success
+        // does not count after a later failure.
+        let wanted = version.to_string();
+        let latest = ops.iter().rev().find(|op| {
+            op.env == from.as_str()
+                && op.entered("pushed").is_some()
+                && op.changes.iter().any(|c| {
+                    c.app == app.as_str()
+                        && (identity(&c.version) == identity(&wanted)
+                            || identity(&c.new_value) == identity(&wanted))
+                })
         });
+        let settled = match latest {
+            Some(op) => match self.settled_at(op, app.as_str(), policy) {
+                Some(t) => Some(t),
+                None => {
+                    return Err(Fail::Refused(format!(
+                        "{app} {version}'s latest rollout in {from} (#{}) has not settled there \
+                         ({}), so it does not count for {}'s soak",
+                        op.id,
+                        op.state.label(),
+                        to.name
+                    )));
+                }
+            },
+            None => None,
+        };
         // A version a rollback moved away from there did not prove itself.
         let record = self.rollback_record(policy, app, from.as_str())?;
         if let Some(by) = record.rolled_back_by(&version.to_string()) {

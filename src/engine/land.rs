@@ -30,6 +30,8 @@ pub(super) enum Landed {
     Voided(Plan),
     /// Git, the remote or signing failed; nothing of this job was published.
     Failed(RepoError),
+    /// `hoist.yaml` changed under it and the new rules do not allow it.
+    Refused(String),
 }
 
 /// Retrying a push the remote rejected because the branch moved.
@@ -261,7 +263,7 @@ impl Engine {
         let env = super::env_of(&policy, &super::journal_name(&j.op.env).map_err(words)?)
             .map_err(words)?;
         self.still_allowed(&j.op, &policy, env)?;
-        self.approvals_hold(&j.op, &policy, env)?;
+        self.approvals_hold(&mut j.op, &policy, env)?;
         if j.op.break_glass.is_none() {
             let apps: Vec<hoist_commands::Name> =
                 j.op.changes
@@ -313,11 +315,10 @@ impl Engine {
                     match self.decide_again(j, tip) {
                         Ok(()) => j.policy_tip = tip.to_string(),
                         Err(why) => {
-                            let e = RepoError::Target(format!(
+                            j.landed = Some(Ok(Landed::Refused(format!(
                                 "{POLICY_FILE} changed on {branch} while this change was being \
                                  written, and under the new rules {why}; nothing was written"
-                            ));
-                            j.landed = Some(Ok(Landed::Failed(e)));
+                            ))));
                             continue;
                         }
                     }

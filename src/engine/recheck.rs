@@ -39,28 +39,62 @@ impl Engine {
         }
     }
 
-    /// Do `op`'s approvals still meet `policy`'s rule (only approvers who
-    /// still count)? The reason when not.
+    /// Keep only the approvers who still count under `policy` and set the
+    /// count the rule asks for now; the ones dropped.
+    pub(super) fn prune_approvers(
+        &self,
+        op: &mut Operation,
+        policy: &Policy,
+        env: &Environment,
+    ) -> Vec<String> {
+        let rule = rule_of(op, env);
+        let groups = |who: &str| op.memberships.get(who).cloned().unwrap_or_default();
+        let (kept, dropped): (Vec<String>, Vec<String>) =
+            op.approvers.iter().cloned().partition(|a| {
+                policy::may_vote(policy, env, &rule, &op.actor, a, &groups(a)).is_ok()
+            });
+        op.approvers = kept;
+        op.needed = rule.count;
+        dropped
+    }
+
+    /// Do `op`'s approvals still meet `policy`'s rule? Approvers who no
+    /// longer count are dropped from the operation (they are not written as
+    /// `Hoist-Approved-By`). The reason when too few are left.
     pub(super) fn approvals_hold(
         &self,
-        op: &Operation,
+        op: &mut Operation,
         policy: &Policy,
         env: &Environment,
     ) -> Result<(), String> {
-        let rule = rule_of(op, env);
-        let groups = |who: &str| op.memberships.get(who).cloned().unwrap_or_default();
-        let counted = op
-            .approvers
-            .iter()
-            .filter(|a| policy::may_vote(policy, env, &rule, &op.actor, a, &groups(a)).is_ok())
-            .count() as u32;
-        if counted >= rule.count {
+        self.prune_approvers(op, policy, env);
+        let have = op.approvers.len() as u32;
+        if have >= op.needed {
             return Ok(());
         }
         Err(format!(
-            "{} now needs {} approval(s) and this change has {counted} that count",
-            env.name, rule.count
+            "{} now needs {} approval(s) and this change has {have} that count",
+            env.name, op.needed
         ))
+    }
+
+    /// Locks and freezes as they are now, for work not yet written (not on
+    /// the break-glass path): `Some(reply)` when one holds it (refused).
+    pub(super) fn held_now(&self, op: &mut Operation, policy: &Policy) -> Result<Option<Reply>> {
+        if op.break_glass.is_some() {
+            return Ok(None);
+        }
+        let env = self.env_named(policy, &op.env)?;
+        let apps: Vec<Name> = op
+            .changes
+            .iter()
+            .filter_map(|c| c.app.parse().ok())
+            .collect();
+        match self.check_held(env, &apps, &op.actor) {
+            Err(Fail::Refused(why)) => self.refuse(op, format!("approved, but {why}")).map(Some),
+            Err(e) => Err(e),
+            Ok(()) => Ok(None),
+        }
     }
 
     /// The request's other gates under `policy`: ticket, `via`, signing,
@@ -119,16 +153,18 @@ impl Engine {
             let reason = format!("the policy changed since the request: {why}");
             return self.refuse(op, reason).map(Some);
         }
-        let groups = |who: &str| op.memberships.get(who).cloned().unwrap_or_default();
-        let rule = rule_of(op, env);
-        let (kept, dropped): (Vec<String>, Vec<String>) = std::mem::take(&mut op.approvers)
-            .into_iter()
-            .partition(|a| policy::may_vote(policy, env, &rule, &op.actor, a, &groups(a)).is_ok());
-        op.approvers = kept;
-        op.needed = rule.count;
+        let dropped = self.prune_approvers(op, policy, env);
         let (needed, have) = (op.needed, op.approvers.len() as u32);
         if have >= needed {
             return Ok(None);
+        }
+        if op.expires_at.is_none() {
+            // It needed nobody when it was asked for: its wait starts now.
+            let rule = rule_of(op, env);
+            let secs = rule
+                .expires_secs
+                .unwrap_or(self.settings.approval_expiry_secs);
+            op.expires_at = Some(self.clock.now() + secs as i64);
         }
         self.save(op, State::AwaitingApproval { needed, have })?;
         let who = if dropped.is_empty() {

@@ -105,12 +105,15 @@ impl Engine {
             // Not written yet: the policy as it is now decides again.
             _ => match self.recheck(op, &policy)? {
                 Some(reply) => reply,
-                None => {
-                    if op.state == State::Requested {
-                        self.save(op, State::Approved)?;
+                None => match self.held_now(op, &policy)? {
+                    Some(reply) => reply,
+                    None => {
+                        if op.state == State::Requested {
+                            self.save(op, State::Approved)?;
+                        }
+                        self.carry(op, &policy, &tip)?
                     }
-                    self.carry(op, &policy, &tip)?
-                }
+                },
             },
         };
         Ok(Some(reply))

@@ -27,7 +27,12 @@ use std::collections::HashMap;
 /// A digest-only deploy keeps the tag, so the file reads back `TAG@sha256:...`
 /// where the operation asked for `sha256:...`.
 pub(super) fn identity(value: &str) -> &str {
-    value.find("sha256:").map_or(value, |at| &value[at..])
+    match value.parse::<Version>() {
+        // A version with a digest holds `sha256:` exactly once.
+        Ok(v) if v.digest().is_some() => value.find("sha256:").map_or(value, |at| &value[at..]),
+        // Anything else (a tag, or a value that is no version) is itself.
+        _ => value,
+    }
 }
 
 /// Where a rollback goes, and whether it may use the incident path.

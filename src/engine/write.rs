@@ -265,6 +265,7 @@ impl Engine {
             }
             Landed::Voided(plan) => return self.void_approvals(op, &plan, None),
             Landed::Failed(e) => return self.fail(op, e),
+            Landed::Refused(why) => return self.refuse(op, why),
         }
         self.notify.update(
             op,

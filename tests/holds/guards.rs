@@ -343,3 +343,19 @@ fn a_version_rolled_back_from_in_the_source_does_not_count_for_soak() {
         r.message
     );
 }
+
+#[test]
+fn a_digest_deploy_in_staging_counts_for_prods_soak() {
+    let h = Harness::new(POLICY, WEDNESDAY);
+    let d = "c".repeat(64);
+    let r = h.say(
+        "console:alice",
+        None,
+        &format!("deploy api sha256:{d} to staging"),
+    );
+    assert_eq!(r.state, "pushed", "{}", r.message);
+    h.advance(11 * 60);
+    // staging now reads `v1.2.3@sha256:...`: the same image.
+    let r = h.in_deploy("console:alice", "promote api staging to prod");
+    assert_eq!(r.state, "awaiting-approval", "{}", r.message);
+}
