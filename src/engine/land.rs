@@ -277,6 +277,26 @@ impl Engine {
         Ok(())
     }
 
+    /// A lock someone else took on one of `op`'s apps since it was decided
+    /// (not on the break-glass path): the refusal's words. Read from the
+    /// journal just before the commit, so a lock taken while a change waits
+    /// in the lane holds it.
+    fn locked_against(&self, op: &Operation) -> Option<String> {
+        if op.break_glass.is_some() {
+            return None;
+        }
+        let now = self.clock.now();
+        let locks = self.live_locks().ok()?;
+        let lock = locks.iter().find(|l| {
+            l.holder != op.actor && op.changes.iter().any(|c| l.covers(&op.env, &c.app))
+        })?;
+        Some(format!(
+            "{} was locked while this change waited to be written: {}; nothing was written",
+            lock.scope(),
+            lock.describe(now)
+        ))
+    }
+
     /// Take jobs from the front of `queue` and commit them one on top of the
     /// other, starting at `tip`, until `limit` commits are made. Jobs that
     /// need no commit (already set, approvals void, plan failed) are settled
@@ -323,6 +343,10 @@ impl Engine {
                         }
                     }
                 }
+            }
+            if let Some(why) = self.locked_against(&j.op) {
+                j.landed = Some(Ok(Landed::Refused(why)));
+                continue;
             }
             let plan = match self.repo.plan(branch, &parent, &j.edits) {
                 Ok(p) => p,
