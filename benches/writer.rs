@@ -289,6 +289,7 @@ fn engine(dir: &Path, origin: &Path, key: &Path, settings: Settings) -> (Engine,
             origin.to_str().unwrap(),
             Some(signer),
             Author::default(),
+            &Default::default(),
         )
         .unwrap(),
     );

@@ -59,17 +59,28 @@ pub fn filter(value: Option<&str>, default: &str) -> Result<EnvFilter, String> {
     EnvFilter::try_new(text).map_err(|e| format!("HOIST_LOG: `{text}` is not a filter: {e}"))
 }
 
-/// Install the process's logger from `HOIST_LOG` and `HOIST_LOG_FORMAT`,
-/// with `default` as the filter when `HOIST_LOG` is unset.
-pub fn init(default: &str) -> Result<(), String> {
+/// What the environment says about logging (read by `cli`).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `HOIST_LOG`: the filter; `None` takes the subcommand's default.
+    pub filter: Option<String>,
+    /// `HOIST_LOG_FORMAT`: `json` or `pretty`; `None` picks by the terminal.
+    pub format: Option<String>,
+    /// `NO_COLOR` is set: no colour even on a terminal.
+    pub no_color: bool,
+}
+
+/// Install the process's logger from `settings`, with `default` as the
+/// filter when `HOIST_LOG` is unset.
+pub fn init(settings: &Settings, default: &str) -> Result<(), String> {
     let terminal = std::io::stderr().is_terminal();
-    let format = Format::parse(std::env::var("HOIST_LOG_FORMAT").ok().as_deref(), terminal)?;
-    let filter = filter(std::env::var("HOIST_LOG").ok().as_deref(), default)?;
+    let format = Format::parse(settings.format.as_deref(), terminal)?;
+    let filter = filter(settings.filter.as_deref(), default)?;
     let registry = tracing_subscriber::registry().with(filter);
     let installed = match format {
         Format::Json => registry.with(JsonLines::new(std::io::stderr)).try_init(),
         Format::Pretty => {
-            let colour = terminal && std::env::var_os("NO_COLOR").is_none();
+            let colour = terminal && !settings.no_color;
             let text = tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
                 .with_ansi(colour);

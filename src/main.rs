@@ -9,11 +9,7 @@ use clap::Parser;
 
 fn main() {
     let cli = hoist::cli::Cli::parse();
-    let default_filter = match cli.command {
-        hoist::cli::Sub::Serve(_) => "info",
-        _ => "warn",
-    };
-    if let Err(e) = hoist::logging::init(default_filter) {
+    if let Err(e) = hoist::cli::init_logging(&cli) {
         eprintln!("error: {e}");
         std::process::exit(2);
     }

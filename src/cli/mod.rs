@@ -48,7 +48,30 @@ pub enum Sub {
 }
 
 /// Run the CLI; returns the process exit code.
+/// Install the logger from `HOIST_LOG`, `HOIST_LOG_FORMAT` and `NO_COLOR`:
+/// `serve` logs at `info` by default, the others (which talk to a person on
+/// stdout) only warnings.
+pub fn init_logging(cli: &Cli) -> Result<(), String> {
+    let default = match cli.command {
+        Sub::Serve(_) => "info",
+        _ => "warn",
+    };
+    let settings = crate::logging::Settings {
+        filter: std::env::var("HOIST_LOG").ok(),
+        format: std::env::var("HOIST_LOG_FORMAT").ok(),
+        no_color: std::env::var_os("NO_COLOR").is_some(),
+    };
+    crate::logging::init(&settings, default)
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    // The durability test's kill switch (never set in normal use).
+    if let Some(n) = std::env::var("HOIST_TEST_KILL_AT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        crate::engine::set_kill_point(n);
+    }
     match cli.command {
         Sub::Try { repo } => try_::run(repo.as_deref()),
         Sub::Exec(args) => exec::run(args),

@@ -115,7 +115,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         push: setup::backoff_from_env()?,
         ..Settings::default()
     };
-    let slack_config = slack::Config::from_env()?;
+    let slack_config = env::slack_config()?;
     let summary = parts(
         slack_config.as_ref(),
         signer.as_ref().map(|s| s.describe()),
@@ -138,8 +138,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::default());
     let git = Arc::new(
-        GitRepo::open(&args.data_dir, &args.repo, signer, author)
-            .with_context(|| format!("opening the mirror of {}", args.repo))?,
+        GitRepo::open(
+            &args.data_dir,
+            &args.repo,
+            signer,
+            author,
+            &setup::git_access(),
+        )
+        .with_context(|| format!("opening the mirror of {}", args.repo))?,
     );
     let repo: Arc<dyn ConfigRepo> = Arc::new(Observed::<dyn ConfigRepo>::new(git, metrics.clone()));
     let store = Arc::new(Store::open(&args.data_dir).map_err(|e| anyhow!(e))?);

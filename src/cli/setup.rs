@@ -45,6 +45,17 @@ pub fn backoff_from_env() -> anyhow::Result<Backoff> {
     Ok(b)
 }
 
+/// How git authenticates: `HOIST_GIT_TOKEN` (only whether it is set: the
+/// value stays in the environment for git's credential helper),
+/// `HOIST_GIT_SSH_KEY`, `HOIST_GIT_KNOWN_HOSTS`.
+pub fn git_access() -> crate::gitops::credentials::Access {
+    crate::gitops::credentials::Access {
+        token: env_set("HOIST_GIT_TOKEN").is_some(),
+        ssh_key: env_set("HOIST_GIT_SSH_KEY").map(std::path::PathBuf::from),
+        known_hosts: env_set("HOIST_GIT_KNOWN_HOSTS").map(std::path::PathBuf::from),
+    }
+}
+
 fn env_set(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -129,7 +140,7 @@ pub fn engine(
     settings: Settings,
 ) -> anyhow::Result<Engine> {
     let author = author_from_env()?;
-    let repo = GitRepo::open(data_dir, repo_url, signer, author)
+    let repo = GitRepo::open(data_dir, repo_url, signer, author, &git_access())
         .with_context(|| format!("opening the mirror of {repo_url}"))?;
     let store = Store::open(data_dir).map_err(|e| anyhow!(e))?;
     Ok(Engine::new(

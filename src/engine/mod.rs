@@ -365,19 +365,23 @@ impl Engine {
     }
 }
 
-/// Crash points for the durability test. With `HOIST_TEST_KILL_AT=N` the
+/// The checkpoint at which the process parks (the durability test's kill
+/// switch, `HOIST_TEST_KILL_AT`, read by `cli`); unset: never.
+static KILL_AT: OnceLock<u64> = OnceLock::new();
+
+/// Park the process at its `n`-th checkpoint. Set once, before any work.
+pub fn set_kill_point(n: u64) {
+    // A second call changes nothing: the first point set stands.
+    let _ = KILL_AT.set(n);
+}
+
+/// Crash points for the durability test. With a kill point N set, the
 /// process stops at its N-th checkpoint (after each journal write, and between
 /// a side effect and its record), says `hoist: kill point N (LABEL)` on stderr
-/// and waits there to be killed with SIGKILL. Unset, this is one relaxed load.
+/// and waits there to be killed with SIGKILL. Unset, this is one load.
 pub(crate) fn checkpoint(label: &str) {
-    static AT: OnceLock<Option<u64>> = OnceLock::new();
     static PASSED: AtomicU64 = AtomicU64::new(0);
-    let at = AT.get_or_init(|| {
-        std::env::var("HOIST_TEST_KILL_AT")
-            .ok()
-            .and_then(|v| v.parse().ok())
-    });
-    let Some(at) = *at else { return };
+    let Some(&at) = KILL_AT.get() else { return };
     let n = PASSED.fetch_add(1, Ordering::Relaxed) + 1;
     if n == at {
         eprintln!("hoist: kill point {n} ({label})");

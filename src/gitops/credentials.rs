@@ -1,4 +1,5 @@
-//! How the mirror authenticates to the remote, from the environment. Secrets
+//! How the mirror authenticates to the remote ([`Access`], which `cli` reads
+//! from the environment). Secrets
 //! never reach a command line or a log: an HTTPS token is handed to git by a
 //! credential helper that reads it from the environment of git's own child
 //! process (the helper's text names the variable, not its value), configured
@@ -76,22 +77,28 @@ pub struct Credentials {
     origin: Option<Origin>,
 }
 
-fn set(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
 /// Quote a path for the shell git runs `GIT_SSH_COMMAND` with.
 fn sh_quote(p: &std::path::Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
 }
 
+/// How git may authenticate, as `cli` read it from the environment: whether
+/// a token is set (its value stays in the environment, where the helper's
+/// git child reads it), and the SSH key and known-hosts files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    pub token: bool,
+    pub ssh_key: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+}
+
 impl Credentials {
-    /// The credentials for `remote` from the environment.
-    pub fn from_env(remote: &str) -> Credentials {
+    /// The credentials for `remote` given `access`.
+    pub fn new(remote: &str, access: &Access) -> Credentials {
         Credentials {
-            token: set("HOIST_GIT_TOKEN").is_some(),
-            ssh_key: set("HOIST_GIT_SSH_KEY").map(PathBuf::from),
-            known_hosts: set("HOIST_GIT_KNOWN_HOSTS").map(PathBuf::from),
+            token: access.token,
+            ssh_key: access.ssh_key.clone(),
+            known_hosts: access.known_hosts.clone(),
             origin: Origin::of(remote),
         }
     }

@@ -11,7 +11,7 @@
 //! UTF-8, and what reaches people is stripped of control characters and
 //! bounded in length.
 
-use super::credentials::Credentials;
+use super::credentials::{Access, Credentials};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -54,7 +54,7 @@ const STALE_MARKERS: &[&str] = &[
 
 impl Mirror {
     /// Open the mirror for `url` under `data_dir`, creating it on first use.
-    pub fn open(data_dir: &Path, url: &str) -> Result<Self, GitCliError> {
+    pub fn open(data_dir: &Path, url: &str, access: &Access) -> Result<Self, GitCliError> {
         let url = normalize_url(url);
         let name: String = url
             .chars()
@@ -79,7 +79,7 @@ impl Mirror {
         let mirror = Mirror {
             path,
             url: url.clone(),
-            credentials: Credentials::from_env(&url),
+            credentials: Credentials::new(&url, access),
         };
         if !mirror.path.join("HEAD").exists() {
             std::fs::create_dir_all(&mirror.path).map_err(GitCliError::Spawn)?;

@@ -89,8 +89,9 @@ impl GitRepo {
         url: &str,
         signer: Option<Signer>,
         author: Author,
+        access: &credentials::Access,
     ) -> Result<Self, RepoError> {
-        let mirror = Mirror::open(data_dir, url).map_err(git_err)?;
+        let mirror = Mirror::open(data_dir, url, access).map_err(git_err)?;
         // Every push adds a small pack and the object store needs one index
         // slot per pack on disk; `Mirror::tidy` keeps the count well below this.
         let options = gix::open::Options::default()

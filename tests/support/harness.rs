@@ -192,6 +192,7 @@ fn open(
         world.origin.to_str().unwrap(),
         Some(signer),
         Author::default(),
+        &Default::default(),
     )
     .expect("mirror opens");
     let store = Store::open(&world.data).expect("journal opens");

@@ -31,10 +31,10 @@ use crate::engine::{Engine, Reply, Request};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Slack settings from the environment (CONTRACT.md): `SLACK_SIGNING_SECRET`,
-/// `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN` (Socket Mode), `SLACK_API_URL`;
-/// `HOIST_SLACK_APPROVE` / `HOIST_SLACK_DENY` (comma-separated reaction
-/// names), `HOIST_SLACK_GROUP_TTL` (seconds, default 300).
+/// Slack settings, read from the environment by `cli` (`serve/env.rs`):
+/// `SLACK_SIGNING_SECRET`, `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN` (Socket
+/// Mode), `SLACK_API_URL`; `HOIST_SLACK_APPROVE` / `HOIST_SLACK_DENY`
+/// (reaction names), `HOIST_SLACK_GROUP_TTL`.
 #[derive(Clone)]
 pub struct Config {
     pub signing_secret: Option<String>,
@@ -58,56 +58,6 @@ impl std::fmt::Debug for Config {
             .field("deny", &self.deny)
             .field("group_ttl", &self.group_ttl)
             .finish()
-    }
-}
-
-fn env_set(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn list(name: &str, default: &[&str]) -> Vec<String> {
-    match env_set(name) {
-        Some(v) => v
-            .split(',')
-            .map(|s| s.trim().trim_matches(':').to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        None => default.iter().map(|s| s.to_string()).collect(),
-    }
-}
-
-impl Config {
-    /// `None` when Slack is not configured (no `SLACK_BOT_TOKEN`). A bot
-    /// token needs a way in: the signing secret (HTTP) or an app token.
-    pub fn from_env() -> anyhow::Result<Option<Config>> {
-        let Some(bot_token) = env_set("SLACK_BOT_TOKEN") else {
-            if env_set("SLACK_SIGNING_SECRET").is_some() || env_set("SLACK_APP_TOKEN").is_some() {
-                anyhow::bail!("Slack: SLACK_BOT_TOKEN is needed to answer (xoxb-...)");
-            }
-            return Ok(None);
-        };
-        let signing_secret = env_set("SLACK_SIGNING_SECRET");
-        let app_token = env_set("SLACK_APP_TOKEN");
-        if signing_secret.is_none() && app_token.is_none() {
-            anyhow::bail!(
-                "Slack: set SLACK_SIGNING_SECRET (HTTP endpoints) or SLACK_APP_TOKEN (Socket Mode)"
-            );
-        }
-        let group_ttl = match env_set("HOIST_SLACK_GROUP_TTL") {
-            Some(v) => Duration::from_secs(v.parse().map_err(|_| {
-                anyhow::anyhow!("HOIST_SLACK_GROUP_TTL: `{v}` is not a number of seconds")
-            })?),
-            None => Duration::from_secs(300),
-        };
-        Ok(Some(Config {
-            signing_secret,
-            bot_token,
-            app_token,
-            api_url: env_set("SLACK_API_URL").unwrap_or_else(|| "https://slack.com/api".into()),
-            approve: list("HOIST_SLACK_APPROVE", &["white_check_mark", "+1"]),
-            deny: list("HOIST_SLACK_DENY", &["x", "-1"]),
-            group_ttl,
-        }))
     }
 }
 

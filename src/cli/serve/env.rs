@@ -1,10 +1,12 @@
-//! The settings `hoist serve` reads from the environment besides the chat,
-//! cluster and git ones: how much work at once (`HOIST_SLACK_WORK_LIMIT`),
+//! The settings `hoist serve` reads from the environment besides the
+//! cluster and git ones: Slack's (`SLACK_*`, `HOIST_SLACK_*`), how much work
+//! at once (`HOIST_SLACK_WORK_LIMIT`),
 //! the listener's limits (`HOIST_HTTP_*`) and how long a shutdown waits for
 //! work in flight (`HOIST_SHUTDOWN_GRACE`). Bad values are start-up errors
 //! naming the variable.
 
 use super::super::setup;
+use crate::chat::slack;
 use crate::server::Limits;
 use anyhow::anyhow;
 use std::time::Duration;
@@ -87,4 +89,55 @@ pub fn http_limits() -> anyhow::Result<Limits> {
         }
     }
     Ok(limits)
+}
+
+fn env_set(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A comma-separated list of reaction names (`:x:` or `x`), else `default`.
+fn list(name: &str, default: &[&str]) -> Vec<String> {
+    match env_set(name) {
+        Some(v) => v
+            .split(',')
+            .map(|s| s.trim().trim_matches(':').to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => default.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// Slack's settings: `None` when Slack is not configured (no
+/// `SLACK_BOT_TOKEN`). A bot token needs a way in: the signing secret
+/// (HTTP) or an app token (Socket Mode).
+pub fn slack_config() -> anyhow::Result<Option<slack::Config>> {
+    let Some(bot_token) = env_set("SLACK_BOT_TOKEN") else {
+        if env_set("SLACK_SIGNING_SECRET").is_some() || env_set("SLACK_APP_TOKEN").is_some() {
+            anyhow::bail!("Slack: SLACK_BOT_TOKEN is needed to answer (xoxb-...)");
+        }
+        return Ok(None);
+    };
+    let signing_secret = env_set("SLACK_SIGNING_SECRET");
+    let app_token = env_set("SLACK_APP_TOKEN");
+    if signing_secret.is_none() && app_token.is_none() {
+        anyhow::bail!(
+            "Slack: set SLACK_SIGNING_SECRET (HTTP endpoints) or SLACK_APP_TOKEN (Socket Mode)"
+        );
+    }
+    let group_ttl = match env_set("HOIST_SLACK_GROUP_TTL") {
+        Some(v) => Duration::from_secs(
+            v.parse()
+                .map_err(|_| anyhow!("HOIST_SLACK_GROUP_TTL: `{v}` is not a number of seconds"))?,
+        ),
+        None => Duration::from_secs(300),
+    };
+    Ok(Some(slack::Config {
+        signing_secret,
+        bot_token,
+        app_token,
+        api_url: env_set("SLACK_API_URL").unwrap_or_else(|| "https://slack.com/api".into()),
+        approve: list("HOIST_SLACK_APPROVE", &["white_check_mark", "+1"]),
+        deny: list("HOIST_SLACK_DENY", &["x", "-1"]),
+        group_ttl,
+    }))
 }
