@@ -6,10 +6,7 @@
 //! `.ci/run` runs. Commands that need accounts or a cluster (`docker build`,
 //! `kubectl apply` against a cluster) are checked for the paths they name.
 
-use crate::support::BIN;
 use clap::Parser;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
@@ -57,31 +54,6 @@ fn steady(line: &str) -> String {
         .join(" ")
 }
 
-/// `hoist try` fed `input`: what it printed.
-fn run_try(input: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .arg("try")
-        .current_dir(dir.path())
-        .env("HOME", dir.path())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("HOIST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "hoist try exited {:?}", out.status);
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn the_readme_try_transcripts_still_come_out_as_shown() {
     let text = readme();
@@ -93,7 +65,8 @@ fn the_readme_try_transcripts_still_come_out_as_shown() {
         };
         let (input, cmd) = rest.split_once("' | ").expect("printf '...' | command");
         assert_eq!(cmd, "cargo run --release -- try", "{first}");
-        let out = run_try(&input.replace("\\n", "\n"));
+        let (code, out) = crate::run_try(&input.replace("\\n", "\n"));
+        assert_eq!(code, 0, "hoist try exited {code}");
         let shown: Vec<String> = out.lines().map(steady).collect();
         for want in block[1..].iter().filter(|l| !l.trim().is_empty()) {
             assert!(
