@@ -13,10 +13,10 @@ mod replay;
 mod says;
 
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::slack::{self, FakeSlack, encode, now, post, signed};
-use support::{BIN, World, git};
+use support::{BIN, Bot, World, git};
 
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -42,39 +42,14 @@ apps:
       prod:    { file: apps/api/overlays/prod/kustomization.yaml, kustomize_image: ghcr.io/acme/api }
 ";
 
-/// `hoist serve` as a child process, killed when dropped.
-struct Bot {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(world: &World, fake: &FakeSlack, env: &[(&str, &str)]) -> Bot {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--repo", world.origin.to_str().unwrap()])
-        .args(["--data-dir", world.data.to_str().unwrap()])
-        .args(["--listen", "127.0.0.1:0"])
-        .env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env_remove("SLACK_APP_TOKEN")
-        .env("HOME", world.dir.path())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOIST_SIGNING_KEY", &world.key)
+    let mut cmd = support::serve_command(world, world.origin.to_str().unwrap());
+    cmd.env("HOIST_SIGNING_KEY", &world.key)
         .env("SLACK_BOT_TOKEN", slack::BOT_TOKEN)
         .env("SLACK_API_URL", fake.api_url())
         .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("hoist serve starts");
-    let addr = support::loopback::listening(&mut child);
-    Bot { child, addr }
+        .stderr(Stdio::inherit());
+    Bot::start(cmd)
 }
 
 fn world() -> World {

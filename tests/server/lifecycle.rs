@@ -7,12 +7,12 @@
 //! answers), and the journal is read with the library's own `Store`.
 
 use crate::support::slack::{FakeSlack, encode, get, now, post, signed};
-use crate::support::{BIN, World, git};
+use crate::support::{Bot, World, git};
 use hoist::engine::ports::Journal;
 use hoist::engine::{Operation, State};
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,39 +38,11 @@ apps:
       prod:    { file: apps/api/overlays/prod/kustomization.yaml, kustomize_image: ghcr.io/acme/api }
 ";
 
-struct Bot {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `hoist serve` on 127.0.0.1:0 for `repo`, stderr piped, `env` on top.
 fn serve(w: &World, repo: &Path, env: &[(&str, &str)]) -> Bot {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--repo", repo.to_str().unwrap()])
-        .args(["--data-dir", w.data.to_str().unwrap()])
-        .args(["--listen", "127.0.0.1:0"])
-        .env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env_remove("SLACK_BOT_TOKEN")
-        .env_remove("SLACK_APP_TOKEN")
-        .env_remove("SLACK_SIGNING_SECRET")
-        .env_remove("HOIST_SIGNING_KEY")
-        .env("HOME", w.dir.path())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("hoist serve starts");
-    let addr = crate::support::loopback::listening(&mut child);
-    Bot { child, addr }
+    let mut cmd = crate::support::serve_command(w, repo.to_str().unwrap());
+    cmd.envs(env.iter().copied()).stderr(Stdio::piped());
+    Bot::start(cmd)
 }
 
 /// `hoist serve` with Slack over HTTP (the fake) and the world's key.
@@ -336,6 +308,12 @@ fn a_second_signal_exits_at_once_and_the_next_start_commits_once() {
 
     let bot = slack_bot(&w, &fake, &[]);
     wait_until("the resumed push", || deploys(&w).len() == 1);
+    // The commit reaches origin a moment before Pushed is journaled.
+    wait_until("the push recorded", || {
+        get(&bot.addr, "/metrics")
+            .1
+            .contains(r#"verb="deploy",env="staging",state="pushed"} 1"#)
+    });
     drop(bot);
     assert_eq!(deploys(&w), ["deploy api v1.2.4 to staging"]);
     assert!(matches!(journal(&w)[0].state, State::Pushed { .. }));

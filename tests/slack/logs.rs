@@ -39,15 +39,8 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 fn serve_logged(w: &World, fake: &FakeSlack, repo: &str, env: &[(&str, &str)]) -> Bot {
     let out = std::fs::File::create(w.dir.path().join("stdout")).unwrap();
     let err = std::fs::File::create(w.dir.path().join("stderr")).unwrap();
-    let child = Command::new(BIN)
-        .args(["serve", "--repo", repo])
-        .args(["--data-dir", w.data.to_str().unwrap()])
-        .args(["--listen", "127.0.0.1:0"])
-        .env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
+    let child = crate::support::serve_command(w, repo)
         .env_remove("HOIST_LOG_FORMAT")
-        .env("HOME", w.dir.path())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("HOIST_SIGNING_KEY", &w.key)
         .env("SLACK_BOT_TOKEN", slack::BOT_TOKEN)
         .env("SLACK_API_URL", fake.api_url())

@@ -17,6 +17,49 @@ use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hoist");
 
+/// `hoist serve` as a child process, killed when dropped.
+pub struct Bot {
+    pub child: std::process::Child,
+    pub addr: String,
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Bot {
+    /// Start `cmd` (from [`serve_command`]) and read where it listens.
+    pub fn start(mut cmd: Command) -> Bot {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("hoist serve starts");
+        let addr = loopback::listening(&mut child);
+        Bot { child, addr }
+    }
+}
+
+/// `hoist serve` of `repo` with `world`'s data dir on 127.0.0.1:0, and none
+/// of the developer's cluster, Slack or signing settings: tests add theirs.
+pub fn serve_command(world: &World, repo: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--repo", repo])
+        .args(["--data-dir", world.data.to_str().unwrap()])
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("SLACK_BOT_TOKEN")
+        .env_remove("SLACK_APP_TOKEN")
+        .env_remove("SLACK_SIGNING_SECRET")
+        .env_remove("HOIST_SIGNING_KEY")
+        .env("HOME", world.dir.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    cmd
+}
+
 /// Run git in `dir` with a clean, deterministic configuration.
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
