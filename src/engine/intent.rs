@@ -218,7 +218,7 @@ impl Engine {
             None => None,
         };
         // A version a rollback moved away from there did not prove itself.
-        let record = self.rollback_record(policy, app, from.as_str())?;
+        let record = self.rollback_record(policy, ops, app, from.as_str());
         if let Some(by) = record.rolled_back_by(&version.to_string()) {
             return Err(Fail::Refused(format!(
                 "{app} {version} was rolled back from in {from} by #{by}, so it does not count \

@@ -119,8 +119,13 @@ impl Engine {
 
     /// The settled versions of `app` in environment `env` and what
     /// rollbacks left behind.
-    pub(super) fn rollback_record(&self, policy: &Policy, app: &Name, env: &str) -> Result<Record> {
-        let ops = self.journal.list().map_err(Fail::Error)?;
+    pub(super) fn rollback_record(
+        &self,
+        policy: &Policy,
+        ops: &[Operation],
+        app: &Name,
+        env: &str,
+    ) -> Record {
         // (time, op id, is the settle event, change)
         let mut events = Vec::new();
         for op in ops.iter().filter(|op| op.env == env) {
@@ -148,7 +153,7 @@ impl Engine {
                 record.rolled_back.insert(identity(old).to_string(), id);
             }
         }
-        Ok(record)
+        record
     }
 
     /// Where `rollback app in env [to V]` goes (see the module's rules).
@@ -161,7 +166,8 @@ impl Engine {
         target: &Target,
         to: Option<&Version>,
     ) -> Result<RollbackTarget> {
-        let record = self.rollback_record(policy, app, env.name.as_str())?;
+        let ops = self.journal.list().map_err(Fail::Error)?;
+        let record = self.rollback_record(policy, &ops, app, env.name.as_str());
         if let Some(v) = to {
             let Some((_, id, value, _)) = record.settled_as(v) else {
                 return Err(Fail::Refused(format!(
