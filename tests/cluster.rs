@@ -8,6 +8,7 @@ mod support;
 use hoist::cluster::drift::{Timing, Watched};
 use hoist::cluster::kinds::{Key, Kind};
 use hoist::cluster::{Live, Options};
+use hoist::engine::follow_blocking;
 use hoist::engine::ports::{Cluster, Progress, WatchRequest};
 use hoist::policy::Watch;
 use serde_json::json;
@@ -87,7 +88,7 @@ fn follow(live: &Arc<Live>, request: WatchRequest) -> Following {
     let reports = Arc::new(Mutex::new(Vec::new()));
     let (live, seen) = (live.clone(), reports.clone());
     let handle = std::thread::spawn(move || {
-        live.follow(&request, &contains, &mut |p| {
+        follow_blocking(&*live, &request, &contains, &mut |p| {
             seen.lock().unwrap().push(p.clone())
         })
     });

@@ -224,3 +224,54 @@ fn a_degraded_version_is_not_a_rollback_target() {
         "{r:?}"
     );
 }
+
+/// `serve` stops while 50 rollouts are in flight and starts again: each is
+/// followed again and its end reported once, none twice, none lost.
+#[test]
+fn restarted_amid_fifty_rollouts_each_is_followed_again_and_ends_once() {
+    let (mut h, fake, _dir) = world(Settings::default());
+    for patch in 10..60 {
+        let text = format!("deploy api v1.3.{patch} to staging");
+        let reply = h.ask("console:alice", None, &text);
+        assert_eq!(reply.state, "pushed", "{reply:?}");
+    }
+    assert_eq!(h.engine().following(), 50, "the runner holds every rollout");
+    let said = h.said.clone();
+    let count = |what: &str| said.all().iter().filter(|m| m.contains(what)).count();
+    let eventually = |what: &str, n: usize| {
+        for _ in 0..2000 {
+            if count(what) >= n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("said {what} {} times, not {n}", count(what));
+    };
+    fake.argo("api-staging", argo_progressing(&h.world.tip()));
+    eventually("api: progressing", 50);
+    // The old process is gone; the new one carries every rollout on.
+    let replies = h.reopen();
+    assert_eq!(replies.len(), 50, "{replies:?}");
+    assert_eq!(h.engine().following(), 50);
+    fake.argo("api-staging", argo_healthy(&h.world.tip()));
+    eventually("healthy (Argo CD api-staging)", 50);
+    for _ in 0..500 {
+        if h.engine().following() == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(h.engine().following(), 0, "every rollout ended");
+    // Nothing more comes: each end was said exactly once.
+    std::thread::sleep(Duration::from_millis(300));
+    let all = h.said.all();
+    for id in 1..=50 {
+        let ends = all
+            .iter()
+            .filter(|m| m.starts_with(&format!("#{id} healthy (")))
+            .count();
+        assert_eq!(ends, 1, "#{id} ended {ends} times: {all:?}");
+    }
+    let status = h.say("console:alice", None, "status api in staging").message;
+    assert!(status.contains("healthy #50"), "{status}");
+}

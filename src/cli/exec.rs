@@ -177,6 +177,9 @@ pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
         memberships: Vec::new(),
         command,
     });
+    // Its own rollout is followed to the end (unless --no-wait); rollouts
+    // other processes left behind are not waited for.
+    let reply = engine.wait(reply);
     print(args.json, &reply);
     Ok(match reply.outcome {
         Outcome::Ok => 0,

@@ -138,7 +138,7 @@ pub fn engine(
     cluster: Option<Arc<dyn Cluster>>,
     notify: Arc<dyn Notify>,
     settings: Settings,
-) -> anyhow::Result<Engine> {
+) -> anyhow::Result<Arc<Engine>> {
     let author = author_from_env()?;
     let repo = GitRepo::open(data_dir, repo_url, signer, author, &git_access())
         .with_context(|| format!("opening the mirror of {repo_url}"))?;

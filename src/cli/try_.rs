@@ -161,7 +161,8 @@ pub fn run(repo: Option<&Path>) -> anyhow::Result<i32> {
         match console::request(&line, &default_actor, None) {
             Err(e) => out.line(&e.to_string()),
             Ok(req) => {
-                let reply = engine.handle(&req);
+                // One command at a time: each rollout is watched to its end.
+                let reply = engine.wait(engine.handle(&req));
                 let prefix = match reply.outcome {
                     Outcome::Ok => "",
                     Outcome::Refused => "refused: ",

@@ -1,16 +1,17 @@
 //! The [`Cluster`] port over a real Kubernetes API: one kube-runtime watcher
 //! per kind (per namespace when namespaces are configured) feeding a
-//! reflector cache, shared by every operation. Followers register interest in
-//! an object and are woken when it (or, for a HelmRelease, its parent
-//! Kustomization) changes; they read the cached object and judge it on their
-//! own thread, so a blocked follower never holds up the watch stream. The
-//! watchers run on a small tokio runtime owned here, which keeps the engine
-//! free of async. Pokes are merge patches of one annotation.
+//! reflector cache, shared by every operation. A watch registers interest in
+//! an object and a wake, called when it (or, for a HelmRelease, its parent
+//! Kustomization) changes; a look reads the cached object and judges it on
+//! the caller's thread without waiting, so no thread is held per rollout and
+//! a slow caller never holds up the watch stream. The watchers run on a small
+//! tokio runtime owned here, which keeps the engine free of async. Pokes are
+//! merge patches of one annotation.
 
 use super::drift::{Timing, Tracker, Watched};
 use super::judge;
 use super::kinds::{self, Key, Kind};
-use crate::engine::ports::{Cluster, Progress, WatchRequest};
+use crate::engine::ports::{Cluster, Look, Progress, Wake, WatchId, WatchRequest};
 use anyhow::Context;
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams};
@@ -19,7 +20,6 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::mpsc::{RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -69,6 +69,20 @@ pub struct Live {
     shared: Arc<Shared>,
     stores: Mutex<Caches>,
     next_follower: std::sync::atomic::AtomicU64,
+    /// Every watch handed out and what its verdict needs.
+    follows: Mutex<HashMap<WatchId, Follow>>,
+}
+
+/// How long a first look waits for its kind's cache to be listed.
+const LIST_WAIT: Duration = Duration::from_secs(10);
+
+/// One watch: the object, its wake, the state of a Helm release's judgement.
+struct Follow {
+    key: Option<Key>,
+    app: String,
+    wake: Wake,
+    release: Release,
+    started: Instant,
 }
 
 impl std::fmt::Debug for Live {
@@ -118,6 +132,7 @@ impl Live {
             options,
             stores: Mutex::new(HashMap::new()),
             next_follower: Default::default(),
+            follows: Mutex::default(),
         };
         for kind in kinds {
             for ns in live.scopes() {
@@ -241,12 +256,12 @@ impl Live {
             .map_err(|e| format!("annotating {key}: {e}"))
     }
 
-    fn register(&self, key: &Key, id: u64, tx: &SyncSender<()>) {
+    fn register(&self, key: &Key, id: u64, wake: &Wake) {
         let mut followers = self.shared.followers.lock().unwrap();
         followers
             .entry(key.clone())
             .or_default()
-            .push((id, tx.clone()));
+            .push((id, wake.clone()));
     }
 
     fn unregister(&self, id: u64) {
@@ -263,7 +278,7 @@ impl Live {
         key: &Key,
         contains: &dyn Fn(&str) -> bool,
         release: &mut Release,
-        wake: (u64, &SyncSender<()>),
+        wake: (u64, &Wake),
     ) -> Result<Progress, String> {
         let Some(obj) = self.get(key)? else {
             return Ok(Progress::NotSeenYet);
@@ -362,83 +377,76 @@ impl Cluster for Live {
         self.annotate(&ks, "reconcile.fluxcd.io/requestedAt", &now)
     }
 
-    fn follow(
-        &self,
-        request: &WatchRequest,
-        contains: &dyn Fn(&str) -> bool,
-        report: &mut dyn FnMut(&Progress),
-    ) -> Progress {
-        let Some(key) = key_of(request) else {
-            return Progress::Failed(format!("{} names no Argo CD or Flux object", request.app));
-        };
-        let deadline = Instant::now() + Duration::from_secs(request.timeout_secs);
+    fn watch(&self, request: &WatchRequest, wake: Wake) -> WatchId {
         let id = self
             .next_follower
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (tx, rx) = sync_channel(1);
+        let key = key_of(request);
         // Registered before the first look, so no change falls in between.
-        self.register(&key, id, &tx);
-        // The first verdict is given on a listed cache, not an empty one
-        // (matters when following resumes with little of the timeout left).
-        // The watcher wakes followers of a kind when its list is complete.
-        if let Ok(scope) = self.scope_of(&key) {
-            self.store(key.kind, scope.clone());
-            let cap = Instant::now() + Duration::from_secs(request.timeout_secs.clamp(1, 10));
-            while !self
-                .shared
-                .listed
-                .lock()
-                .unwrap()
-                .contains(&(key.kind, scope.clone()))
-            {
-                let left = cap.saturating_duration_since(Instant::now());
-                if left.is_zero() || rx.recv_timeout(left).is_err() {
-                    break;
-                }
+        if let Some(key) = &key {
+            self.register(key, id, &wake);
+            if let Ok(scope) = self.scope_of(key) {
+                self.store(key.kind, scope);
             }
         }
-        let mut release = Release::default();
-        let mut last: Option<Progress> = None;
-        let end = loop {
-            let now = match self.judge(&key, contains, &mut release, (id, &tx)) {
-                Ok(p) => p,
-                Err(message) => break Progress::Failed(message),
-            };
-            if last.as_ref() != Some(&now) {
-                report(&now);
-                last = Some(now.clone());
-            }
-            if now.is_final() {
-                break now;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            // A release settling is looked at again without an event.
-            let settling = release.parent_at_r.is_some() && now == Progress::Applied;
-            let wait = if settling {
-                left.min(Duration::from_secs(1))
-            } else {
-                left
-            };
-            match rx.recv_timeout(wait) {
-                Ok(()) => {}
-                Err(RecvTimeoutError::Timeout) if !left.is_zero() && wait < left => {}
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
-                    let missing = matches!(self.get(&key), Ok(None));
-                    break match last {
-                        Some(Progress::Retrying(m)) => {
-                            Progress::Failed(format!("{m} (still failing when the timeout passed)"))
-                        }
-                        // A misnamed object is a configuration problem, not a slow rollout.
-                        _ if missing => Progress::Failed(format!(
-                            "{key} does not exist in the cluster (as far as hoist may watch); \
-                             check the app's argocd/flux entry in hoist.yaml"
-                        )),
-                        _ => Progress::TimedOut,
-                    };
-                }
-            }
+        let follow = Follow {
+            key,
+            app: request.app.clone(),
+            wake,
+            release: Release::default(),
+            started: Instant::now(),
         };
+        self.follows.lock().unwrap().insert(id, follow);
+        id
+    }
+
+    fn look(&self, id: WatchId, contains: &dyn Fn(&str) -> bool) -> Look {
+        let mut follows = self.follows.lock().unwrap();
+        let Some(follow) = follows.get_mut(&id) else {
+            return Look::default();
+        };
+        let Some(key) = follow.key.clone() else {
+            let why = format!("{} names no Argo CD or Flux object", follow.app);
+            return Look {
+                progress: Some(Progress::Failed(why)),
+                ..Look::default()
+            };
+        };
+        // The first verdict is given on a listed cache, not an empty one
+        // (matters when following resumes with little of the timeout left);
+        // the watcher wakes followers of a kind when its list is complete.
+        if let Ok(scope) = self.scope_of(&key) {
+            let listed = self.shared.listed.lock().unwrap().contains(&(key.kind, scope));
+            let waited = follow.started.elapsed();
+            if !listed && waited < LIST_WAIT {
+                return Look {
+                    again_in: Some(LIST_WAIT - waited),
+                    ..Look::default()
+                };
+            }
+        }
+        let wake = follow.wake.clone();
+        let progress = match self.judge(&key, contains, &mut follow.release, (id, &wake)) {
+            Ok(p) => p,
+            Err(message) => Progress::Failed(message),
+        };
+        // A release settling is looked at again without an event.
+        let settling = follow.release.parent_at_r.is_some() && progress == Progress::Applied;
+        let missing = matches!(self.get(&key), Ok(None)).then(|| {
+            format!(
+                "{key} does not exist in the cluster (as far as hoist may watch); \
+                 check the app's argocd/flux entry in hoist.yaml"
+            )
+        });
+        Look {
+            progress: Some(progress),
+            missing,
+            again_in: settling.then_some(Duration::from_secs(1)),
+        }
+    }
+
+    fn unwatch(&self, id: WatchId) {
+        self.follows.lock().unwrap().remove(&id);
         self.unregister(id);
-        end
     }
 }

@@ -12,21 +12,36 @@ mod live;
 
 pub use live::{Alert, Live, Options};
 
-use crate::engine::ports::{Cluster, Progress, WatchRequest};
-use std::time::Duration;
+use crate::engine::ports::{Cluster, Look, Progress, Wake, WatchId, WatchRequest};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-/// A GitOps engine that is not there: it walks every change to Healthy.
-#[derive(Debug, Clone)]
+/// A GitOps engine that is not there: it walks every change to Healthy,
+/// one phase per `step` (Syncing, Progressing, Healthy).
+#[derive(Debug)]
 pub struct Simulated {
     /// Pause between reported phases, so the progress reads like a rollout.
     pub step: Duration,
+    /// Each watch's phase and when it was entered.
+    started: Mutex<HashMap<WatchId, (Instant, usize)>>,
+    next: AtomicU64,
+}
+
+impl Simulated {
+    pub fn new(step: Duration) -> Simulated {
+        Simulated {
+            step,
+            started: Mutex::default(),
+            next: AtomicU64::new(1),
+        }
+    }
 }
 
 impl Default for Simulated {
     fn default() -> Self {
-        Simulated {
-            step: Duration::from_millis(150),
-        }
+        Simulated::new(Duration::from_millis(150))
     }
 }
 
@@ -43,17 +58,33 @@ impl Cluster for Simulated {
         Ok(())
     }
 
-    fn follow(
-        &self,
-        _request: &WatchRequest,
-        _contains: &dyn Fn(&str) -> bool,
-        report: &mut dyn FnMut(&Progress),
-    ) -> Progress {
-        for phase in [Progress::Syncing, Progress::Progressing] {
-            report(&phase);
-            std::thread::sleep(self.step);
+    fn watch(&self, _request: &WatchRequest, _wake: Wake) -> WatchId {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        started.insert(id, (Instant::now(), 0));
+        id
+    }
+
+    fn look(&self, id: WatchId, _contains: &dyn Fn(&str) -> bool) -> Look {
+        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((since, phase)) = started.get_mut(&id) else {
+            return Look::default();
+        };
+        // One phase per step, each shown once, however late the look.
+        if *phase < 2 && since.elapsed() >= self.step {
+            *phase += 1;
+            *since = Instant::now();
         }
-        report(&Progress::Healthy);
-        Progress::Healthy
+        let progress = [Progress::Syncing, Progress::Progressing, Progress::Healthy][*phase].clone();
+        Look {
+            progress: Some(progress),
+            missing: None,
+            again_in: (*phase < 2).then(|| self.step.saturating_sub(since.elapsed())),
+        }
+    }
+
+    fn unwatch(&self, id: WatchId) {
+        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        started.remove(&id);
     }
 }

@@ -1,17 +1,33 @@
-//! After the push: poke the GitOps engine, then follow the rollout of every
-//! app of the operation through the [`Cluster`](super::ports::Cluster) port
-//! until it is final or the environment's `timeout` has passed since the
-//! push. Each change of phase is journaled (`reconciling:<phase>` with its
-//! time, so Healthy's time is what promotion's `soak` reads) and edits the
-//! operation's message with the time since the push. After a restart,
-//! following resumes with what is left of the timeout.
+//! After the push: poke the GitOps engine, then hand the operation to the
+//! [runner](super::runner), which follows the rollout of every app through
+//! the [`Cluster`](super::ports::Cluster) port until it is final or the
+//! environment's `timeout` has passed since the push. Each change of phase is
+//! journaled (`reconciling:<phase>` with its time, so Healthy's time is what
+//! promotion's `soak` reads) and edits the operation's message with the time
+//! since the push. After a restart, following resumes with what is left of
+//! the timeout.
 
 use super::ports::{Progress, WatchRequest};
-use super::{Engine, Operation, Result, State, render};
+use super::rollout::Rollout;
+use super::{Engine, Operation, Reply, State, render};
 use crate::policy::Policy;
 use hoist_commands::Name;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::time::Instant;
+
+/// A pushed operation the runner follows: its apps, one after another.
+#[derive(Debug)]
+pub(super) struct Following {
+    pub(super) op: u64,
+    requests: Vec<WatchRequest>,
+    index: usize,
+    /// Who reported each app that became healthy.
+    labels: Vec<String>,
+    /// The environment's timeout, counted from the push.
+    timeout: u64,
+    rollout: Option<Rollout>,
+}
 
 impl Engine {
     /// The watch requests of an operation, with `left` seconds to go.
@@ -33,16 +49,14 @@ impl Engine {
             .collect()
     }
 
-    /// The env's timeout less the time since the push.
-    fn time_left(&self, op: &Operation, policy: &Policy) -> u64 {
-        let timeout = op
-            .env
+    /// How long the env gives a rollout, counted from the push.
+    fn env_timeout(&self, op: &Operation, policy: &Policy) -> u64 {
+        op.env
             .parse::<Name>()
             .ok()
             .and_then(|e| policy.env(&e))
             .and_then(|e| e.timeout_secs)
-            .unwrap_or(self.settings.default_timeout_secs);
-        timeout.saturating_sub(self.since_push(op) as u64)
+            .unwrap_or(self.settings.default_timeout_secs)
     }
 
     /// Ask the GitOps engine to look now. Best effort: a failed poke means
@@ -65,83 +79,153 @@ impl Engine {
         }
     }
 
-    /// Follow every app of a pushed operation to a final state. False when
-    /// there was nothing to follow (no cluster, or no app names an object):
-    /// the operation rests as it was.
-    pub(super) fn follow(&self, op: &mut Operation, policy: &Policy) -> Result<bool> {
+    /// Hand a pushed operation to the runner, which follows every app to a
+    /// final state. False when there is nothing to follow (no cluster, or no
+    /// app names an object): the operation rests as it was.
+    pub(super) fn follow(&self, op: &Operation, policy: &Policy) -> bool {
         let Some(cluster) = self.cluster.clone() else {
-            return Ok(false);
+            return false;
         };
         let requests: Vec<WatchRequest> = self
-            .watch_requests(op, policy, self.time_left(op, policy))
+            .watch_requests(op, policy, 0)
             .into_iter()
             .filter(|r| cluster.follows(r))
             .collect();
         if requests.is_empty() {
-            return Ok(false);
+            return false;
+        }
+        let following = Following {
+            op: op.id,
+            requests,
+            index: 0,
+            labels: Vec::new(),
+            timeout: self.env_timeout(op, policy),
+            rollout: None,
+        };
+        self.runner
+            .hand(&self.me, following, self.settings.followers);
+        true
+    }
+
+    /// Look at a followed operation once: report what changed, record its
+    /// end. `Some(t)`: look again at `t` at the latest; `None`: it is over.
+    pub(super) fn follow_step(
+        &self,
+        f: &mut Following,
+    ) -> std::result::Result<Option<Instant>, String> {
+        let fail = |e: super::Fail| match e {
+            super::Fail::Refused(m) | super::Fail::Error(m) => m,
+        };
+        let Some(cluster) = self.cluster.clone() else {
+            return Ok(None);
+        };
+        let slot = self.slot(f.op);
+        let _held = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(mut op) = self.journal.get(f.op).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        if !matches!(op.state, State::Pushed { .. } | State::Reconciling { .. }) {
+            // Ended elsewhere (another process, an operator): nothing to say.
+            if let Some(r) = &mut f.rollout {
+                r.stop(&*cluster);
+            }
+            return Ok(None);
         }
         let sha = op.commit.clone().unwrap_or_default();
         let branch = op.branch.clone();
-        let mut labels = Vec::new();
-        for mut request in requests {
+        let contains = self.contains_fn(&branch, &sha);
+        loop {
+            let mut request = f.requests[f.index].clone();
+            let label = cluster.label(&request);
             // Apps are followed one after another, all within the one timeout.
-            request.timeout_secs = self.time_left(op, policy);
-            let request = &request;
-            let label = cluster.label(request);
-            let contains = self.contains_fn(&branch, &sha);
-            let mut failed = None;
-            let last = cluster.follow(request, &contains, &mut |p: &Progress| {
-                if p.is_final() {
-                    return;
-                }
+            request.timeout_secs = f.timeout.saturating_sub(self.since_push(&op) as u64);
+            let wake = self.runner.waker(f.op);
+            let rollout = f
+                .rollout
+                .get_or_insert_with(|| Rollout::start(&*cluster, &request, wake));
+            let step = rollout.step(&*cluster, &contains);
+            if let Some(p) = step.news.as_ref().filter(|p| !p.is_final()) {
                 let phase = render::phase(p);
-                if let Err(e) = self.save(
-                    op,
-                    State::Reconciling {
-                        phase: phase.into(),
-                    },
-                ) {
-                    failed = Some(e);
-                }
-                let since = render::age(self.since_push(op));
+                let state = State::Reconciling {
+                    phase: phase.into(),
+                };
+                self.save(&mut op, state).map_err(fail)?;
+                let since = render::age(self.since_push(&op));
                 let detail = match p {
                     Progress::Retrying(why) => format!(": {why}"),
                     _ => String::new(),
                 };
                 self.notify.update(
-                    op,
+                    &op,
                     &format!(
                         "#{} {}: {phase} ({label}, {since} since push){detail}",
                         op.id, request.app
                     ),
                 );
-            });
-            if let Some(e) = failed {
-                return Err(e);
             }
-            let end = match last {
-                Progress::Healthy => {
-                    labels.push(label);
-                    continue;
+            let end = match step.end {
+                None => return Ok(Some(rollout.next_look())),
+                Some(Progress::Healthy) => {
+                    f.labels.push(label);
+                    f.rollout = None;
+                    f.index += 1;
+                    if f.index < f.requests.len() {
+                        continue;
+                    }
+                    self.save(&mut op, State::Healthy).map_err(fail)?;
+                    let text = format!(
+                        "#{} healthy ({}): {}",
+                        op.id,
+                        f.labels.join(", "),
+                        render::timings(&op)
+                    );
+                    self.notify.update(&op, &text);
+                    return Ok(None);
                 }
-                Progress::Degraded(m) => State::Degraded { message: m },
-                Progress::Failed(m) | Progress::Stalled(m) => State::Failed { message: m },
-                _ => State::TimedOut,
+                Some(Progress::Degraded(m)) => State::Degraded { message: m },
+                Some(Progress::Failed(m) | Progress::Stalled(m)) => State::Failed { message: m },
+                Some(_) => State::TimedOut,
             };
-            self.save(op, end)?;
-            let text = format!("{} ({label})", render::summary_line(op));
-            self.notify.update(op, &text);
-            return Ok(true);
+            self.save(&mut op, end).map_err(fail)?;
+            let text = format!("{} ({label})", render::summary_line(&op));
+            self.notify.update(&op, &text);
+            return Ok(None);
         }
-        self.save(op, State::Healthy)?;
-        let text = format!(
-            "#{} healthy ({}): {}",
-            op.id,
-            labels.join(", "),
-            render::timings(op)
-        );
-        self.notify.update(op, &text);
-        Ok(true)
+    }
+
+    /// Stop following: the runner's threads end after the step they are
+    /// taking, and what they followed is no longer watched. The journal
+    /// still says where each operation is; the next start follows it again.
+    pub fn stop_following(&self) {
+        let Some(cluster) = &self.cluster else { return };
+        for mut f in self.runner.stop() {
+            if let Some(r) = &mut f.rollout {
+                r.stop(&**cluster);
+            }
+        }
+    }
+
+    /// Wait until the operation `reply` names is no longer followed here,
+    /// then answer with where it ended. Other replies come back unchanged.
+    pub fn wait(&self, reply: Reply) -> Reply {
+        let Some(id) = reply.operation else {
+            return reply;
+        };
+        if !matches!(reply.state.as_str(), "pushed" | "reconciling") {
+            return reply;
+        }
+        self.runner.wait(id);
+        match self.journal.get(id) {
+            Ok(Some(op)) if op.state.label() != reply.state => {
+                render::reply(&op, render::summary_line(&op))
+            }
+            _ => reply,
+        }
+    }
+
+    /// How many operations the runner follows now.
+    pub fn following(&self) -> usize {
+        self.runner.in_flight()
     }
 
     fn since_push(&self, op: &Operation) -> i64 {

@@ -52,7 +52,7 @@ impl Said {
 pub struct Harness {
     pub world: World,
     /// `None` only while restarting: redb allows one open handle per file.
-    engine: Option<Engine>,
+    engine: Option<Arc<Engine>>,
     pub clock: Arc<TestClock>,
     pub said: Arc<Said>,
     /// Used by the next `restart`.
@@ -99,9 +99,29 @@ impl Harness {
         }
     }
 
-    /// Drop the engine and open a new one on the same data dir.
+    /// Drop the engine and open a new one on the same data dir; as `exec`
+    /// would, wait for the rollouts it follows again.
     pub fn restart(&mut self) -> Vec<Reply> {
-        self.engine = None;
+        let replies = self.reopen();
+        let engine = self.engine();
+        replies.into_iter().map(|r| engine.wait(r)).collect()
+    }
+
+    /// Drop the engine and open a new one on the same data dir; as `serve`
+    /// would, leave the rollouts it follows again to its runner.
+    pub fn reopen(&mut self) -> Vec<Reply> {
+        // A runner thread may hold the engine for the rest of one step.
+        if let Some(old) = self.engine.take().map(|e| {
+            e.stop_following();
+            Arc::downgrade(&e)
+        }) {
+            for _ in 0..1000 {
+                if old.strong_count() == 0 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
         let engine = self.engine.insert(open(
             &self.world,
             self.clock.clone(),
@@ -134,8 +154,15 @@ impl Harness {
         self.clock.0.store(now, Ordering::SeqCst);
     }
 
-    /// `actor` says `text` in `channel` (None: from the command line).
+    /// `actor` says `text` in `channel` (None: from the command line); as
+    /// `hoist exec` does, a followed rollout is waited for.
     pub fn say(&self, actor: &str, channel: Option<&str>, text: &str) -> Reply {
+        self.engine().wait(self.ask(actor, channel, text))
+    }
+
+    /// The same, answered at the first resting state as `serve` answers:
+    /// a pushed change is left to the runner.
+    pub fn ask(&self, actor: &str, channel: Option<&str>, text: &str) -> Reply {
         let command = hoist_commands::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
         self.engine().handle(&Request {
             actor: actor.to_string(),
@@ -185,7 +212,7 @@ fn open(
     said: Arc<Said>,
     settings: Settings,
     cluster: Option<Arc<dyn Cluster>>,
-) -> Engine {
+) -> Arc<Engine> {
     let signer = Signer::from_file(&world.key, None).expect("test key loads");
     let repo = GitRepo::open(
         &world.data,

@@ -1,19 +1,19 @@
 //! What the watch tasks and the followers share: who follows which object
-//! (woken with a non-blocking ping when it changes), which caches have
+//! (woken with a non-blocking call when it changes), which caches have
 //! finished their first list, and the drift tracker with its alert sink.
 //! Watch events are handled here, on the runtime's threads, and never wait
 //! on a follower.
 
 use super::super::drift::Tracker;
 use super::super::kinds::{self, Key, Kind};
+use crate::engine::ports::Wake;
 use kube::core::DynamicObject;
 use kube::runtime::watcher;
 use std::collections::HashMap;
-use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-type Followers = HashMap<Key, Vec<(u64, SyncSender<()>)>>;
+type Followers = HashMap<Key, Vec<(u64, Wake)>>;
 
 /// State shared between the watch tasks and the followers.
 pub(super) struct Shared {
@@ -58,10 +58,10 @@ impl Shared {
     }
 }
 
-/// Wake followers; a full channel means a wake-up is already pending.
-fn ping(list: &[(u64, SyncSender<()>)]) {
-    for (_, tx) in list {
-        let _ = tx.try_send(());
+/// Wake followers (a wake only queues a look; it never blocks).
+fn ping(list: &[(u64, Wake)]) {
+    for (_, wake) in list {
+        wake();
     }
 }
 

@@ -1,0 +1,228 @@
+//! The runner owns operations after their request has been answered: a
+//! pushed change is handed over here and followed to its final state while
+//! the request's thread (and its chat work slot) is free again. Following is
+//! event driven: every followed operation is a [`Following`] parked in a
+//! queue, woken by the cluster adapter when its object changes (or when its
+//! next look is due), and stepped by one of a fixed number of worker threads.
+//! The number of threads does not grow with the number of operations in
+//! flight. Workers are started on the first hand-over and end when the engine
+//! is dropped.
+
+use super::Engine;
+use super::follow::Following;
+use super::ports::Wake;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+/// How long a step that failed (the journal, git) waits before the next try.
+const RETRY: Duration = Duration::from_secs(10);
+
+/// The queue of followed operations and the workers that step them.
+#[derive(Default)]
+pub(super) struct Runner {
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Rung when there is work (a wake, a hand-over, stopping).
+    work: Condvar,
+    /// Rung when an operation leaves the runner.
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Operations waiting for their next look.
+    parked: HashMap<u64, Parked>,
+    /// Operations a worker is stepping now.
+    busy: HashSet<u64>,
+    /// Woken operations, in the order they were woken, each at most once.
+    woken: VecDeque<u64>,
+    queued: HashSet<u64>,
+    workers: usize,
+    stopping: bool,
+}
+
+struct Parked {
+    following: Following,
+    /// Look again at this time even without a wake.
+    due: Instant,
+}
+
+impl Queue {
+    /// The next operation to step: woken first, then the most overdue.
+    fn next(&mut self, now: Instant) -> Option<(u64, Parked)> {
+        // A wake for an operation being stepped waits until it is parked again.
+        let mut later = VecDeque::new();
+        let mut found = None;
+        while let Some(id) = self.woken.pop_front() {
+            if self.busy.contains(&id) {
+                later.push_back(id);
+                continue;
+            }
+            self.queued.remove(&id);
+            if let Some(p) = self.parked.remove(&id) {
+                found = Some((id, p));
+                break;
+            }
+        }
+        while let Some(id) = later.pop_back() {
+            self.woken.push_front(id);
+        }
+        if found.is_some() {
+            return found;
+        }
+        let id = self
+            .parked
+            .iter()
+            .filter(|(_, p)| p.due <= now)
+            .min_by_key(|(_, p)| p.due)
+            .map(|(id, _)| *id)?;
+        self.parked.remove(&id).map(|p| (id, p))
+    }
+
+    fn earliest(&self) -> Option<Instant> {
+        self.parked.values().map(|p| p.due).min()
+    }
+
+    fn wake(&mut self, id: u64) -> bool {
+        if self.queued.insert(id) {
+            self.woken.push_back(id);
+            return true;
+        }
+        false
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Runner {
+    /// The wake of operation `id`: queue a look, never block.
+    pub(super) fn waker(&self, id: u64) -> Wake {
+        let shared = Arc::downgrade(&self.shared);
+        Arc::new(move || {
+            if let Some(shared) = shared.upgrade()
+                && shared.lock().wake(id)
+            {
+                shared.work.notify_one();
+            }
+        })
+    }
+
+    /// Take `following` over; it is stepped at once.
+    pub(super) fn hand(&self, engine: &Weak<Engine>, following: Following, workers: usize) {
+        let id = following.op;
+        let mut q = self.shared.lock();
+        if q.stopping || q.busy.contains(&id) || q.parked.contains_key(&id) {
+            return;
+        }
+        q.parked.insert(
+            id,
+            Parked {
+                following,
+                due: Instant::now(),
+            },
+        );
+        q.wake(id);
+        while q.workers < workers.max(1) {
+            q.workers += 1;
+            let (shared, engine) = (self.shared.clone(), engine.clone());
+            let spawned = std::thread::Builder::new()
+                .name("hoist-runner".into())
+                .spawn(move || work(&shared, &engine));
+            if let Err(e) = spawned {
+                q.workers -= 1;
+                tracing::error!(error = %e, "could not start a runner thread");
+                break;
+            }
+        }
+        drop(q);
+        self.shared.work.notify_one();
+    }
+
+    /// Block until operation `id` has left the runner.
+    pub(super) fn wait(&self, id: u64) {
+        let mut q = self.shared.lock();
+        while !q.stopping && (q.parked.contains_key(&id) || q.busy.contains(&id)) {
+            q = self.shared.done.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// How many operations are followed now.
+    pub(super) fn in_flight(&self) -> usize {
+        let q = self.shared.lock();
+        q.parked.len() + q.busy.len()
+    }
+
+    /// Stop the workers; what they followed is handed back for unwatching.
+    /// The journal still says where each operation is: the next start
+    /// follows them again.
+    pub(super) fn stop(&self) -> Vec<Following> {
+        let mut q = self.shared.lock();
+        q.stopping = true;
+        let left = q.parked.drain().map(|(_, p)| p.following).collect();
+        drop(q);
+        self.shared.work.notify_all();
+        self.shared.done.notify_all();
+        left
+    }
+}
+
+/// A worker: step whatever is due until the runner stops or the engine is gone.
+fn work(shared: &Shared, engine: &Weak<Engine>) {
+    loop {
+        let (id, mut parked) = {
+            let mut q = shared.lock();
+            loop {
+                if q.stopping {
+                    return;
+                }
+                if let Some(next) = q.next(Instant::now()) {
+                    q.busy.insert(next.0);
+                    break next;
+                }
+                q = match q.earliest() {
+                    Some(at) => {
+                        let wait = at.saturating_duration_since(Instant::now());
+                        match shared.work.wait_timeout(q, wait) {
+                            Ok((q, _)) => q,
+                            Err(e) => e.into_inner().0,
+                        }
+                    }
+                    None => shared.work.wait(q).unwrap_or_else(|e| e.into_inner()),
+                };
+            }
+        };
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        let outcome = engine.follow_step(&mut parked.following);
+        drop(engine);
+        let mut q = shared.lock();
+        q.busy.remove(&id);
+        match outcome {
+            Ok(None) => shared.done.notify_all(),
+            Ok(Some(due)) => {
+                parked.due = due;
+                q.parked.insert(id, parked);
+            }
+            Err(e) => {
+                tracing::warn!(op = id, error = %e, "following failed; trying again");
+                parked.due = Instant::now() + RETRY;
+                q.parked.insert(id, parked);
+            }
+        }
+        // Woken while it was being stepped: another worker may take it now.
+        if q.queued.contains(&id) {
+            drop(q);
+            shared.work.notify_one();
+        }
+    }
+}
