@@ -13,7 +13,8 @@ mod env;
 mod life;
 
 use super::setup;
-use crate::chat::slack::{self, Slack, api::Api, live::Live, live::LiveNotify};
+use crate::chat::live::LiveNotify;
+use crate::chat::slack::{self, Slack, api::Api};
 use crate::engine::ports::{Clock, Cluster, ConfigRepo, Journal, Notify, SystemClock};
 use crate::engine::{Engine, Operation, Settings};
 use crate::gitops::GitRepo;
@@ -165,7 +166,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             })?;
             let live = {
                 let _in_runtime = work_rt.enter();
-                Live::new(api.clone(), store.clone())
+                slack::live(&api, &me, config, store.clone())
             };
             slack_parts = Some((api, live.clone(), me, config.clone()));
             Arc::new(LiveNotify(live))

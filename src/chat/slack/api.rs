@@ -1,12 +1,12 @@
 //! The Slack Web API as hoist uses it, over slack-morphism's hyper client:
 //! post, edit, delete and ephemeral messages, `auth.test`, and user-group
-//! members (cached with a TTL). Rate limits are kept here, in one place:
-//! `chat.postMessage` goes at most once per second per channel, and an
-//! answer of 429 is retried after its `Retry-After` (a few times, then given
-//! up with a warning: chat is where progress is shown, never a reason to fail
-//! an operation). A user group's members are kept for `HOIST_SLACK_GROUP_TTL`;
-//! when a lookup fails, the last answer is used for at most one more TTL, then
-//! nobody counts as a member (fail closed), each counted in
+//! members (cached with a TTL). An answer of 429 is retried after its
+//! `Retry-After` (a few times, then given up with a warning: chat is where
+//! progress is shown, never a reason to fail an operation); posts are paced
+//! per channel before they get here (`crate::chat::outbox`). A user group's
+//! members are kept for `HOIST_SLACK_GROUP_TTL`; when a lookup fails, the
+//! last answer is used for at most one more TTL, then nobody counts as a
+//! member (fail closed), each counted in
 //! `hoist_slack_api_calls_total{method="usergroups.users.list"}` as outcome
 //! `stale` or `failed_closed`.
 
@@ -15,7 +15,6 @@ use slack_morphism::prelude::*;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex as AsyncMutex;
 
 use hyper_util::client::legacy::connect::HttpConnector;
 
@@ -38,15 +37,12 @@ pub struct Identity {
 pub struct Api {
     client: std::sync::Arc<SlackClient<Connector>>,
     token: SlackApiToken,
-    /// When each channel may next see a `chat.postMessage`.
-    next_post: AsyncMutex<HashMap<String, Instant>>,
-    post_gap: Duration,
     groups: Mutex<HashMap<String, (Instant, Vec<String>)>>,
     group_ttl: Duration,
     /// Calls by (method, outcome), for `/metrics`.
     pub calls: crate::metrics::Counters<(&'static str, &'static str)>,
-    /// Milliseconds spent waiting on Slack's rate limits (Retry-After) and
-    /// on the per-channel pacing of posts, for `/metrics`.
+    /// Milliseconds spent waiting on Slack's rate limits (Retry-After), for
+    /// `/metrics`.
     pub waited_ms: std::sync::atomic::AtomicU64,
 }
 
@@ -83,8 +79,6 @@ impl Api {
         Ok(Api {
             client: std::sync::Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(bot_token.to_string().into()),
-            next_post: AsyncMutex::new(HashMap::new()),
-            post_gap: Duration::from_secs(1),
             groups: Mutex::new(HashMap::new()),
             group_ttl,
             calls: Default::default(),
@@ -137,23 +131,6 @@ impl Api {
         })
     }
 
-    /// Wait for this channel's next `chat.postMessage` slot.
-    async fn pace(&self, channel: &str) {
-        let at = {
-            let mut next = self.next_post.lock().await;
-            let now = Instant::now();
-            let at = next
-                .get(channel)
-                .copied()
-                .filter(|t| *t > now)
-                .unwrap_or(now);
-            next.insert(channel.to_string(), at + self.post_gap);
-            at
-        };
-        self.waited(at.saturating_duration_since(Instant::now()));
-        tokio::time::sleep_until(at.into()).await;
-    }
-
     fn waited(&self, d: Duration) {
         let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         self.waited_ms
@@ -167,7 +144,6 @@ impl Api {
         thread_ts: Option<&str>,
         content: SlackMessageContent,
     ) -> Result<String, CallError> {
-        self.pace(channel).await;
         let mut req = SlackApiChatPostMessageRequest::new(channel.into(), content);
         req.thread_ts = thread_ts.map(Into::into);
         let r = self

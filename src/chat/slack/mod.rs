@@ -1,33 +1,42 @@
-//! Slack: the only module (with its children) that names slack-morphism types.
-//! Requests arrive as slash commands, `app_mention`s, messages in hoist's
-//! threads or direct messages, reactions and button presses, over HTTP
-//! (`server.rs`, signatures checked in [`verify`]) or Socket Mode
-//! ([`socket`]). Each becomes an engine `Request` from `slack:<user id>`,
-//! with the user's `slack-group:` memberships resolved through
-//! `usergroups.users.list` (cached). Answers: the operation's live message in
-//! the request's thread ([`live`]); refusals only the asker sees (ephemeral).
+//! Slack: the only module (with its children) that names slack-morphism
+//! types, and all it holds is Slack. Requests arrive as slash commands,
+//! `app_mention`s, messages in hoist's threads or direct messages, reactions
+//! and button presses, over HTTP (`server.rs`, signatures checked in
+//! [`verify`]) or Socket Mode ([`socket`]); [`handle`] decodes each into the
+//! platform-neutral values of [`crate::chat`], whose shared adapter does the
+//! rest (requests, votes, the live messages, notes, dedupe). Slack supplies
+//! the [`crate::chat::Platform`] calls and formats ([`platform`]).
 //!
-//! - `api`: the Web API client, paced and retrying on 429.
-//! - `handle`: what each kind of traffic means.
-//! - `live`: the engine's `Notify` port: one edited message per operation.
+//! - `api`: the Web API client, retrying on 429 after `Retry-After`.
+//! - `decode`: raw request bodies to slack-morphism values.
+//! - `handle`: what each kind of traffic is, in neutral terms.
 //! - `place`: permalinks <-> channel and thread.
+//! - `platform`: the `Platform` implementation.
+//! - `render`: hoist's messages as Block Kit.
 //! - `replay`: which requests are the same request (acted on once).
 //! - `socket`: Socket Mode, for running with no inbound port.
-//! - `text`: escaping of everything hoist says.
+//! - `text`: escaping, code spans and mentions in Slack's markup.
 //! - `verify`: v0 request signatures.
 
 pub mod api;
 pub mod decode;
 mod handle;
-pub mod live;
 pub mod place;
+pub mod platform;
+pub mod render;
 pub mod replay;
 pub mod socket;
 pub mod text;
 pub mod verify;
 
+pub use crate::chat::work::Work;
+pub use platform::SlackPlatform;
+
+use crate::chat::live::Live;
+use crate::chat::outbox::Outbox;
+use crate::chat::{Chat, Reactions};
+use crate::engine::Engine;
 use crate::engine::ports::{Clock, Journal};
-use crate::engine::{Engine, Reply, Request};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +55,16 @@ pub struct Config {
     pub group_ttl: Duration,
 }
 
+impl Config {
+    /// The reactions that vote.
+    pub fn reactions(&self) -> Reactions {
+        Reactions {
+            approve: self.approve.clone(),
+            deny: self.deny.clone(),
+        }
+    }
+}
+
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let set = |o: &Option<String>| if o.is_some() { "<set>" } else { "<unset>" };
@@ -61,44 +80,22 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// Where the work after an acknowledgement runs: a runtime of its own, so
-/// acknowledgements never queue behind it, and at most `limit` requests at a
-/// time. Past that, a request is answered "busy" (or, for events, refused so
-/// that Slack delivers it again later) instead of piling up without bound.
-#[derive(Debug, Clone)]
-pub struct Work {
-    handle: tokio::runtime::Handle,
-    permits: Arc<tokio::sync::Semaphore>,
-}
-
-impl Work {
-    pub fn new(handle: tokio::runtime::Handle, limit: usize) -> Work {
-        Work {
-            handle,
-            permits: Arc::new(tokio::sync::Semaphore::new(limit)),
-        }
-    }
-
-    /// Start `job` unless `limit` jobs are running; false when busy.
-    pub fn try_run(&self, job: impl std::future::Future<Output = ()> + Send + 'static) -> bool {
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            return false;
-        };
-        self.handle.spawn(async move {
-            job.await;
-            drop(permit);
-        });
-        true
-    }
+/// The live messages on Slack (the engine's `Notify`); must be called inside
+/// the runtime their work runs on.
+pub fn live(
+    api: &Arc<api::Api>,
+    me: &api::Identity,
+    config: &Config,
+    journal: Arc<dyn Journal>,
+) -> Arc<Live<SlackPlatform>> {
+    let platform = Arc::new(SlackPlatform::new(api.clone(), me));
+    Live::new(Arc::new(Outbox::new(platform)), journal, config.reactions())
 }
 
 /// The Slack adapter: shared by the HTTP handlers and Socket Mode.
 pub struct Slack {
-    engine: Arc<Engine>,
+    chat: Arc<Chat<SlackPlatform>>,
     api: Arc<api::Api>,
-    live: Arc<live::Live>,
-    journal: Arc<dyn Journal>,
-    clock: Arc<dyn Clock>,
     me: api::Identity,
     config: Config,
     /// `None` when only Socket Mode is configured.
@@ -119,7 +116,8 @@ impl std::fmt::Debug for Slack {
 pub struct Parts {
     pub engine: Arc<Engine>,
     pub api: Arc<api::Api>,
-    pub live: Arc<live::Live>,
+    /// From [`live`].
+    pub live: Arc<Live<SlackPlatform>>,
     pub journal: Arc<dyn Journal>,
     pub clock: Arc<dyn Clock>,
     pub me: api::Identity,
@@ -142,12 +140,16 @@ impl Slack {
             .signing_secret
             .as_deref()
             .map(|s| verify::Verifier::new(s, p.clock.clone()));
-        Arc::new(Slack {
+        let chat = Chat::new(crate::chat::Parts {
             engine: p.engine,
-            api: p.api,
             live: p.live,
             journal: p.journal,
             clock: p.clock,
+            reactions: p.config.reactions(),
+        });
+        Arc::new(Slack {
+            chat,
+            api: p.api,
             me: p.me,
             config: p.config,
             verifier,
@@ -162,78 +164,11 @@ impl Slack {
 
     /// Seconds spent waiting on Slack's rate limits and post pacing.
     pub fn rate_limit_wait_secs(&self) -> f64 {
-        self.api
+        let retried = self
+            .api
             .waited_ms
             .load(std::sync::atomic::Ordering::Relaxed) as f64
-            / 1000.0
-    }
-
-    /// Run a request through the engine on a blocking thread.
-    async fn run(&self, req: Request) -> Reply {
-        let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || engine.handle(&req))
-            .await
-            .unwrap_or_else(|e| Reply::error(format!("the engine stopped: {e}")))
-    }
-
-    /// The `slack-group:` ids (of those the policy names) that `user` is in.
-    async fn memberships(&self, user: &str) -> Vec<String> {
-        let engine = self.engine.clone();
-        let groups = tokio::task::spawn_blocking(move || engine.platform_groups())
-            .await
-            .unwrap_or_default();
-        let mut out = Vec::new();
-        for g in groups {
-            let Some(id) = g.strip_prefix("slack-group:") else {
-                continue;
-            };
-            if self.api.group_members(id).await.iter().any(|u| u == user) {
-                out.push(g.clone());
-            }
-        }
-        out
-    }
-
-    /// Is this request new? `key` is its [`replay`] key: retried deliveries
-    /// (`X-Slack-Retry-Num`, Socket Mode's `retry_attempt`) and replays of a
-    /// signed body carry the same one.
-    async fn first_seen(&self, key: String) -> bool {
-        let journal = self.journal.clone();
-        let now = self.clock.now();
-        let shown = key.clone();
-        let seen = tokio::task::spawn_blocking(move || journal.first_seen(&key, now)).await;
-        match seen {
-            Ok(Ok(fresh)) => {
-                if !fresh {
-                    tracing::info!(key = %shown, "a request already handled (a retry or a replay)");
-                }
-                fresh
-            }
-            Ok(Err(e)) => {
-                // Not knowing is answered as "new": a lost approval is worse
-                // than a vote counted twice, which the engine refuses anyway.
-                tracing::warn!(error = %e, key = %shown, "dedupe store");
-                true
-            }
-            Err(_) => true,
-        }
-    }
-
-    /// Tell only `user`; a failure to tell is logged, never fatal. `text` is
-    /// escaped ([`text::escape`]): it never carries hoist's own markup.
-    async fn tell(&self, channel: &str, user: &str, thread: Option<&str>, text: &str) {
-        let text = text::escape(text);
-        if let Err(e) = self.api.ephemeral(channel, user, thread, &text).await {
-            tracing::warn!(error = %e, "ephemeral reply");
-        }
-    }
-
-    /// Say in the channel (in `thread`), for everyone; `text` is escaped.
-    async fn say(&self, channel: &str, thread: Option<&str>, text: &str) {
-        let text = text::escape(text);
-        let content = slack_morphism::prelude::SlackMessageContent::new().with_text(text);
-        if let Err(e) = self.api.post(channel, thread, content).await {
-            tracing::warn!(error = %e, "reply");
-        }
+            / 1000.0;
+        retried + self.chat.outbox().waited().as_secs_f64()
     }
 }

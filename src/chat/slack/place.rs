@@ -1,17 +1,11 @@
-//! Where an operation lives in Slack. The request's permalink (the
-//! `Hoist-Chat` trailer) says it: `https://acme.slack.com/archives/C1/p1531420618000100`
-//! is channel `C1`, message `1531420618.000100`, and a reply in a thread adds
+//! Slack's permalinks, and the thread they point at. The request's
+//! permalink (the `Hoist-Chat` trailer) says where an operation lives:
+//! `https://acme.slack.com/archives/C1/p1531420618000100` is channel `C1`,
+//! message `1531420618.000100`, and a reply in a thread adds
 //! `?thread_ts=...&cid=C1`. So no table is needed to find the thread of an
-//! operation, before or after a restart. Also the keys of the journal notes.
+//! operation, before or after a restart.
 
-use crate::engine::Operation;
-
-/// A channel, and the thread in it (none: the channel itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Place {
-    pub channel: String,
-    pub thread_ts: Option<String>,
-}
+use crate::chat::Place;
 
 /// `https://acme.slack.com/archives/C1/p1531420618000100` (with
 /// `?thread_ts=..&cid=..` when the message is a reply in a thread).
@@ -39,37 +33,8 @@ pub fn of_permalink(link: &str) -> Option<Place> {
         .map(|(_, v)| v.into_owned());
     Some(Place {
         channel: channel.to_string(),
-        thread_ts: Some(thread.unwrap_or_else(|| format!("{secs}.{micros}"))),
+        thread: Some(thread.unwrap_or_else(|| format!("{secs}.{micros}"))),
     })
-}
-
-/// Where an operation's messages go: the thread of its request, or (asked
-/// from the command line with `--channel slack:C1`) the channel; `None` when
-/// it did not come from Slack.
-pub fn of_operation(op: &Operation) -> Option<Place> {
-    if let Some(p) = of_permalink(&op.chat) {
-        return Some(p);
-    }
-    let channel = op.channel.as_deref()?.strip_prefix("slack:")?;
-    Some(Place {
-        channel: channel.to_string(),
-        thread_ts: None,
-    })
-}
-
-/// Note: the ts of operation `id`'s live message.
-pub fn live_key(id: u64) -> String {
-    format!("slack:live:{id}")
-}
-
-/// Note: the operation a message of hoist's belongs to.
-pub fn message_key(channel: &str, ts: &str) -> String {
-    format!("slack:msg:{channel}:{ts}")
-}
-
-/// Note: the operation whose request started a thread.
-pub fn thread_key(channel: &str, thread_ts: &str) -> String {
-    format!("slack:thread:{channel}:{thread_ts}")
 }
 
 #[cfg(test)]
@@ -92,7 +57,7 @@ mod tests {
             of_permalink(&link),
             Some(Place {
                 channel: "C0DEPLOY".into(),
-                thread_ts: Some("1531420618.000100".into())
+                thread: Some("1531420618.000100".into())
             })
         );
     }
@@ -110,7 +75,7 @@ mod tests {
             "{link}"
         );
         assert_eq!(
-            of_permalink(&link).and_then(|p| p.thread_ts).as_deref(),
+            of_permalink(&link).and_then(|p| p.thread).as_deref(),
             Some("1531420618.000100")
         );
     }

@@ -5,8 +5,9 @@
 //! the engine's replies, which quote lock reasons, app names and commit
 //! subjects) goes through [`escape`] before it is posted, edited or told:
 //! `&` -> `&amp;`, `<` -> `&lt;`, `>` -> `&gt;` (Slack's own rules). Only the
-//! mentions hoist builds ([`mention`]) stay markup. A quoted command line is
-//! put in a code span with [`code`], which a backtick in it cannot end.
+//! mentions hoist builds ([`mention`], [`group`]) stay markup. A quoted
+//! command line is put in a code span with [`code`], which a backtick in it
+//! cannot end.
 
 /// Slack's escaping of `&`, `<` and `>`. An entity that is already one of
 /// those three (`&amp;`, `&lt;`, `&gt;`) is kept, so escaping twice is
@@ -80,12 +81,13 @@ pub fn mention(id: &str) -> String {
     }
 }
 
-/// An actor as hoist names it in Slack: `slack:U123` is a mention, any other
-/// (`console:alice`, `cli`) escaped text.
-pub fn actor(actor: &str) -> String {
-    match actor.strip_prefix("slack:") {
-        Some(id) => mention(id),
-        None => escape(actor),
+/// A mention of Slack user group `id` (`<!subteam^S123>`), hoist's own
+/// markup; an id of another shape is said as escaped text.
+pub fn group(id: &str) -> String {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        format!("<!subteam^{id}>")
+    } else {
+        escape(id)
     }
 }
 
@@ -122,8 +124,8 @@ mod tests {
     fn only_well_formed_ids_become_mentions() {
         assert_eq!(mention("U0ALICE"), "<@U0ALICE>");
         assert_eq!(mention("U1><!channel"), "U1&gt;&lt;!channel");
-        assert_eq!(actor("slack:U1"), "<@U1>");
-        assert_eq!(actor("console:<b>"), "console:&lt;b&gt;");
+        assert_eq!(group("S0SRE"), "<!subteam^S0SRE>");
+        assert_eq!(group("S1><!here"), "S1&gt;&lt;!here");
     }
 
     /// Hostile text: control characters, markup, entities, any scalar.
