@@ -11,6 +11,8 @@ mod logs;
 mod replay;
 #[path = "slack/says.rs"]
 mod says;
+#[path = "slack/votes.rs"]
+mod votes;
 
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
