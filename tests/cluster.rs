@@ -5,7 +5,6 @@
 
 mod support;
 
-use hoist::cluster::drift::{Timing, Watched};
 use hoist::cluster::kinds::{Key, Kind};
 use hoist::cluster::{Live, Options};
 use hoist::engine::follow_blocking;
@@ -382,69 +381,6 @@ fn the_watch_pages_its_list_relists_after_410_and_reconnects_after_timeout() {
     assert!(
         watches.iter().all(|w| w.contains("allowWatchBookmarks")),
         "{watches:?}"
-    );
-}
-
-#[test]
-fn drift_is_alerted_once_after_grace_but_not_while_hoist_is_rolling_out() {
-    let alerts = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
-    let sink = alerts.clone();
-    let key = |name: &str| Key {
-        kind: Kind::Application,
-        namespace: "argocd".into(),
-        name: name.into(),
-    };
-    let watched = |name: &str, env: &str| Watched {
-        key: key(name),
-        app: "api".into(),
-        env: env.into(),
-        channel: "slack:C0ALERTS".into(),
-    };
-    let s = setup(
-        move |o| {
-            o.drift = vec![
-                watched("api-prod", "prod"),
-                watched("api-staging", "staging"),
-            ];
-            o.drift_timing = Timing {
-                grace: Duration::from_millis(300),
-                remind: Duration::from_secs(3600),
-            };
-            o.alert = Some(Arc::new(move |c: &str, t: &str| {
-                sink.lock().unwrap().push((c.into(), t.into()))
-            }));
-        },
-        vec![
-            application("argocd", "api-prod", OLD),
-            application("argocd", "api-staging", OLD),
-        ],
-    );
-    // staging is being deployed by hoist; prod drifts on its own.
-    let mut rollout = argo("api-staging");
-    rollout.timeout_secs = 2;
-    let f = follow(&s.live, rollout);
-    f.saw(Progress::NotSeenYet);
-    s.fake.argo("api-staging", argo_out_of_sync(OLD));
-    s.fake.argo("api-prod", argo_out_of_sync(OLD));
-    std::thread::sleep(Duration::from_millis(1200));
-    let said = alerts.lock().unwrap().clone();
-    assert_eq!(said.len(), 1, "{said:?}");
-    assert_eq!(said[0].0, "slack:C0ALERTS");
-    assert!(
-        said[0]
-            .1
-            .starts_with("drift: api in prod: Application argocd/api-prod is OutOfSync"),
-        "{said:?}"
-    );
-    assert_eq!(f.end().0, Progress::TimedOut);
-    // Back in sync: said once.
-    s.fake.argo("api-prod", argo_healthy(OLD));
-    std::thread::sleep(Duration::from_millis(300));
-    let said = alerts.lock().unwrap().clone();
-    assert!(
-        said.iter()
-            .any(|(_, t)| t.starts_with("drift over: api in prod")),
-        "{said:?}"
     );
 }
 

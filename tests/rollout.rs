@@ -8,6 +8,7 @@ mod support;
 
 use hoist::cluster::{Live, Options};
 use hoist::engine::Settings;
+use hoist::engine::drift::Timing;
 use hoist::engine::ports::Cluster;
 use std::path::Path;
 use std::sync::Arc;
@@ -26,6 +27,10 @@ fn policy() -> String {
 }
 
 fn world(settings: Settings) -> (Harness, FakeKube, tempfile::TempDir) {
+    world_of(&policy(), settings)
+}
+
+fn world_of(policy: &str, settings: Settings) -> (Harness, FakeKube, tempfile::TempDir) {
     let fake = FakeKube::start();
     let dir = tempfile::tempdir().unwrap();
     let live = Live::connect(Options {
@@ -35,7 +40,7 @@ fn world(settings: Settings) -> (Harness, FakeKube, tempfile::TempDir) {
     })
     .unwrap();
     let cluster: Arc<dyn Cluster> = Arc::new(live);
-    let h = Harness::with_cluster(&policy(), WEDNESDAY, settings, Some(cluster));
+    let h = Harness::with_cluster(policy, WEDNESDAY, settings, Some(cluster));
     let tip = git(&h.world.origin, &["rev-parse", "main"])
         .trim()
         .to_string();
@@ -274,4 +279,102 @@ fn restarted_amid_fifty_rollouts_each_is_followed_again_and_ends_once() {
     }
     let status = h.say("console:alice", None, "status api in staging").message;
     assert!(status.contains("healthy #50"), "{status}");
+}
+
+/// Drift is the engine's to judge: prod going OutOfSync on its own is said
+/// once in its alerts channel after the grace period, and once more when it
+/// ends; staging going OutOfSync while hoist follows a rollout there is that
+/// rollout's business.
+#[test]
+fn drift_is_said_once_after_grace_but_not_while_hoist_is_rolling_out() {
+    let with_alerts = policy()
+        .replace(
+            "  staging:\n    deployers: [devs, sre]\n",
+            "  staging:\n    deployers: [devs, sre]\n    alerts: slack:C0ALERTS\n",
+        )
+        .replace(
+            "    promote_from: staging\n",
+            "    promote_from: staging\n    alerts: slack:C0ALERTS\n",
+        );
+    let settings = Settings {
+        drift: Timing {
+            grace: Duration::from_millis(300),
+            remind: Duration::from_secs(3600),
+        },
+        ..Settings::default()
+    };
+    let (h, fake, _dir) = world_of(&with_alerts, settings);
+    let old = h.world.tip();
+    fake.apply(application("argocd", "api-prod", &old));
+    let reply = h.ask("console:alice", None, "deploy api v1.2.4 to staging");
+    assert_eq!(reply.state, "pushed", "{reply:?}");
+    h.engine().start_chores(Duration::from_millis(50)).unwrap();
+    fake.argo("api-staging", argo_out_of_sync(&old));
+    fake.argo("api-prod", argo_out_of_sync(&old));
+    std::thread::sleep(Duration::from_millis(1200));
+    let alerts = |what: &str| -> Vec<String> {
+        h.said
+            .all()
+            .into_iter()
+            .filter(|m| m.starts_with("[slack:C0ALERTS] ") && m.contains(what))
+            .collect()
+    };
+    let drift = alerts("drift");
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert!(
+        drift[0].starts_with(
+            "[slack:C0ALERTS] drift: api in prod: Application argocd/api-prod is OutOfSync"
+        ),
+        "{drift:?}"
+    );
+    fake.argo("api-prod", argo_healthy(&old));
+    for _ in 0..200 {
+        if !alerts("drift over: api in prod").is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(alerts("drift over: api in prod").len(), 1, "{:?}", h.said.all());
+    assert!(alerts("api in staging").is_empty(), "{:?}", h.said.all());
+}
+
+/// A running bot picks up a changed `hoist.yaml` on its own: an alerts
+/// channel added to prod makes prod's drift said, with no restart.
+#[test]
+fn a_policy_change_reaches_drift_without_a_restart() {
+    let settings = Settings {
+        drift: Timing {
+            grace: Duration::from_millis(100),
+            remind: Duration::from_secs(3600),
+        },
+        ..Settings::default()
+    };
+    let (h, fake, _dir) = world(settings);
+    let old = h.world.tip();
+    fake.apply(application("argocd", "api-prod", &old));
+    fake.argo("api-prod", argo_out_of_sync(&old));
+    let drift = || {
+        h.said
+            .all()
+            .into_iter()
+            .filter(|m| m.starts_with("[slack:C0ALERTS] drift: api in prod"))
+            .count()
+    };
+    let chores_for = |d: Duration| {
+        let end = std::time::Instant::now() + d;
+        while std::time::Instant::now() < end {
+            h.engine().chores(true);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    chores_for(Duration::from_millis(400));
+    assert_eq!(drift(), 0, "no alerts channel yet: {:?}", h.said.all());
+    let with_alerts = policy().replace(
+        "    promote_from: staging\n",
+        "    promote_from: staging\n    alerts: slack:C0ALERTS\n",
+    );
+    h.world
+        .commit_file("hoist.yaml", &with_alerts, "prod drift goes to #alerts");
+    chores_for(Duration::from_millis(600));
+    assert_eq!(drift(), 1, "{:?}", h.said.all());
 }

@@ -78,25 +78,6 @@ pub(crate) fn wait(v: &str) -> Result<Duration, String> {
 /// `HOIST_WATCH_SELECTOR` (a label selector); `HOIST_POKE=off` leaves the
 /// GitOps engines to their own polling.
 pub fn cluster_from_env() -> anyhow::Result<Option<Arc<dyn Cluster>>> {
-    cluster_with_drift(Vec::new(), None)
-}
-
-fn off(name: &str) -> bool {
-    env_set(name).is_some_and(|v| matches!(v.as_str(), "off" | "false" | "0" | "no"))
-}
-
-/// Is a cluster to follow configured (see [`cluster_from_env`])?
-pub fn cluster_configured() -> bool {
-    let configured =
-        env_set("KUBECONFIG").is_some() || env_set("KUBERNETES_SERVICE_HOST").is_some();
-    configured && !off("HOIST_CLUSTER")
-}
-
-/// [`cluster_from_env`], also reporting drift of `drift` through `alert`.
-pub fn cluster_with_drift(
-    drift: Vec<crate::cluster::drift::Watched>,
-    alert: Option<crate::cluster::Alert>,
-) -> anyhow::Result<Option<Arc<dyn Cluster>>> {
     if !cluster_configured() {
         return Ok(None);
     }
@@ -112,13 +93,22 @@ pub fn cluster_with_drift(
             .unwrap_or_default(),
         selector: env_set("HOIST_WATCH_SELECTOR"),
         poke: !off("HOIST_POKE"),
-        drift,
-        alert,
         ..Default::default()
     };
     let live = crate::cluster::Live::connect(options)
         .context("connecting to Kubernetes (set HOIST_CLUSTER=off to run without)")?;
     Ok(Some(Arc::new(live)))
+}
+
+fn off(name: &str) -> bool {
+    env_set(name).is_some_and(|v| matches!(v.as_str(), "off" | "false" | "0" | "no"))
+}
+
+/// Is a cluster to follow configured (see [`cluster_from_env`])?
+pub fn cluster_configured() -> bool {
+    let configured =
+        env_set("KUBECONFIG").is_some() || env_set("KUBERNETES_SERVICE_HOST").is_some();
+    configured && !off("HOIST_CLUSTER")
 }
 
 /// `HOIST_GIT_AUTHOR` or hoist's default identity.

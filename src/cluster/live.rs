@@ -8,10 +8,9 @@
 //! tokio runtime owned here, which keeps the engine free of async. Pokes are
 //! merge patches of one annotation.
 
-use super::drift::{Timing, Tracker, Watched};
-use super::judge;
+use super::{condition, judge};
 use super::kinds::{self, Key, Kind};
-use crate::engine::ports::{Cluster, Look, Progress, Wake, WatchId, WatchRequest};
+use crate::engine::ports::{Cluster, Condition, Look, Progress, Wake, WatchId, WatchRequest};
 use anyhow::Context;
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams};
@@ -25,11 +24,10 @@ use std::time::{Duration, Instant};
 
 mod shared;
 
-pub use shared::Alert;
 use shared::{Shared, on_event};
 
 /// What to watch and whether to poke.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// A kubeconfig file to use instead of the in-cluster config or `KUBECONFIG`.
     pub kubeconfig: Option<std::path::PathBuf>,
@@ -40,22 +38,6 @@ pub struct Options {
     pub selector: Option<String>,
     /// Annotate the engine's objects after a push so they look now.
     pub poke: bool,
-    /// Objects whose drift is reported, and where.
-    pub drift: Vec<Watched>,
-    pub drift_timing: Timing,
-    /// Receives drift alerts: (channel, text).
-    pub alert: Option<Alert>,
-}
-
-impl std::fmt::Debug for Options {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Options")
-            .field("namespaces", &self.namespaces)
-            .field("selector", &self.selector)
-            .field("poke", &self.poke)
-            .field("drift", &self.drift.len())
-            .finish()
-    }
 }
 
 /// The reflector cache per (kind, namespace; `None` = all namespaces).
@@ -94,8 +76,8 @@ impl std::fmt::Debug for Live {
 }
 
 impl Live {
-    /// Connect with the in-cluster config or `KUBECONFIG`, start the watches
-    /// drift needs, and the drift ticker.
+    /// Connect with the in-cluster config or `KUBECONFIG`. Watches start
+    /// when an object of their kind is first asked about.
     pub fn connect(options: Options) -> anyhow::Result<Live> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -118,39 +100,19 @@ impl Live {
             };
             kube::Client::try_from(config).context("building the Kubernetes client")
         })?;
-        let tracker = Tracker::new(options.drift.clone(), options.drift_timing);
-        let kinds = tracker.kinds();
         let live = Live {
             runtime,
             client,
             shared: Arc::new(Shared {
                 followers: Mutex::new(HashMap::new()),
                 listed: Mutex::new(Default::default()),
-                drift: Mutex::new(tracker),
-                alert: options.alert.clone(),
             }),
             options,
             stores: Mutex::new(HashMap::new()),
             next_follower: Default::default(),
             follows: Mutex::default(),
         };
-        for kind in kinds {
-            for ns in live.scopes() {
-                live.store(kind, ns);
-            }
-        }
-        if live.shared.alert.is_some() {
-            live.start_drift_ticker();
-        }
         Ok(live)
-    }
-
-    fn scopes(&self) -> Vec<Option<String>> {
-        if self.options.namespaces.is_empty() {
-            vec![None]
-        } else {
-            self.options.namespaces.iter().cloned().map(Some).collect()
-        }
     }
 
     /// The watch scope that sees `key`, or why none does.
@@ -208,25 +170,6 @@ impl Live {
         });
         stores.insert((kind, ns), reader.clone());
         reader
-    }
-
-    fn start_drift_ticker(&self) {
-        let shared = self.shared.clone();
-        let every = (self.options.drift_timing.grace / 4)
-            .clamp(Duration::from_millis(50), Duration::from_secs(5));
-        self.runtime.spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tick.tick().await;
-                let due = {
-                    let in_flight = |k: &Key| shared.in_flight(k);
-                    shared.drift.lock().unwrap().due(Instant::now(), &in_flight)
-                };
-                for a in due {
-                    shared.say(&a.channel, &a.text);
-                }
-            }
-        });
     }
 
     fn get(&self, key: &Key) -> Result<Option<Arc<DynamicObject>>, String> {
@@ -448,5 +391,25 @@ impl Cluster for Live {
     fn unwatch(&self, id: WatchId) {
         self.follows.lock().unwrap().remove(&id);
         self.unregister(id);
+    }
+
+    fn condition(&self, request: &WatchRequest) -> Condition {
+        let Some(key) = key_of(request) else {
+            return Condition::Unknown;
+        };
+        let Ok(scope) = self.scope_of(&key) else {
+            return Condition::Unknown;
+        };
+        self.store(key.kind, scope.clone());
+        if !self.shared.listed.lock().unwrap().contains(&(key.kind, scope)) {
+            return Condition::Unknown;
+        }
+        match self.get(&key) {
+            Ok(Some(obj)) => match condition::drifting(key.kind, &kinds::as_json(&obj)) {
+                Some(why) => Condition::Drifting(format!("{key} {why}")),
+                None => Condition::InSync(key.to_string()),
+            },
+            _ => Condition::Unknown,
+        }
     }
 }

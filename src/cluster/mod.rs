@@ -1,18 +1,18 @@
 //! Following the reconcile: the [`Cluster`] port's two implementations.
 //! [`Live`] watches Argo CD and Flux objects through the Kubernetes API (one
 //! watch per kind, shared by every operation), judges revision R by
-//! the rules in [`judge`], pokes the engines after a push and reports
-//! drift. [`Simulated`] is the stand-in engine of `hoist try`, which walks
+//! the rules in [`judge`], pokes the engines after a push and reports each
+//! object's [`condition`] (the engine judges drift). [`Simulated`] is the stand-in engine of `hoist try`, which walks
 //! every pushed commit to Healthy and says so in its label.
 
-pub mod drift;
+pub mod condition;
 pub mod judge;
 pub mod kinds;
 mod live;
 
-pub use live::{Alert, Live, Options};
+pub use live::{Live, Options};
 
-use crate::engine::ports::{Cluster, Look, Progress, Wake, WatchId, WatchRequest};
+use crate::engine::ports::{Cluster, Condition, Look, Progress, Wake, WatchId, WatchRequest};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -81,6 +81,10 @@ impl Cluster for Simulated {
             missing: None,
             again_in: (*phase < 2).then(|| self.step.saturating_sub(since.elapsed())),
         }
+    }
+
+    fn condition(&self, _request: &WatchRequest) -> Condition {
+        Condition::Unknown
     }
 
     fn unwatch(&self, id: WatchId) {

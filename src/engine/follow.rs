@@ -29,6 +29,16 @@ pub(super) struct Following {
     rollout: Option<Rollout>,
 }
 
+impl Following {
+    /// The (env, app) of every app it follows.
+    pub(super) fn apps(&self) -> Vec<(String, String)> {
+        self.requests
+            .iter()
+            .map(|r| (r.env.clone(), r.app.clone()))
+            .collect()
+    }
+}
+
 impl Engine {
     /// The watch requests of an operation, with `left` seconds to go.
     fn watch_requests(&self, op: &Operation, policy: &Policy, left: u64) -> Vec<WatchRequest> {

@@ -42,6 +42,8 @@ struct Queue {
     /// Woken operations, in the order they were woken, each at most once.
     woken: VecDeque<u64>,
     queued: HashSet<u64>,
+    /// (env, app) of every operation followed, parked or busy.
+    flying: HashMap<u64, Vec<(String, String)>>,
     workers: usize,
     stopping: bool,
 }
@@ -123,6 +125,7 @@ impl Runner {
         if q.stopping || q.busy.contains(&id) || q.parked.contains_key(&id) {
             return;
         }
+        q.flying.insert(id, following.apps());
         q.parked.insert(
             id,
             Parked {
@@ -155,6 +158,17 @@ impl Runner {
         }
     }
 
+    /// The (env, app) pairs being followed now.
+    pub(super) fn apps_in_flight(&self) -> HashSet<(String, String)> {
+        let q = self.shared.lock();
+        q.flying.values().flatten().cloned().collect()
+    }
+
+    /// Has following stopped (the engine is shutting down)?
+    pub(super) fn stopped(&self) -> bool {
+        self.shared.lock().stopping
+    }
+
     /// How many operations are followed now.
     pub(super) fn in_flight(&self) -> usize {
         let q = self.shared.lock();
@@ -167,6 +181,7 @@ impl Runner {
     pub(super) fn stop(&self) -> Vec<Following> {
         let mut q = self.shared.lock();
         q.stopping = true;
+        q.flying.clear();
         let left = q.parked.drain().map(|(_, p)| p.following).collect();
         drop(q);
         self.shared.work.notify_all();
@@ -208,7 +223,10 @@ fn work(shared: &Shared, engine: &Weak<Engine>) {
         let mut q = shared.lock();
         q.busy.remove(&id);
         match outcome {
-            Ok(None) => shared.done.notify_all(),
+            Ok(None) => {
+                q.flying.remove(&id);
+                shared.done.notify_all();
+            }
             Ok(Some(due)) => {
                 parked.due = due;
                 q.parked.insert(id, parked);

@@ -1,0 +1,83 @@
+//! Chores: what a running bot does on its own, without a request. One thread
+//! (started by `serve`, never by `exec`) looks, every tick, for drift on the
+//! objects the policy names and expires requests whose approvals did not
+//! come in time; about once a minute it fetches the default branch, so a
+//! `hoist.yaml` change (what is watched for drift, the alert channels, the
+//! platform groups, the rules) reaches a running bot without a restart.
+
+use super::{Engine, Fail, State};
+use std::time::{Duration, Instant};
+
+/// How often the default branch is fetched for a changed `hoist.yaml`.
+const POLICY_EVERY: Duration = Duration::from_secs(60);
+
+impl Engine {
+    /// Start the chores thread, one look every `tick`. It ends with the
+    /// engine (or when following stops).
+    pub fn start_chores(&self, tick: Duration) -> std::io::Result<()> {
+        let me = self.me.clone();
+        let tick = tick.max(Duration::from_millis(10));
+        std::thread::Builder::new()
+            .name("hoist-chores".into())
+            .spawn(move || {
+                let mut fetched: Option<Instant> = None;
+                loop {
+                    std::thread::sleep(tick);
+                    let Some(engine) = me.upgrade() else { return };
+                    if engine.runner.stopped() {
+                        return;
+                    }
+                    let fetch = fetched.is_none_or(|t| t.elapsed() >= POLICY_EVERY);
+                    if fetch {
+                        fetched = Some(Instant::now());
+                    }
+                    engine.chores(fetch);
+                }
+            })
+            .map(drop)
+    }
+
+    /// One round of chores; `fetch`: ask the remote for the policy first.
+    pub fn chores(&self, fetch: bool) {
+        let policy = self
+            .policy_branch()
+            .and_then(|branch| self.policy_on(&branch, fetch));
+        match policy {
+            Ok((policy, _)) => self.look_for_drift(&policy),
+            // Fetching failed or hoist.yaml is broken: drift waits for a
+            // readable policy; requests say what is wrong when asked.
+            Err(Fail::Refused(m) | Fail::Error(m)) => {
+                tracing::debug!(error = %m, "chores: no policy to look for drift with");
+            }
+        }
+        self.expire_due();
+    }
+
+    /// Requests whose approvals did not come in time end as Expired, and
+    /// their thread is told, without waiting for anyone to ask.
+    fn expire_due(&self) {
+        let now = self.clock.now();
+        let waiting = match self.journal.unfinished() {
+            Ok(ops) => ops,
+            Err(e) => {
+                tracing::warn!(error = %e, "chores: reading the journal");
+                return;
+            }
+        };
+        for op in waiting {
+            let due = op.expires_at.is_some_and(|t| now >= t);
+            if !due || !matches!(op.state, State::AwaitingApproval { .. }) {
+                continue;
+            }
+            let slot = self.slot(op.id);
+            let _held = slot.lock().unwrap_or_else(|e| e.into_inner());
+            // Judged again on the journal's copy: a vote may have just moved it.
+            let Ok(Some(mut op)) = self.journal.get(op.id) else {
+                continue;
+            };
+            if let Err(Fail::Refused(m) | Fail::Error(m)) = self.expire_if_due(&mut op) {
+                tracing::warn!(op = op.id, error = %m, "chores: expiring");
+            }
+        }
+    }
+}

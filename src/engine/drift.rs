@@ -1,0 +1,314 @@
+//! Drift: an object hoist deploys through (an app's `argocd`/`flux` entry in
+//! an environment with an `alerts` channel) that the cluster shows out of
+//! sync or failing while no hoist operation is following it means the cluster
+//! or the repo changed outside hoist. The cluster adapter only reports each
+//! object's [`Condition`]; deciding that it is drift, and saying it once, is
+//! here. It is said once it has lasted a grace period (a push by someone else
+//! is OutOfSync for seconds before auto-sync catches up), then again every
+//! reminder interval while it lasts, and once more when it ends. What is
+//! watched is read from `hoist.yaml` on every look, so a policy change is
+//! picked up by a running bot. [`Tracker`] is the pure state; the engine's
+//! chores feed it.
+
+use super::Engine;
+use super::ports::{Condition, WatchRequest};
+use crate::policy::Policy;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// How long drift must last before it is said, and how often it is said
+/// again while it lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub grace: Duration,
+    pub remind: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            grace: Duration::from_secs(120),
+            remind: Duration::from_secs(4 * 3600),
+        }
+    }
+}
+
+/// One object hoist deploys through, and where its drift is said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watched {
+    pub request: WatchRequest,
+    pub channel: String,
+}
+
+impl Watched {
+    fn key(&self) -> (String, String) {
+        (self.request.env.clone(), self.request.app.clone())
+    }
+}
+
+/// A message for a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub channel: String,
+    pub text: String,
+}
+
+#[derive(Debug)]
+struct Open {
+    watched: Watched,
+    since: Instant,
+    what: String,
+    alerted: Option<Instant>,
+}
+
+/// Which watched objects drift, since when, and what was said about them.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    open: HashMap<(String, String), Open>,
+}
+
+/// Every object the policy names for an app in an environment that has an
+/// `alerts` channel.
+pub fn watched(policy: &Policy) -> Vec<Watched> {
+    let mut out = Vec::new();
+    for app in &policy.apps {
+        let Some(watch) = &app.watch else { continue };
+        for env in app.targets.keys() {
+            let Some(channel) = policy.env(env).and_then(|e| e.alerts.clone()) else {
+                continue;
+            };
+            out.push(Watched {
+                request: WatchRequest {
+                    app: app.name.to_string(),
+                    env: env.to_string(),
+                    watch: Some(watch.clone()),
+                    revision: String::new(),
+                    timeout_secs: 0,
+                },
+                channel,
+            });
+        }
+    }
+    out
+}
+
+impl Tracker {
+    /// What the cluster shows of `w` now. Returns the all-clear when drift
+    /// that was said has ended.
+    pub fn observe(&mut self, w: &Watched, now_is: Condition, now: Instant) -> Option<Alert> {
+        match now_is {
+            Condition::Unknown => None,
+            Condition::Drifting(what) => {
+                let open = self.open.entry(w.key()).or_insert(Open {
+                    watched: w.clone(),
+                    since: now,
+                    what: what.clone(),
+                    alerted: None,
+                });
+                open.what = what;
+                open.watched = w.clone();
+                None
+            }
+            Condition::InSync(what) => {
+                let ended = self.open.remove(&w.key())?;
+                ended.alerted.map(|_| Alert {
+                    channel: w.channel.clone(),
+                    text: format!(
+                        "drift over: {} in {}: {what} is back in sync and healthy",
+                        w.request.app, w.request.env
+                    ),
+                })
+            }
+        }
+    }
+
+    /// Forget drift on objects no longer watched (the policy changed).
+    pub fn keep_only(&mut self, watched: &[Watched]) {
+        self.open
+            .retain(|k, _| watched.iter().any(|w| &w.key() == k));
+    }
+
+    /// Alerts due at `now`. Drift on an app in an environment a hoist
+    /// operation is following belongs to that operation (it reports in its
+    /// own thread), so its clock restarts instead.
+    pub fn due(
+        &mut self,
+        now: Instant,
+        timing: Timing,
+        in_flight: &dyn Fn(&str, &str) -> bool,
+    ) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        for ((env, app), open) in &mut self.open {
+            if in_flight(env, app) {
+                open.since = now;
+                open.alerted = None;
+                continue;
+            }
+            let lasting = now.saturating_duration_since(open.since);
+            let first = open.alerted.is_none() && lasting >= timing.grace;
+            let again = open
+                .alerted
+                .is_some_and(|t| now.saturating_duration_since(t) >= timing.remind);
+            if first || again {
+                let word = if again { "still drifting" } else { "drift" };
+                alerts.push(Alert {
+                    channel: open.watched.channel.clone(),
+                    text: format!(
+                        "{word}: {app} in {env}: {} for {} and no hoist operation is \
+                         changing it; the cluster or the repo was changed outside hoist",
+                        open.what,
+                        super::render::age(lasting.as_secs() as i64)
+                    ),
+                });
+                open.alerted = Some(now);
+            }
+        }
+        alerts.sort_by(|a, b| a.text.cmp(&b.text));
+        alerts
+    }
+}
+
+impl Engine {
+    /// One look for drift: what the policy watches, as the cluster shows it,
+    /// said in each environment's `alerts` channel when it is due.
+    pub(super) fn look_for_drift(&self, policy: &Policy) {
+        let Some(cluster) = &self.cluster else { return };
+        let watched = watched(policy);
+        let now = Instant::now();
+        let mut alerts = Vec::new();
+        {
+            let mut tracker = self
+                .drift
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            tracker.keep_only(&watched);
+            for w in &watched {
+                alerts.extend(tracker.observe(w, cluster.condition(&w.request), now));
+            }
+            let flying = self.runner.apps_in_flight();
+            let in_flight = |env: &str, app: &str| flying.contains(&(env.into(), app.into()));
+            alerts.extend(tracker.due(now, self.settings.drift, &in_flight));
+        }
+        for a in alerts {
+            tracing::warn!(channel = %a.channel, "{}", a.text);
+            self.notify.alert(&a.channel, &a.text);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Watch;
+
+    fn prod() -> Watched {
+        Watched {
+            request: WatchRequest {
+                app: "api".into(),
+                env: "prod".into(),
+                watch: Some(Watch::ArgoCd {
+                    namespace: "argocd".into(),
+                    application: "api-prod".into(),
+                }),
+                revision: String::new(),
+                timeout_secs: 0,
+            },
+            channel: "slack:C0ALERTS".into(),
+        }
+    }
+
+    const TIMING: Timing = Timing {
+        grace: Duration::from_secs(60),
+        remind: Duration::from_secs(3600),
+    };
+
+    fn off() -> Condition {
+        Condition::Drifting("Application argocd/api-prod is OutOfSync (health Healthy)".into())
+    }
+
+    fn fine() -> Condition {
+        Condition::InSync("Application argocd/api-prod".into())
+    }
+
+    #[test]
+    fn drift_is_said_after_grace_once_then_reminded_then_cleared() {
+        let (mut t, w) = (Tracker::default(), prod());
+        let t0 = Instant::now();
+        let idle = |_: &str, _: &str| false;
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        assert_eq!(t.observe(&w, off(), t0), None);
+        assert!(t.due(at(30), TIMING, &idle).is_empty());
+        let first = t.due(at(61), TIMING, &idle);
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].channel, "slack:C0ALERTS");
+        assert!(
+            first[0]
+                .text
+                .starts_with("drift: api in prod: Application argocd/api-prod is OutOfSync"),
+            "{first:?}"
+        );
+        // Further looks within the reminder interval say nothing.
+        t.observe(&w, off(), at(62));
+        assert!(t.due(at(600), TIMING, &idle).is_empty());
+        let again = t.due(at(61 + 3600), TIMING, &idle);
+        assert!(again[0].text.starts_with("still drifting"), "{again:?}");
+        let over = t.observe(&w, fine(), at(4000));
+        assert!(over.unwrap().text.starts_with("drift over"));
+        assert!(t.due(at(9000), TIMING, &idle).is_empty());
+        // Not knowing (the cache is not listed yet) changes nothing.
+        assert_eq!(t.observe(&w, Condition::Unknown, at(9001)), None);
+    }
+
+    #[test]
+    fn drift_during_an_operation_belongs_to_the_operation() {
+        let (mut t, w) = (Tracker::default(), prod());
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        t.observe(&w, off(), t0);
+        assert!(t.due(at(90), TIMING, &|_, _| true).is_empty());
+        // The operation ended at +90s: the grace period starts again there.
+        assert!(t.due(at(120), TIMING, &|_, _| false).is_empty());
+        assert_eq!(t.due(at(151), TIMING, &|_, _| false).len(), 1);
+        // Drift that was never said ends silently.
+        let mut t = Tracker::default();
+        t.observe(&w, off(), t0);
+        assert_eq!(t.observe(&w, fine(), t0), None);
+        // An object the policy no longer watches is forgotten.
+        t.observe(&w, off(), t0);
+        t.keep_only(&[]);
+        assert!(t.due(at(9999), TIMING, &|_, _| false).is_empty());
+    }
+
+    #[test]
+    fn the_policy_names_what_is_watched_for_drift_and_where_it_is_said() {
+        let yaml = r#"
+environments:
+  staging: {deployers: ["*"]}
+  prod: {deployers: ["*"], alerts: "slack:C0ALERTS"}
+apps:
+  api:
+    targets:
+      staging: {file: a.yaml, yaml_path: image.tag}
+      prod: {file: b.yaml, yaml_path: image.tag}
+    argocd: {namespace: argocd, application: "api-{env}"}
+  worker:
+    targets:
+      prod: {file: c.yaml, yaml_path: image.tag}
+    flux: {kind: HelmRelease, namespace: "apps-{env}", name: worker}
+  web:
+    targets:
+      prod: {file: d.yaml, yaml_path: image.tag}
+"#;
+        let (policy, problems) = crate::policy::load(yaml);
+        assert!(problems.is_empty(), "{problems:?}");
+        let mut w: Vec<String> = watched(&policy)
+            .iter()
+            .map(|w| format!("{} {} -> {}", w.request.app, w.request.env, w.channel))
+            .collect();
+        w.sort();
+        assert_eq!(
+            w,
+            ["api prod -> slack:C0ALERTS", "worker prod -> slack:C0ALERTS"]
+        );
+    }
+}
