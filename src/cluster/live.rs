@@ -10,7 +10,9 @@
 
 use super::{condition, judge};
 use super::kinds::{self, Key, Kind};
-use crate::engine::ports::{Cluster, Condition, Look, Progress, Wake, WatchId, WatchRequest};
+use crate::engine::ports::{
+    Cause, Cluster, ClusterError, Condition, Look, Progress, Wake, WatchId, WatchRequest,
+};
 use anyhow::Context;
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams};
@@ -179,24 +181,30 @@ impl Live {
     }
 
     /// The object straight from the API server (pokes must not wait for a cache).
-    fn fetch(&self, key: &Key) -> Result<serde_json::Value, String> {
+    fn fetch(&self, key: &Key) -> Result<serde_json::Value, ClusterError> {
         let api: Api<DynamicObject> =
             Api::namespaced_with(self.client.clone(), &key.namespace, &key.kind.resource());
         match self.runtime.block_on(api.get_opt(&key.name)) {
             Ok(Some(obj)) => Ok(kinds::as_json(&obj)),
-            Ok(None) => Err(format!("{key} does not exist")),
-            Err(e) => Err(format!("reading {key}: {e}")),
+            Ok(None) => Err(ClusterError::Missing(key.to_string())),
+            Err(e) => Err(ClusterError::Api {
+                doing: format!("reading {key}"),
+                source: Cause::new(e),
+            }),
         }
     }
 
-    fn annotate(&self, key: &Key, name: &str, value: &str) -> Result<(), String> {
+    fn annotate(&self, key: &Key, name: &str, value: &str) -> Result<(), ClusterError> {
         let api: Api<DynamicObject> =
             Api::namespaced_with(self.client.clone(), &key.namespace, &key.kind.resource());
         let patch = json!({"metadata": {"annotations": {name: value}}});
         self.runtime
             .block_on(api.patch(&key.name, &PatchParams::default(), &Patch::Merge(&patch)))
             .map(drop)
-            .map_err(|e| format!("annotating {key}: {e}"))
+            .map_err(|e| ClusterError::Api {
+                doing: format!("annotating {key}"),
+                source: Cause::new(e),
+            })
     }
 
     fn register(&self, key: &Key, id: u64, wake: &Wake) {
@@ -301,7 +309,7 @@ impl Cluster for Live {
         key_of(request).is_some()
     }
 
-    fn poke(&self, request: &WatchRequest) -> Result<(), String> {
+    fn poke(&self, request: &WatchRequest) -> Result<(), ClusterError> {
         let Some(key) = key_of(request).filter(|_| self.options.poke) else {
             return Ok(());
         };
@@ -310,7 +318,9 @@ impl Cluster for Live {
         }
         let ks = match key.kind {
             Kind::HelmRelease => kinds::parent_kustomization(&self.fetch(&key)?)
-                .ok_or_else(|| format!("{key} has no parent Kustomization label"))?,
+                .ok_or_else(|| {
+                    ClusterError::Config(format!("{key} has no parent Kustomization label"))
+                })?,
             _ => key,
         };
         let now = jiff::Timestamp::now().to_string();

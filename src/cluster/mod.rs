@@ -12,7 +12,9 @@ mod live;
 
 pub use live::{Live, Options};
 
-use crate::engine::ports::{Cluster, Condition, Look, Progress, Wake, WatchId, WatchRequest};
+use crate::engine::ports::{
+    Cluster, ClusterError, Condition, Look, Progress, Wake, WatchId, WatchRequest,
+};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,7 +56,7 @@ impl Cluster for Simulated {
         true
     }
 
-    fn poke(&self, _request: &WatchRequest) -> Result<(), String> {
+    fn poke(&self, _request: &WatchRequest) -> Result<(), ClusterError> {
         Ok(())
     }
 

@@ -75,6 +75,7 @@ impl Engine {
         let Some(cluster) = &self.cluster else { return };
         for request in self.watch_requests(op, policy, 0) {
             if let Err(e) = cluster.poke(&request) {
+                let e = super::ports::report(&e);
                 tracing::warn!(op = op.id, app = %request.app, error = %e, "poke failed");
                 self.notify.update(
                     op,

@@ -14,8 +14,8 @@ use crate::policy::Target;
 /// Stop looking after this many commits; a config repo's target changes are dense enough.
 const MAX_WALK: usize = 20_000;
 
-fn err(e: impl std::fmt::Display) -> RepoError {
-    RepoError::Git(e.to_string())
+fn err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> RepoError {
+    RepoError::git(e)
 }
 
 fn blob_at(commit: &gix::Commit<'_>, path: &str) -> Result<Option<gix::ObjectId>, RepoError> {

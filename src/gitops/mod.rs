@@ -78,8 +78,8 @@ pub struct GitRepo {
     fetches: Mutex<HashMap<String, Arc<LastFetch>>>,
 }
 
-fn git_err(e: impl std::fmt::Display) -> RepoError {
-    RepoError::Git(e.to_string())
+fn git_err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> RepoError {
+    RepoError::git(e)
 }
 
 impl GitRepo {
@@ -144,7 +144,7 @@ impl GitRepo {
                 .map(|(kind, data)| (*kind, data.as_slice())),
         )
         .map_err(git_err)?;
-        pack::store(&self.mirror.path, &bytes).map_err(RepoError::Git)
+        pack::store(&self.mirror.path, &bytes).map_err(RepoError::git)
     }
 
     fn tree_of<'r>(repo: &'r gix::Repository, at: &str) -> Result<gix::Tree<'r>, RepoError> {
@@ -164,7 +164,7 @@ impl GitRepo {
             && let Ok(now) = self.mirror.default_branch()
             && now != branch
         {
-            return RepoError::Git(format!(
+            return RepoError::git(format!(
                 "{e}; the remote's default branch is now `{now}` (was `{branch}`): ask again"
             ));
         }
@@ -214,7 +214,7 @@ impl ConfigRepo for GitRepo {
         }
         let tip = self
             .tracking_tip(branch)?
-            .ok_or_else(|| RepoError::Git(format!("branch `{branch}` not found on the remote")))?;
+            .ok_or_else(|| RepoError::git(format!("branch `{branch}` not found on the remote")))?;
         *last = Some((started, tip.clone()));
         Ok(tip)
     }
@@ -316,13 +316,13 @@ impl ConfigRepo for GitRepo {
         };
         if sign {
             let signer = self.signer.as_ref().ok_or_else(|| {
-                RepoError::Signing("no signing key configured (HOIST_SIGNING_KEY)".into())
+                RepoError::signing("no signing key configured (HOIST_SIGNING_KEY)")
             })?;
             let mut payload = Vec::new();
             gix::objs::WriteTo::write_to(&commit, &mut payload).map_err(git_err)?;
             let signature = signer
                 .sign(&payload)
-                .map_err(|e| RepoError::Signing(e.to_string()))?;
+                .map_err(RepoError::signing)?;
             commit
                 .extra_headers
                 .push(("gpgsig".into(), signature.as_bytes().as_bstr().into()));

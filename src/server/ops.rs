@@ -9,7 +9,8 @@
 //!   which operations are being written right now (what a shutdown waits for);
 //! - the **config repo** sees every push the remote turns down because the
 //!   branch moved (each is re-planned and pushed again);
-//! - the **cluster** sees every rollout being followed.
+//! - the **cluster** sees every rollout being followed;
+//! - every port's failures are counted by their stable kind.
 //!
 //! Times are the journal's, in whole seconds.
 
@@ -45,6 +46,8 @@ pub struct Ops {
     approval_wait: Histograms<String>,
     push_retries: AtomicU64,
     following: AtomicI64,
+    /// Failures at the engine's ports, by kind (`repo_git`, `journal_storage`, ...).
+    errors: Counters<&'static str>,
     /// Transitions already journaled, per unfinished operation seen here.
     seen: Mutex<HashMap<u64, usize>>,
     /// Operations approved or committed but not yet pushed (or ended).
@@ -60,6 +63,7 @@ impl Default for Ops {
             approval_wait: Histograms::new(SECONDS_BUCKETS),
             push_retries: AtomicU64::new(0),
             following: AtomicI64::new(0),
+            errors: Counters::default(),
             seen: Mutex::new(HashMap::new()),
             writing: Mutex::new(HashSet::new()),
         }
@@ -173,6 +177,16 @@ impl Ops {
             "Pushes the remote turned down because the branch had moved; each is re-planned and \
              pushed again until HOIST_PUSH_ATTEMPTS are used.",
             [(String::new(), retries)],
+        );
+        family(
+            out,
+            "hoist_errors_total",
+            "Failures at the engine's ports by kind: repo_git, repo_target, repo_stale, \
+             repo_refused, repo_signing, journal_*, cluster_missing, cluster_config, cluster_api.",
+            self.errors
+                .snapshot()
+                .into_iter()
+                .map(|(kind, n)| (format!("kind=\"{kind}\""), n)),
         );
         gauge(
             out,

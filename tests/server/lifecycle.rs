@@ -195,6 +195,12 @@ fn serve_with_nothing_configured_says_what_is_off_and_answers_probes_and_metrics
     assert_eq!(get(&lost.addr, "/healthz"), (200, "ok\n".into()));
     assert_eq!(get(&lost.addr, "/readyz").0, 503);
     assert_eq!(get(&lost.addr, "/metrics").0, 200);
+    // The failure is counted by its kind.
+    wait_until("the failed fetch to be counted", || {
+        get(&lost.addr, "/metrics")
+            .1
+            .contains("hoist_errors_total{kind=\"repo_git\"} ")
+    });
     kill(&lost, "-TERM");
     let (status, _) = exited(&mut lost);
     assert!(status.success(), "{status:?}");
