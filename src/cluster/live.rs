@@ -13,7 +13,6 @@ use super::kinds::{self, Key, Kind};
 use crate::engine::ports::{
     Cause, Cluster, ClusterError, Condition, Look, Progress, Wake, WatchId, WatchRequest,
 };
-use anyhow::Context;
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::DynamicObject;
@@ -80,27 +79,34 @@ impl std::fmt::Debug for Live {
 impl Live {
     /// Connect with the in-cluster config or `KUBECONFIG`. Watches start
     /// when an object of their kind is first asked about.
-    pub fn connect(options: Options) -> anyhow::Result<Live> {
+    pub fn connect(options: Options) -> Result<Live, ClusterError> {
+        let failed = |doing: String| {
+            move |e: Box<dyn std::error::Error + Send + Sync>| ClusterError::Api {
+                doing,
+                source: Cause::new(e),
+            }
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("hoist-watch")
             .enable_all()
             .build()
-            .context("starting the cluster watcher's runtime")?;
+            .map_err(|e| failed("starting the cluster watcher's runtime".into())(e.into()))?;
         let client = runtime.block_on(async {
             let config = match &options.kubeconfig {
                 Some(path) => {
                     let file = kube::config::Kubeconfig::read_from(path)
-                        .with_context(|| format!("reading {}", path.display()))?;
+                        .map_err(|e| failed(format!("reading {}", path.display()))(e.into()))?;
                     kube::Config::from_custom_kubeconfig(file, &Default::default())
                         .await
-                        .with_context(|| format!("using {}", path.display()))?
+                        .map_err(|e| failed(format!("using {}", path.display()))(e.into()))?
                 }
-                None => kube::Config::infer()
-                    .await
-                    .context("no Kubernetes config (in-cluster or KUBECONFIG)")?,
+                None => kube::Config::infer().await.map_err(|e| {
+                    failed("no Kubernetes config (in-cluster or KUBECONFIG)".into())(e.into())
+                })?,
             };
-            kube::Client::try_from(config).context("building the Kubernetes client")
+            kube::Client::try_from(config)
+                .map_err(|e| failed("building the Kubernetes client".into())(e.into()))
         })?;
         let live = Live {
             runtime,

@@ -62,17 +62,42 @@ pub struct CallError {
     pub message: String,
 }
 
+/// Slack could not be set up: what was being done, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("Slack: {doing}")]
+pub struct SetupError {
+    doing: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl SetupError {
+    pub fn new(
+        doing: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> SetupError {
+        SetupError {
+            doing: doing.into(),
+            source: source.into(),
+        }
+    }
+}
+
 impl Api {
     /// A client of `base_url` (`https://slack.com/api`, or a fake's
     /// `http://127.0.0.1:PORT/api`) with the bot token.
-    pub fn new(base_url: &str, bot_token: &str, group_ttl: Duration) -> anyhow::Result<Api> {
+    pub fn new(base_url: &str, bot_token: &str, group_ttl: Duration) -> Result<Api, SetupError> {
         let builder = hyper_rustls::HttpsConnectorBuilder::new();
         let https = if base_url.starts_with("http://") {
             // Loopback fakes and self-hosted proxies: no certificates needed.
-            let config = rustls_config_without_roots()?;
+            let config = rustls_config_without_roots()
+                .map_err(|e| SetupError::new("configuring TLS", e))?;
             builder.with_tls_config(config).https_or_http()
         } else {
-            builder.with_native_roots()?.https_only()
+            builder
+                .with_native_roots()
+                .map_err(|e| SetupError::new("loading the system's root certificates", e))?
+                .https_only()
         };
         let connector = SlackClientHyperConnector::with_connector(https.enable_http1().build())
             .with_slack_api_url(base_url.trim_end_matches('/'));
@@ -274,7 +299,7 @@ fn stale(last: Option<(Instant, Vec<String>)>, ttl: Duration) -> Option<Vec<Stri
 
 /// A TLS configuration that trusts nothing, for plain-HTTP base URLs (the
 /// connector still needs one; it is never used for `http://`).
-fn rustls_config_without_roots() -> anyhow::Result<rustls::ClientConfig> {
+fn rustls_config_without_roots() -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

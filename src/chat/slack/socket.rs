@@ -69,7 +69,10 @@ async fn on_push(
 
 impl SocketMode {
     /// Connect with the app-level token and start receiving.
-    pub async fn start(slack: Arc<Slack>, app_token: &str) -> anyhow::Result<SocketMode> {
+    pub async fn start(
+        slack: Arc<Slack>,
+        app_token: &str,
+    ) -> Result<SocketMode, super::api::SetupError> {
         let callbacks = SlackSocketModeListenerCallbacks::new()
             .with_command_events(on_command)
             .with_interaction_events(on_interaction)
@@ -88,7 +91,9 @@ impl SocketMode {
         listener
             .listen_for(&token)
             .await
-            .map_err(|e| anyhow::anyhow!("Slack Socket Mode (apps.connections.open): {e}"))?;
+            .map_err(|e| {
+                super::api::SetupError::new("Socket Mode (apps.connections.open)", e.to_string())
+            })?;
         listener.start().await;
         Ok(SocketMode { listener })
     }
