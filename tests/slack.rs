@@ -9,6 +9,8 @@ mod support;
 mod logs;
 #[path = "slack/replay.rs"]
 mod replay;
+#[path = "slack/rollouts.rs"]
+mod rollouts;
 #[path = "slack/says.rs"]
 mod says;
 #[path = "slack/votes.rs"]
