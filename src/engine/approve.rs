@@ -245,8 +245,7 @@ impl Engine {
     fn waiting(&self, id: u64) -> Result<Operation> {
         let mut op = self
             .journal
-            .get(id)
-            .map_err(Fail::Error)?
+            .get(id)?
             .ok_or_else(|| Fail::Refused(format!("there is no operation {id}")))?;
         if !matches!(op.state, State::AwaitingApproval { .. }) {
             return Err(Fail::Refused(format!(

@@ -64,9 +64,8 @@ impl Engine {
                 let mut notes = Vec::new();
                 // `promote_from` holds for deploys too, or it could be sidestepped.
                 if let Some((from, _)) = &env.promote_from {
-                    let ops = self.journal.list().map_err(Fail::Error)?;
                     for app in &d.apps {
-                        notes.extend(self.check_soak(policy, &ops, env, app, from, &d.version)?);
+                        notes.extend(self.check_soak(policy, env, app, from, &d.version)?);
                     }
                 }
                 Intent {
@@ -107,7 +106,6 @@ impl Engine {
                 let mut edits = Vec::new();
                 let mut versions = Vec::new();
                 let mut notes = Vec::new();
-                let ops = self.journal.list().map_err(Fail::Error)?;
                 for (app, target) in targets(&p.apps, &p.to)? {
                     let source = target_of(policy, &app, &p.from)?;
                     let value = self.repo.read_value(&from_tip, &source)?.ok_or_else(|| {
@@ -119,7 +117,7 @@ impl Engine {
                             from.name
                         ))
                     })?;
-                    notes.extend(self.check_soak(policy, &ops, to, &app, &from.name, &version)?);
+                    notes.extend(self.check_soak(policy, to, &app, &from.name, &version)?);
                     versions.push(format!("{app} {version}"));
                     edits.push((app, target, version));
                 }
@@ -148,8 +146,7 @@ impl Engine {
                 if !to.settled
                     && let Some((from, _)) = &env.promote_from
                 {
-                    let ops = self.journal.list().map_err(Fail::Error)?;
-                    notes.extend(self.check_soak(policy, &ops, env, &r.app, from, &to.version)?);
+                    notes.extend(self.check_soak(policy, env, &r.app, from, &to.version)?);
                 }
                 if break_glass && to.settled {
                     notes.push(format!(
@@ -179,7 +176,6 @@ impl Engine {
     pub(super) fn check_soak(
         &self,
         policy: &Policy,
-        ops: &[super::Operation],
         to: &Environment,
         app: &Name,
         from: &Name,
@@ -193,6 +189,9 @@ impl Engine {
         // The newest rollout of this version there decides: an older success
         // does not count after a later failure.
         let wanted = version.to_string();
+        let ops = self
+            .journal
+            .of_version(from.as_str(), app.as_str(), &wanted)?;
         let latest = ops.iter().rev().find(|op| {
             op.env == from.as_str()
                 && op.entered("pushed").is_some()
@@ -218,7 +217,7 @@ impl Engine {
             None => None,
         };
         // A version a rollback moved away from there did not prove itself.
-        let record = self.rollback_record(policy, ops, app, from.as_str());
+        let record = self.rollback_record(policy, &ops, app, from.as_str());
         if let Some(by) = record.rolled_back_by(&version.to_string()) {
             return Err(Fail::Refused(format!(
                 "{app} {version} was rolled back from in {from} by #{by}, so it does not count \

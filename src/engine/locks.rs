@@ -64,14 +64,11 @@ impl Engine {
         let now = self.clock.now();
         let (live, lapsed): (Vec<Lock>, Vec<Lock>) = self
             .journal
-            .locks()
-            .map_err(Fail::Error)?
+            .locks()?
             .into_iter()
             .partition(|l| l.in_force(now));
         for l in lapsed {
-            self.journal
-                .remove_lock(&l.env, l.app.as_deref())
-                .map_err(Fail::Error)?;
+            self.journal.remove_lock(&l.env, l.app.as_deref())?;
         }
         Ok(live)
     }
@@ -137,7 +134,7 @@ impl Engine {
             until: cmd.duration.as_ref().map(|d| now + d.as_secs() as i64),
             operation: None,
         };
-        self.journal.put_lock(&lock).map_err(Fail::Error)?;
+        self.journal.put_lock(&lock)?;
         super::checkpoint("lock taken");
         Ok(Reply::done(format!(
             "{} is {}",
@@ -182,10 +179,7 @@ impl Engine {
             };
             return Err(Fail::Refused(format!("{scope} is not locked{hint}")));
         }
-        let removed = self
-            .journal
-            .remove_lock(env.name.as_str(), app)
-            .map_err(Fail::Error)?;
+        let removed = self.journal.remove_lock(env.name.as_str(), app)?;
         super::checkpoint("lock released");
         let was = removed
             .map(|l| format!(" (was locked by {}: {})", l.holder, l.reason))

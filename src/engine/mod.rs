@@ -27,7 +27,7 @@ use trail::log_transition;
 
 use crate::policy::{self, Environment, Policy, Target};
 use hoist_commands::{Command, Name, nearest};
-use ports::{Clock, Cluster, ConfigRepo, Journal, Notify, RepoError};
+use ports::{Clock, Cluster, ConfigRepo, Journal, JournalError, Notify, RepoError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -113,6 +113,12 @@ impl From<RepoError> for Fail {
             RepoError::Target(m) => Fail::Refused(m),
             other => Fail::Error(other.to_string()),
         }
+    }
+}
+
+impl From<JournalError> for Fail {
+    fn from(e: JournalError) -> Self {
+        Fail::Error(e.report())
     }
 }
 
@@ -347,7 +353,7 @@ impl Engine {
             op.enter(next, now);
         }
         let all: Vec<&Operation> = ops.iter().map(|o| &**o).collect();
-        self.journal.put_all(&all).map_err(Fail::Error)?;
+        self.journal.put_all(&all)?;
         for op in ops.iter() {
             log_transition(op);
             checkpoint(op.state.name());
@@ -358,7 +364,7 @@ impl Engine {
     /// Record a transition; durable before anything announces it.
     fn save(&self, op: &mut Operation, state: State) -> Result<()> {
         op.enter(state, self.clock.now());
-        self.journal.put(op).map_err(Fail::Error)?;
+        self.journal.put(op)?;
         log_transition(op);
         checkpoint(op.state.name());
         Ok(())

@@ -173,36 +173,152 @@ pub trait Cluster: Send + Sync {
     ) -> Progress;
 }
 
-/// Durable record of operations, locks and dedupe keys.
+/// Why the journal could not do what was asked. The cause is kept as the
+/// error's `source` (boxed, so no storage type leaks into the engine).
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The journal could not be opened or created at `path`.
+    #[error("journal: cannot open {}", path.display())]
+    Open {
+        path: std::path::PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The storage underneath failed (I/O, a transaction, a full disk).
+    #[error("journal: storage failed")]
+    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A record does not decode (damaged, or written by a newer hoist).
+    #[error("journal: {what} does not decode")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A record could not be encoded.
+    #[error("journal: {what} cannot be encoded")]
+    Encode {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl JournalError {
+    /// A stable label for counting errors by kind (`hoist_errors_total{kind}`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JournalError::Open { .. } => "journal_open",
+            JournalError::Storage(_) => "journal_storage",
+            JournalError::Corrupt { .. } => "journal_corrupt",
+            JournalError::Encode { .. } => "journal_encode",
+        }
+    }
+
+    /// The message with its causes (`journal: storage failed: No space
+    /// left on device`), for places that keep an error as text.
+    pub fn report(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+}
+
+/// What [`Journal::prune`] dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub dedupe_keys: u64,
+    pub notes: u64,
+}
+
+/// The part of a version or value that names what runs, as the journal's
+/// [`Journal::of_version`] compares them: from `sha256:` on when there is a
+/// digest (`v1@sha256:x` and `sha256:x` run the same image), else all of it.
+/// Values the engine counts as the same always have the same key.
+pub fn version_key(value: &str) -> &str {
+    value.find("sha256:").map_or(value, |at| &value[at..])
+}
+
+/// Durable record of operations, locks, dedupe keys and chat notes.
+///
+/// Request paths read operations through the indexed queries
+/// ([`Journal::unfinished`], [`Journal::latest`], [`Journal::of_version`],
+/// [`Journal::of_app`]), whose cost does not grow with the number of
+/// finished operations in other environments and apps; [`Journal::list`]
+/// is for tools and tests. Indexes are kept in the same durable write as the
+/// operation they describe.
+///
+/// Retention ([`Journal::prune`]): operations are never dropped (finished
+/// ones are the audit trail, and soak and rollback read what settled);
+/// dedupe keys and chat notes are.
 pub trait Journal: Send + Sync {
     /// Insert or replace an operation; durable when this returns.
-    fn put(&self, op: &crate::engine::Operation) -> Result<(), String>;
+    fn put(&self, op: &crate::engine::Operation) -> Result<(), JournalError>;
     /// Give a new operation the next id (never reused) and insert it, in one
     /// durable write.
-    fn create(&self, op: &mut crate::engine::Operation) -> Result<(), String>;
+    fn create(&self, op: &mut crate::engine::Operation) -> Result<(), JournalError>;
     /// Insert or replace several operations in one durable transaction.
-    fn put_all(&self, ops: &[&crate::engine::Operation]) -> Result<(), String>;
-    fn get(&self, id: u64) -> Result<Option<crate::engine::Operation>, String>;
-    /// All operations, oldest first.
-    fn list(&self) -> Result<Vec<crate::engine::Operation>, String>;
+    fn put_all(&self, ops: &[&crate::engine::Operation]) -> Result<(), JournalError>;
+    fn get(&self, id: u64) -> Result<Option<crate::engine::Operation>, JournalError>;
+    /// All operations, oldest first. Reads the whole journal: not for
+    /// request paths.
+    fn list(&self) -> Result<Vec<crate::engine::Operation>, JournalError>;
+    /// Every operation whose state is not terminal, oldest first.
+    fn unfinished(&self) -> Result<Vec<crate::engine::Operation>, JournalError>;
+    /// Every operation in `env` with a change to `app`, oldest first. Grows
+    /// with that app's history in that environment (rollback reads it).
+    fn of_app(&self, env: &str, app: &str) -> Result<Vec<crate::engine::Operation>, JournalError>;
+    /// The newest operation in `env` with a change to `app`.
+    fn latest(
+        &self,
+        env: &str,
+        app: &str,
+    ) -> Result<Option<crate::engine::Operation>, JournalError>;
+    /// Every operation in `env` whose change to `app` asked for, wrote or
+    /// replaced `version` (its version, new value or old value has the same
+    /// [`version_key`]), oldest first.
+    fn of_version(
+        &self,
+        env: &str,
+        app: &str,
+        version: &str,
+    ) -> Result<Vec<crate::engine::Operation>, JournalError>;
     /// Every lock held (expired ones included; the engine judges expiry).
-    fn locks(&self) -> Result<Vec<crate::engine::Lock>, String>;
+    fn locks(&self) -> Result<Vec<crate::engine::Lock>, JournalError>;
     /// Take or replace the lock on (env, app).
-    fn put_lock(&self, lock: &crate::engine::Lock) -> Result<(), String>;
+    fn put_lock(&self, lock: &crate::engine::Lock) -> Result<(), JournalError>;
     /// Release the lock on (env, app), returning it if there was one.
     fn remove_lock(
         &self,
         env: &str,
         app: Option<&str>,
-    ) -> Result<Option<crate::engine::Lock>, String>;
-    /// Remember `key` (a chat event id); `false` when it was seen before, so
-    /// retried deliveries are handled once.
-    fn first_seen(&self, key: &str, now: i64) -> Result<bool, String>;
+    ) -> Result<Option<crate::engine::Lock>, JournalError>;
+    /// Remember `key` (a chat event id) as first seen at `now`; `false` when
+    /// it was seen before, so retried deliveries are handled once.
+    fn first_seen(&self, key: &str, now: i64) -> Result<bool, JournalError>;
     /// Keep a small note for a chat adapter (which message shows operation
     /// 7, which operation a message belongs to), so it survives a restart.
-    fn remember(&self, key: &str, value: &str) -> Result<(), String>;
+    /// The journal records when each note was last written (its own clock).
+    fn remember(&self, key: &str, value: &str) -> Result<(), JournalError>;
     /// A note kept with [`Journal::remember`].
-    fn recall(&self, key: &str) -> Result<Option<String>, String>;
+    fn recall(&self, key: &str) -> Result<Option<String>, JournalError>;
+    /// Drop what is older than `before` (seconds since the epoch) and that
+    /// nothing unfinished needs, in one durable write:
+    ///
+    /// - dedupe keys first seen before `before` (a replay that old is
+    ///   refused by the chat platform's signature window anyway);
+    /// - notes last written before `before` **and** before the creation of
+    ///   the oldest unfinished operation. A note about an operation is
+    ///   written after that operation exists, so every note an unfinished
+    ///   operation may need (its live message, its thread, its milestones,
+    ///   the messages whose reactions are votes) is kept, whatever the
+    ///   adapter's key format;
+    /// - never an operation, never a lock.
+    fn prune(&self, before: i64) -> Result<Pruned, JournalError>;
 }
 
 /// Where progress is shown: the chat message of the request, or a terminal.

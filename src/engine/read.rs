@@ -17,7 +17,6 @@ impl Engine {
             app_of(&policy, app)?;
         }
         let mut tips = self.tips(tip)?;
-        let ops = self.journal.list().map_err(Fail::Error)?;
         let locks = self.live_locks()?;
         let now = self.clock.now();
         let mut rows = vec![
@@ -43,11 +42,8 @@ impl Engine {
                     Ok(v) => v.unwrap_or_else(|| "-".into()),
                     Err(e) => format!("? ({e})"),
                 };
-                let last = ops.iter().rev().find(|op| {
-                    op.env == env.name.as_str()
-                        && op.changes.iter().any(|c| c.app == app.name.as_str())
-                });
-                let (state, since) = match last {
+                let last = self.journal.latest(env.name.as_str(), app.name.as_str())?;
+                let (state, since) = match &last {
                     Some(op) => (
                         format!("{} #{}", shown_state(op, now), op.id),
                         age(now - op.transitions.last().map(|t| t.0).unwrap_or(op.created_at)),

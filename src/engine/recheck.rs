@@ -117,14 +117,13 @@ impl Engine {
         if op.verb == "rollback" {
             return Ok(());
         }
-        let ops = self.journal.list()?;
         for c in &op.changes {
             let app: Name = super::journal_name(&c.app).map_err(words)?;
             let version = c
                 .version
                 .parse()
                 .map_err(|_| format!("journal: bad version `{}`", c.version))?;
-            self.check_soak(policy, &ops, env, &app, from, &version)
+            self.check_soak(policy, env, &app, from, &version)
                 .map_err(words)?;
         }
         Ok(())

@@ -15,9 +15,9 @@ use super::{Engine, Fail, Operation, Reply, Result, State, render};
 impl Engine {
     /// Carry on with every unfinished operation; one reply per operation moved.
     pub fn resume(&self) -> Vec<Reply> {
-        let ops = match self.journal.list() {
+        let ops = match self.journal.unfinished() {
             Ok(ops) => ops,
-            Err(e) => return vec![super::Reply::error(e)],
+            Err(e) => return vec![super::Reply::error(e.report())],
         };
         let (rollouts, rest): (Vec<Operation>, Vec<Operation>) = ops
             .into_iter()

@@ -166,7 +166,7 @@ impl Engine {
         target: &Target,
         to: Option<&Version>,
     ) -> Result<RollbackTarget> {
-        let ops = self.journal.list().map_err(Fail::Error)?;
+        let ops = self.journal.of_app(env.name.as_str(), app.as_str())?;
         let record = self.rollback_record(policy, &ops, app, env.name.as_str());
         if let Some(v) = to {
             let Some((_, id, value, _)) = record.settled_as(v) else {

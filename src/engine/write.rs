@@ -217,7 +217,7 @@ impl Engine {
         if op.needed == 0 {
             op.enter(State::Approved, now);
         }
-        self.journal.create(&mut op).map_err(Fail::Error)?;
+        self.journal.create(&mut op)?;
         super::trail::log_opened(&op);
         checkpoint(op.state.name());
         Ok(op)
@@ -323,7 +323,7 @@ impl Engine {
                         operation: Some(op.id),
                     },
                 };
-                self.journal.put_lock(&lock).map_err(Fail::Error)?;
+                self.journal.put_lock(&lock)?;
             }
             checkpoint("incident lock taken");
         }

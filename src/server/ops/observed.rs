@@ -5,7 +5,8 @@
 use super::{Ops, lock};
 use crate::engine::Operation;
 use crate::engine::ports::{
-    Cluster, ConfigRepo, Journal, Plan, Progress, RepoError, Revision, Sha, WatchRequest,
+    Cluster, ConfigRepo, Journal, JournalError, Plan, Progress, Pruned, RepoError, Revision, Sha,
+    WatchRequest,
 };
 use crate::policy::Target;
 use hoist_commands::Version;
@@ -46,20 +47,20 @@ impl Observed<dyn Journal> {
 }
 
 impl Journal for Observed<dyn Journal> {
-    fn put(&self, op: &Operation) -> Result<(), String> {
+    fn put(&self, op: &Operation) -> Result<(), JournalError> {
         let before = self.before(op.id);
         self.inner.put(op)?;
         self.ops().journaled(op, before);
         Ok(())
     }
 
-    fn create(&self, op: &mut Operation) -> Result<(), String> {
+    fn create(&self, op: &mut Operation) -> Result<(), JournalError> {
         self.inner.create(op)?;
         self.ops().journaled(op, 0);
         Ok(())
     }
 
-    fn put_all(&self, ops: &[&Operation]) -> Result<(), String> {
+    fn put_all(&self, ops: &[&Operation]) -> Result<(), JournalError> {
         let before: Vec<usize> = ops.iter().map(|op| self.before(op.id)).collect();
         self.inner.put_all(ops)?;
         for (op, before) in ops.iter().zip(before) {
@@ -68,33 +69,53 @@ impl Journal for Observed<dyn Journal> {
         Ok(())
     }
 
-    fn get(&self, id: u64) -> Result<Option<Operation>, String> {
+    fn get(&self, id: u64) -> Result<Option<Operation>, JournalError> {
         self.inner.get(id)
     }
-    fn list(&self) -> Result<Vec<Operation>, String> {
+    fn list(&self) -> Result<Vec<Operation>, JournalError> {
         self.inner.list()
     }
-    fn locks(&self) -> Result<Vec<crate::engine::Lock>, String> {
+    fn unfinished(&self) -> Result<Vec<Operation>, JournalError> {
+        self.inner.unfinished()
+    }
+    fn of_app(&self, env: &str, app: &str) -> Result<Vec<Operation>, JournalError> {
+        self.inner.of_app(env, app)
+    }
+    fn latest(&self, env: &str, app: &str) -> Result<Option<Operation>, JournalError> {
+        self.inner.latest(env, app)
+    }
+    fn of_version(
+        &self,
+        env: &str,
+        app: &str,
+        version: &str,
+    ) -> Result<Vec<Operation>, JournalError> {
+        self.inner.of_version(env, app, version)
+    }
+    fn locks(&self) -> Result<Vec<crate::engine::Lock>, JournalError> {
         self.inner.locks()
     }
-    fn put_lock(&self, lock: &crate::engine::Lock) -> Result<(), String> {
+    fn put_lock(&self, lock: &crate::engine::Lock) -> Result<(), JournalError> {
         self.inner.put_lock(lock)
     }
     fn remove_lock(
         &self,
         env: &str,
         app: Option<&str>,
-    ) -> Result<Option<crate::engine::Lock>, String> {
+    ) -> Result<Option<crate::engine::Lock>, JournalError> {
         self.inner.remove_lock(env, app)
     }
-    fn first_seen(&self, key: &str, now: i64) -> Result<bool, String> {
+    fn first_seen(&self, key: &str, now: i64) -> Result<bool, JournalError> {
         self.inner.first_seen(key, now)
     }
-    fn remember(&self, key: &str, value: &str) -> Result<(), String> {
+    fn remember(&self, key: &str, value: &str) -> Result<(), JournalError> {
         self.inner.remember(key, value)
     }
-    fn recall(&self, key: &str) -> Result<Option<String>, String> {
+    fn recall(&self, key: &str) -> Result<Option<String>, JournalError> {
         self.inner.recall(key)
+    }
+    fn prune(&self, before: i64) -> Result<Pruned, JournalError> {
+        self.inner.prune(before)
     }
 }
 
