@@ -11,6 +11,7 @@
 
 mod env;
 mod life;
+mod retention;
 
 use super::setup;
 use crate::chat::live::LiveNotify;
@@ -110,6 +111,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     let work_limit = env::work_limit()?;
     let limits = env::http_limits()?;
     let grace = env::shutdown_grace()?;
+    let retention = env::journal_retention()?;
     let signer = setup::signer_from_env()?;
     let author = setup::author_from_env()?;
     let settings = Settings {
@@ -149,7 +151,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("opening the mirror of {}", args.repo))?,
     );
     let repo: Arc<dyn ConfigRepo> = Arc::new(Observed::<dyn ConfigRepo>::new(git, metrics.clone()));
-    let store = Arc::new(Store::open(&args.data_dir).map_err(|e| anyhow!(e))?);
+    let store = Arc::new(Store::open(&args.data_dir)?);
+    retention::start(Arc::downgrade(&store), clock.clone(), retention)?;
     let journal: Arc<dyn Journal> =
         Arc::new(Observed::<dyn Journal>::new(store.clone(), metrics.clone()));
 

@@ -1,9 +1,10 @@
 //! The settings `hoist serve` reads from the environment besides the
 //! cluster and git ones: Slack's (`SLACK_*`, `HOIST_SLACK_*`), how much work
 //! at once (`HOIST_SLACK_WORK_LIMIT`),
-//! the listener's limits (`HOIST_HTTP_*`) and how long a shutdown waits for
-//! work in flight (`HOIST_SHUTDOWN_GRACE`). Bad values are start-up errors
-//! naming the variable.
+//! the listener's limits (`HOIST_HTTP_*`), how long a shutdown waits for
+//! work in flight (`HOIST_SHUTDOWN_GRACE`) and how long the journal keeps
+//! dedupe keys and chat notes (`HOIST_JOURNAL_RETENTION`). Bad values are
+//! start-up errors naming the variable.
 
 use super::super::setup;
 use crate::chat::slack;
@@ -20,6 +21,25 @@ pub fn work_limit() -> anyhow::Result<usize> {
 /// (default `30s`).
 pub fn shutdown_grace() -> anyhow::Result<Duration> {
     Ok(wait("HOIST_SHUTDOWN_GRACE")?.unwrap_or(Duration::from_secs(30)))
+}
+
+/// `HOIST_JOURNAL_RETENTION`: how long the journal keeps dedupe keys and
+/// chat notes, like `30d` or `12h` (default `30d`; at least `1h`, so a
+/// retried or replayed delivery is still recognised). Operations are kept.
+pub fn journal_retention() -> anyhow::Result<Duration> {
+    const NAME: &str = "HOIST_JOURNAL_RETENTION";
+    let Some(v) = env_set(NAME) else {
+        return Ok(Duration::from_secs(30 * 86_400));
+    };
+    let secs = v
+        .trim()
+        .parse::<hoist_commands::Duration>()
+        .map_err(|_| anyhow!("{NAME}: `{v}` is not a duration like `30d` or `12h`"))?
+        .as_secs();
+    if secs < 3600 {
+        anyhow::bail!("{NAME}: `{v}` is shorter than `1h`");
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 /// A positive number from `name`, if set.
