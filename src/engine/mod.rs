@@ -19,6 +19,8 @@ mod resume;
 mod rollback;
 mod trail;
 mod write;
+#[cfg(test)]
+mod tests;
 
 pub use land::Backoff;
 pub use locks::Lock;

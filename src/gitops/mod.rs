@@ -6,6 +6,7 @@
 pub mod credentials;
 pub mod edit;
 mod history;
+pub mod memory;
 pub mod mirror;
 mod pack;
 pub mod sign;
@@ -240,13 +241,7 @@ impl ConfigRepo for GitRepo {
     }
 
     fn read_value(&self, at: &str, target: &Target) -> Result<Option<String>, RepoError> {
-        let bytes = self
-            .read_file(at, &target.file)?
-            .ok_or_else(|| RepoError::Target(format!("{} does not exist", target.file)))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| RepoError::Target(format!("{} is not UTF-8 text", target.file)))?;
-        edit::read_value(&text, &target.locator)
-            .map_err(|e| RepoError::Target(format!("{}: {e}", target.file)))
+        value_in(target, self.read_file(at, &target.file)?)
     }
 
     fn plan(
@@ -255,35 +250,7 @@ impl ConfigRepo for GitRepo {
         base: &str,
         edits: &[(Target, Version)],
     ) -> Result<Plan, RepoError> {
-        let mut files: Vec<PlannedFile> = Vec::new();
-        for (target, version) in edits {
-            // Two targets in one file: edit on top of the previous edit's result.
-            let text = match files.iter().rev().find(|f| f.path == target.file) {
-                Some(prev) => String::from_utf8_lossy(&prev.content).into_owned(),
-                None => {
-                    let bytes = self.read_file(base, &target.file)?.ok_or_else(|| {
-                        RepoError::Target(format!("{} does not exist on {branch}", target.file))
-                    })?;
-                    String::from_utf8(bytes).map_err(|_| {
-                        RepoError::Target(format!("{} is not UTF-8 text", target.file))
-                    })?
-                }
-            };
-            let edited = edit::apply(&text, &target.locator, version)
-                .map_err(|e| RepoError::Target(format!("{}: {e}", target.file)))?;
-            files.push(PlannedFile {
-                path: target.file.clone(),
-                old_value: edited.old_value,
-                new_value: version.to_string(),
-                lines: edited.lines,
-                content: edited.new_text.into_bytes(),
-            });
-        }
-        Ok(Plan {
-            branch: branch.to_string(),
-            base: base.to_string(),
-            files,
-        })
+        plan_edits(branch, base, edits, |path| self.read_file(base, path))
     }
 
     fn commit(&self, plan: &Plan, message: &str, sign: bool) -> Result<String, RepoError> {
@@ -320,9 +287,7 @@ impl ConfigRepo for GitRepo {
             })?;
             let mut payload = Vec::new();
             gix::objs::WriteTo::write_to(&commit, &mut payload).map_err(git_err)?;
-            let signature = signer
-                .sign(&payload)
-                .map_err(RepoError::signing)?;
+            let signature = signer.sign(&payload).map_err(RepoError::signing)?;
             commit
                 .extra_headers
                 .push(("gpgsig".into(), signature.as_bytes().as_bstr().into()));
@@ -365,4 +330,54 @@ impl ConfigRepo for GitRepo {
     ) -> Result<Vec<Revision>, RepoError> {
         history::history(&self.local(), tip, target, limit, self.signer.as_ref())
     }
+}
+
+/// The value `target` holds in its file's bytes (`None`: the file is
+/// absent). Shared by every [`ConfigRepo`] here, so they read alike.
+fn value_in(target: &Target, bytes: Option<Vec<u8>>) -> Result<Option<String>, RepoError> {
+    let bytes =
+        bytes.ok_or_else(|| RepoError::Target(format!("{} does not exist", target.file)))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| RepoError::Target(format!("{} is not UTF-8 text", target.file)))?;
+    edit::read_value(&text, &target.locator)
+        .map_err(|e| RepoError::Target(format!("{}: {e}", target.file)))
+}
+
+/// The edits that set each target to its version on top of `base`, each
+/// file read through `read` (its bytes at `base`). Shared by every
+/// [`ConfigRepo`] here, so they plan alike.
+fn plan_edits(
+    branch: &str,
+    base: &str,
+    edits: &[(Target, Version)],
+    read: impl Fn(&str) -> Result<Option<Vec<u8>>, RepoError>,
+) -> Result<Plan, RepoError> {
+    let mut files: Vec<PlannedFile> = Vec::new();
+    for (target, version) in edits {
+        // Two targets in one file: edit on top of the previous edit's result.
+        let text = match files.iter().rev().find(|f| f.path == target.file) {
+            Some(prev) => String::from_utf8_lossy(&prev.content).into_owned(),
+            None => {
+                let bytes = read(&target.file)?.ok_or_else(|| {
+                    RepoError::Target(format!("{} does not exist on {branch}", target.file))
+                })?;
+                String::from_utf8(bytes)
+                    .map_err(|_| RepoError::Target(format!("{} is not UTF-8 text", target.file)))?
+            }
+        };
+        let edited = edit::apply(&text, &target.locator, version)
+            .map_err(|e| RepoError::Target(format!("{}: {e}", target.file)))?;
+        files.push(PlannedFile {
+            path: target.file.clone(),
+            old_value: edited.old_value,
+            new_value: version.to_string(),
+            lines: edited.lines,
+            content: edited.new_text.into_bytes(),
+        });
+    }
+    Ok(Plan {
+        branch: branch.to_string(),
+        base: base.to_string(),
+        files,
+    })
 }

@@ -1,0 +1,361 @@
+//! The config repo in memory, for engine tests: a history of commits (each a
+//! full snapshot of the files, its id a SHA-256 of parent, time, signature
+//! flag, message and files), a "remote" that holds each branch's tip and that
+//! a test can move as another person would ([`Memory::commit_as_someone_else`]),
+//! and hoist's own view of it (the tips it last fetched or pushed, and the
+//! commits it can read: fetched or written here, as in a mirror). Values are
+//! read and plans made by the same pure code as [`super::GitRepo`]; pushes
+//! are a compare-and-swap on the remote's tip, and a push that would not
+//! descend from the expected tip is refused, so a test catches any write
+//! that could overwrite someone else's commit. Signing is a flag: a commit
+//! made with `sign` on a repo that can sign counts as signed by hoist.
+
+use super::{history::trailers, plan_edits, value_in};
+use crate::engine::ports::{Clock, ConfigRepo, Plan, RepoError, Revision, Sha, SystemClock};
+use crate::policy::Target;
+use hoist_commands::Version;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// One commit: everything it holds, not a diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    pub parent: Option<Sha>,
+    /// Commit time, seconds since the epoch (the repo's clock).
+    pub time: i64,
+    pub message: String,
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Made by [`ConfigRepo::commit`] with `sign` on a repo that can sign.
+    pub signed: bool,
+}
+
+impl Commit {
+    /// The id: SHA-256 over everything the commit holds, in hex.
+    fn id(&self) -> Sha {
+        let mut h = Sha256::new();
+        h.update(format!(
+            "parent {}\n",
+            self.parent.as_deref().unwrap_or("-")
+        ));
+        h.update(format!("time {}\nsigned {}\n", self.time, self.signed));
+        h.update(format!("message {}\n", self.message.len()));
+        h.update(&self.message);
+        for (path, bytes) in &self.files {
+            h.update(format!("file {} {}\n", path.len(), bytes.len()));
+            h.update(path);
+            h.update(bytes);
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    commits: HashMap<Sha, Commit>,
+    /// Branch -> tip on the remote.
+    remote: BTreeMap<String, Sha>,
+    /// Branch -> the tip hoist last fetched or pushed.
+    seen: BTreeMap<String, Sha>,
+    /// Commits hoist can read: fetched, or written by it.
+    readable: HashSet<Sha>,
+}
+
+impl State {
+    fn insert(&mut self, commit: Commit) -> Sha {
+        let id = commit.id();
+        self.commits.insert(id.clone(), commit);
+        id
+    }
+
+    /// A commit hoist can read, by its full id.
+    fn get(&self, id: &str) -> Result<&Commit, RepoError> {
+        match self.commits.get(id) {
+            Some(c) if self.readable.contains(id) => Ok(c),
+            _ => Err(RepoError::git(format!("commit {id} is not in the mirror"))),
+        }
+    }
+
+    /// A readable commit by its id or a unique prefix of 7 or more digits.
+    fn resolve(&self, id: &str) -> Result<Sha, RepoError> {
+        let mut found = self
+            .readable
+            .iter()
+            .filter(|c| id.len() >= 7 && c.starts_with(id));
+        match (found.next(), found.next()) {
+            (Some(c), None) => Ok(c.clone()),
+            _ => Err(RepoError::git(format!("no single commit named {id}"))),
+        }
+    }
+
+    /// The commit and its first parents, newest first.
+    fn ancestry(&self, id: &str) -> impl Iterator<Item = (Sha, &Commit)> {
+        let mut next = Some(id.to_string());
+        std::iter::from_fn(move || {
+            let id = next.take()?;
+            let commit = self.commits.get(&id)?;
+            next.clone_from(&commit.parent);
+            Some((id, commit))
+        })
+    }
+
+    /// Fetching `tip`: hoist can read it and everything before it.
+    fn fetched(&mut self, tip: &str) {
+        let new: Vec<Sha> = self
+            .ancestry(tip)
+            .map(|(id, _)| id)
+            .take_while(|id| !self.readable.contains(id))
+            .collect();
+        self.readable.extend(new);
+    }
+}
+
+/// A config repo that lives in memory. See the module docs.
+pub struct Memory {
+    state: Mutex<State>,
+    default_branch: String,
+    signing: bool,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("Memory")
+            .field("default_branch", &self.default_branch)
+            .field("remote", &state.remote)
+            .field("seen", &state.seen)
+            .field("commits", &state.commits.len())
+            .field("signing", &self.signing)
+            .finish()
+    }
+}
+
+impl Memory {
+    /// A remote whose `default_branch` holds `files` in one commit made by
+    /// someone else; hoist has fetched nothing yet and cannot sign.
+    pub fn new<P: Into<String>, B: Into<Vec<u8>>>(
+        default_branch: &str,
+        files: impl IntoIterator<Item = (P, B)>,
+    ) -> Memory {
+        let repo = Memory {
+            state: Mutex::default(),
+            default_branch: default_branch.to_string(),
+            signing: false,
+            clock: Arc::new(SystemClock),
+        };
+        let files = files
+            .into_iter()
+            .map(|(p, b)| (p.into(), b.into()))
+            .collect();
+        repo.someone_commits(default_branch, "initial", |old| *old = files);
+        repo
+    }
+
+    /// The same repo with a signing key: `commit(.., sign: true)` works.
+    pub fn signing(mut self) -> Memory {
+        self.signing = true;
+        self
+    }
+
+    /// The same repo with commits stamped by `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Memory {
+        self.clock = clock;
+        self
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Someone else pushes a commit to `branch` on the remote (a new branch
+    /// starts from nothing) that sets `path` to `bytes`. Hoist sees it only
+    /// once it fetches. Returns the new tip.
+    pub fn commit_as_someone_else(
+        &self,
+        branch: &str,
+        path: &str,
+        bytes: impl Into<Vec<u8>>,
+        message: &str,
+    ) -> Sha {
+        let bytes = bytes.into();
+        self.someone_commits(branch, message, |files| {
+            files.insert(path.to_string(), bytes);
+        })
+    }
+
+    fn someone_commits(
+        &self,
+        branch: &str,
+        message: &str,
+        change: impl FnOnce(&mut BTreeMap<String, Vec<u8>>),
+    ) -> Sha {
+        let mut state = self.lock();
+        let parent = state.remote.get(branch).cloned();
+        let mut files = parent
+            .as_ref()
+            .map(|p| state.commits[p].files.clone())
+            .unwrap_or_default();
+        change(&mut files);
+        let id = state.insert(Commit {
+            parent,
+            time: self.clock.now(),
+            message: message.to_string(),
+            files,
+            signed: false,
+        });
+        state.remote.insert(branch.to_string(), id.clone());
+        id
+    }
+
+    /// `branch`'s tip on the remote, if the branch exists there.
+    pub fn remote_tip(&self, branch: &str) -> Option<Sha> {
+        self.lock().remote.get(branch).cloned()
+    }
+
+    /// Any commit the remote or hoist holds, whether hoist can read it or not.
+    pub fn commit_at(&self, id: &str) -> Option<Commit> {
+        self.lock().commits.get(id).cloned()
+    }
+
+    /// The remote's `branch`, first parents from its tip, newest first.
+    pub fn log(&self, branch: &str) -> Vec<(Sha, Commit)> {
+        let state = self.lock();
+        let Some(tip) = state.remote.get(branch) else {
+            return Vec::new();
+        };
+        state.ancestry(tip).map(|(id, c)| (id, c.clone())).collect()
+    }
+}
+
+impl ConfigRepo for Memory {
+    fn default_branch(&self) -> Result<String, RepoError> {
+        Ok(self.default_branch.clone())
+    }
+
+    fn refresh(&self, branch: &str) -> Result<Sha, RepoError> {
+        let mut state = self.lock();
+        let tip =
+            state.remote.get(branch).cloned().ok_or_else(|| {
+                RepoError::git(format!("branch `{branch}` not found on the remote"))
+            })?;
+        state.fetched(&tip);
+        state.seen.insert(branch.to_string(), tip.clone());
+        Ok(tip)
+    }
+
+    fn known_tip(&self, branch: &str) -> Result<Sha, RepoError> {
+        let seen = self.lock().seen.get(branch).cloned();
+        match seen {
+            Some(tip) => Ok(tip),
+            None => self.refresh(branch),
+        }
+    }
+
+    fn read_file(&self, at: &str, path: &str) -> Result<Option<Vec<u8>>, RepoError> {
+        Ok(self.lock().get(at)?.files.get(path).cloned())
+    }
+
+    fn read_value(&self, at: &str, target: &Target) -> Result<Option<String>, RepoError> {
+        value_in(target, self.read_file(at, &target.file)?)
+    }
+
+    fn plan(
+        &self,
+        branch: &str,
+        base: &str,
+        edits: &[(Target, Version)],
+    ) -> Result<Plan, RepoError> {
+        plan_edits(branch, base, edits, |path| self.read_file(base, path))
+    }
+
+    fn commit(&self, plan: &Plan, message: &str, sign: bool) -> Result<Sha, RepoError> {
+        if sign && !self.signing {
+            return Err(RepoError::signing(
+                "no signing key configured (HOIST_SIGNING_KEY)",
+            ));
+        }
+        let mut state = self.lock();
+        let mut files = state.get(&plan.base)?.files.clone();
+        for file in &plan.files {
+            files.insert(file.path.clone(), file.content.clone());
+        }
+        let id = state.insert(Commit {
+            parent: Some(plan.base.clone()),
+            time: self.clock.now(),
+            message: message.to_string(),
+            files,
+            signed: sign,
+        });
+        state.readable.insert(id.clone());
+        Ok(id)
+    }
+
+    fn push(&self, branch: &str, commit: &str, expected: &str) -> Result<(), RepoError> {
+        let mut state = self.lock();
+        state.get(commit)?;
+        let now = state.remote.get(branch).map_or("nothing", String::as_str);
+        if now != expected {
+            return Err(RepoError::Stale(format!(
+                "{branch} is at {now} on the remote, not {expected}"
+            )));
+        }
+        if !state.ancestry(commit).any(|(id, _)| id == expected) {
+            return Err(RepoError::Refused(format!(
+                "{commit} does not descend from {expected}: pushing it would drop commits"
+            )));
+        }
+        state.remote.insert(branch.to_string(), commit.to_string());
+        state.seen.insert(branch.to_string(), commit.to_string());
+        Ok(())
+    }
+
+    fn can_sign(&self) -> bool {
+        self.signing
+    }
+
+    fn contains(&self, tip: &str, commit: &str) -> Result<bool, RepoError> {
+        let state = self.lock();
+        let (tip, commit) = (state.resolve(tip)?, state.resolve(commit)?);
+        Ok(state.ancestry(&tip).any(|(id, _)| id == commit))
+    }
+
+    fn history(
+        &self,
+        tip: &str,
+        target: &Target,
+        limit: usize,
+    ) -> Result<Vec<Revision>, RepoError> {
+        let state = self.lock();
+        state.get(tip)?;
+        // As the git walk reads it: a file that is absent, not UTF-8 or
+        // without the value holds none.
+        let value = |c: &Commit| {
+            value_in(target, c.files.get(&target.file).cloned())
+                .ok()
+                .flatten()
+        };
+        let mut out = Vec::new();
+        for (id, commit) in state.ancestry(tip) {
+            if out.len() >= limit {
+                break;
+            }
+            let now = value(commit);
+            let before = commit
+                .parent
+                .as_ref()
+                .and_then(|p| value(&state.commits[p]));
+            if now != before {
+                out.push(Revision {
+                    sha: id,
+                    time: commit.time,
+                    subject: commit.message.lines().next().unwrap_or_default().into(),
+                    trailers: trailers(&commit.message),
+                    signed_by_hoist: commit.signed,
+                    value: now,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
