@@ -5,9 +5,10 @@
 //! one watch. Measured in one run:
 //! - **baseline**: a bare kube watcher (no cache, no judging) on the same
 //!   fake: time from a status change on the server to the event arriving;
-//! - **hoist**: `cluster::Live` with its reflector cache, drift tracking of
-//!   all 5,000 objects, and followers for `FOLLOWERS` of them on their own
-//!   threads: time from the status change to the follower's report being
+//! - **hoist**: `cluster::Live` with its reflector cache, the condition of
+//!   all 5,000 objects asked twice a second (what the engine's drift look
+//!   does), and `FOLLOWERS` of them followed with `follow_blocking` on their
+//!   own threads: time from the status change to the follower's report being
 //!   enqueued on a channel (where the engine hands it to chat);
 //! - memory: RSS of this process (the fake runs in a child process, driven
 //!   over a pipe, so its objects are not counted; the pipe adds to the
@@ -28,8 +29,7 @@ mod loopback;
 mod objects;
 
 use futures::StreamExt;
-use hoist::cluster::drift::Watched;
-use hoist::cluster::kinds::{Key, Kind};
+use hoist::cluster::kinds::Kind;
 use hoist::cluster::{Live, Options};
 use hoist::engine::ports::{Cluster, Progress, WatchRequest};
 use hoist::policy::Watch;
@@ -200,45 +200,44 @@ fn main() {
     let mut fake = start_fake();
     let kubeconfig = kube_fake::kubeconfig_for(&fake.url, dir.path());
     let rss_before = rss_mb();
-    let drift = (0..APPS)
-        .map(|i| Watched {
-            key: Key {
-                kind: Kind::Application,
-                namespace: "argocd".into(),
-                name: name(i),
-            },
-            app: name(i),
-            env: "prod".into(),
-            channel: "slack:C0ALERTS".into(),
-        })
-        .collect();
     let live = Arc::new(
         Live::connect(Options {
             kubeconfig: Some(kubeconfig.clone()),
             poke: false,
-            drift,
-            alert: Some(Arc::new(|_: &str, _: &str| {})),
             ..Options::default()
         })
         .unwrap(),
     );
+    let request = |i: usize| WatchRequest {
+        app: name(i),
+        env: "prod".into(),
+        watch: Some(Watch::ArgoCd {
+            namespace: "argocd".into(),
+            application: name(i),
+        }),
+        revision: R.into(),
+        timeout_secs: 120,
+    };
+    // What the engine's drift look asks: every object's condition, twice a second.
+    let looking = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let drift = {
+        let (live, looking) = (live.clone(), looking.clone());
+        std::thread::spawn(move || {
+            while looking.load(std::sync::atomic::Ordering::Relaxed) {
+                for i in 0..APPS {
+                    live.condition(&request(i));
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
     let (outbox, enqueued) = mpsc::channel::<(usize, Instant)>();
     let contains = |x: &str| x == R;
     let followers: Vec<_> = (0..FOLLOWERS)
         .map(|i| {
             let (live, outbox) = (live.clone(), outbox.clone());
             std::thread::spawn(move || {
-                let request = WatchRequest {
-                    app: name(i),
-                    env: "prod".into(),
-                    watch: Some(Watch::ArgoCd {
-                        namespace: "argocd".into(),
-                        application: name(i),
-                    }),
-                    revision: R.into(),
-                    timeout_secs: 120,
-                };
-                live.follow(&request, &contains, &mut |p| {
+                hoist::engine::follow_blocking(&*live, &request(i), &contains, &mut |p| {
                     if *p == Progress::Healthy {
                         let _ = outbox.send((i, Instant::now()));
                     }
@@ -260,6 +259,8 @@ fn main() {
         }
     }
     let ends: Vec<Progress> = followers.into_iter().map(|f| f.join().unwrap()).collect();
+    looking.store(false, std::sync::atomic::Ordering::Relaxed);
+    drift.join().unwrap();
     let rss_after = rss_mb();
     drop(live);
     let hoist: Vec<Duration> = changed

@@ -280,7 +280,12 @@ impl Cli {
     }
 }
 
-fn engine(dir: &Path, origin: &Path, key: &Path, settings: Settings) -> (Engine, Arc<GitRepo>) {
+fn engine(
+    dir: &Path,
+    origin: &Path,
+    key: &Path,
+    settings: Settings,
+) -> (Arc<Engine>, Arc<GitRepo>) {
     let signer = Signer::from_file(key, None).unwrap();
     let data = dir.join("data");
     let repo = Arc::new(
@@ -537,7 +542,7 @@ fn main() {
         ms(clone) / ms(ours)
     );
 
-    let (secs, foreign) = burst(dir, &origin, Arc::new(engine));
+    let (secs, foreign) = burst(dir, &origin, engine);
     println!(
         "burst: {APPS} deploys to {APPS} apps at once + a foreign writer every 50 ms: {APPS}/{APPS} landed, {foreign} foreign commits all kept, fsck clean"
     );

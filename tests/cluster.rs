@@ -5,7 +5,7 @@
 
 mod support;
 
-use hoist::cluster::kinds::{Key, Kind};
+use hoist::cluster::kinds::Kind;
 use hoist::cluster::{Live, Options};
 use hoist::engine::follow_blocking;
 use hoist::engine::ports::{Cluster, Progress, WatchRequest};

@@ -5,6 +5,8 @@
 //! appears here.
 
 mod approve;
+mod chores;
+pub mod drift;
 mod follow;
 mod intent;
 mod land;
@@ -17,6 +19,8 @@ mod recheck;
 pub(crate) mod render;
 mod resume;
 mod rollback;
+mod rollout;
+mod runner;
 mod trail;
 mod write;
 #[cfg(test)]
@@ -25,6 +29,7 @@ mod tests;
 pub use land::Backoff;
 pub use locks::Lock;
 pub use operation::{Change, Operation, State};
+pub use rollout::{Rollout, Step, follow_blocking};
 use trail::log_transition;
 
 use crate::policy::{self, Environment, Policy, Target};
@@ -32,7 +37,7 @@ use hoist_commands::{Command, Name, nearest};
 use ports::{Clock, Cluster, ConfigRepo, Journal, JournalError, Notify, RepoError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// The policy file at the config repo's root.
 const POLICY_FILE: &str = "hoist.yaml";
@@ -113,7 +118,7 @@ impl From<RepoError> for Fail {
     fn from(e: RepoError) -> Self {
         match e {
             RepoError::Target(m) => Fail::Refused(m),
-            other => Fail::Error(other.to_string()),
+            other => Fail::Error(ports::report(&other)),
         }
     }
 }
@@ -121,6 +126,42 @@ impl From<RepoError> for Fail {
 impl From<JournalError> for Fail {
     fn from(e: JournalError) -> Self {
         Fail::Error(e.report())
+    }
+}
+
+/// Why `hoist.yaml` could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// Reading the config repo failed.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error("the config repo has no hoist.yaml at its root")]
+    Missing,
+    #[error("hoist.yaml is not UTF-8")]
+    NotUtf8,
+    /// Each problem with its position.
+    #[error("hoist.yaml has problems; fix them before deploying:\n{}", .0.join("\n"))]
+    Problems(Vec<String>),
+}
+
+impl PolicyError {
+    /// A stable label for this kind of failure.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PolicyError::Repo(e) => e.kind(),
+            PolicyError::Missing => "policy_missing",
+            PolicyError::NotUtf8 => "policy_not_utf8",
+            PolicyError::Problems(_) => "policy_problems",
+        }
+    }
+}
+
+impl From<PolicyError> for Fail {
+    fn from(e: PolicyError) -> Self {
+        match e {
+            PolicyError::Repo(e) => e.into(),
+            other => Fail::Refused(other.to_string()),
+        }
     }
 }
 
@@ -149,6 +190,10 @@ pub struct Settings {
     pub default_timeout_secs: u64,
     /// How long a request waits for approvals when `approvals.expires` is unset.
     pub approval_expiry_secs: u64,
+    /// Threads that step followed rollouts (however many are in flight).
+    pub followers: usize,
+    /// When drift is said, and said again.
+    pub drift: drift::Timing,
 }
 
 impl Default for Settings {
@@ -158,6 +203,8 @@ impl Default for Settings {
             wait: true,
             default_timeout_secs: 900,
             approval_expiry_secs: 24 * 3600,
+            followers: 4,
+            drift: drift::Timing::default(),
         }
     }
 }
@@ -181,6 +228,18 @@ pub struct Engine {
     lanes: land::Lanes,
     /// (policy tip, the platform groups its hoist.yaml names).
     groups_cache: Mutex<Option<(String, Vec<String>)>>,
+    /// Follows pushed operations after their request was answered.
+    runner: runner::Runner,
+    /// Drift seen on the objects the policy names (see [`drift`]).
+    drift: Mutex<drift::Tracker>,
+    /// The engine itself, for the runner's workers (which end with it).
+    me: Weak<Engine>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop_following();
+    }
 }
 
 impl std::fmt::Debug for Engine {
@@ -199,8 +258,8 @@ impl Engine {
         notify: Arc<dyn Notify>,
         clock: Arc<dyn Clock>,
         settings: Settings,
-    ) -> Self {
-        Engine {
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Engine {
             repo,
             journal,
             cluster,
@@ -211,10 +270,15 @@ impl Engine {
             in_hand: Mutex::new(HashMap::new()),
             lanes: land::Lanes::default(),
             groups_cache: Mutex::new(None),
-        }
+            runner: runner::Runner::default(),
+            drift: Mutex::default(),
+            me: me.clone(),
+        })
     }
 
-    /// Handle one request to the end of its synchronous part.
+    /// Handle one request up to its first resting state (refused, awaiting
+    /// approval, pushed, failed). A pushed change is followed by the runner
+    /// from then on; [`Engine::wait`] waits for it.
     pub fn handle(&self, req: &Request) -> Reply {
         let _span =
             tracing::info_span!("request", actor = %req.actor, command = %req.command).entered();
@@ -267,15 +331,18 @@ impl Engine {
     }
 
     /// `hoist.yaml` at the default branch's tip, fetched now.
-    pub fn policy(&self) -> std::result::Result<Policy, String> {
-        match self.current_policy() {
-            Ok((p, _)) => Ok(p),
-            Err(Fail::Refused(m) | Fail::Error(m)) => Err(m),
-        }
+    pub fn policy(&self) -> std::result::Result<Policy, PolicyError> {
+        let branch = self.policy_branch_or_err()?;
+        let tip = self.repo.refresh(&branch).inspect_err(|_| self.forget_policy_branch())?;
+        self.read_policy(&tip)
     }
 
     /// The branch whose tip holds the policy used to find environments.
     fn policy_branch(&self) -> Result<String> {
+        Ok(self.policy_branch_or_err()?)
+    }
+
+    fn policy_branch_or_err(&self) -> std::result::Result<String, RepoError> {
         let mut known = self
             .policy_branch
             .lock()
@@ -288,21 +355,30 @@ impl Engine {
         Ok(b)
     }
 
+    /// Fetching the default branch failed: the remote may have renamed it.
+    fn forget_policy_branch(&self) {
+        *self
+            .policy_branch
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
     /// Read and check `hoist.yaml` at `tip`.
     fn policy_at(&self, tip: &str) -> Result<Policy> {
+        Ok(self.read_policy(tip)?)
+    }
+
+    fn read_policy(&self, tip: &str) -> std::result::Result<Policy, PolicyError> {
         let bytes = self
             .repo
             .read_file(tip, POLICY_FILE)?
-            .ok_or_else(|| Fail::Refused("the config repo has no hoist.yaml at its root".into()))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| Fail::Refused("hoist.yaml is not UTF-8".into()))?;
+            .ok_or(PolicyError::Missing)?;
+        let text = String::from_utf8(bytes).map_err(|_| PolicyError::NotUtf8)?;
         let (policy, problems) = policy::load(&text);
         if !problems.is_empty() {
-            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Err(Fail::Refused(format!(
-                "hoist.yaml has problems; fix them before deploying:\n{}",
-                list.join("\n")
-            )));
+            return Err(PolicyError::Problems(
+                problems.iter().map(ToString::to_string).collect(),
+            ));
         }
         Ok(policy)
     }
@@ -310,12 +386,10 @@ impl Engine {
     /// The policy at the default branch's tip (fetched now).
     fn current_policy(&self) -> Result<(Policy, String)> {
         let branch = self.policy_branch()?;
-        let tip = self.repo.refresh(&branch).inspect_err(|_| {
-            *self
-                .policy_branch
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        })?;
+        let tip = self
+            .repo
+            .refresh(&branch)
+            .inspect_err(|_| self.forget_policy_branch())?;
         Ok((self.policy_at(&tip)?, tip))
     }
 

@@ -8,11 +8,14 @@ use hoist_commands::Version;
 /// A commit id in hex.
 pub type Sha = String;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why the config repo could not do what was asked. A failure of git or of
+/// signing keeps its cause (`source()`), shown as it was; each kind has a
+/// stable label for metrics ([`RepoError::kind`]).
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RepoError {
     /// The remote, the mirror or git itself failed.
-    #[error("{0}")]
-    Git(String),
+    #[error(transparent)]
+    Git(Cause),
     /// The target cannot be read or edited as configured (a policy/repo problem).
     #[error("{0}")]
     Target(String),
@@ -22,8 +25,70 @@ pub enum RepoError {
     /// The remote refused the push (a hook, branch protection); not retried.
     #[error("the remote refused the push: {0}")]
     Refused(String),
-    #[error("{0}")]
-    Signing(String),
+    /// No key, or the key could not sign.
+    #[error(transparent)]
+    Signing(Cause),
+}
+
+impl RepoError {
+    /// Git (or the mirror) failed because of `cause`.
+    pub fn git(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> RepoError {
+        RepoError::Git(Cause::new(cause))
+    }
+
+    /// Signing failed because of `cause`.
+    pub fn signing(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> RepoError {
+        RepoError::Signing(Cause::new(cause))
+    }
+
+    /// A stable label for this kind of failure (`hoist_errors_total{kind}`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RepoError::Git(_) => "repo_git",
+            RepoError::Target(_) => "repo_target",
+            RepoError::Stale(_) => "repo_stale",
+            RepoError::Refused(_) => "repo_refused",
+            RepoError::Signing(_) => "repo_signing",
+        }
+    }
+}
+
+/// An error and its causes on one line: `annotating X: 403 Forbidden`.
+pub fn report(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.ends_with(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// An error kept as the cause of another: shown as it is, its own causes
+/// reachable through `source()`, cheap to clone (shared fetch results).
+#[derive(Debug, Clone)]
+pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    pub fn new(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Cause {
+        Cause(std::sync::Arc::from(cause.into()))
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 /// One changed line of a file, for the diff shown in chat.
@@ -152,7 +217,76 @@ pub struct WatchRequest {
     pub timeout_secs: u64,
 }
 
+/// Called, from any thread, when a watched rollout may have news. It must
+/// not block: it only queues a look.
+pub type Wake = std::sync::Arc<dyn Fn() + Send + Sync>;
+
+/// One watch on a rollout, handed out by [`Cluster::watch`].
+pub type WatchId = u64;
+
+/// What the cluster shows about a watched rollout right now.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Look {
+    /// The verdict on revision R, or `None` while the cluster cannot tell
+    /// yet (its cache of the object's kind is not listed).
+    pub progress: Option<Progress>,
+    /// Set when the object is absent from a complete cache: why, in words.
+    /// A missing object is only a verdict when the timeout passes (it may be
+    /// created by the very commit being followed).
+    pub missing: Option<String>,
+    /// Look again after this long even without a wake (a verdict that
+    /// changes with time alone, such as a Helm release settling).
+    pub again_in: Option<std::time::Duration>,
+}
+
+/// Why the cluster could not be asked something.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The object (`Application argocd/api-prod`) is not in the cluster.
+    #[error("{0} does not exist")]
+    Missing(String),
+    /// The object is there but cannot be used as configured (a HelmRelease
+    /// with no parent Kustomization label).
+    #[error("{0}")]
+    Config(String),
+    /// The Kubernetes API failed: `doing` what, and why.
+    #[error("{doing}")]
+    Api {
+        doing: String,
+        #[source]
+        source: Cause,
+    },
+}
+
+impl ClusterError {
+    /// A stable label for this kind of failure (`hoist_errors_total{kind}`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClusterError::Missing(_) => "cluster_missing",
+            ClusterError::Config(_) => "cluster_config",
+            ClusterError::Api { .. } => "cluster_api",
+        }
+    }
+}
+
+/// What the cluster shows of an object hoist deploys through, whatever
+/// revision it is at: the raw material of drift, which the engine judges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// Not known yet (the cache is not listed) or the object is absent.
+    Unknown,
+    /// In sync and healthy; the object, in words (`Application argocd/api-prod`).
+    InSync(String),
+    /// Out of sync or failing, in words
+    /// (`Application argocd/api-prod is OutOfSync (health Healthy)`).
+    Drifting(String),
+}
+
 /// The GitOps engine in the cluster (Argo CD, Flux) or a simulation of it.
+/// Following is event driven: [`Cluster::watch`] registers interest and a
+/// [`Wake`]; [`Cluster::look`] judges from what the adapter already knows,
+/// without waiting. The engine owns the timeout and the decision that a
+/// rollout is over, so no thread is parked per rollout.
 pub trait Cluster: Send + Sync {
     /// Who reports on this request, shown with every report ("simulated" for
     /// `hoist try`, "Argo CD api-prod" for a watched Application).
@@ -161,16 +295,19 @@ pub trait Cluster: Send + Sync {
     fn follows(&self, request: &WatchRequest) -> bool;
     /// Ask the GitOps engine to look at the repo now instead of at its next
     /// poll. Best effort: an error is reported, not fatal.
-    fn poke(&self, request: &WatchRequest) -> Result<(), String>;
-    /// Follow the rollout until it is final or `timeout_secs` pass, reporting
-    /// each change once. `contains(x)` answers "is revision x the pushed
-    /// commit or a descendant of it?".
-    fn follow(
-        &self,
-        request: &WatchRequest,
-        contains: &dyn Fn(&str) -> bool,
-        report: &mut dyn FnMut(&Progress),
-    ) -> Progress;
+    fn poke(&self, request: &WatchRequest) -> Result<(), ClusterError>;
+    /// Start watching the object `request` names; `wake` is called whenever
+    /// it (or what its verdict depends on) may have changed. Never blocks on
+    /// the network.
+    fn watch(&self, request: &WatchRequest, wake: Wake) -> WatchId;
+    /// The rollout as the cluster shows it now. `contains(x)` answers "is
+    /// revision x the pushed commit or a descendant of it?".
+    fn look(&self, id: WatchId, contains: &dyn Fn(&str) -> bool) -> Look;
+    /// Stop watching; `wake` is not called for `id` after this returns.
+    fn unwatch(&self, id: WatchId);
+    /// The object's condition as last seen, without waiting (the first ask
+    /// for a kind may start its watch and answer `Unknown`).
+    fn condition(&self, request: &WatchRequest) -> Condition;
 }
 
 /// Why the journal could not do what was asked. The cause is kept as the

@@ -7,8 +7,8 @@
 //! plan and commit again. Nothing is committed twice, nothing is forgotten.
 //! What is not written yet is checked against the policy as it is now (the
 //! requester, every approver): a tightened policy applies to waiting work.
-//! Operations that were pushed and being followed in a cluster are followed
-//! again, side by side, with what is left of their timeout.
+//! Operations that were pushed and being followed in a cluster are handed to
+//! the runner, which follows them again with what is left of their timeout.
 
 use super::{Engine, Fail, Operation, Reply, Result, State, render};
 
@@ -19,23 +19,12 @@ impl Engine {
             Ok(ops) => ops,
             Err(e) => return vec![super::Reply::error(e.report())],
         };
-        let (rollouts, rest): (Vec<Operation>, Vec<Operation>) = ops
-            .into_iter()
+        // Rollouts go to the runner, which follows them side by side; this
+        // returns once every other operation took its step.
+        ops.into_iter()
             .filter(|op| !op.state.is_terminal())
-            .partition(|op| self.refollows(op));
-        let mut replies: Vec<Reply> = rest
-            .into_iter()
             .filter_map(|op| self.resume_op(op))
-            .collect();
-        // Rollouts are followed side by side: each may take the env's timeout.
-        std::thread::scope(|s| {
-            let handles: Vec<_> = rollouts
-                .into_iter()
-                .map(|op| s.spawn(move || self.resume_op(op)))
-                .collect();
-            replies.extend(handles.into_iter().filter_map(|h| h.join().ok().flatten()));
-        });
-        replies
+            .collect()
     }
 
     /// A pushed operation whose rollout was being followed when hoist stopped.
@@ -78,8 +67,9 @@ impl Engine {
                 let (policy, _) = self.policy_for_branch(&op.branch)?;
                 tracing::info!(op = op.id, "following the rollout again");
                 // Nothing to follow (no argocd/flux entry): it rests as it was.
-                let followed = self.follow(op, &policy)?;
-                return Ok(followed.then(|| render::reply(op, render::summary_line(op))));
+                let followed = self.follow(op, &policy);
+                let text = format!("#{}: following its rollout again", op.id);
+                return Ok(followed.then(|| render::reply(op, text)));
             }
             // Resting states: nothing to redo (no cluster to follow them in).
             State::Pushed { .. }

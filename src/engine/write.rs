@@ -244,7 +244,7 @@ impl Engine {
     }
 
     /// Commit and push through the branch's lane (re-planned on the tip the
-    /// lane writes on), lock on the incident path, then follow.
+    /// lane writes on), lock on the incident path, then hand it to the runner.
     /// `policy_tip` is the commit whose `hoist.yaml` allowed the change.
     pub(super) fn carry(
         &self,
@@ -278,8 +278,9 @@ impl Engine {
         );
         self.poke(op, policy);
         if self.settings.wait {
-            // Nothing to follow leaves it resting at Pushed.
-            self.follow(op, policy)?;
+            // The runner follows it from here; nothing to follow leaves it
+            // resting at Pushed.
+            self.follow(op, policy);
         }
         let text = render::summary_line(op);
         Ok(render::reply(op, text))

@@ -5,13 +5,13 @@
 use super::{Ops, lock};
 use crate::engine::Operation;
 use crate::engine::ports::{
-    Cluster, ConfigRepo, Journal, JournalError, Plan, Progress, Pruned, RepoError, Revision, Sha,
-    WatchRequest,
+    Cluster, ClusterError, Condition, ConfigRepo, Journal, JournalError, Look, Plan, Pruned, RepoError, Revision, Sha,
+    Wake, WatchId, WatchRequest,
 };
 use crate::policy::Target;
 use hoist_commands::Version;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 
 /// A port of the engine, observed for [`Ops`].
 #[derive(Debug, Clone)]
@@ -31,6 +31,37 @@ impl<P: ?Sized> Observed<P> {
     fn ops(&self) -> &Ops {
         &self.ops.ops
     }
+
+    /// Count a failure by its kind (`hoist_errors_total{kind}`).
+    fn counted<T, E: Kinded>(&self, result: Result<T, E>) -> Result<T, E> {
+        if let Err(e) = &result {
+            self.ops().errors.inc(e.kind());
+        }
+        result
+    }
+}
+
+/// A port's error, with its stable label.
+trait Kinded {
+    fn kind(&self) -> &'static str;
+}
+
+impl Kinded for RepoError {
+    fn kind(&self) -> &'static str {
+        RepoError::kind(self)
+    }
+}
+
+impl Kinded for JournalError {
+    fn kind(&self) -> &'static str {
+        JournalError::kind(self)
+    }
+}
+
+impl Kinded for ClusterError {
+    fn kind(&self) -> &'static str {
+        ClusterError::kind(self)
+    }
 }
 
 impl Observed<dyn Journal> {
@@ -49,20 +80,20 @@ impl Observed<dyn Journal> {
 impl Journal for Observed<dyn Journal> {
     fn put(&self, op: &Operation) -> Result<(), JournalError> {
         let before = self.before(op.id);
-        self.inner.put(op)?;
+        self.counted(self.inner.put(op))?;
         self.ops().journaled(op, before);
         Ok(())
     }
 
     fn create(&self, op: &mut Operation) -> Result<(), JournalError> {
-        self.inner.create(op)?;
+        self.counted(self.inner.create(op))?;
         self.ops().journaled(op, 0);
         Ok(())
     }
 
     fn put_all(&self, ops: &[&Operation]) -> Result<(), JournalError> {
         let before: Vec<usize> = ops.iter().map(|op| self.before(op.id)).collect();
-        self.inner.put_all(ops)?;
+        self.counted(self.inner.put_all(ops))?;
         for (op, before) in ops.iter().zip(before) {
             self.ops().journaled(op, before);
         }
@@ -70,19 +101,19 @@ impl Journal for Observed<dyn Journal> {
     }
 
     fn get(&self, id: u64) -> Result<Option<Operation>, JournalError> {
-        self.inner.get(id)
+        self.counted(self.inner.get(id))
     }
     fn list(&self) -> Result<Vec<Operation>, JournalError> {
-        self.inner.list()
+        self.counted(self.inner.list())
     }
     fn unfinished(&self) -> Result<Vec<Operation>, JournalError> {
-        self.inner.unfinished()
+        self.counted(self.inner.unfinished())
     }
     fn of_app(&self, env: &str, app: &str) -> Result<Vec<Operation>, JournalError> {
-        self.inner.of_app(env, app)
+        self.counted(self.inner.of_app(env, app))
     }
     fn latest(&self, env: &str, app: &str) -> Result<Option<Operation>, JournalError> {
-        self.inner.latest(env, app)
+        self.counted(self.inner.latest(env, app))
     }
     fn of_version(
         &self,
@@ -90,38 +121,38 @@ impl Journal for Observed<dyn Journal> {
         app: &str,
         version: &str,
     ) -> Result<Vec<Operation>, JournalError> {
-        self.inner.of_version(env, app, version)
+        self.counted(self.inner.of_version(env, app, version))
     }
     fn locks(&self) -> Result<Vec<crate::engine::Lock>, JournalError> {
-        self.inner.locks()
+        self.counted(self.inner.locks())
     }
     fn put_lock(&self, lock: &crate::engine::Lock) -> Result<(), JournalError> {
-        self.inner.put_lock(lock)
+        self.counted(self.inner.put_lock(lock))
     }
     fn remove_lock(
         &self,
         env: &str,
         app: Option<&str>,
     ) -> Result<Option<crate::engine::Lock>, JournalError> {
-        self.inner.remove_lock(env, app)
+        self.counted(self.inner.remove_lock(env, app))
     }
     fn first_seen(&self, key: &str, now: i64) -> Result<bool, JournalError> {
-        self.inner.first_seen(key, now)
+        self.counted(self.inner.first_seen(key, now))
     }
     fn remember(&self, key: &str, value: &str) -> Result<(), JournalError> {
-        self.inner.remember(key, value)
+        self.counted(self.inner.remember(key, value))
     }
     fn recall(&self, key: &str) -> Result<Option<String>, JournalError> {
-        self.inner.recall(key)
+        self.counted(self.inner.recall(key))
     }
     fn prune(&self, before: i64) -> Result<Pruned, JournalError> {
-        self.inner.prune(before)
+        self.counted(self.inner.prune(before))
     }
 }
 
 impl ConfigRepo for Observed<dyn ConfigRepo> {
     fn push(&self, branch: &str, commit: &str, expected: &str) -> Result<(), RepoError> {
-        let pushed = self.inner.push(branch, commit, expected);
+        let pushed = self.counted(self.inner.push(branch, commit, expected));
         if let Err(RepoError::Stale(_)) = &pushed {
             self.ops().push_retries.fetch_add(1, Ordering::Relaxed);
         }
@@ -129,19 +160,19 @@ impl ConfigRepo for Observed<dyn ConfigRepo> {
     }
 
     fn default_branch(&self) -> Result<String, RepoError> {
-        self.inner.default_branch()
+        self.counted(self.inner.default_branch())
     }
     fn refresh(&self, branch: &str) -> Result<Sha, RepoError> {
-        self.inner.refresh(branch)
+        self.counted(self.inner.refresh(branch))
     }
     fn known_tip(&self, branch: &str) -> Result<Sha, RepoError> {
-        self.inner.known_tip(branch)
+        self.counted(self.inner.known_tip(branch))
     }
     fn read_file(&self, at: &str, path: &str) -> Result<Option<Vec<u8>>, RepoError> {
-        self.inner.read_file(at, path)
+        self.counted(self.inner.read_file(at, path))
     }
     fn read_value(&self, at: &str, target: &Target) -> Result<Option<String>, RepoError> {
-        self.inner.read_value(at, target)
+        self.counted(self.inner.read_value(at, target))
     }
     fn plan(
         &self,
@@ -149,16 +180,16 @@ impl ConfigRepo for Observed<dyn ConfigRepo> {
         base: &str,
         edits: &[(Target, Version)],
     ) -> Result<Plan, RepoError> {
-        self.inner.plan(branch, base, edits)
+        self.counted(self.inner.plan(branch, base, edits))
     }
     fn commit(&self, plan: &Plan, message: &str, sign: bool) -> Result<Sha, RepoError> {
-        self.inner.commit(plan, message, sign)
+        self.counted(self.inner.commit(plan, message, sign))
     }
     fn can_sign(&self) -> bool {
         self.inner.can_sign()
     }
     fn contains(&self, tip: &str, commit: &str) -> Result<bool, RepoError> {
-        self.inner.contains(tip, commit)
+        self.counted(self.inner.contains(tip, commit))
     }
     fn history(
         &self,
@@ -166,38 +197,32 @@ impl ConfigRepo for Observed<dyn ConfigRepo> {
         target: &Target,
         limit: usize,
     ) -> Result<Vec<Revision>, RepoError> {
-        self.inner.history(tip, target, limit)
-    }
-}
-
-/// Counts a rollout in flight for as long as it lives.
-struct InFlight<'a>(&'a AtomicI64);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.counted(self.inner.history(tip, target, limit))
     }
 }
 
 impl Cluster for Observed<dyn Cluster> {
-    fn follow(
-        &self,
-        request: &WatchRequest,
-        contains: &dyn Fn(&str) -> bool,
-        report: &mut dyn FnMut(&Progress),
-    ) -> Progress {
+    fn watch(&self, request: &WatchRequest, wake: Wake) -> WatchId {
         self.ops().following.fetch_add(1, Ordering::Relaxed);
-        let _in_flight = InFlight(&self.ops().following);
-        self.inner.follow(request, contains, report)
+        self.inner.watch(request, wake)
     }
-
+    fn look(&self, id: WatchId, contains: &dyn Fn(&str) -> bool) -> Look {
+        self.inner.look(id, contains)
+    }
+    fn unwatch(&self, id: WatchId) {
+        self.ops().following.fetch_sub(1, Ordering::Relaxed);
+        self.inner.unwatch(id);
+    }
+    fn condition(&self, request: &WatchRequest) -> Condition {
+        self.inner.condition(request)
+    }
     fn label(&self, request: &WatchRequest) -> String {
         self.inner.label(request)
     }
     fn follows(&self, request: &WatchRequest) -> bool {
         self.inner.follows(request)
     }
-    fn poke(&self, request: &WatchRequest) -> Result<(), String> {
-        self.inner.poke(request)
+    fn poke(&self, request: &WatchRequest) -> Result<(), ClusterError> {
+        self.counted(self.inner.poke(request))
     }
 }
