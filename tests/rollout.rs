@@ -277,7 +277,9 @@ fn restarted_amid_fifty_rollouts_each_is_followed_again_and_ends_once() {
             .count();
         assert_eq!(ends, 1, "#{id} ended {ends} times: {all:?}");
     }
-    let status = h.say("console:alice", None, "status api in staging").message;
+    let status = h
+        .say("console:alice", None, "status api in staging")
+        .message;
     assert!(status.contains("healthy #50"), "{status}");
 }
 
@@ -334,7 +336,12 @@ fn drift_is_said_once_after_grace_but_not_while_hoist_is_rolling_out() {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(alerts("drift over: api in prod").len(), 1, "{:?}", h.said.all());
+    assert_eq!(
+        alerts("drift over: api in prod").len(),
+        1,
+        "{:?}",
+        h.said.all()
+    );
     assert!(alerts("api in staging").is_empty(), "{:?}", h.said.all());
 }
 

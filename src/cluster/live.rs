@@ -8,8 +8,8 @@
 //! tokio runtime owned here, which keeps the engine free of async. Pokes are
 //! merge patches of one annotation.
 
-use super::{condition, judge};
 use super::kinds::{self, Key, Kind};
+use super::{condition, judge};
 use crate::engine::ports::{
     Cause, Cluster, ClusterError, Condition, Look, Progress, Wake, WatchId, WatchRequest,
 };
@@ -323,10 +323,11 @@ impl Cluster for Live {
             return self.annotate(&key, "argocd.argoproj.io/refresh", "normal");
         }
         let ks = match key.kind {
-            Kind::HelmRelease => kinds::parent_kustomization(&self.fetch(&key)?)
-                .ok_or_else(|| {
+            Kind::HelmRelease => {
+                kinds::parent_kustomization(&self.fetch(&key)?).ok_or_else(|| {
                     ClusterError::Config(format!("{key} has no parent Kustomization label"))
-                })?,
+                })?
+            }
             _ => key,
         };
         let now = jiff::Timestamp::now().to_string();
@@ -375,7 +376,12 @@ impl Cluster for Live {
         // (matters when following resumes with little of the timeout left);
         // the watcher wakes followers of a kind when its list is complete.
         if let Ok(scope) = self.scope_of(&key) {
-            let listed = self.shared.listed.lock().unwrap().contains(&(key.kind, scope));
+            let listed = self
+                .shared
+                .listed
+                .lock()
+                .unwrap()
+                .contains(&(key.kind, scope));
             let waited = follow.started.elapsed();
             if !listed && waited < LIST_WAIT {
                 return Look {
@@ -417,7 +423,13 @@ impl Cluster for Live {
             return Condition::Unknown;
         };
         self.store(key.kind, scope.clone());
-        if !self.shared.listed.lock().unwrap().contains(&(key.kind, scope)) {
+        if !self
+            .shared
+            .listed
+            .lock()
+            .unwrap()
+            .contains(&(key.kind, scope))
+        {
             return Condition::Unknown;
         }
         match self.get(&key) {

@@ -77,7 +77,8 @@ impl Cluster for Simulated {
             *phase += 1;
             *since = Instant::now();
         }
-        let progress = [Progress::Syncing, Progress::Progressing, Progress::Healthy][*phase].clone();
+        let progress =
+            [Progress::Syncing, Progress::Progressing, Progress::Healthy][*phase].clone();
         Look {
             progress: Some(progress),
             missing: None,

@@ -308,7 +308,10 @@ apps:
         w.sort();
         assert_eq!(
             w,
-            ["api prod -> slack:C0ALERTS", "worker prod -> slack:C0ALERTS"]
+            [
+                "api prod -> slack:C0ALERTS",
+                "worker prod -> slack:C0ALERTS"
+            ]
         );
     }
 }

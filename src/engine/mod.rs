@@ -21,10 +21,10 @@ mod resume;
 mod rollback;
 mod rollout;
 mod runner;
-mod trail;
-mod write;
 #[cfg(test)]
 mod tests;
+mod trail;
+mod write;
 
 pub use land::Backoff;
 pub use locks::Lock;
@@ -333,7 +333,10 @@ impl Engine {
     /// `hoist.yaml` at the default branch's tip, fetched now.
     pub fn policy(&self) -> std::result::Result<Policy, PolicyError> {
         let branch = self.policy_branch_or_err()?;
-        let tip = self.repo.refresh(&branch).inspect_err(|_| self.forget_policy_branch())?;
+        let tip = self
+            .repo
+            .refresh(&branch)
+            .inspect_err(|_| self.forget_policy_branch())?;
         self.read_policy(&tip)
     }
 

@@ -118,7 +118,9 @@ pub fn follow_blocking(
         let (flag, bell) = &*signal;
         let mut woken = flag.lock().unwrap_or_else(|e| e.into_inner());
         while !*woken {
-            let left = rollout.next_look().saturating_duration_since(Instant::now());
+            let left = rollout
+                .next_look()
+                .saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }

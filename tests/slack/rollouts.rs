@@ -95,7 +95,11 @@ fn serve_restarted_amid_fifty_rollouts_reports_each_end_once() {
     // One channel each: Slack paces posts to one message a second per channel.
     for patch in 10..60 {
         let channel = format!("C0TEAM{patch}");
-        slash_in(&first, &channel, &format!("deploy api v1.3.{patch} to staging"));
+        slash_in(
+            &first,
+            &channel,
+            &format!("deploy api v1.3.{patch} to staging"),
+        );
     }
     let pushed = || hoist_commits(&w).len() == 50;
     let start = Instant::now();
@@ -107,7 +111,11 @@ fn serve_restarted_amid_fifty_rollouts_reports_each_end_once() {
         .iter()
         .map(|c| c.args["text"].to_string())
         .collect();
-    assert!(pushed(), "{} pushed; told {told:?}", hoist_commits(&w).len());
+    assert!(
+        pushed(),
+        "{} pushed; told {told:?}",
+        hoist_commits(&w).len()
+    );
     fake_kube.argo("api-staging", argo_progressing(&w.tip()));
     wait_until("every rollout to be progressing", || {
         (1..=50).all(|id| said_about(&fake, &format!("#{id} api: progressing")) > 0)

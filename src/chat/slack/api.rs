@@ -90,8 +90,8 @@ impl Api {
         let builder = hyper_rustls::HttpsConnectorBuilder::new();
         let https = if base_url.starts_with("http://") {
             // Loopback fakes and self-hosted proxies: no certificates needed.
-            let config = rustls_config_without_roots()
-                .map_err(|e| SetupError::new("configuring TLS", e))?;
+            let config =
+                rustls_config_without_roots().map_err(|e| SetupError::new("configuring TLS", e))?;
             builder.with_tls_config(config).https_or_http()
         } else {
             builder

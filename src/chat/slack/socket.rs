@@ -88,12 +88,9 @@ impl SocketMode {
         let config = SlackClientSocketModeConfig::new().with_initial_backoff_in_seconds(1);
         let listener = SlackClientSocketModeListener::new(&config, environment, callbacks);
         let token = SlackApiToken::new(app_token.to_string().into());
-        listener
-            .listen_for(&token)
-            .await
-            .map_err(|e| {
-                super::api::SetupError::new("Socket Mode (apps.connections.open)", e.to_string())
-            })?;
+        listener.listen_for(&token).await.map_err(|e| {
+            super::api::SetupError::new("Socket Mode (apps.connections.open)", e.to_string())
+        })?;
         listener.start().await;
         Ok(SocketMode { listener })
     }

@@ -5,8 +5,8 @@
 use super::{Ops, lock};
 use crate::engine::Operation;
 use crate::engine::ports::{
-    Cluster, ClusterError, Condition, ConfigRepo, Journal, JournalError, Look, Plan, Pruned, RepoError, Revision, Sha,
-    Wake, WatchId, WatchRequest,
+    Cluster, ClusterError, Condition, ConfigRepo, Journal, JournalError, Look, Plan, Pruned,
+    RepoError, Revision, Sha, Wake, WatchId, WatchRequest,
 };
 use crate::policy::Target;
 use hoist_commands::Version;
