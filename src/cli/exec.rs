@@ -7,22 +7,23 @@
 //! `github:` and their groups) unless `--trusted` says the caller vouches
 //! for that identity (a CI job mapping its own authenticated user, say).
 
+use super::settings::{Area, Flags, Settings};
 use super::setup;
 use crate::chat::console::{Printer, Silent};
 use crate::engine::ports::Notify;
-use crate::engine::{Outcome, Request, Settings};
+use crate::engine::{Outcome, Request};
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// The config repo: a git URL or a local path.
-    #[arg(long, env = "HOIST_REPO")]
-    repo: String,
-    /// Where hoist keeps its mirror and journal.
-    #[arg(long, env = "HOIST_DATA_DIR")]
-    data_dir: PathBuf,
+    /// The config repo: a git URL or a local path (else `HOIST_REPO`).
+    #[arg(long)]
+    repo: Option<String>,
+    /// Where hoist keeps its mirror and journal (else `HOIST_DATA_DIR`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Who is asking: `console:alice`, or (with `--trusted`) `slack:U123`, ...
     #[arg(long = "as", value_name = "ACTOR")]
     actor: String,
@@ -135,31 +136,35 @@ pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
     } else {
         Arc::new(Printer::new(Box::new(std::io::stderr())))
     };
-    let push = match setup::backoff_from_env() {
-        Ok(b) => b,
-        Err(e) => {
-            print(args.json, &crate::engine::Reply::error(format!("{e:#}")));
-            return Ok(2);
-        }
+    // A bad setting or key, or an unreachable repo, is an answer too:
+    // `--json` callers get one object whatever happens.
+    let flags = Flags {
+        repo: args.repo.clone(),
+        data_dir: args.data_dir.clone(),
+        listen: None,
     };
-    let settings = Settings {
-        wait: !args.no_wait,
-        push,
-        ..Settings::default()
-    };
-    // A bad key or an unreachable repo is an answer too: `--json` callers get
-    // one object whatever happens.
-    let engine = match setup::signer_from_env().and_then(|signer| {
-        let cluster = setup::cluster_from_env()?;
-        setup::engine(
-            &args.data_dir,
-            &args.repo,
-            signer,
-            cluster,
-            notify,
-            settings,
-        )
-    }) {
+    let engine = match Settings::from_env(Area::EXEC, &flags)
+        .map_err(anyhow::Error::from)
+        .and_then(|s| {
+            super::arm_kill_switch(&s);
+            let signer = setup::signer(&s.git)?;
+            let cluster = setup::cluster(&s.cluster)?;
+            let engine = crate::engine::Settings {
+                wait: !args.no_wait,
+                push: s.git.push.clone(),
+                ..crate::engine::Settings::default()
+            };
+            let place = &s.place;
+            setup::engine(
+                &place.data_dir,
+                &place.repo,
+                signer,
+                &s.git,
+                cluster,
+                notify,
+                engine,
+            )
+        }) {
         Ok(engine) => engine,
         Err(e) => {
             print(args.json, &crate::engine::Reply::error(format!("{e:#}")));

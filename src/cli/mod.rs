@@ -1,17 +1,20 @@
 //! The `hoist` subcommands (README "Set up" and "Use it from scripts"): `try`, `exec`, `serve`,
 //! `check`, `schema`.
 //! Flags override `HOIST_*` environment variables; secrets never print.
+//! Every variable is read in `settings.rs`; each subcommand reads the areas it uses.
 
 mod check;
 pub mod example;
 mod exec;
 mod serve;
+mod settings;
 mod setup;
 mod try_;
 
 pub use try_::seed_origin;
 
 use clap::{Parser, Subcommand};
+use settings::{Area, Flags, Settings};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -56,26 +59,32 @@ pub fn init_logging(cli: &Cli) -> Result<(), String> {
         Sub::Serve(_) => "info",
         _ => "warn",
     };
-    let settings = crate::logging::Settings {
-        filter: std::env::var("HOIST_LOG").ok(),
-        format: std::env::var("HOIST_LOG_FORMAT").ok(),
-        no_color: std::env::var_os("NO_COLOR").is_some(),
-    };
-    crate::logging::init(&settings, default)
+    let settings = Settings::from_env(Area::LOG, &Flags::default()).map_err(|e| e.to_string())?;
+    crate::logging::init(&settings.log, default)
+}
+
+/// Arm the durability test's kill switch (`HOIST_TEST_KILL_AT`, never set
+/// in normal use).
+fn arm_kill_switch(settings: &Settings) {
+    if let Some(n) = settings.kill_at {
+        crate::engine::set_kill_point(n);
+    }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
-    // The durability test's kill switch (never set in normal use).
-    if let Some(n) = std::env::var("HOIST_TEST_KILL_AT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        crate::engine::set_kill_point(n);
-    }
     match cli.command {
-        Sub::Try { repo } => try_::run(repo.as_deref()),
+        Sub::Try { repo } => {
+            let settings = Settings::from_env(Area::TRY, &Flags::default())?;
+            arm_kill_switch(&settings);
+            try_::run(repo.as_deref(), &settings)
+        }
+        // `exec` reads its settings itself: a bad one is its answer.
         Sub::Exec(args) => exec::run(args),
-        Sub::Serve(args) => serve::run(args),
+        Sub::Serve(args) => {
+            let settings = Settings::from_env(Area::SERVE, &args.flags())?;
+            arm_kill_switch(&settings);
+            serve::run(settings)
+        }
         Sub::Check { repo } => check::run(&repo),
         Sub::Schema => {
             let schema = serde_json::to_string_pretty(&crate::policy::schema())?;

@@ -1,11 +1,12 @@
-//! `hoist serve`: the bot. Reads and checks every setting first, opens the
-//! mirror and the journal, switches on the chat surfaces the environment
-//! configures (Slack over HTTP with `SLACK_SIGNING_SECRET`, over Socket
-//! Mode with `SLACK_APP_TOKEN`), follows rollouts when a cluster is
-//! configured (drift alerts go to each environment's `alerts` channel),
-//! prints one summary of what is on and off, carries on what a previous
-//! process left unfinished, and serves the HTTP endpoints within the limits
-//! `HOIST_HTTP_*` set ([`env`]) until SIGTERM or SIGINT ([`life`]). The
+//! `hoist serve`: the bot. Given every setting read and checked first
+//! ([`super::settings`]), it opens the mirror and the journal, switches on
+//! the chat surfaces the environment configures (Slack over HTTP with
+//! `SLACK_SIGNING_SECRET`, over Socket Mode with `SLACK_APP_TOKEN`), follows
+//! rollouts when a cluster is configured (drift alerts go to each
+//! environment's `alerts` channel), prints one summary of what is on and
+//! off, carries on what a previous process left unfinished, and serves the
+//! HTTP endpoints within the limits `HOIST_HTTP_*` set and the open-file
+//! limit allows ([`env`](mod@env)) until SIGTERM or SIGINT ([`life`]). The
 //! engine's journal, config repo and cluster ports are wrapped so
 //! `/metrics` can observe operations (`server::ops`).
 
@@ -13,7 +14,7 @@ mod env;
 mod life;
 mod retention;
 
-use super::setup;
+use super::{settings, setup};
 use crate::chat::live::LiveNotify;
 use crate::chat::slack::{self, Slack, api::Api};
 use crate::engine::ports::{Clock, Cluster, ConfigRepo, Journal, Notify, SystemClock};
@@ -31,15 +32,26 @@ use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// The config repo: a git URL or a local path.
-    #[arg(long, env = "HOIST_REPO")]
-    repo: String,
-    /// Where hoist keeps its mirror and journal.
-    #[arg(long, env = "HOIST_DATA_DIR")]
-    data_dir: PathBuf,
-    /// Address of the HTTP endpoints.
-    #[arg(long, env = "HOIST_LISTEN", default_value = "0.0.0.0:8080")]
-    listen: String,
+    /// The config repo: a git URL or a local path (else `HOIST_REPO`).
+    #[arg(long)]
+    repo: Option<String>,
+    /// Where hoist keeps its mirror and journal (else `HOIST_DATA_DIR`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Address of the HTTP endpoints (else `HOIST_LISTEN`, else `0.0.0.0:8080`).
+    #[arg(long)]
+    listen: Option<String>,
+}
+
+impl ServeArgs {
+    /// The flags, for [`super::settings`] to merge over the variables.
+    pub fn flags(&self) -> super::settings::Flags {
+        super::settings::Flags {
+            repo: self.repo.clone(),
+            data_dir: self.data_dir.clone(),
+            listen: self.listen.clone(),
+        }
+    }
 }
 
 /// Without a chat surface, progress goes to the log.
@@ -59,6 +71,7 @@ impl Notify for Logged {
 /// What is on and off, with the variable that switches each on.
 fn parts(
     slack: Option<&slack::Config>,
+    cluster: &settings::Cluster,
     signing: Option<String>,
     journal: &std::path::Path,
 ) -> Vec<Part> {
@@ -83,15 +96,14 @@ fn parts(
                 .into(),
         )),
     }
-    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
-    parts.push(if setup::cluster_configured() {
-        let from = if set("KUBECONFIG") {
+    parts.push(if cluster.configured() {
+        let from = if cluster.kubeconfig.is_some() {
             "KUBECONFIG"
         } else {
             "in-cluster service account"
         };
         Part::On(format!("cluster: following rollouts ({from})"))
-    } else if set("KUBECONFIG") || set("KUBERNETES_SERVICE_HOST") {
+    } else if cluster.kubeconfig.is_some() || cluster.in_pod {
         Part::Off("cluster: HOIST_CLUSTER is off; rollouts are not followed".into())
     } else {
         Part::Off(
@@ -106,21 +118,25 @@ fn parts(
     parts
 }
 
-pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
-    // Every setting is read and checked before anything starts.
-    let work_limit = env::work_limit()?;
-    let limits = env::http_limits()?;
-    let grace = env::shutdown_grace()?;
-    let retention = env::journal_retention()?;
-    let signer = setup::signer_from_env()?;
-    let author = setup::author_from_env()?;
+/// Serve with `config`, every setting already read and checked
+/// ([`super::settings`], [`Area::SERVE`](super::settings::Area::SERVE)).
+pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
+    let args = &config.place;
+    let work_limit = config.serve.work_limit;
+    let limits = env::within_open_files(config.http);
+    let grace = config.serve.grace;
+    let retention = config.serve.retention;
+    let signer = setup::signer(&config.git)?;
     let settings = Settings {
-        push: setup::backoff_from_env()?,
+        push: config.git.push.clone(),
+        drift: config.serve.drift,
         ..Settings::default()
     };
-    let slack_config = env::slack_config()?;
+    let chores_tick = settings.drift.grace;
+    let slack_config = config.slack.clone();
     let summary = parts(
         slack_config.as_ref(),
+        &config.cluster,
         signer.as_ref().map(|s| s.describe()),
         &args.data_dir.join("hoist.redb"),
     );
@@ -145,8 +161,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             &args.data_dir,
             &args.repo,
             signer,
-            author,
-            &setup::git_access(),
+            config.git.author.clone(),
+            &config.git.access,
         )
         .with_context(|| format!("opening the mirror of {}", args.repo))?,
     );
@@ -177,41 +193,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         None => Arc::new(Logged),
     };
 
-    // Drift alerts need the policy (which objects, which channel): read it
-    // once with an engine that follows nothing, before the cluster starts.
-    let cluster = if setup::cluster_configured() {
-        let probe = Engine::new(
-            repo.clone(),
-            journal.clone(),
-            None,
-            notify.clone(),
-            clock.clone(),
-            settings.clone(),
-        );
-        let drift = match probe.policy() {
-            Ok(p) => crate::cluster::drift::from_policy(&p),
-            Err(e) => {
-                life::tell(true, &format!("no drift alerts: {e}"));
-                Vec::new()
-            }
-        };
-        let to = notify.clone();
-        setup::cluster_with_drift(
-            drift,
-            Some(Arc::new(move |ch: &str, t: &str| to.alert(ch, t))),
-        )?
-        .map(|c| Arc::new(Observed::<dyn Cluster>::new(c, metrics.clone())) as Arc<dyn Cluster>)
-    } else {
-        None
-    };
-    let engine = Arc::new(Engine::new(
-        repo,
-        journal,
-        cluster,
-        notify,
-        clock.clone(),
-        settings,
-    ));
+    let cluster = setup::cluster(&config.cluster)?
+        .map(|c| Arc::new(Observed::<dyn Cluster>::new(c, metrics.clone())) as Arc<dyn Cluster>);
+    let engine = Engine::new(repo, journal, cluster, notify, clock.clone(), settings);
+    let runner = engine.clone();
     let slack = slack_parts.map(|(api, live, me, config)| {
         Slack::new(slack::Parts {
             engine: engine.clone(),
@@ -263,6 +248,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             for r in starting.resume() {
                 life::tell(false, &format!("resumed: {}", r.message));
             }
+            // Drift, expiry and policy changes, from now on, on their own.
+            let tick = (chores_tick / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+            if let Err(e) = starting.start_chores(tick) {
+                life::tell(true, &format!("no chores thread (drift, expiry): {e}"));
+            }
         });
         println!("hoist: listening on http://{addr}");
         life::summary(&summary);
@@ -298,8 +288,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         server.await.context("the server stopped")??;
         anyhow::Ok(())
     })?;
-    // Work still running follows a rollout (or outlived the grace): the
-    // journal holds where it is, and the next start carries it on.
+    // Rollouts still followed stop here, and work that outlived the grace
+    // is left: the journal holds where each is; the next start carries on.
+    runner.stop_following();
+    drop(runner);
     work_rt.shutdown_background();
     rt.shutdown_background();
     match Arc::try_unwrap(store) {

@@ -3,10 +3,11 @@
 //! `--repo`), hoist's mirror and journal, and a throw-away signing key; a
 //! simulated GitOps engine walks each pushed commit to Healthy.
 
+use super::settings::Settings;
 use super::{example, setup};
 use crate::chat::console::{self, Printer};
 use crate::cluster::Simulated;
-use crate::engine::{Outcome, Settings};
+use crate::engine::Outcome;
 use crate::gitops::sign::Signer;
 use anyhow::{Context, bail};
 use std::io::{BufRead, IsTerminal, Write};
@@ -88,7 +89,9 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(repo: Option<&Path>) -> anyhow::Result<i32> {
+/// Run `try` with `settings`' git author and access (the origin is local),
+/// as `USER` unless a line says otherwise.
+pub fn run(repo: Option<&Path>, settings: &Settings) -> anyhow::Result<i32> {
     let workspace = tempfile::Builder::new().prefix("hoist-try-").tempdir()?;
     let work = workspace.path();
     let origin = seed_origin(work, repo)?;
@@ -127,20 +130,15 @@ pub fn run(repo: Option<&Path>) -> anyhow::Result<i32> {
         &work.join("data"),
         origin.to_str().context("path is not UTF-8")?,
         Some(signer),
+        &settings.git,
         Some(Arc::new(Simulated::default())),
         out.clone(),
-        Settings::default(),
+        crate::engine::Settings::default(),
     )?;
 
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();
-    let default_actor = format!(
-        "console:{}",
-        std::env::var("USER")
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "you".into())
-    );
+    let default_actor = format!("console:{}", settings.user.as_deref().unwrap_or("you"));
     if interactive {
         out.line(&format!("Type commands (`help` lists them; `as console:alice: ...` acts as someone else; you are {default_actor}). Ctrl-D ends."));
     }

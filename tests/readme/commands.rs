@@ -232,11 +232,14 @@ fn words_split_like_a_shell() {
     );
 }
 
-/// Internal variables: hoist sets them for its own children or tests.
-const INTERNAL: [&str; 3] = [
-    "HOIST_TEST_KILL_AT",
-    "HOIST_GIT_CREDENTIAL_PROTOCOL",
-    "HOIST_GIT_CREDENTIAL_HOST",
+/// Internal variables: hoist sets them for its own git children.
+const INTERNAL: [&str; 2] = ["HOIST_GIT_CREDENTIAL_PROTOCOL", "HOIST_GIT_CREDENTIAL_HOST"];
+
+/// The settings module, where every variable is read (its tests aside).
+const SETTINGS: [&str; 3] = [
+    "src/cli/settings.rs",
+    "src/cli/settings/areas.rs",
+    "src/cli/settings/read.rs",
 ];
 
 #[test]
@@ -261,6 +264,22 @@ fn every_setting_the_code_reads_is_in_the_readme() {
                 names.insert(piece.to_string());
             }
         }
+    }
+    // The settings module reads variables of any name (`KUBECONFIG`, `USER`).
+    for file in SETTINGS {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for piece in src.split('"').skip(1).step_by(2) {
+            let variable = piece.len() > 2
+                && piece.starts_with(|c: char| c.is_ascii_uppercase())
+                && piece.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+            if variable {
+                names.insert(piece.to_string());
+            }
+        }
+    }
+    for read in ["KUBECONFIG", "KUBERNETES_SERVICE_HOST", "NO_COLOR", "USER"] {
+        assert!(names.contains(read), "{read} is not read in {SETTINGS:?}");
     }
     assert!(names.len() > 20, "{names:?}");
     let missing: Vec<&String> = names
