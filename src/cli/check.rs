@@ -7,14 +7,24 @@
 //! engine reads, and a note on stderr says when the work tree's `hoist.yaml`
 //! differs. A directory that is not a repository (a config repo about to be
 //! `try`'d) is checked from its files, symbolic links refused, as git would
-//! store them.
+//! store them. With policy signers configured (`HOIST_POLICY_SIGNERS`), it
+//! also says whether HEAD's `hoist.yaml` is the version hoist obeys (see
+//! `gitops::trust`); an untrusted one is a problem, naming the offending commit.
 
+use super::settings::{Area, Flags, PolicySigners, Settings};
+use crate::engine::ports::PolicyTrust;
+use crate::engine::trust::{nothing_trusted, passed_over};
 use crate::gitops::edit;
+use crate::gitops::sign::Keyring;
+use crate::gitops::trust::Guard;
 use crate::policy::{self, Environment, Target, TargetRead};
 use anyhow::Context;
 use std::path::Path;
 
 pub fn run(dir: &Path) -> anyhow::Result<i32> {
+    let signers = Settings::from_env(Area::CHECK, &Flags::default())?
+        .git
+        .policy;
     let source: Box<dyn Source> = match gix::open(dir) {
         Ok(repo) => Box::new(Git::open(repo, dir)?),
         Err(_) => {
@@ -52,7 +62,8 @@ pub fn run(dir: &Path) -> anyhow::Result<i32> {
     for p in &problems {
         println!("{p}");
     }
-    if problems.is_empty() {
+    let trusted = trust(source.as_ref(), &signers)?;
+    if problems.is_empty() && trusted {
         println!(
             "hoist.yaml: ok ({} environments, {} apps)",
             loaded.environments.len(),
@@ -64,8 +75,57 @@ pub fn run(dir: &Path) -> anyhow::Result<i32> {
     }
 }
 
+/// With policy signers configured, say whether `hoist.yaml` is the version
+/// hoist obeys; `false` when it is not (or cannot be told).
+fn trust(source: &dyn Source, signers: &PolicySigners) -> anyhow::Result<bool> {
+    if signers.files.is_empty() {
+        return Ok(true);
+    }
+    let keyring = Keyring::load(&signers.files).context("reading HOIST_POLICY_SIGNERS")?;
+    let guard = Guard::new(keyring, signers.trust_from.clone());
+    let said = match source.trust(&guard) {
+        None => {
+            eprintln!(
+                "hoist: note: HOIST_POLICY_SIGNERS is set, but whether hoist.yaml is signed can \
+                 only be checked in a git repository"
+            );
+            return Ok(true);
+        }
+        Some(Err(e)) => Err(format!("cannot tell whether hoist.yaml is trusted: {e:#}")),
+        Some(Ok(PolicyTrust {
+            trusted: Some(v),
+            offending: None,
+        })) => Ok(format!(
+            "hoist.yaml: trusted (policy signers: {}; last signed change {})",
+            guard.signers(),
+            v.get(..7).unwrap_or(&v)
+        )),
+        Some(Ok(PolicyTrust {
+            trusted: Some(v),
+            offending: Some(o),
+        })) => Err(format!("not trusted: {}", passed_over(&o, &v))),
+        Some(Ok(PolicyTrust {
+            trusted: None,
+            offending: Some(o),
+        })) => Err(format!("not trusted: {}", nothing_trusted(&o))),
+        Some(Ok(PolicyTrust {
+            trusted: None,
+            offending: None,
+        })) => Err("not trusted: there is no hoist.yaml in the history".to_string()),
+    };
+    match &said {
+        Ok(line) => println!("{line}"),
+        Err(line) => println!("hoist.yaml:1:1: {line}"),
+    }
+    Ok(said.is_ok())
+}
+
 /// Where the policy and the target files are read from.
 trait Source {
+    /// The trust of `hoist.yaml` at what is checked; `None` outside git.
+    fn trust(&self, _guard: &Guard) -> Option<anyhow::Result<PolicyTrust>> {
+        None
+    }
     /// `hoist.yaml`, or `None` when there is none.
     fn policy(&self) -> anyhow::Result<Option<Vec<u8>>>;
     /// Words for messages: "at main (1a2b3c4)".
@@ -162,6 +222,14 @@ impl Git {
 impl Source for Git {
     fn policy(&self) -> anyhow::Result<Option<Vec<u8>>> {
         self.read(self.head, "hoist.yaml")
+    }
+
+    fn trust(&self, guard: &Guard) -> Option<anyhow::Result<PolicyTrust>> {
+        Some(
+            guard
+                .trust(&self.repo, &self.head.to_string())
+                .map_err(anyhow::Error::from),
+        )
     }
 
     fn where_(&self) -> String {

@@ -164,7 +164,8 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
             config.git.author.clone(),
             &config.git.access,
         )
-        .with_context(|| format!("opening the mirror of {}", args.repo))?,
+        .with_context(|| format!("opening the mirror of {}", args.repo))
+        .and_then(|repo| setup::policy_signers(repo, &config.git.policy))?,
     );
     let repo: Arc<dyn ConfigRepo> = Arc::new(Observed::<dyn ConfigRepo>::new(git, metrics.clone()));
     let store = Arc::new(Store::open(&args.data_dir)?);

@@ -16,10 +16,11 @@
 //! | subcommand | areas |
 //! |---|---|
 //! | every one, before it runs | `Log` ([`Area::LOG`], for the logger) |
-//! | `serve` | `Place`, `Signing`, `Git`, `Push`, `Cluster`, `Slack`, `Http`, `Serve`, `Test` |
-//! | `exec` | `Place`, `Signing`, `Git`, `Push`, `Cluster`, `Test` (after `--as` and the command are checked: a bad value is its JSON error) |
+//! | `serve` | `Place`, `Signing`, `PolicySigners`, `Git`, `Push`, `Cluster`, `Slack`, `Http`, `Serve`, `Test` |
+//! | `exec` | `Place`, `Signing`, `PolicySigners`, `Git`, `Push`, `Cluster`, `Test` (after `--as` and the command are checked: a bad value is its JSON error) |
 //! | `try` | `Git` (author, access), `Console` (`USER`), `Test` |
-//! | `check`, `schema` | none besides `Log` |
+//! | `check` | `PolicySigners` |
+//! | `schema` | none besides `Log` |
 //!
 //! An area not read keeps its defaults. `KUBECONFIG` says whether a cluster
 //! is configured; the Kubernetes client reads the files it lists itself.
@@ -49,6 +50,8 @@ pub enum Area {
     Place,
     /// `HOIST_SIGNING_KEY`, `HOIST_SIGNING_KEY_PASSPHRASE`.
     Signing,
+    /// `HOIST_POLICY_SIGNERS`, `HOIST_POLICY_TRUST_FROM`.
+    PolicySigners,
     /// `HOIST_GIT_AUTHOR`, `HOIST_GIT_TOKEN`, `HOIST_GIT_SSH_KEY`, `HOIST_GIT_KNOWN_HOSTS`.
     Git,
     /// `HOIST_PUSH_ATTEMPTS`, `HOIST_PUSH_BACKOFF`, `HOIST_PUSH_BACKOFF_CAP`.
@@ -73,6 +76,7 @@ impl Area {
     pub const SERVE: &[Area] = &[
         Area::Place,
         Area::Signing,
+        Area::PolicySigners,
         Area::Git,
         Area::Push,
         Area::Cluster,
@@ -84,12 +88,14 @@ impl Area {
     pub const EXEC: &[Area] = &[
         Area::Place,
         Area::Signing,
+        Area::PolicySigners,
         Area::Git,
         Area::Push,
         Area::Cluster,
         Area::Test,
     ];
     pub const TRY: &[Area] = &[Area::Git, Area::Console, Area::Test];
+    pub const CHECK: &[Area] = &[Area::PolicySigners];
     /// Read for every subcommand, before it runs.
     pub const LOG: &[Area] = &[Area::Log];
 }
@@ -154,6 +160,20 @@ pub struct Git {
     pub access: Access,
     /// `HOIST_PUSH_*`: pushing again when the branch moved underneath.
     pub push: Backoff,
+    /// `HOIST_POLICY_SIGNERS`, `HOIST_POLICY_TRUST_FROM`: who may change `hoist.yaml`.
+    pub policy: PolicySigners,
+}
+
+/// The keys whose signatures make a `hoist.yaml` change trusted. With no
+/// files, every version is obeyed as committed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicySigners {
+    /// `HOIST_POLICY_SIGNERS`: allowed-signers files and armored OpenPGP
+    /// public keyrings (comma-separated; each file's kind read from its content).
+    pub files: Vec<PathBuf>,
+    /// `HOIST_POLICY_TRUST_FROM`: a commit (7 to 40 hex digits) whose
+    /// `hoist.yaml` is trusted as it is; the chain starts there.
+    pub trust_from: Option<String>,
 }
 
 /// The cluster rollouts are followed in.
@@ -261,6 +281,7 @@ impl Settings {
                         known_hosts: v.path("HOIST_GIT_KNOWN_HOSTS"),
                     };
                 }
+                Area::PolicySigners => s.git.policy = areas::policy_signers(&v)?,
                 Area::Push => s.git.push = areas::push(&v)?,
                 Area::Cluster => s.cluster = areas::cluster(&v)?,
                 Area::Slack => s.slack = areas::slack(&v)?,

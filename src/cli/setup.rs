@@ -5,7 +5,7 @@ use super::settings::{self, Secret};
 use crate::engine::ports::{Cluster, Notify, SystemClock};
 use crate::engine::{Engine, Settings};
 use crate::gitops::GitRepo;
-use crate::gitops::sign::Signer;
+use crate::gitops::sign::{Keyring, Signer};
 use crate::store::Store;
 use anyhow::{Context, anyhow};
 use std::path::Path;
@@ -34,6 +34,21 @@ pub fn cluster(settings: &settings::Cluster) -> anyhow::Result<Option<Arc<dyn Cl
     Ok(Some(Arc::new(live)))
 }
 
+/// `repo` guarded by the policy signers `HOIST_POLICY_SIGNERS` names, if any
+/// (their files are read now, so a bad one stops hoist at start).
+pub fn policy_signers(repo: GitRepo, policy: &settings::PolicySigners) -> anyhow::Result<GitRepo> {
+    if policy.files.is_empty() {
+        return Ok(repo);
+    }
+    let keyring = Keyring::load(&policy.files).context("reading HOIST_POLICY_SIGNERS")?;
+    if keyring.is_empty() {
+        anyhow::bail!(
+            "HOIST_POLICY_SIGNERS: the files list no key that may sign hoist.yaml for git"
+        );
+    }
+    Ok(repo.with_policy_signers(keyring, policy.trust_from.clone()))
+}
+
 pub fn engine(
     data_dir: &Path,
     repo_url: &str,
@@ -45,6 +60,7 @@ pub fn engine(
 ) -> anyhow::Result<Arc<Engine>> {
     let repo = GitRepo::open(data_dir, repo_url, signer, git.author.clone(), &git.access)
         .with_context(|| format!("opening the mirror of {repo_url}"))?;
+    let repo = policy_signers(repo, &git.policy)?;
     let store = Store::open(data_dir).map_err(|e| anyhow!(e))?;
     Ok(Engine::new(
         Arc::new(repo),

@@ -24,6 +24,7 @@ mod runner;
 #[cfg(test)]
 mod tests;
 mod trail;
+pub(crate) mod trust;
 mod write;
 
 pub use land::Backoff;
@@ -142,6 +143,9 @@ pub enum PolicyError {
     /// Each problem with its position.
     #[error("hoist.yaml has problems; fix them before deploying:\n{}", .0.join("\n"))]
     Problems(Vec<String>),
+    /// Policy signers are configured and no version is signed by one.
+    #[error("{0}")]
+    Untrusted(String),
 }
 
 impl PolicyError {
@@ -152,6 +156,7 @@ impl PolicyError {
             PolicyError::Missing => "policy_missing",
             PolicyError::NotUtf8 => "policy_not_utf8",
             PolicyError::Problems(_) => "policy_problems",
+            PolicyError::Untrusted(_) => "policy_untrusted",
         }
     }
 }
@@ -282,6 +287,7 @@ impl Engine {
     pub fn handle(&self, req: &Request) -> Reply {
         let _span =
             tracing::info_span!("request", actor = %req.actor, command = %req.command).entered();
+        let noted = trust::Noted::begin();
         let result = match &req.command {
             Command::Deploy(_) | Command::Promote(_) | Command::Rollback(_) => self.write(req),
             Command::Status(s) => self.status(s),
@@ -293,7 +299,7 @@ impl Engine {
             Command::Lock(l) => self.lock(req, l),
             Command::Unlock(u) => self.unlock(req, u),
         };
-        answer(result)
+        noted.finish(answer(result))
     }
 
     /// The platform groups (`slack-group:S1`) the policy names, read from
@@ -371,10 +377,16 @@ impl Engine {
         Ok(self.read_policy(tip)?)
     }
 
+    /// The version that may decide at `tip` (see [`trust`]).
     fn read_policy(&self, tip: &str) -> std::result::Result<Policy, PolicyError> {
+        self.trusted_policy_at(tip)
+    }
+
+    /// Read and check `hoist.yaml` as committed at `at`.
+    fn parse_policy_at(&self, at: &str) -> std::result::Result<Policy, PolicyError> {
         let bytes = self
             .repo
-            .read_file(tip, POLICY_FILE)?
+            .read_file(at, POLICY_FILE)?
             .ok_or(PolicyError::Missing)?;
         let text = String::from_utf8(bytes).map_err(|_| PolicyError::NotUtf8)?;
         let (policy, problems) = policy::load(&text);

@@ -140,6 +140,28 @@ pub struct Revision {
     pub value: Option<String>,
 }
 
+/// A commit that changed `hoist.yaml` without a policy signer's signature.
+/// `author` and `subject` are the commit's own words (anyone's): flatten and
+/// bound them before they reach people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offender {
+    pub sha: Sha,
+    pub author: String,
+    pub subject: String,
+}
+
+/// Which version of `hoist.yaml` may decide at a tip, when policy signers
+/// are configured (see `gitops::trust` for the chain rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyTrust {
+    /// A commit whose `hoist.yaml` is the trusted version; `None` when no
+    /// version is (the first one was not signed).
+    pub trusted: Option<Sha>,
+    /// The first change since the trusted version that is not trusted;
+    /// `None` when the tip's version is the trusted one.
+    pub offending: Option<Offender>,
+}
+
 /// The config repo: read values, plan surgical edits, write signed commits, push.
 pub trait ConfigRepo: Send + Sync {
     /// The branch the remote's HEAD names (where `hoist.yaml` is read first).
@@ -173,6 +195,9 @@ pub trait ConfigRepo: Send + Sync {
     /// Commits reachable from `tip` (first parent) that changed `target`'s value.
     fn history(&self, tip: &str, target: &Target, limit: usize)
     -> Result<Vec<Revision>, RepoError>;
+    /// Which `hoist.yaml` may decide at `tip`; `None` when no policy
+    /// signers are configured (every version is obeyed, as committed).
+    fn trusted_policy(&self, tip: &str) -> Result<Option<PolicyTrust>, RepoError>;
 }
 
 /// What the engine learns about a change's rollout in the cluster.

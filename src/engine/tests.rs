@@ -11,9 +11,11 @@
 //! - `approvals`: waiting for a quorum, self-approval, one commit at quorum.
 //! - `memory_repo`: the in-memory repo itself (compare-and-swap, ancestry,
 //!   history).
+//! - `trust`: policy signers: an unsigned `hoist.yaml` change is not obeyed.
 
 mod approvals;
 mod memory_repo;
+mod trust;
 mod writes;
 
 use super::ports::{Clock, Cluster, Journal, Notify};

@@ -8,10 +8,16 @@
 //! are a compare-and-swap on the remote's tip, and a push that would not
 //! descend from the expected tip is refused, so a test catches any write
 //! that could overwrite someone else's commit. Signing is a flag: a commit
-//! made with `sign` on a repo that can sign counts as signed by hoist.
+//! made with `sign` on a repo that can sign counts as signed by hoist; one
+//! made with [`Memory::commit_signed_as_someone_else`] as signed by a policy
+//! signer, which is what the `hoist.yaml` trust chain ([`super::trust`])
+//! counts once [`Memory::with_policy_signers`] configures signers.
 
+use super::trust::{self, Chain, Change};
 use super::{history::trailers, plan_edits, value_in};
-use crate::engine::ports::{Clock, ConfigRepo, Plan, RepoError, Revision, Sha, SystemClock};
+use crate::engine::ports::{
+    Clock, ConfigRepo, Plan, PolicyTrust, RepoError, Revision, Sha, SystemClock,
+};
 use crate::policy::Target;
 use hoist_commands::Version;
 use sha2::{Digest, Sha256};
@@ -28,6 +34,10 @@ pub struct Commit {
     pub files: BTreeMap<String, Vec<u8>>,
     /// Made by [`ConfigRepo::commit`] with `sign` on a repo that can sign.
     pub signed: bool,
+    /// `Name <email>`.
+    pub author: String,
+    /// The policy signer whose signature it carries, if any.
+    pub signed_by: Option<String>,
 }
 
 impl Commit {
@@ -39,6 +49,10 @@ impl Commit {
             self.parent.as_deref().unwrap_or("-")
         ));
         h.update(format!("time {}\nsigned {}\n", self.time, self.signed));
+        h.update(format!(
+            "author {}\nsigner {:?}\n",
+            self.author, self.signed_by
+        ));
         h.update(format!("message {}\n", self.message.len()));
         h.update(&self.message);
         for (path, bytes) in &self.files {
@@ -116,6 +130,8 @@ pub struct Memory {
     default_branch: String,
     signing: bool,
     clock: Arc<dyn Clock>,
+    /// Policy signers configured: `Some(pin)`, `pin` as `HOIST_POLICY_TRUST_FROM`.
+    policy_signers: Option<Option<Sha>>,
 }
 
 impl std::fmt::Debug for Memory {
@@ -143,12 +159,13 @@ impl Memory {
             default_branch: default_branch.to_string(),
             signing: false,
             clock: Arc::new(SystemClock),
+            policy_signers: None,
         };
         let files = files
             .into_iter()
             .map(|(p, b)| (p.into(), b.into()))
             .collect();
-        repo.someone_commits(default_branch, "initial", |old| *old = files);
+        repo.someone_commits(default_branch, "initial", None, |old| *old = files);
         repo
     }
 
@@ -156,6 +173,29 @@ impl Memory {
     pub fn signing(mut self) -> Memory {
         self.signing = true;
         self
+    }
+
+    /// The same repo with policy signers configured: a `hoist.yaml` version
+    /// decides only when signed ([`Memory::commit_signed_as_someone_else`]),
+    /// or at `trust_from` (as `HOIST_POLICY_TRUST_FROM` pins it).
+    pub fn with_policy_signers(mut self, trust_from: Option<Sha>) -> Memory {
+        self.policy_signers = Some(trust_from);
+        self
+    }
+
+    /// As [`Memory::commit_as_someone_else`], signed by the policy signer `signer`.
+    pub fn commit_signed_as_someone_else(
+        &self,
+        branch: &str,
+        path: &str,
+        bytes: impl Into<Vec<u8>>,
+        message: &str,
+        signer: &str,
+    ) -> Sha {
+        let bytes = bytes.into();
+        self.someone_commits(branch, message, Some(signer), |files| {
+            files.insert(path.to_string(), bytes);
+        })
     }
 
     /// The same repo with commits stamped by `clock`.
@@ -179,7 +219,7 @@ impl Memory {
         message: &str,
     ) -> Sha {
         let bytes = bytes.into();
-        self.someone_commits(branch, message, |files| {
+        self.someone_commits(branch, message, None, |files| {
             files.insert(path.to_string(), bytes);
         })
     }
@@ -188,6 +228,7 @@ impl Memory {
         &self,
         branch: &str,
         message: &str,
+        signed_by: Option<&str>,
         change: impl FnOnce(&mut BTreeMap<String, Vec<u8>>),
     ) -> Sha {
         let mut state = self.lock();
@@ -203,6 +244,8 @@ impl Memory {
             message: message.to_string(),
             files,
             signed: false,
+            author: "someone else <someone@example.com>".into(),
+            signed_by: signed_by.map(String::from),
         });
         state.remote.insert(branch.to_string(), id.clone());
         id
@@ -286,6 +329,8 @@ impl ConfigRepo for Memory {
             message: message.to_string(),
             files,
             signed: sign,
+            author: "hoist <hoist@localhost>".into(),
+            signed_by: None,
         });
         state.readable.insert(id.clone());
         Ok(id)
@@ -357,5 +402,41 @@ impl ConfigRepo for Memory {
             }
         }
         Ok(out)
+    }
+
+    /// The chain rule of [`super::trust`] over the commits in memory.
+    fn trusted_policy(&self, tip: &str) -> Result<Option<PolicyTrust>, RepoError> {
+        let Some(pin) = &self.policy_signers else {
+            return Ok(None);
+        };
+        let state = self.lock();
+        state.get(tip)?;
+        let file = |c: &Commit| {
+            c.files
+                .get(trust::POLICY_FILE)
+                .map(|b| format!("{:x}", Sha256::digest(b)))
+        };
+        let mut newer = Vec::new();
+        let mut chain = Chain::default();
+        for (id, commit) in state.ancestry(tip) {
+            if trust::names(pin.as_deref(), &id) {
+                chain = Chain::pinned(&id, file(commit));
+                break;
+            }
+            let before = commit.parent.as_ref().and_then(|p| file(&state.commits[p]));
+            if file(commit) != before {
+                newer.push(Change {
+                    sha: id,
+                    blob: file(commit),
+                    signed: commit.signed_by.is_some(),
+                    author: commit.author.clone(),
+                    subject: commit.message.lines().next().unwrap_or_default().into(),
+                });
+            }
+        }
+        for change in newer.into_iter().rev() {
+            chain.step(change);
+        }
+        Ok(Some(chain.answer()))
     }
 }

@@ -10,9 +10,10 @@ pub mod memory;
 pub mod mirror;
 mod pack;
 pub mod sign;
+pub mod trust;
 
 use crate::engine::ports::{
-    Clock, ConfigRepo, Plan, PlannedFile, RepoError, Revision, SystemClock,
+    Clock, ConfigRepo, Plan, PlannedFile, PolicyTrust, RepoError, Revision, SystemClock,
 };
 use crate::policy::Target;
 use gix::bstr::ByteSlice;
@@ -77,6 +78,8 @@ pub struct GitRepo {
     author: Author,
     /// Per branch: when the last fetch started and the tip it found.
     fetches: Mutex<HashMap<String, Arc<LastFetch>>>,
+    /// Policy signers (`HOIST_POLICY_SIGNERS`): which `hoist.yaml` may decide.
+    guard: Option<trust::Guard>,
 }
 
 fn git_err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> RepoError {
@@ -108,7 +111,19 @@ impl GitRepo {
             signer,
             author,
             fetches: Mutex::new(HashMap::new()),
+            guard: None,
         })
+    }
+
+    /// The same repo with policy signers: only `hoist.yaml` versions signed
+    /// by `keyring` (from `trust_from`, when pinned) may decide (see [`trust`]).
+    pub fn with_policy_signers(
+        mut self,
+        keyring: sign::Keyring,
+        trust_from: Option<String>,
+    ) -> Self {
+        self.guard = Some(trust::Guard::new(keyring, trust_from));
+        self
     }
 
     /// The remote-tracking ref of `branch` in the mirror, if it exists.
@@ -329,6 +344,13 @@ impl ConfigRepo for GitRepo {
         limit: usize,
     ) -> Result<Vec<Revision>, RepoError> {
         history::history(&self.local(), tip, target, limit, self.signer.as_ref())
+    }
+
+    fn trusted_policy(&self, tip: &str) -> Result<Option<PolicyTrust>, RepoError> {
+        match &self.guard {
+            Some(guard) => guard.trust(&self.local(), tip).map(Some),
+            None => Ok(None),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! Slack bot token needs a way in; a retention is at least an hour).
 
 use super::read::{Error, Vars};
-use super::{Cluster, Flags, Place, Serve};
+use super::{Cluster, Flags, Place, PolicySigners, Serve};
 use crate::chat::slack;
 use crate::engine::Backoff;
 use crate::engine::drift::Timing;
@@ -45,6 +45,36 @@ pub fn place<F: Fn(&str) -> Option<OsString>>(v: &Vars<F>, flags: &Flags) -> Res
         data_dir,
         listen,
     })
+}
+
+pub fn policy_signers<F: Fn(&str) -> Option<OsString>>(
+    v: &Vars<F>,
+) -> Result<PolicySigners, Error> {
+    let files = v
+        .text("HOIST_POLICY_SIGNERS")?
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(std::path::PathBuf::from)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let trust_from = v.parsed(
+        "HOIST_POLICY_TRUST_FROM",
+        |s| {
+            let hex = (7..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit());
+            hex.then(|| s.to_ascii_lowercase())
+        },
+        "is not a commit id (7 to 40 hex digits)",
+    )?;
+    if trust_from.is_some() && files.is_empty() {
+        return Err(Error::said(
+            "HOIST_POLICY_TRUST_FROM",
+            "HOIST_POLICY_TRUST_FROM pins where the policy signers' chain starts; set HOIST_POLICY_SIGNERS too",
+        ));
+    }
+    Ok(PolicySigners { files, trust_from })
 }
 
 pub fn push<F: Fn(&str) -> Option<OsString>>(v: &Vars<F>) -> Result<Backoff, Error> {

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 pub(super) const ALL: &[Area] = &[
     Area::Place,
     Area::Signing,
+    Area::PolicySigners,
     Area::Git,
     Area::Push,
     Area::Cluster,
@@ -294,4 +295,40 @@ fn debug_never_shows_a_secret() {
             "the rest is shown: {shown}"
         );
     }
+}
+
+#[test]
+fn policy_signers_are_a_list_of_files_and_an_optional_pinned_commit() {
+    let s = read(
+        Area::CHECK,
+        &Flags::default(),
+        &[
+            (
+                "HOIST_POLICY_SIGNERS",
+                " /keys/allowed_signers, /keys/ring.asc ,",
+            ),
+            ("HOIST_POLICY_TRUST_FROM", "ABCDEF1"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        s.git.policy.files,
+        [
+            PathBuf::from("/keys/allowed_signers"),
+            PathBuf::from("/keys/ring.asc")
+        ]
+    );
+    assert_eq!(s.git.policy.trust_from.as_deref(), Some("abcdef1"));
+    let none = read(Area::CHECK, &Flags::default(), &[]).unwrap();
+    assert_eq!(none.git.policy, PolicySigners::default());
+    let bad = |vars: &[(&str, &str)]| read(Area::CHECK, &Flags::default(), vars).unwrap_err();
+    assert_eq!(
+        bad(&[("HOIST_POLICY_TRUST_FROM", "abcdef1")]).variable,
+        "HOIST_POLICY_TRUST_FROM"
+    );
+    let e = bad(&[
+        ("HOIST_POLICY_SIGNERS", "/f"),
+        ("HOIST_POLICY_TRUST_FROM", "main"),
+    ]);
+    assert!(e.to_string().contains("is not a commit id"), "{e}");
 }

@@ -7,8 +7,11 @@
 //! with a passphrase (`HOIST_SIGNING_KEY_PASSPHRASE`), so a wrong passphrase
 //! is reported when hoist starts, not at the first deploy.
 
+mod keyring;
 mod openpgp;
 mod ssh;
+
+pub use keyring::{Keyring, Verdict};
 
 use std::path::Path;
 
@@ -34,6 +37,9 @@ pub enum SignError {
     BadPassphrase(String),
     #[error("signing failed: {0}")]
     Sign(String),
+    /// A file of public keys that may sign (allowed signers, a keyring).
+    #[error("signers file {path}: {reason}")]
+    Signers { path: String, reason: String },
 }
 
 /// A loaded, unlocked signing key. `Debug` shows the public half only.

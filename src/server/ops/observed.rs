@@ -5,8 +5,8 @@
 use super::{Ops, lock};
 use crate::engine::Operation;
 use crate::engine::ports::{
-    Cluster, ClusterError, Condition, ConfigRepo, Journal, JournalError, Look, Plan, Pruned,
-    RepoError, Revision, Sha, Wake, WatchId, WatchRequest,
+    Cluster, ClusterError, Condition, ConfigRepo, Journal, JournalError, Look, Plan, PolicyTrust,
+    Pruned, RepoError, Revision, Sha, Wake, WatchId, WatchRequest,
 };
 use crate::policy::Target;
 use hoist_commands::Version;
@@ -198,6 +198,9 @@ impl ConfigRepo for Observed<dyn ConfigRepo> {
         limit: usize,
     ) -> Result<Vec<Revision>, RepoError> {
         self.counted(self.inner.history(tip, target, limit))
+    }
+    fn trusted_policy(&self, tip: &str) -> Result<Option<PolicyTrust>, RepoError> {
+        self.counted(self.inner.trusted_policy(tip))
     }
 }
 
