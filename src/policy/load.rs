@@ -198,7 +198,8 @@ impl Loader {
 }
 
 /// The keys each mapping of `hoist.yaml` accepts (also what `schema` lists).
-pub const TOP_KEYS: &[&str] = &["signing", "groups", "environments", "apps"];
+pub const TOP_KEYS: &[&str] = &["signing", "groups", "environments", "apps", "policy"];
+pub const POLICY_KEYS: &[&str] = &["approvals"];
 pub const APPROVAL_KEYS: &[&str] = &["count", "from", "expires"];
 pub const TICKET_KEYS: &[&str] = &["required", "pattern"];
 pub const APP_KEYS: &[&str] = &["targets", "argocd", "flux"];
@@ -371,6 +372,11 @@ pub fn load(src: &str) -> (Policy, Vec<Problem>) {
                         }
                     }
                     policy.groups.insert(g.to_string(), members);
+                }
+            }
+            "policy" => {
+                for (_, _, a) in l.entries(v, "policy", POLICY_KEYS) {
+                    policy.policy_approvals = Some(l.approvals(a));
                 }
             }
             "environments" => {

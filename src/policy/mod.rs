@@ -55,6 +55,9 @@ pub fn check(
             }
         }
     };
+    if let Some(a) = &policy.policy_approvals {
+        check_refs(&a.from, &mut push);
+    }
     // An environment or app written twice is a duplicate key, reported by `load`.
     for env in &policy.environments {
         check_refs(&env.deployers, &mut push);

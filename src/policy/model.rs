@@ -14,6 +14,11 @@ pub struct Policy {
     /// In promotion order, as listed.
     pub environments: Vec<Environment>,
     pub apps: Vec<App>,
+    /// `policy: { approvals: ... }`: who must approve a change to
+    /// `hoist.yaml` itself. It takes effect with pull requests (a PR merged
+    /// by hoist whose approvals met the previous trusted version's rule is
+    /// trusted); until then only policy signers' signatures make a change trusted.
+    pub policy_approvals: Option<Approvals>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -153,6 +158,9 @@ impl Policy {
         };
         for members in self.groups.values() {
             add(members);
+        }
+        if let Some(a) = &self.policy_approvals {
+            add(&a.from);
         }
         for env in &self.environments {
             add(&env.deployers);

@@ -5,7 +5,8 @@
 //! schema against them, so the schema cannot drift from what `load` accepts.
 
 use super::load::{
-    APP_KEYS, APPROVAL_KEYS, ARGOCD_KEYS, ENV_KEYS, FLUX_KEYS, TARGET_KEYS, TICKET_KEYS, TOP_KEYS,
+    APP_KEYS, APPROVAL_KEYS, ARGOCD_KEYS, ENV_KEYS, FLUX_KEYS, POLICY_KEYS, TARGET_KEYS,
+    TICKET_KEYS, TOP_KEYS,
 };
 use serde_json::{Map, Value, json};
 
@@ -60,6 +61,12 @@ pub fn schema() -> Value {
         "approvals needed before writing; the requester never counts",
     );
     let approvals = json!({"oneOf": [{"type": "integer", "minimum": 0}, approvals_obj]});
+    let policy = object(
+        POLICY_KEYS,
+        props(&[("approvals", approvals.clone())]),
+        "who must approve a change to hoist.yaml itself; takes effect with pull requests \
+         (until then only HOIST_POLICY_SIGNERS' signatures make a change trusted)",
+    );
     let ticket = object(
         TICKET_KEYS,
         props(&[
@@ -184,6 +191,7 @@ pub fn schema() -> Value {
                 "apps",
                 json!({"type": "object", "propertyNames": {"pattern": NAME}, "additionalProperties": app}),
             ),
+            ("policy", policy),
         ]),
         "hoist policy: who may deploy what where (the config repo's root hoist.yaml); \
          one document, unknown and duplicate keys are errors, at most 1 MiB and 64 levels of nesting",
@@ -241,6 +249,7 @@ mod tests {
         );
         assert_eq!(keys(&app["properties"]["argocd"]), sorted(ARGOCD_KEYS));
         assert_eq!(keys(&app["properties"]["flux"]), sorted(FLUX_KEYS));
+        assert_eq!(keys(&s["properties"]["policy"]), sorted(POLICY_KEYS));
         for v in [&s, env, app] {
             assert_eq!(v["additionalProperties"], json!(false));
         }

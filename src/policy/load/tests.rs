@@ -149,3 +149,25 @@ proptest! {
         on_small_stack(move || load(&src));
     }
 }
+
+#[test]
+fn the_policy_section_names_who_approves_changes_to_hoist_yaml() {
+    let src = format!("policy:\n  approvals: {{ count: 2, from: [sre, console:erin] }}\n{BASE}");
+    let (policy, found) = load(&src);
+    assert!(found.is_empty(), "{found:?}");
+    let a = policy.policy_approvals.clone().expect("read");
+    assert_eq!(a.count, 2);
+    assert_eq!(a.from[1], Principal::Actor("console:erin".into()));
+    let refs = crate::policy::check(&policy, &|_, _| crate::policy::TargetRead::Readable);
+    let refs: Vec<String> = refs.iter().map(ToString::to_string).collect();
+    assert_eq!(refs[0], "hoist.yaml:2:33: unknown group `sre`");
+    let found = problems(&format!("policy:\n  approval: 2\n{BASE}"));
+    assert_eq!(
+        found,
+        ["hoist.yaml:2:3: unknown key `approval` in policy; did you mean `approvals`?"]
+    );
+    assert_eq!(
+        problems(&format!("policy:\n  approvals: {{ count: many }}\n{BASE}")),
+        ["hoist.yaml:2:23: approvals.count should be a whole number"]
+    );
+}
