@@ -3,6 +3,8 @@
 
 mod support;
 
+#[path = "cli/audit.rs"]
+mod audit;
 #[path = "server/lifecycle.rs"]
 mod lifecycle;
 #[path = "server/limits.rs"]

@@ -1,8 +1,9 @@
 //! The `hoist` subcommands (README "Set up" and "Use it from scripts"): `try`, `exec`, `serve`,
-//! `check`, `schema`.
+//! `check`, `schema`, `audit`.
 //! Flags override `HOIST_*` environment variables; secrets never print.
 //! Every variable is read in `settings.rs`; each subcommand reads the areas it uses.
 
+mod audit;
 mod check;
 pub mod example;
 mod exec;
@@ -48,6 +49,9 @@ pub enum Sub {
     },
     /// Print a JSON Schema of hoist.yaml for editors (yaml-language-server).
     Schema,
+    /// Every change to a target in the config repo's history: who, what,
+    /// through hoist or out of band, and each signature's verdict.
+    Audit(audit::AuditArgs),
 }
 
 /// Run the CLI; returns the process exit code.
@@ -86,6 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             serve::run(settings)
         }
         Sub::Check { repo } => check::run(&repo),
+        Sub::Audit(args) => audit::run(args),
         Sub::Schema => {
             let schema = serde_json::to_string_pretty(&crate::policy::schema())?;
             println!("{schema}");

@@ -162,6 +162,75 @@ pub struct PolicyTrust {
     pub offending: Option<Offender>,
 }
 
+/// A commit signature judged against a set of trusted keys (hoist's own,
+/// or those `hoist audit --signers` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Valid, and by a trusted key.
+    Good,
+    /// A signature that does not verify (or that git could not check).
+    Bad,
+    /// A valid signature by a key that is not trusted.
+    UnknownKey,
+    Unsigned,
+}
+
+impl Verdict {
+    /// `good`, `bad`, `unknown key`, `unsigned`.
+    pub fn words(self) -> &'static str {
+        match self {
+            Verdict::Good => "good",
+            Verdict::Bad => "bad",
+            Verdict::UnknownKey => "unknown key",
+            Verdict::Unsigned => "unsigned",
+        }
+    }
+}
+
+/// One first-parent commit that changed a target's file (the audit's raw
+/// material): its value before and after, the message's trailers as
+/// written, and the signature's verdict. A commit that changed several
+/// targets is one `Touch` per target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Touch {
+    pub sha: Sha,
+    /// Committer time, seconds since the epoch.
+    pub time: i64,
+    /// `Name <email>` as the commit says (outside text).
+    pub author: String,
+    pub subject: String,
+    /// `Key: value` lines of the last paragraph: hoist's words only when
+    /// [`Touch::via_hoist`].
+    pub trailers: Vec<(String, String)>,
+    pub verdict: Verdict,
+    /// Who signed, when known (principals, user id).
+    pub signer: Option<String>,
+    /// Which of the targets asked about (an index into them).
+    pub target: usize,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+impl Touch {
+    /// The values of trailer `key`, as written.
+    pub fn trailer<'t>(&'t self, key: &'t str) -> impl Iterator<Item = &'t str> + 't {
+        self.trailers
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value changed through hoist: a good signature on a commit that
+    /// carries hoist's trailers. Anything else that touched the file (a
+    /// value changed without one, another key of the file edited) is out of band.
+    pub fn via_hoist(&self) -> bool {
+        self.verdict == Verdict::Good
+            && self.old != self.new
+            && self.trailer("Hoist-Operation").next().is_some()
+    }
+}
+
 /// The config repo: read values, plan surgical edits, write signed commits, push.
 pub trait ConfigRepo: Send + Sync {
     /// The branch the remote's HEAD names (where `hoist.yaml` is read first).
@@ -195,6 +264,15 @@ pub trait ConfigRepo: Send + Sync {
     /// Commits reachable from `tip` (first parent) that changed `target`'s value.
     fn history(&self, tip: &str, target: &Target, limit: usize)
     -> Result<Vec<Revision>, RepoError>;
+    /// Every commit reachable from `tip` (first parent, newest first,
+    /// committed at or after `since` when set) that changed one of
+    /// `targets`' files, its signature judged against hoist's own key.
+    fn history_all(
+        &self,
+        tip: &str,
+        targets: &[Target],
+        since: Option<i64>,
+    ) -> Result<Vec<Touch>, RepoError>;
     /// Which `hoist.yaml` may decide at `tip`; `None` when no policy
     /// signers are configured (every version is obeyed, as committed).
     fn trusted_policy(&self, tip: &str) -> Result<Option<PolicyTrust>, RepoError>;

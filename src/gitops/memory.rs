@@ -404,6 +404,65 @@ impl ConfigRepo for Memory {
         Ok(out)
     }
 
+    /// As the git walk: a file's bytes compared with its parent's, values
+    /// read where they differ, rows by [`super::audit::touches`]. A commit
+    /// made with `sign` is good (by hoist); every other one is unsigned.
+    fn history_all(
+        &self,
+        tip: &str,
+        targets: &[Target],
+        since: Option<i64>,
+    ) -> Result<Vec<crate::engine::ports::Touch>, RepoError> {
+        use crate::engine::ports::{Touch, Verdict};
+        let state = self.lock();
+        state.get(tip)?;
+        let value = |c: Option<&Commit>, t: &Target| {
+            let bytes = c.and_then(|c| c.files.get(&t.file).cloned());
+            bytes.and_then(|b| value_in(t, Some(b)).ok().flatten())
+        };
+        let mut out = Vec::new();
+        for (id, commit) in state.ancestry(tip) {
+            if since.is_some_and(|s| commit.time < s) {
+                break;
+            }
+            let parent = commit.parent.as_ref().map(|p| &state.commits[p]);
+            let changed: Vec<super::audit::Changed> = targets
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| {
+                    commit.files.get(&t.file) != parent.and_then(|p| p.files.get(&t.file))
+                })
+                .map(|(i, t)| super::audit::Changed {
+                    target: i,
+                    old: value(parent, t),
+                    new: value(Some(commit), t),
+                })
+                .collect();
+            if changed.is_empty() {
+                continue;
+            }
+            let (verdict, signer, author) = if commit.signed {
+                (Verdict::Good, Some("hoist".into()), "hoist <hoist@localhost>")
+            } else {
+                (Verdict::Unsigned, None, "someone <someone@localhost>")
+            };
+            let facts = Touch {
+                sha: id,
+                time: commit.time,
+                author: author.into(),
+                subject: commit.message.lines().next().unwrap_or_default().into(),
+                trailers: trailers(&commit.message),
+                verdict,
+                signer,
+                target: 0,
+                old: None,
+                new: None,
+            };
+            out.extend(super::audit::touches(&facts, changed, targets));
+        }
+        Ok(out)
+    }
+
     /// The chain rule of [`super::trust`] over the commits in memory.
     fn trusted_policy(&self, tip: &str) -> Result<Option<PolicyTrust>, RepoError> {
         let Some(pin) = &self.policy_signers else {

@@ -3,6 +3,7 @@
 //! surgical YAML edits, SSH-signed commits. Implements the engine's
 //! [`ConfigRepo`] port.
 
+pub mod audit;
 pub mod credentials;
 pub mod edit;
 mod history;
@@ -197,6 +198,21 @@ impl GitRepo {
             },
         }
     }
+
+    /// The audit's walk from `tip` over `targets` (see [`audit`]), every
+    /// signature judged against `signers` (`hoist audit --signers`).
+    pub fn audit(
+        &self,
+        tip: &str,
+        targets: &[Target],
+        since: Option<i64>,
+        signers: &sign::Keyring,
+    ) -> Result<Vec<crate::engine::ports::Touch>, RepoError> {
+        let judge = |payload: &[u8], armored: Option<&str>, time: i64| {
+            audit::verdict(signers.check(payload, armored, time))
+        };
+        audit::walk(&self.local(), tip, targets, since, &judge)
+    }
 }
 
 impl ConfigRepo for GitRepo {
@@ -344,6 +360,24 @@ impl ConfigRepo for GitRepo {
         limit: usize,
     ) -> Result<Vec<Revision>, RepoError> {
         history::history(&self.local(), tip, target, limit, self.signer.as_ref())
+    }
+
+    fn history_all(
+        &self,
+        tip: &str,
+        targets: &[Target],
+        since: Option<i64>,
+    ) -> Result<Vec<crate::engine::ports::Touch>, RepoError> {
+        // Good only by hoist's own key; others' signatures are unknown or bad.
+        let nobody = sign::Keyring::default();
+        let judge = |payload: &[u8], armored: Option<&str>, time: i64| match (armored, &self.signer)
+        {
+            (Some(a), Some(key)) if key.verify(payload, a) => {
+                (crate::engine::ports::Verdict::Good, Some("hoist".into()))
+            }
+            _ => audit::verdict(nobody.check(payload, armored, time)),
+        };
+        audit::walk(&self.local(), tip, targets, since, &judge)
     }
 
     fn trusted_policy(&self, tip: &str) -> Result<Option<PolicyTrust>, RepoError> {

@@ -199,6 +199,14 @@ impl ConfigRepo for Observed<dyn ConfigRepo> {
     ) -> Result<Vec<Revision>, RepoError> {
         self.counted(self.inner.history(tip, target, limit))
     }
+    fn history_all(
+        &self,
+        tip: &str,
+        targets: &[Target],
+        since: Option<i64>,
+    ) -> Result<Vec<crate::engine::ports::Touch>, RepoError> {
+        self.counted(self.inner.history_all(tip, targets, since))
+    }
     fn trusted_policy(&self, tip: &str) -> Result<Option<PolicyTrust>, RepoError> {
         self.counted(self.inner.trusted_policy(tip))
     }

@@ -1,0 +1,267 @@
+//! The audit's walk: every first-parent commit from a tip that changed one
+//! of a set of targets' files, newest first, with the target's value before
+//! and after, the message's trailers and the signature's verdict. Cheap where
+//! nothing changed: trees are compared by id and each (tree, name) step of a
+//! path is looked up once for the whole walk, so a subtree no commit touched
+//! is decoded once; blobs are read and parsed only where a file changed, once
+//! per (blob, target); signatures are checked only on commits that touched a
+//! target file. [`touches`] (shared with [`super::memory`]) turns one
+//! commit's changes into rows: one per target whose value changed, and one
+//! per target whose file changed without its value changing, unless a
+//! target in the same file changed through hoist in that commit (hoist's
+//! edit of a neighbour is not an out-of-band edit).
+
+pub mod report;
+
+use super::edit;
+use super::history::trailers;
+use crate::engine::ports::{RepoError, Touch, Verdict};
+use crate::policy::Target;
+use gix::ObjectId;
+use std::collections::HashMap;
+
+/// Judges a commit's signature: the signed payload, the armored signature
+/// (`None`: unsigned) and the committer time give a verdict and who signed.
+pub type Judge<'a> = &'a dyn Fn(&[u8], Option<&str>, i64) -> (Verdict, Option<String>);
+
+/// Forget the memoised tree steps beyond this many (memory stays bounded
+/// on any history; the walk only slows down).
+const MAX_MEMO: usize = 1_000_000;
+
+fn err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> RepoError {
+    RepoError::git(e)
+}
+
+/// A [`Keyring`](super::sign::Keyring)'s verdict as the engine's port says
+/// it, with who signed when it is known.
+pub fn verdict(v: super::sign::Verdict) -> (Verdict, Option<String>) {
+    use super::sign::Verdict as Sig;
+    match v {
+        Sig::Good(who) => (Verdict::Good, Some(who)),
+        Sig::Bad => (Verdict::Bad, None),
+        Sig::UnknownKey => (Verdict::UnknownKey, None),
+        Sig::Unsigned => (Verdict::Unsigned, None),
+    }
+}
+
+/// One target's file changed in a commit: the target, its value before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    pub target: usize,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// The rows of one commit (see the module docs). `commit` carries
+/// everything but `target`, `old` and `new`.
+pub fn touches(commit: &Touch, changed: Vec<Changed>, targets: &[Target]) -> Vec<Touch> {
+    let row = |c: Changed| Touch {
+        target: c.target,
+        old: c.old,
+        new: c.new,
+        ..commit.clone()
+    };
+    let (values, edits): (Vec<Changed>, Vec<Changed>) =
+        changed.into_iter().partition(|c| c.old != c.new);
+    let values: Vec<Touch> = values.into_iter().map(row).collect();
+    let by_hoist = |file: &str| {
+        values
+            .iter()
+            .any(|t| t.via_hoist() && targets[t.target].file == file)
+    };
+    let edits: Vec<Touch> = edits
+        .into_iter()
+        .filter(|c| !by_hoist(&targets[c.target].file))
+        .map(row)
+        .collect();
+    let mut out = values;
+    out.extend(edits);
+    out.sort_by_key(|t| t.target);
+    out
+}
+
+/// Path lookups memoised by (tree, name): what a name holds in a tree.
+#[derive(Default)]
+struct Trees {
+    memo: HashMap<(ObjectId, String), Option<ObjectId>>,
+}
+
+impl Trees {
+    /// The blob at `path` under the tree `root`, `None` when absent or not a file.
+    fn blob(
+        &mut self,
+        repo: &gix::Repository,
+        root: ObjectId,
+        path: &str,
+    ) -> Result<Option<ObjectId>, RepoError> {
+        let mut at = root;
+        let mut parts = path.split('/').peekable();
+        while let Some(name) = parts.next() {
+            let key = (at, name.to_string());
+            let found = match self.memo.get(&key) {
+                Some(found) => *found,
+                None => {
+                    let want_tree = parts.peek().is_some();
+                    let tree = repo.find_tree(at).map_err(err)?;
+                    let found = tree
+                        .decode()
+                        .map_err(err)?
+                        .entries
+                        .iter()
+                        .find(|e| e.filename == name.as_bytes())
+                        .filter(|e| {
+                            if want_tree {
+                                e.mode.is_tree()
+                            } else {
+                                e.mode.is_blob()
+                            }
+                        })
+                        .map(|e| e.oid.to_owned());
+                    if self.memo.len() >= MAX_MEMO {
+                        self.memo.clear();
+                    }
+                    self.memo.insert(key, found);
+                    found
+                }
+            };
+            match found {
+                Some(id) => at = id,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(at))
+    }
+}
+
+/// Values read from blobs, once per (blob, target).
+#[derive(Default)]
+struct Values(HashMap<(ObjectId, usize), Option<String>>);
+
+impl Values {
+    fn get(
+        &mut self,
+        repo: &gix::Repository,
+        blob: Option<ObjectId>,
+        index: usize,
+        target: &Target,
+    ) -> Option<String> {
+        let blob = blob?;
+        self.0
+            .entry((blob, index))
+            .or_insert_with(|| {
+                let data = repo.find_object(blob).ok()?.detach().data;
+                let text = String::from_utf8(data).ok()?;
+                edit::read_value(&text, &target.locator).ok().flatten()
+            })
+            .clone()
+    }
+}
+
+/// The blob of each file (by index into `files`) in the tree `root`.
+fn blobs(
+    repo: &gix::Repository,
+    trees: &mut Trees,
+    root: Option<ObjectId>,
+    files: &[&str],
+) -> Result<Vec<Option<ObjectId>>, RepoError> {
+    let Some(root) = root else {
+        return Ok(vec![None; files.len()]);
+    };
+    files.iter().map(|f| trees.blob(repo, root, f)).collect()
+}
+
+/// The commit's own fields, the signature judged.
+fn facts(commit: &gix::Commit<'_>, judge: Judge<'_>) -> Result<Touch, RepoError> {
+    let message = commit.message_raw().map_err(err)?.to_string();
+    let time = commit.time().map_err(err)?.seconds;
+    let author = commit.author().map_err(err)?;
+    let (verdict, signer) = match commit.signature() {
+        Ok(Some((sig, signed))) => {
+            let payload = signed.to_bstring();
+            match std::str::from_utf8(sig.as_ref()) {
+                Ok(armored) => judge(&payload, Some(armored), time),
+                Err(_) => (Verdict::Bad, None),
+            }
+        }
+        Ok(None) => judge(&[], None, time),
+        Err(_) => (Verdict::Bad, None),
+    };
+    Ok(Touch {
+        sha: commit.id.to_string(),
+        time,
+        author: format!("{} <{}>", author.name, author.email),
+        subject: message.lines().next().unwrap_or_default().to_string(),
+        trailers: trailers(&message),
+        verdict,
+        signer,
+        target: 0,
+        old: None,
+        new: None,
+    })
+}
+
+/// Walk first parents from `tip` (see the module docs). Stops at the first
+/// commit older than `since` (committer time).
+pub fn walk(
+    repo: &gix::Repository,
+    tip: &str,
+    targets: &[Target],
+    since: Option<i64>,
+    judge: Judge<'_>,
+) -> Result<Vec<Touch>, RepoError> {
+    let mut files: Vec<&str> = targets.iter().map(|t| t.file.as_str()).collect();
+    files.sort_unstable();
+    files.dedup();
+    let file_of: Vec<usize> = targets
+        .iter()
+        .map(|t| files.binary_search(&t.file.as_str()).unwrap_or(0))
+        .collect();
+    let (mut trees, mut values) = (Trees::default(), Values::default());
+    let mut out = Vec::new();
+    let mut commit = repo
+        .find_commit(ObjectId::from_hex(tip.as_bytes()).map_err(err)?)
+        .map_err(err)?;
+    let mut tree = commit.tree_id().map_err(err)?.detach();
+    let mut now = blobs(repo, &mut trees, Some(tree), &files)?;
+    loop {
+        if since.is_some_and(|s| commit.time().map(|t| t.seconds < s).unwrap_or(false)) {
+            break;
+        }
+        let parent = match commit.parent_ids().next() {
+            Some(p) => Some(repo.find_commit(p.detach()).map_err(err)?),
+            None => None,
+        };
+        let parent_tree = match &parent {
+            Some(p) => Some(p.tree_id().map_err(err)?.detach()),
+            None => None,
+        };
+        let before = if parent_tree == Some(tree) {
+            now.clone()
+        } else {
+            blobs(repo, &mut trees, parent_tree, &files)?
+        };
+        if before != now {
+            let mut changed = Vec::new();
+            for (i, target) in targets.iter().enumerate() {
+                let f = file_of[i];
+                if before[f] != now[f] {
+                    changed.push(Changed {
+                        target: i,
+                        old: values.get(repo, before[f], i, target),
+                        new: values.get(repo, now[f], i, target),
+                    });
+                }
+            }
+            out.extend(touches(&facts(&commit, judge)?, changed, targets));
+        }
+        let Some(p) = parent else { break };
+        commit = p;
+        tree = parent_tree.unwrap_or(tree);
+        now = before;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[path = "audit/tests.rs"]
+mod tests;

@@ -1,0 +1,281 @@
+//! `hoist audit` end to end: a config repo with changes made by `hoist exec`
+//! (signed with the test key), a human edit of a target, a human commit with
+//! forged `Hoist-*` trailers, an edit of another key in a target file, a
+//! break-glass rollback and a hoist commit signed by a key nobody listed.
+//! Every row of the JSON is checked; the CSV is read back by Python's `csv`.
+
+use super::support::{BIN, World, git};
+use serde_json::Value;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const POLICY: &str = "\
+environments:
+  dev:
+    deployers: [\"*\"]
+  prod:
+    deployers: [console:alice]
+    incident_channels: [slack:C0INC]
+    break_glass: { approvals: 0 }
+apps:
+  api:
+    targets:
+      dev:  { file: apps/api/overlays/dev/kustomization.yaml, kustomize_image: ghcr.io/acme/api }
+      prod: { file: apps/api/overlays/prod/kustomization.yaml, kustomize_image: ghcr.io/acme/api }
+  worker:
+    targets:
+      prod: { file: apps/worker/prod/values.yaml, yaml_path: image.tag }
+";
+
+const WORKER: &str = "apps/worker/prod/values.yaml";
+const API_DEV: &str = "apps/api/overlays/dev/kustomization.yaml";
+
+fn audit(world: &World, extra: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(["audit", "--repo", world.origin.to_str().unwrap()])
+        .args(["--signers", world.allowed_signers.to_str().unwrap()])
+        .args(extra)
+        .env("HOME", world.dir.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("hoist runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A commit in the human clone, as `name`, with `message`, pushed.
+fn human_commit(
+    world: &World,
+    name: &str,
+    path: &str,
+    edit: impl Fn(&str) -> String,
+    message: &str,
+) {
+    world.commit_file("README.audit", name, "sync the human clone");
+    let work = world.dir.path().join("human");
+    let file = work.join(path);
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, edit(&text)).unwrap();
+    git(&work, &["add", "-A"]);
+    git(
+        &work,
+        &["-c", &format!("user.name={name}"), "commit", "-qm", message],
+    );
+    git(&work, &["push", "-q", "origin", "main"]);
+}
+
+fn ok(world: &World, actor: &str, command: &str, extra: &[&str]) {
+    let (code, reply) = world.exec_with(actor, command, extra, true);
+    assert_eq!(code, 0, "{command}: {reply}");
+}
+
+#[test]
+fn audit_lists_every_change_with_its_signature_and_flags_what_hoist_did_not_do() {
+    let world = World::new();
+    world.commit_file("hoist.yaml", POLICY, "policy for the audit");
+    ok(&world, "console:bob", "deploy api v1.4.0 to dev", &[]);
+    ok(&world, "console:alice", "deploy api v2.0.0 to prod", &[]);
+    ok(
+        &world,
+        "console:alice",
+        "deploy api v2.0.1 to prod --ticket OPS-1",
+        &[],
+    );
+    // A person edits a target's value by hand.
+    human_commit(
+        &world,
+        "Dana",
+        API_DEV,
+        |t| t.replace("v1.4.0", "v9.9.9"),
+        "hotfix dev",
+    );
+    // A person types hoist's trailers into their own commit.
+    let forged = "deploy worker 3.0.0 to prod, \"approved\"\n\nHoist-Operation: 99\n\
+                  Hoist-Requested-By: console:alice\nHoist-Approved-By: console:carol\n";
+    human_commit(
+        &world,
+        "Mallory \"M\", Jr",
+        WORKER,
+        |t| t.replace("2.7.4", "3.0.0"),
+        forged,
+    );
+    // Another key of a target file.
+    human_commit(
+        &world,
+        "Dana",
+        WORKER,
+        |t| t.replace("concurrency: 8", "concurrency: 16"),
+        "more workers",
+    );
+    // Break glass: back to v2.0.0 from the incident channel.
+    ok(
+        &world,
+        "console:alice",
+        "rollback api in prod --reason login is down",
+        &["--channel", "slack:C0INC", "--trusted"],
+    );
+    // hoist itself, but with a key the auditor does not list.
+    let stranger = world.dir.path().join("stranger");
+    let key = hoist::gitops::sign::Signer::generate().unwrap();
+    std::fs::write(&stranger, key.private_openssh().unwrap().unwrap()).unwrap();
+    let (code, reply) = world.exec_env(
+        "console:bob",
+        "deploy api v1.5.0 to dev",
+        &[],
+        &[("HOIST_SIGNING_KEY", stranger.to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{reply}");
+
+    let (code, out, err) = audit(&world, &["--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let seed: Vec<&Value> = rows.iter().filter(|r| r["subject"] == "seed").collect();
+    assert_eq!(seed.len(), 3, "the seed commit set every target: {out}");
+    assert!(
+        seed.iter()
+            .all(|r| r["via"] == "out-of-band" && r["signature"] == "unsigned")
+    );
+    let rows: Vec<&Value> = rows.iter().filter(|r| r["subject"] != "seed").collect();
+    let cell = |r: &Value, k: &str| r[k].as_str().unwrap_or("-").to_string();
+    let shape: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| ["env", "app", "old", "new", "via", "change", "signature"].map(|k| cell(r, k)))
+        .collect();
+    let want = [
+        [
+            "dev",
+            "api",
+            "v9.9.9",
+            "v1.5.0",
+            "out-of-band",
+            "value",
+            "unknown-key",
+        ],
+        ["prod", "api", "v2.0.1", "v2.0.0", "hoist", "value", "good"],
+        [
+            "prod",
+            "worker",
+            "3.0.0",
+            "3.0.0",
+            "out-of-band",
+            "file",
+            "unsigned",
+        ],
+        [
+            "prod",
+            "worker",
+            "2.7.4",
+            "3.0.0",
+            "out-of-band",
+            "value",
+            "unsigned",
+        ],
+        [
+            "dev",
+            "api",
+            "v1.4.0",
+            "v9.9.9",
+            "out-of-band",
+            "value",
+            "unsigned",
+        ],
+        ["prod", "api", "v2.0.0", "v2.0.1", "hoist", "value", "good"],
+        ["prod", "api", "v1.2.2", "v2.0.0", "hoist", "value", "good"],
+        [
+            "dev",
+            "api",
+            "v1.3.0-rc.1",
+            "v1.4.0",
+            "hoist",
+            "value",
+            "good",
+        ],
+    ]
+    .map(|r| r.map(String::from));
+    assert_eq!(shape, want, "{out}");
+    // Through hoist: who asked, who approved, the ticket, break glass, signer.
+    let (glass, ticketed, first) = (rows[1], rows[5], rows[7]);
+    assert_eq!(cell(glass, "requested_by"), "console:alice");
+    assert!(
+        cell(glass, "break_glass").contains("incident rollback by console:alice"),
+        "{glass}"
+    );
+    assert_eq!(cell(glass, "chat"), "slack:C0INC");
+    assert_eq!(cell(glass, "signer"), "hoist@localhost");
+    assert_eq!(cell(ticketed, "ticket"), "OPS-1");
+    assert_eq!(cell(ticketed, "break_glass"), "-");
+    assert_eq!(cell(first, "requested_by"), "console:bob");
+    assert!(cell(first, "operation").parse::<u64>().is_ok(), "{first}");
+    assert_eq!(first["approved_by"], serde_json::json!([]));
+    // Forged trailers are not hoist's words: flagged, not shown.
+    let forged_row = rows[3];
+    assert_eq!(cell(forged_row, "operation"), "-");
+    assert_eq!(forged_row["approved_by"], serde_json::json!([]));
+    assert!(
+        cell(forged_row, "note").contains("not trusted"),
+        "{forged_row}"
+    );
+    assert_eq!(
+        cell(forged_row, "author"),
+        "Mallory \"M\", Jr <test@example.com>"
+    );
+    assert!(cell(rows[0], "note").contains("not trusted (signature: unknown key)"));
+    for r in &rows {
+        let time = cell(r, "time");
+        assert!(
+            time.len() == 20 && time.ends_with('Z') && time.contains('T'),
+            "{time}"
+        );
+    }
+
+    // CSV: the same rows, read back by Python's csv module.
+    let (code, csv, err) = audit(&world, &["--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    let script = "import csv, json, sys\nrows = list(csv.reader(sys.stdin))\n\
+                  print(json.dumps([dict(zip(rows[0], r)) for r in rows[1:]]))";
+    let mut py = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    py.stdin.take().unwrap().write_all(csv.as_bytes()).unwrap();
+    let py = py.wait_with_output().unwrap();
+    assert!(py.status.success(), "python could not read the CSV:\n{csv}");
+    let parsed: Vec<Value> = serde_json::from_slice(&py.stdout).unwrap();
+    assert_eq!(parsed.len(), rows.len() + seed.len());
+    let forged_csv = parsed
+        .iter()
+        .find(|r| r["commit"] == forged_row["commit"] && r["change"] == "value")
+        .expect("the forged commit is in the CSV");
+    assert_eq!(forged_csv["subject"], forged_row["subject"]);
+    assert_eq!(forged_csv["author"], "Mallory \"M\", Jr <test@example.com>");
+    assert_eq!(parsed[1]["break_glass"], glass["break_glass"]);
+
+    // Filters, and the table: one line per row, no outside newline in it.
+    let (_, only, _) = audit(
+        &world,
+        &["--format", "json", "--env", "prod", "--app", "api"],
+    );
+    let only: Vec<Value> = serde_json::from_str(&only).unwrap();
+    assert_eq!(only.len(), 4, "three through hoist and the seed");
+    let (_, recent, _) = audit(&world, &["--format", "json", "--since", "1h"]);
+    assert_eq!(
+        serde_json::from_str::<Vec<Value>>(&recent).unwrap().len(),
+        11
+    );
+    let (code, table, _) = audit(&world, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(table.lines().count(), 12, "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("v2.0.1 -> v2.0.0") && l.contains("hoist"))
+    );
+    let (code, _, err) = audit(&world, &["--env", "prdo"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean `prod`"), "{err}");
+}
