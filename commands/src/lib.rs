@@ -25,6 +25,7 @@ pub mod verbs;
 
 pub use error::{ErrorKind, ParseError, edit_distance, nearest, visible};
 pub use types::{Duration, DurationUnit, Invalid, Name, OpId, Ticket, Version};
+pub use verbs::audit::Audit;
 pub use verbs::deploy::Deploy;
 pub use verbs::help::Help;
 pub use verbs::history::History;
@@ -45,6 +46,7 @@ pub enum Command {
     Rollback(Rollback),
     Status(Status),
     History(History),
+    Audit(Audit),
     Lock(Lock),
     Unlock(Unlock),
     Approve(Approve),
@@ -61,6 +63,7 @@ pub enum Verb {
     Rollback,
     Status,
     History,
+    Audit,
     Lock,
     Unlock,
     Approve,
@@ -70,12 +73,13 @@ pub enum Verb {
 }
 
 impl Verb {
-    pub const ALL: [Verb; 11] = [
+    pub const ALL: [Verb; 12] = [
         Verb::Deploy,
         Verb::Promote,
         Verb::Rollback,
         Verb::Status,
         Verb::History,
+        Verb::Audit,
         Verb::Lock,
         Verb::Unlock,
         Verb::Approve,
@@ -91,6 +95,7 @@ impl Verb {
             Verb::Rollback => "rollback",
             Verb::Status => "status",
             Verb::History => "history",
+            Verb::Audit => "audit",
             Verb::Lock => "lock",
             Verb::Unlock => "unlock",
             Verb::Approve => "approve",
@@ -115,6 +120,7 @@ impl Verb {
             Verb::Rollback => rollback::USAGE,
             Verb::Status => status::USAGE,
             Verb::History => history::USAGE,
+            Verb::Audit => audit::USAGE,
             Verb::Lock => lock::USAGE,
             Verb::Unlock => lock::UNLOCK_USAGE,
             Verb::Approve => vote::APPROVE_USAGE,
@@ -132,6 +138,7 @@ impl Verb {
             Verb::Rollback => rollback::HELP,
             Verb::Status => status::HELP,
             Verb::History => history::HELP,
+            Verb::Audit => audit::HELP,
             Verb::Lock => lock::HELP,
             Verb::Unlock => lock::UNLOCK_HELP,
             Verb::Approve => vote::APPROVE_HELP,
@@ -169,6 +176,7 @@ impl Command {
             Command::Rollback(_) => Verb::Rollback,
             Command::Status(_) => Verb::Status,
             Command::History(_) => Verb::History,
+            Command::Audit(_) => Verb::Audit,
             Command::Lock(_) => Verb::Lock,
             Command::Unlock(_) => Verb::Unlock,
             Command::Approve(_) => Verb::Approve,
@@ -231,6 +239,7 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
         Verb::Rollback => Command::Rollback(rollback::parse(c, flags)?),
         Verb::Status => Command::Status(status::parse(c, flags)?),
         Verb::History => Command::History(history::parse(c, flags)?),
+        Verb::Audit => Command::Audit(audit::parse(c, flags)?),
         Verb::Lock => Command::Lock(lock::parse(c, flags)?),
         Verb::Unlock => Command::Unlock(lock::parse_unlock(c, flags)?),
         Verb::Approve => Command::Approve(vote::parse_approve(c, flags)?),
@@ -248,6 +257,7 @@ impl fmt::Display for Command {
             Command::Rollback(c) => c.fmt(f),
             Command::Status(c) => c.fmt(f),
             Command::History(c) => c.fmt(f),
+            Command::Audit(c) => c.fmt(f),
             Command::Lock(c) => c.fmt(f),
             Command::Unlock(c) => c.fmt(f),
             Command::Approve(c) => c.fmt(f),

@@ -90,6 +90,8 @@ fn command() -> impl Strategy<Value = Command> {
             prop::option::of(1u32..500)
         )
             .prop_map(|(app, env, limit)| Command::History(History { app, env, limit })),
+        (name(), prop::option::of(duration()))
+            .prop_map(|(env, since)| Command::Audit(Audit { env, since })),
         (
             prop::option::of(name()),
             name(),

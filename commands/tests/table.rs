@@ -152,6 +152,37 @@ fn promote_rollback_status_history() {
 }
 
 #[test]
+fn audit_forms() {
+    let audit = |since: Option<&str>| {
+        Command::Audit(Audit {
+            env: n("prod"),
+            since: since.map(|s| s.parse().unwrap()),
+        })
+    };
+    assert_eq!(ok("audit prod"), audit(None));
+    assert_eq!(ok("audit prod since 30d"), audit(Some("30d")));
+    assert_eq!(ok("  AUDIT prod SINCE 12h "), audit(Some("12h")));
+    assert_eq!(
+        ok("audit prod since 30d").to_string(),
+        "audit prod since 30d"
+    );
+    let e = err("audit prod since 2w");
+    assert_eq!(&e.input[e.span.clone()], "2w");
+    assert!(
+        e.message().contains("not a valid duration"),
+        "{}",
+        e.message()
+    );
+    let e = err("audit prod since");
+    assert!(e.message().contains("a duration"), "{}", e.message());
+    let e = err("audit prod for 30d");
+    assert_eq!(&e.input[e.span.clone()], "for");
+    let e = err("audit Prod");
+    assert!(e.message().contains("not a valid"), "{}", e.message());
+    assert_eq!(err("adit prod").suggestion.as_deref(), Some("audit"));
+}
+
+#[test]
 fn lock_unlock_votes_help() {
     assert_eq!(
         ok("lock prod"),
@@ -308,6 +339,8 @@ fn every_error_points_inside_the_input_and_carries_usage() {
         ("approve seven", Some(Verb::Approve)),
         ("cancel 1 2", Some(Verb::Cancel)),
         ("status api in", Some(Verb::Status)),
+        ("audit", Some(Verb::Audit)),
+        ("audit prod since 0d", Some(Verb::Audit)),
         ("lock prod \"unterminated", None),
     ];
     for (input, verb) in cases {

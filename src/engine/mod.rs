@@ -5,6 +5,7 @@
 //! appears here.
 
 mod approve;
+mod audit;
 mod chores;
 pub mod drift;
 mod follow;
@@ -292,6 +293,7 @@ impl Engine {
             Command::Deploy(_) | Command::Promote(_) | Command::Rollback(_) => self.write(req),
             Command::Status(s) => self.status(s),
             Command::History(h) => self.history(h),
+            Command::Audit(a) => self.audit(a),
             Command::Help(h) => Ok(Reply::done(h.text())),
             Command::Approve(a) => self.vote(req, a.id.0, None),
             Command::Deny(d) => self.vote(req, d.id.0, Some(d.reason.clone())),

@@ -2,6 +2,7 @@
 //! parsed command becomes, its usage line and help text, its grammar, and its
 //! canonical `Display`.
 
+pub mod audit;
 pub mod deploy;
 pub mod help;
 pub mod history;
