@@ -2,6 +2,9 @@
 
 mod support;
 
+#[path = "policy/signers.rs"]
+mod policy_signers;
+
 use support::{World, git};
 
 const API_STAGING: &str = "apps/api/overlays/staging/kustomization.yaml";

@@ -4,7 +4,9 @@
 //! decision reads that version, so a change pushed without a signer's
 //! signature (prod's approvals dropped, someone added to `sre`) is not
 //! obeyed. A request whose answer used the policy while such a change is on
-//! the branch says so in one line of its reply ([`Noted`]), and the trusted
+//! the branch says so in one line of its reply ([`Noted`]: the last policy
+//! read decides, so a request first decided on a stale tip and then on a
+//! fresh, trusted one says nothing), and the trusted
 //! policy's `alerts` channels are told once per offending commit (remembered
 //! in the journal). The commit's author and subject are anyone's words:
 //! they are flattened to one line and bounded before anyone sees them. With
@@ -29,8 +31,8 @@ const ALERTED: &str = "policy-untrusted:";
 
 thread_local! {
     /// While a request is handled on this thread: what its reply must say
-    /// about the policy it used.
-    static NOTES: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+    /// about the policy it read last (`Some(None)`: nothing).
+    static NOTES: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
 }
 
 /// Alerting is checked and remembered under one lock, so two requests
@@ -40,20 +42,20 @@ static ALERTING: Mutex<()> = Mutex::new(());
 /// The notes of one request handled on this thread. [`Noted::finish`] adds
 /// them to its reply; dropping it restores whatever an outer request collected.
 pub(super) struct Noted {
-    outer: Option<Vec<String>>,
+    outer: Option<Option<String>>,
 }
 
 impl Noted {
     pub(super) fn begin() -> Noted {
         Noted {
-            outer: NOTES.with(|n| n.replace(Some(Vec::new()))),
+            outer: NOTES.with(|n| n.replace(Some(None))),
         }
     }
 
-    /// `reply` with one line per distinct note.
+    /// `reply` with the note, if the policy it read last calls for one.
     pub(super) fn finish(mut self, mut reply: Reply) -> Reply {
-        let notes = NOTES.with(|n| n.replace(self.outer.take()));
-        for note in notes.unwrap_or_default() {
+        let note = NOTES.with(|n| n.replace(self.outer.take()));
+        if let Some(Some(note)) = note {
             if !reply.message.is_empty() {
                 reply.message.push('\n');
             }
@@ -71,13 +73,12 @@ impl Drop for Noted {
     }
 }
 
-/// Note `text` for the reply of the request being handled on this thread.
-fn note(text: String) {
+/// What the reply of the request being handled on this thread must say
+/// about the policy just read (`None`: nothing).
+fn note(text: Option<String>) {
     NOTES.with(|n| {
-        if let Some(notes) = n.borrow_mut().as_mut()
-            && !notes.contains(&text)
-        {
-            notes.push(text);
+        if let Some(note) = n.borrow_mut().as_mut() {
+            *note = text;
         }
     });
 }
@@ -134,6 +135,7 @@ impl Engine {
             return self.parse_policy_at(tip);
         };
         let Some(offender) = trust.offending else {
+            note(None);
             return self.parse_policy_at(tip);
         };
         let Some(trusted) = trust.trusted else {
@@ -141,7 +143,7 @@ impl Engine {
             return Err(PolicyError::Untrusted(nothing_trusted(&offender)));
         };
         let policy = self.parse_policy_at(&trusted)?;
-        note(passed_over(&offender, &trusted));
+        note(Some(passed_over(&offender, &trusted)));
         self.alert_untrusted(&policy, &offender, &trusted);
         Ok(policy)
     }
@@ -204,14 +206,18 @@ mod tests {
     }
 
     #[test]
-    fn notes_go_to_the_request_that_collects_them_once() {
-        note("before any request".into());
+    fn the_last_policy_read_of_the_request_decides_its_note() {
+        note(Some("before any request".into()));
         let noted = Noted::begin();
-        note("a".into());
-        note("a".into());
+        note(Some("a".into()));
+        note(Some("a".into()));
         let reply = noted.finish(Reply::done("done"));
         assert_eq!(reply.message, "done\na");
-        note("after".into());
+        let noted = Noted::begin();
+        note(Some("stale".into()));
+        note(None);
+        assert_eq!(noted.finish(Reply::done("fresh")).message, "fresh");
+        note(Some("after".into()));
         let reply = Noted::begin().finish(Reply::done("next"));
         assert_eq!(reply.message, "next");
     }
