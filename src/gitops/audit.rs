@@ -24,9 +24,9 @@ use std::collections::HashMap;
 /// (`None`: unsigned) and the committer time give a verdict and who signed.
 pub type Judge<'a> = &'a dyn Fn(&[u8], Option<&str>, i64) -> (Verdict, Option<String>);
 
-/// Forget the memoised tree steps beyond this many (memory stays bounded
-/// on any history; the walk only slows down).
-const MAX_MEMO: usize = 1_000_000;
+/// Forget the decoded trees beyond this many (memory stays bounded on any
+/// history; the walk only slows down).
+const MAX_MEMO: usize = 200_000;
 
 fn err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> RepoError {
     RepoError::git(e)
@@ -80,56 +80,104 @@ pub fn touches(commit: &Touch, changed: Vec<Changed>, targets: &[Target]) -> Vec
     out
 }
 
-/// Path lookups memoised by (tree, name): what a name holds in a tree.
-#[derive(Default)]
+/// What a name holds in a tree, as far as a path lookup cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    Tree(ObjectId),
+    Blob(ObjectId),
+    /// Absent, or a link or a submodule (which a deploy cannot read either).
+    Nothing,
+}
+
+/// Trees decoded once each (keyed by id, so a subtree no commit touched is
+/// read once for the whole walk), keeping only what the targets' path
+/// segments hold in them.
 struct Trees {
-    memo: HashMap<(ObjectId, String), Option<ObjectId>>,
+    /// Tree -> what each of `names` holds in it.
+    memo: gix::hashtable::HashMap<ObjectId, Vec<Held>>,
+    /// Every path segment of every target file.
+    names: Vec<String>,
+    /// Each file's path as indexes into `names`.
+    paths: Vec<Vec<usize>>,
 }
 
 impl Trees {
-    /// The blob at `path` under the tree `root`, `None` when absent or not a file.
+    fn new(files: &[&str]) -> Trees {
+        let mut names: Vec<String> = files
+            .iter()
+            .flat_map(|f| f.split('/'))
+            .map(String::from)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let paths = files
+            .iter()
+            .map(|f| {
+                f.split('/')
+                    .map(|seg| names.binary_search_by(|n| n.as_str().cmp(seg)).unwrap_or(0))
+                    .collect()
+            })
+            .collect();
+        Trees {
+            memo: Default::default(),
+            names,
+            paths,
+        }
+    }
+
+    /// What `tree` holds under each name, decoding it the first time.
+    fn held(&mut self, repo: &gix::Repository, tree: ObjectId) -> Result<&[Held], RepoError> {
+        if !self.memo.contains_key(&tree) {
+            if self.memo.len() >= MAX_MEMO {
+                self.memo.clear();
+            }
+            let object = repo.find_tree(tree).map_err(err)?;
+            let decoded = object.decode().map_err(err)?;
+            let mut held = vec![Held::Nothing; self.names.len()];
+            for e in &decoded.entries {
+                let Ok(i) = self
+                    .names
+                    .binary_search_by(|n| n.as_bytes().cmp(e.filename.as_ref()))
+                else {
+                    continue;
+                };
+                held[i] = if e.mode.is_tree() {
+                    Held::Tree(e.oid.to_owned())
+                } else if e.mode.is_blob() {
+                    Held::Blob(e.oid.to_owned())
+                } else {
+                    Held::Nothing
+                };
+            }
+            self.memo.insert(tree, held);
+        }
+        Ok(self.memo.get(&tree).map(Vec::as_slice).unwrap_or_default())
+    }
+
+    /// The blob of file `file` (an index into the files) under the tree
+    /// `root`; `None` when absent or not a file.
     fn blob(
         &mut self,
         repo: &gix::Repository,
         root: ObjectId,
-        path: &str,
+        file: usize,
     ) -> Result<Option<ObjectId>, RepoError> {
         let mut at = root;
-        let mut parts = path.split('/').peekable();
-        while let Some(name) = parts.next() {
-            let key = (at, name.to_string());
-            let found = match self.memo.get(&key) {
-                Some(found) => *found,
-                None => {
-                    let want_tree = parts.peek().is_some();
-                    let tree = repo.find_tree(at).map_err(err)?;
-                    let found = tree
-                        .decode()
-                        .map_err(err)?
-                        .entries
-                        .iter()
-                        .find(|e| e.filename == name.as_bytes())
-                        .filter(|e| {
-                            if want_tree {
-                                e.mode.is_tree()
-                            } else {
-                                e.mode.is_blob()
-                            }
-                        })
-                        .map(|e| e.oid.to_owned());
-                    if self.memo.len() >= MAX_MEMO {
-                        self.memo.clear();
-                    }
-                    self.memo.insert(key, found);
-                    found
-                }
-            };
-            match found {
-                Some(id) => at = id,
-                None => return Ok(None),
+        let steps = self.paths[file].clone();
+        for (k, &name) in steps.iter().enumerate() {
+            let last = k + 1 == steps.len();
+            match self
+                .held(repo, at)?
+                .get(name)
+                .copied()
+                .unwrap_or(Held::Nothing)
+            {
+                Held::Tree(id) if !last => at = id,
+                Held::Blob(id) if last => return Ok(Some(id)),
+                _ => return Ok(None),
             }
         }
-        Ok(Some(at))
+        Ok(None)
     }
 }
 
@@ -167,7 +215,9 @@ fn blobs(
     let Some(root) = root else {
         return Ok(vec![None; files.len()]);
     };
-    files.iter().map(|f| trees.blob(repo, root, f)).collect()
+    (0..files.len())
+        .map(|f| trees.blob(repo, root, f))
+        .collect()
 }
 
 /// The commit's own fields, the signature judged.
@@ -216,7 +266,11 @@ pub fn walk(
         .iter()
         .map(|t| files.binary_search(&t.file.as_str()).unwrap_or(0))
         .collect();
-    let (mut trees, mut values) = (Trees::default(), Values::default());
+    let (mut trees, mut values) = (Trees::new(&files), Values::default());
+    // Trees and commits are read once each, but deltas share bases.
+    let mut repo = repo.clone();
+    repo.object_cache_size_if_unset(16 << 20);
+    let repo = &repo;
     let mut out = Vec::new();
     let mut commit = repo
         .find_commit(ObjectId::from_hex(tip.as_bytes()).map_err(err)?)
