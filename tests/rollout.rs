@@ -385,3 +385,22 @@ fn a_policy_change_reaches_drift_without_a_restart() {
     chores_for(Duration::from_millis(600));
     assert_eq!(drift(), 1, "{:?}", h.said.all());
 }
+
+/// A rollout followed again after its timeout has passed (hoist was down
+/// longer than that) is judged on one real look at the cluster, not called
+/// timed out before its cache is even listed.
+#[test]
+fn a_rollout_followed_again_after_its_timeout_is_judged_before_it_is_called_late() {
+    let (mut h, fake, _dir) = world(Settings {
+        wait: false,
+        ..Settings::default()
+    });
+    let reply = h.say("console:alice", None, "deploy api v1.2.4 to staging");
+    assert_eq!(reply.state, "pushed", "{reply:?}");
+    fake.argo("api-staging", argo_healthy(&h.world.tip()));
+    h.advance(1200);
+    h.settings.wait = true;
+    let replies = h.restart();
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0].state, "healthy", "{replies:?}");
+}

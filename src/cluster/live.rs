@@ -140,7 +140,10 @@ impl Live {
 
     /// The cache of `kind` in `ns`, starting its watch on first use.
     fn store(&self, kind: Kind, ns: Option<String>) -> Store<DynamicObject> {
-        let mut stores = self.stores.lock().unwrap();
+        let mut stores = self
+            .stores
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(s) = stores.get(&(kind, ns.clone())) {
             return s.clone();
         }
@@ -166,7 +169,11 @@ impl Live {
             while let Some(event) = stream.next().await {
                 match event {
                     Ok(watcher::Event::InitDone) => {
-                        shared.listed.lock().unwrap().insert((kind, scope.clone()));
+                        shared
+                            .listed
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .insert((kind, scope.clone()));
                         shared.wake_kind(kind);
                     }
                     Ok(event) => on_event(&shared, kind, &event),
@@ -214,7 +221,11 @@ impl Live {
     }
 
     fn register(&self, key: &Key, id: u64, wake: &Wake) {
-        let mut followers = self.shared.followers.lock().unwrap();
+        let mut followers = self
+            .shared
+            .followers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         followers
             .entry(key.clone())
             .or_default()
@@ -222,7 +233,11 @@ impl Live {
     }
 
     fn unregister(&self, id: u64) {
-        let mut followers = self.shared.followers.lock().unwrap();
+        let mut followers = self
+            .shared
+            .followers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for list in followers.values_mut() {
             list.retain(|(i, _)| *i != id);
         }
@@ -264,6 +279,58 @@ impl Live {
             Kind::GitRepository => Progress::NotSeenYet,
         })
     }
+}
+
+impl Live {
+    /// One look at a watch taken out of the map.
+    fn look_at(&self, id: WatchId, follow: &mut Follow, contains: &dyn Fn(&str) -> bool) -> Look {
+        let Some(key) = follow.key.clone() else {
+            let why = format!("{} names no Argo CD or Flux object", follow.app);
+            return Look {
+                progress: Some(Progress::Failed(why)),
+                ..Look::default()
+            };
+        };
+        // The first verdict is given on a listed cache, not an empty one
+        // (matters when following resumes with little of the timeout left);
+        // the watcher wakes followers of a kind when its list is complete.
+        let listed = match self.scope_of(&key) {
+            Ok(scope) => lock(&self.shared.listed).contains(&(key.kind, scope)),
+            Err(_) => false,
+        };
+        let waited = follow.started.elapsed();
+        if !listed && waited < LIST_WAIT {
+            return Look {
+                again_in: Some(LIST_WAIT - waited),
+                ..Look::default()
+            };
+        }
+        let wake = follow.wake.clone();
+        let progress = match self.judge(&key, contains, &mut follow.release, (id, &wake)) {
+            Ok(p) => p,
+            Err(message) => Progress::Failed(message),
+        };
+        // A release settling is looked at again without an event.
+        let settling = follow.release.parent_at_r.is_some() && progress == Progress::Applied;
+        // Absent from a complete list only: a watch that never listed
+        // (RBAC, the API down) says nothing about the object.
+        let missing = (listed && matches!(self.get(&key), Ok(None))).then(|| {
+            format!(
+                "{key} does not exist in the cluster (as far as hoist may watch); \
+                 check the app's argocd/flux entry in hoist.yaml"
+            )
+        });
+        Look {
+            progress: Some(progress),
+            missing,
+            again_in: settling.then_some(Duration::from_secs(1)),
+        }
+    }
+}
+
+/// A mutex's guard, also after a panic elsewhere poisoned it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// How long a HelmRelease may keep its generation after its parent applied
@@ -356,62 +423,25 @@ impl Cluster for Live {
             release: Release::default(),
             started: Instant::now(),
         };
-        self.follows.lock().unwrap().insert(id, follow);
+        self.follows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id, follow);
         id
     }
 
     fn look(&self, id: WatchId, contains: &dyn Fn(&str) -> bool) -> Look {
-        let mut follows = self.follows.lock().unwrap();
-        let Some(follow) = follows.get_mut(&id) else {
+        // Judged without holding the map: `contains` may ask git (even fetch).
+        let Some(mut follow) = lock(&self.follows).remove(&id) else {
             return Look::default();
         };
-        let Some(key) = follow.key.clone() else {
-            let why = format!("{} names no Argo CD or Flux object", follow.app);
-            return Look {
-                progress: Some(Progress::Failed(why)),
-                ..Look::default()
-            };
-        };
-        // The first verdict is given on a listed cache, not an empty one
-        // (matters when following resumes with little of the timeout left);
-        // the watcher wakes followers of a kind when its list is complete.
-        if let Ok(scope) = self.scope_of(&key) {
-            let listed = self
-                .shared
-                .listed
-                .lock()
-                .unwrap()
-                .contains(&(key.kind, scope));
-            let waited = follow.started.elapsed();
-            if !listed && waited < LIST_WAIT {
-                return Look {
-                    again_in: Some(LIST_WAIT - waited),
-                    ..Look::default()
-                };
-            }
-        }
-        let wake = follow.wake.clone();
-        let progress = match self.judge(&key, contains, &mut follow.release, (id, &wake)) {
-            Ok(p) => p,
-            Err(message) => Progress::Failed(message),
-        };
-        // A release settling is looked at again without an event.
-        let settling = follow.release.parent_at_r.is_some() && progress == Progress::Applied;
-        let missing = matches!(self.get(&key), Ok(None)).then(|| {
-            format!(
-                "{key} does not exist in the cluster (as far as hoist may watch); \
-                 check the app's argocd/flux entry in hoist.yaml"
-            )
-        });
-        Look {
-            progress: Some(progress),
-            missing,
-            again_in: settling.then_some(Duration::from_secs(1)),
-        }
+        let look = self.look_at(id, &mut follow, contains);
+        lock(&self.follows).insert(id, follow);
+        look
     }
 
     fn unwatch(&self, id: WatchId) {
-        self.follows.lock().unwrap().remove(&id);
+        lock(&self.follows).remove(&id);
         self.unregister(id);
     }
 

@@ -6,10 +6,28 @@
 //! platform groups, the rules) reaches a running bot without a restart.
 
 use super::{Engine, Fail, State};
+use crate::policy::Policy;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often the default branch is fetched for a changed `hoist.yaml`.
 const POLICY_EVERY: Duration = Duration::from_secs(60);
+
+/// How often waiting requests are looked at for expiry (approvals expire
+/// in minutes or hours: ten seconds late is on time).
+const EXPIRE_EVERY: Duration = Duration::from_secs(10);
+
+/// What the chores keep between rounds.
+#[derive(Debug, Default)]
+pub(super) struct Chores {
+    pub(super) drift: super::drift::Tracker,
+    /// The policy last read, and the tip it was read at.
+    policy: Option<(String, Arc<Policy>)>,
+    /// Why the policy could not be read, as last said.
+    unreadable: Option<String>,
+    /// When expiry was last looked at.
+    expired: Option<Instant>,
+}
 
 impl Engine {
     /// Start the chores thread, one look every `tick`. It ends with the
@@ -39,18 +57,56 @@ impl Engine {
 
     /// One round of chores; `fetch`: ask the remote for the policy first.
     pub fn chores(&self, fetch: bool) {
-        let policy = self
-            .policy_branch()
-            .and_then(|branch| self.policy_on(&branch, fetch));
-        match policy {
-            Ok((policy, _)) => self.look_for_drift(&policy),
+        match self.chores_policy(fetch) {
+            Ok(policy) => self.look_for_drift(&policy),
             // Fetching failed or hoist.yaml is broken: drift waits for a
-            // readable policy; requests say what is wrong when asked.
+            // readable policy (said once per new reason); requests say what
+            // is wrong when asked.
             Err(Fail::Refused(m) | Fail::Error(m)) => {
-                tracing::debug!(error = %m, "chores: no policy to look for drift with");
+                let mut chores = self.chores_state();
+                if chores.unreadable.as_deref() != Some(m.as_str()) {
+                    tracing::warn!(error = %m, "chores: no policy to look for drift with");
+                    chores.unreadable = Some(m);
+                }
             }
         }
-        self.expire_due();
+        let due = {
+            let mut chores = self.chores_state();
+            let due = chores.expired.is_none_or(|t| t.elapsed() >= EXPIRE_EVERY);
+            if due {
+                chores.expired = Some(Instant::now());
+            }
+            due
+        };
+        if due {
+            self.expire_due();
+        }
+    }
+
+    fn chores_state(&self) -> std::sync::MutexGuard<'_, Chores> {
+        self.chores
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The policy at the default branch's tip, parsed once per tip.
+    fn chores_policy(&self, fetch: bool) -> Result<Arc<Policy>, Fail> {
+        let branch = self.policy_branch()?;
+        let tip = if fetch {
+            self.repo.refresh(&branch)?
+        } else {
+            self.repo.known_tip(&branch)?
+        };
+        if let Some((at, policy)) = &self.chores_state().policy
+            && *at == tip
+        {
+            return Ok(policy.clone());
+        }
+        let policy = Arc::new(self.policy_at(&tip)?);
+        let mut chores = self.chores_state();
+        chores.policy = Some((tip, policy.clone()));
+        chores.unreadable = None;
+        Ok(policy)
     }
 
     /// Requests whose approvals did not come in time end as Expired, and
@@ -60,7 +116,7 @@ impl Engine {
         let waiting = match self.journal.unfinished() {
             Ok(ops) => ops,
             Err(e) => {
-                tracing::warn!(error = %e, "chores: reading the journal");
+                tracing::warn!(error = %e.report(), "chores: reading the journal");
                 return;
             }
         };

@@ -10,10 +10,10 @@
 //! picked up by a running bot. [`Tracker`] is the pure state; the engine's
 //! chores feed it.
 
-use super::Engine;
 use super::ports::{Condition, WatchRequest};
-use crate::policy::Policy;
-use std::collections::HashMap;
+use super::{Engine, State};
+use crate::policy::{Policy, Watch};
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// How long drift must last before it is said, and how often it is said
@@ -33,17 +33,17 @@ impl Default for Timing {
     }
 }
 
-/// One object hoist deploys through, and where its drift is said.
+/// One object hoist deploys through in one environment (several apps may
+/// share it, e.g. one Flux Kustomization), and where its drift is said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watched {
+    /// What the cluster is asked about (the first app's request).
     pub request: WatchRequest,
+    /// Every app deployed through this object in this environment.
+    pub apps: Vec<String>,
+    /// The object, resolved for the environment: what drift is keyed by.
+    pub object: String,
     pub channel: String,
-}
-
-impl Watched {
-    fn key(&self) -> (String, String) {
-        (self.request.env.clone(), self.request.app.clone())
-    }
 }
 
 /// A message for a channel.
@@ -58,25 +58,48 @@ struct Open {
     watched: Watched,
     since: Instant,
     what: String,
+    /// When drift was last said (reset while hoist is changing the object).
     alerted: Option<Instant>,
+    /// Drift was said at least once: its end is said too.
+    said: bool,
 }
 
 /// Which watched objects drift, since when, and what was said about them.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    open: HashMap<(String, String), Open>,
+    open: HashMap<String, Open>,
+}
+
+/// The object a watch names in `env`, as one string (`{env}` resolved).
+fn object_of(watch: &Watch, env: &str) -> String {
+    match watch {
+        Watch::ArgoCd {
+            namespace,
+            application,
+        } => format!("argocd {namespace}/{application}").replace("{env}", env),
+        Watch::Flux {
+            kind,
+            namespace,
+            name,
+        } => format!("flux {kind} {namespace}/{name}").replace("{env}", env),
+    }
 }
 
 /// Every object the policy names for an app in an environment that has an
-/// `alerts` channel.
+/// `alerts` channel, with the apps deployed through it.
 pub fn watched(policy: &Policy) -> Vec<Watched> {
-    let mut out = Vec::new();
+    let mut out: Vec<Watched> = Vec::new();
     for app in &policy.apps {
         let Some(watch) = &app.watch else { continue };
         for env in app.targets.keys() {
             let Some(channel) = policy.env(env).and_then(|e| e.alerts.clone()) else {
                 continue;
             };
+            let object = format!("{env} {}", object_of(watch, env.as_str()));
+            if let Some(w) = out.iter_mut().find(|w| w.object == object) {
+                w.apps.push(app.name.to_string());
+                continue;
+            }
             out.push(Watched {
                 request: WatchRequest {
                     app: app.name.to_string(),
@@ -85,11 +108,19 @@ pub fn watched(policy: &Policy) -> Vec<Watched> {
                     revision: String::new(),
                     timeout_secs: 0,
                 },
+                apps: vec![app.name.to_string()],
+                object,
                 channel,
             });
         }
     }
     out
+}
+
+impl Watched {
+    fn who(&self) -> String {
+        format!("{} in {}", self.apps.join(", "), self.request.env)
+    }
 }
 
 impl Tracker {
@@ -99,23 +130,24 @@ impl Tracker {
         match now_is {
             Condition::Unknown => None,
             Condition::Drifting(what) => {
-                let open = self.open.entry(w.key()).or_insert(Open {
+                let open = self.open.entry(w.object.clone()).or_insert(Open {
                     watched: w.clone(),
                     since: now,
                     what: what.clone(),
                     alerted: None,
+                    said: false,
                 });
                 open.what = what;
                 open.watched = w.clone();
                 None
             }
             Condition::InSync(what) => {
-                let ended = self.open.remove(&w.key())?;
-                ended.alerted.map(|_| Alert {
+                let ended = self.open.remove(&w.object)?;
+                ended.said.then(|| Alert {
                     channel: w.channel.clone(),
                     text: format!(
-                        "drift over: {} in {}: {what} is back in sync and healthy",
-                        w.request.app, w.request.env
+                        "drift over: {}: {what} is back in sync and healthy",
+                        w.who()
                     ),
                 })
             }
@@ -124,22 +156,24 @@ impl Tracker {
 
     /// Forget drift on objects no longer watched (the policy changed).
     pub fn keep_only(&mut self, watched: &[Watched]) {
-        self.open
-            .retain(|k, _| watched.iter().any(|w| &w.key() == k));
+        let keep: HashSet<&str> = watched.iter().map(|w| w.object.as_str()).collect();
+        self.open.retain(|k, _| keep.contains(k.as_str()));
     }
 
-    /// Alerts due at `now`. Drift on an app in an environment a hoist
-    /// operation is following belongs to that operation (it reports in its
-    /// own thread), so its clock restarts instead.
+    /// Alerts due at `now`. Drift on an object a hoist operation is changing
+    /// (`hoists(env, app)` for any of its apps: following a rollout there, or
+    /// whose last change there ended failed and was said in its own thread)
+    /// belongs to that operation, so its clock restarts instead.
     pub fn due(
         &mut self,
         now: Instant,
         timing: Timing,
-        in_flight: &dyn Fn(&str, &str) -> bool,
+        hoists: &dyn Fn(&str, &str) -> bool,
     ) -> Vec<Alert> {
         let mut alerts = Vec::new();
-        for ((env, app), open) in &mut self.open {
-            if in_flight(env, app) {
+        for open in self.open.values_mut() {
+            let w = &open.watched;
+            if w.apps.iter().any(|app| hoists(&w.request.env, app)) {
                 open.since = now;
                 open.alerted = None;
                 continue;
@@ -152,15 +186,17 @@ impl Tracker {
             if first || again {
                 let word = if again { "still drifting" } else { "drift" };
                 alerts.push(Alert {
-                    channel: open.watched.channel.clone(),
+                    channel: w.channel.clone(),
                     text: format!(
-                        "{word}: {app} in {env}: {} for {} and no hoist operation is \
+                        "{word}: {}: {} for {} and no hoist operation is \
                          changing it; the cluster or the repo was changed outside hoist",
+                        w.who(),
                         open.what,
                         super::render::age(lasting.as_secs() as i64)
                     ),
                 });
                 open.alerted = Some(now);
+                open.said = true;
             }
         }
         alerts.sort_by(|a, b| a.text.cmp(&b.text));
@@ -175,19 +211,32 @@ impl Engine {
         let Some(cluster) = &self.cluster else { return };
         let watched = watched(policy);
         let now = Instant::now();
+        let flying = self.runner.apps_in_flight();
+        // The last change hoist made there failed: its thread said so.
+        let failed_there = |env: &str, app: &str| {
+            matches!(
+                self.journal.latest(env, app),
+                Ok(Some(op)) if matches!(
+                    op.state,
+                    State::Degraded { .. } | State::Failed { .. } | State::TimedOut
+                )
+            )
+        };
+        let hoists = |env: &str, app: &str| {
+            flying.contains(&(env.to_string(), app.to_string())) || failed_there(env, app)
+        };
         let mut alerts = Vec::new();
         {
-            let mut tracker = self
-                .drift
+            let mut chores = self
+                .chores
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let tracker = &mut chores.drift;
             tracker.keep_only(&watched);
             for w in &watched {
                 alerts.extend(tracker.observe(w, cluster.condition(&w.request), now));
             }
-            let flying = self.runner.apps_in_flight();
-            let in_flight = |env: &str, app: &str| flying.contains(&(env.into(), app.into()));
-            alerts.extend(tracker.due(now, self.settings.drift, &in_flight));
+            alerts.extend(tracker.due(now, self.settings.drift, &hoists));
         }
         for a in alerts {
             tracing::warn!(channel = %a.channel, "{}", a.text);
@@ -199,10 +248,11 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Watch;
 
     fn prod() -> Watched {
         Watched {
+            apps: vec!["api".into()],
+            object: "prod argocd argocd/api-prod".into(),
             request: WatchRequest {
                 app: "api".into(),
                 env: "prod".into(),
@@ -298,20 +348,49 @@ apps:
   web:
     targets:
       prod: {file: d.yaml, yaml_path: image.tag}
+  cron:
+    targets:
+      prod: {file: e.yaml, yaml_path: image.tag}
+    flux: {kind: HelmRelease, namespace: "apps-{env}", name: worker}
 "#;
         let (policy, problems) = crate::policy::load(yaml);
         assert!(problems.is_empty(), "{problems:?}");
         let mut w: Vec<String> = watched(&policy)
             .iter()
-            .map(|w| format!("{} {} -> {}", w.request.app, w.request.env, w.channel))
+            .map(|w| format!("{} -> {} ({})", w.who(), w.channel, w.object))
             .collect();
         w.sort();
         assert_eq!(
             w,
             [
-                "api prod -> slack:C0ALERTS",
-                "worker prod -> slack:C0ALERTS"
+                "api in prod -> slack:C0ALERTS (prod argocd argocd/api-prod)",
+                "worker, cron in prod -> slack:C0ALERTS (prod flux HelmRelease apps-prod/worker)"
             ]
+        );
+    }
+
+    #[test]
+    fn an_object_shared_by_apps_is_said_once_and_its_end_after_an_operation_too() {
+        let mut shared = prod();
+        shared.apps = vec!["api".into(), "web".into()];
+        let mut t = Tracker::default();
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        t.observe(&shared, off(), t0);
+        let said = t.due(at(61), TIMING, &|_, _| false);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].text.starts_with("drift: api, web in prod: "),
+            "{said:?}"
+        );
+        // hoist changes web there: the drift is that change's business now...
+        assert!(t.due(at(70), TIMING, &|_, app| app == "web").is_empty());
+        // ...and when the object is fine again, the channel that was told
+        // about the drift hears that it ended.
+        let over = t.observe(&shared, fine(), at(80)).expect("said over");
+        assert!(
+            over.text.starts_with("drift over: api, web in prod"),
+            "{over:?}"
         );
     }
 }

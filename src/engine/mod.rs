@@ -198,6 +198,9 @@ pub struct Settings {
     pub approval_expiry_secs: u64,
     /// Threads that step followed rollouts (however many are in flight).
     pub followers: usize,
+    /// How long a followed rollout waits after a failed step (the journal
+    /// or git failed) before it is looked at again.
+    pub follow_retry: std::time::Duration,
     /// When drift is said, and said again.
     pub drift: drift::Timing,
 }
@@ -210,6 +213,7 @@ impl Default for Settings {
             default_timeout_secs: 900,
             approval_expiry_secs: 24 * 3600,
             followers: 4,
+            follow_retry: std::time::Duration::from_secs(10),
             drift: drift::Timing::default(),
         }
     }
@@ -236,8 +240,9 @@ pub struct Engine {
     groups_cache: Mutex<Option<(String, Vec<String>)>>,
     /// Follows pushed operations after their request was answered.
     runner: runner::Runner,
-    /// Drift seen on the objects the policy names (see [`drift`]).
-    drift: Mutex<drift::Tracker>,
+    /// What the chores thread keeps between rounds: drift seen, the policy
+    /// it last read (see [`chores`]).
+    chores: Mutex<chores::Chores>,
     /// The engine itself, for the runner's workers (which end with it).
     me: Weak<Engine>,
 }
@@ -277,7 +282,7 @@ impl Engine {
             lanes: land::Lanes::default(),
             groups_cache: Mutex::new(None),
             runner: runner::Runner::default(),
-            drift: Mutex::default(),
+            chores: Mutex::default(),
             me: me.clone(),
         })
     }
@@ -432,6 +437,18 @@ impl Engine {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(id).or_default().clone()
+    }
+
+    /// Forget operation `id`'s mutex once nobody holds it, so the map does
+    /// not grow with every operation ever handled.
+    fn release_slot(&self, id: u64) {
+        let mut map = self
+            .in_hand
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.get(&id).is_some_and(|m| Arc::strong_count(m) == 1) {
+            map.remove(&id);
+        }
     }
 
     /// Record a transition of several operations in one durable write.

@@ -58,8 +58,9 @@ pub fn report(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
+        // Causes often repeat what was said (kube's API errors do): once.
         let said = c.to_string();
-        if !text.ends_with(&said) {
+        if !text.contains(&said) {
             text.push_str(": ");
             text.push_str(&said);
         }
@@ -457,14 +458,7 @@ impl JournalError {
     /// The message with its causes (`journal: storage failed: No space
     /// left on device`), for places that keep an error as text.
     pub fn report(&self) -> String {
-        let mut text = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            text.push_str(": ");
-            text.push_str(&c.to_string());
-            cause = c.source();
-        }
-        text
+        report(self)
     }
 }
 

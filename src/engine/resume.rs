@@ -20,7 +20,20 @@ impl Engine {
             Err(e) => return vec![super::Reply::error(e.report())],
         };
         // Rollouts go to the runner, which follows them side by side; this
-        // returns once every other operation took its step.
+        // returns once every other operation took its step. Each branch with
+        // rollouts is fetched once, not once per rollout.
+        let mut branches: Vec<&str> = ops
+            .iter()
+            .filter(|op| self.refollows(op))
+            .map(|op| op.branch.as_str())
+            .collect();
+        branches.sort_unstable();
+        branches.dedup();
+        for branch in branches {
+            if let Err(e) = self.repo.refresh(branch) {
+                tracing::warn!(branch, error = %super::ports::report(&e), "fetching to resume");
+            }
+        }
         ops.into_iter()
             .filter(|op| !op.state.is_terminal())
             .filter_map(|op| self.resume_op(op))

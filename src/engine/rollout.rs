@@ -18,6 +18,10 @@ pub struct Rollout {
     deadline: Instant,
     last: Option<Progress>,
     again: Option<Instant>,
+    /// The cluster cannot judge yet and asked to be looked at again: the
+    /// timeout is not called before one real verdict (a rollout followed
+    /// again after a restart has its cache to fill first).
+    waiting: bool,
     over: bool,
 }
 
@@ -38,6 +42,7 @@ impl Rollout {
             deadline: Instant::now() + Duration::from_secs(request.timeout_secs),
             last: None,
             again: None,
+            waiting: false,
             over: false,
         }
     }
@@ -50,6 +55,7 @@ impl Rollout {
         let look = cluster.look(self.id, contains);
         let now = Instant::now();
         let mut step = Step::default();
+        self.waiting = look.progress.is_none() && look.again_in.is_some();
         if let Some(p) = look.progress {
             if self.last.as_ref() != Some(&p) {
                 step.news = Some(p.clone());
@@ -59,7 +65,7 @@ impl Rollout {
                 step.end = Some(p);
             }
         }
-        if step.end.is_none() && now >= self.deadline {
+        if step.end.is_none() && now >= self.deadline && !self.waiting {
             step.end = Some(match (&self.last, look.missing) {
                 (Some(Progress::Retrying(m)), _) => {
                     Progress::Failed(format!("{m} (still failing when the timeout passed)"))
@@ -79,8 +85,11 @@ impl Rollout {
 
     /// When to look again if nothing wakes it first.
     pub fn next_look(&self) -> Instant {
-        self.again
-            .map_or(self.deadline, |again| again.min(self.deadline))
+        match self.again {
+            Some(again) if self.waiting => again,
+            Some(again) => again.min(self.deadline),
+            None => self.deadline,
+        }
     }
 
     /// Stop watching (idempotent).

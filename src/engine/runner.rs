@@ -13,15 +13,20 @@ use super::follow::Following;
 use super::ports::Wake;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// How long a step that failed (the journal, git) waits before the next try.
-const RETRY: Duration = Duration::from_secs(10);
+/// How many ancestry answers are kept before the runner starts over.
+const ANCESTRY_KEPT: usize = 4096;
 
 /// The queue of followed operations and the workers that step them.
 #[derive(Default)]
 pub(super) struct Runner {
     shared: Arc<Shared>,
+    /// "Is revision x R or a descendant of R?" as git answered it, by (x, R).
+    /// History does not change, so an answer holds for every later step and
+    /// every operation at R: a change of one object that wakes a thousand
+    /// operations pushed at one commit asks git once, not once per operation.
+    ancestry: Mutex<HashMap<(String, String), bool>>,
 }
 
 #[derive(Default)]
@@ -150,6 +155,21 @@ impl Runner {
         self.shared.work.notify_one();
     }
 
+    /// What git said about (x, R) before, if it was asked.
+    pub(super) fn known_ancestry(&self, x: &str, r: &str) -> Option<bool> {
+        let known = self.ancestry.lock().unwrap_or_else(|e| e.into_inner());
+        known.get(&(x.to_string(), r.to_string())).copied()
+    }
+
+    /// Remember what git said about (x, R).
+    pub(super) fn learn_ancestry(&self, x: &str, r: &str, answer: bool) {
+        let mut known = self.ancestry.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() >= ANCESTRY_KEPT {
+            known.clear();
+        }
+        known.insert((x.to_string(), r.to_string()), answer);
+    }
+
     /// Block until operation `id` has left the runner.
     pub(super) fn wait(&self, id: u64) {
         let mut q = self.shared.lock();
@@ -218,13 +238,26 @@ fn work(shared: &Shared, engine: &Weak<Engine>) {
         let Some(engine) = engine.upgrade() else {
             return;
         };
-        let outcome = engine.follow_step(&mut parked.following);
-        drop(engine);
+        // A bug in one step must not cost the runner a thread, nor leave the
+        // operation marked busy forever: it is tried again later.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            engine.follow_step(&mut parked.following)
+        }))
+        .unwrap_or_else(|_| Err("following panicked; trying again".into()));
         let mut q = shared.lock();
         q.busy.remove(&id);
+        if q.stopping {
+            // Stopped while this step ran: not parked again, not watched.
+            q.flying.remove(&id);
+            drop(q);
+            engine.unwatch_following(&mut parked.following);
+            shared.done.notify_all();
+            return;
+        }
         match outcome {
             Ok(None) => {
                 q.flying.remove(&id);
+                engine.release_slot(id);
                 shared.done.notify_all();
             }
             Ok(Some(due)) => {
@@ -233,13 +266,15 @@ fn work(shared: &Shared, engine: &Weak<Engine>) {
             }
             Err(e) => {
                 tracing::warn!(op = id, error = %e, "following failed; trying again");
-                parked.due = Instant::now() + RETRY;
+                parked.due = Instant::now() + engine.settings.follow_retry;
                 q.parked.insert(id, parked);
             }
         }
         // Woken while it was being stepped: another worker may take it now.
-        if q.queued.contains(&id) {
-            drop(q);
+        let woken = q.queued.contains(&id);
+        drop(q);
+        drop(engine);
+        if woken {
             shared.work.notify_one();
         }
     }

@@ -181,8 +181,8 @@ impl Ops {
         family(
             out,
             "hoist_errors_total",
-            "Failures at the engine's ports by kind: repo_git, repo_target, repo_stale, \
-             repo_refused, repo_signing, journal_*, cluster_missing, cluster_config, cluster_api.",
+            "Failures at the engine's ports by kind: repo_git, repo_target, repo_refused, \
+             repo_signing, journal_*, cluster_missing, cluster_config, cluster_api.",
             self.errors
                 .snapshot()
                 .into_iter()

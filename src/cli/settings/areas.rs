@@ -177,17 +177,28 @@ pub fn serve<F: Fn(&str) -> Option<OsString>>(v: &Vars<F>) -> Result<Serve, Erro
             format!("`{given}` is shorter than `1h`"),
         ));
     }
+    // Drift is looked for every grace/4 (at least every 50 ms) and a
+    // reminder posts again: a floor keeps both from flooding.
+    let at_least = |name: &'static str, floor: Duration, shown: &str| {
+        let value = v.wait(name, false)?;
+        if value.is_some_and(|d| d < floor) {
+            let given = v.text(name)?.unwrap_or_default();
+            return Err(Error::bad(name, format!("`{given}` is shorter than `{shown}`")));
+        }
+        Ok(value)
+    };
+    let drift = Timing {
+        grace: at_least("HOIST_DRIFT_GRACE", Duration::from_secs(1), "1s")?
+            .unwrap_or(d.drift.grace),
+        remind: at_least("HOIST_DRIFT_REMIND", Duration::from_secs(60), "60s")?
+            .unwrap_or(d.drift.remind),
+    };
     Ok(Serve {
         work_limit: v
             .positive("HOIST_SLACK_WORK_LIMIT")?
             .unwrap_or(d.work_limit),
         grace: v.wait("HOIST_SHUTDOWN_GRACE", false)?.unwrap_or(d.grace),
-        drift: Timing {
-            grace: v.wait("HOIST_DRIFT_GRACE", false)?.unwrap_or(d.drift.grace),
-            remind: v
-                .wait("HOIST_DRIFT_REMIND", false)?
-                .unwrap_or(d.drift.remind),
-        },
+        drift,
         retention,
     })
 }

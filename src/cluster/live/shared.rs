@@ -21,13 +21,23 @@ pub(super) struct Shared {
 
 impl Shared {
     pub(super) fn wake(&self, key: &Key) {
-        if let Some(list) = self.followers.lock().unwrap().get(key) {
+        if let Some(list) = self
+            .followers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+        {
             ping(list);
         }
     }
 
     pub(super) fn wake_kind(&self, kind: Kind) {
-        for (key, list) in self.followers.lock().unwrap().iter() {
+        for (key, list) in self
+            .followers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
             if key.kind == kind {
                 ping(list);
             }

@@ -34,7 +34,11 @@ impl<P: ?Sized> Observed<P> {
 
     /// Count a failure by its kind (`hoist_errors_total{kind}`).
     fn counted<T, E: Kinded>(&self, result: Result<T, E>) -> Result<T, E> {
-        if let Err(e) = &result {
+        // A push that lost the race is re-planned, not a failure (it has
+        // its own counter, hoist_push_retries_total).
+        if let Err(e) = &result
+            && e.kind() != "repo_stale"
+        {
             self.ops().errors.inc(e.kind());
         }
         result

@@ -98,6 +98,16 @@ fn a_bad_value_is_an_error_that_names_its_variable() {
             "HOIST_DRIFT_REMIND: `4h` is not a wait",
         ),
         (
+            "HOIST_DRIFT_GRACE",
+            "1ms",
+            "HOIST_DRIFT_GRACE: `1ms` is shorter than `1s`",
+        ),
+        (
+            "HOIST_DRIFT_REMIND",
+            "59s",
+            "HOIST_DRIFT_REMIND: `59s` is shorter than `60s`",
+        ),
+        (
             "HOIST_JOURNAL_RETENTION",
             "a month",
             "HOIST_JOURNAL_RETENTION: `a month` is not a duration like `30d` or `12h`",
