@@ -246,7 +246,8 @@ impl Engine {
 
     /// "Is revision x R or a descendant of R?", asked of the mirror. A
     /// revision the mirror does not have yet (someone pushed after hoist) is
-    /// fetched once; answers are remembered for the rollout.
+    /// fetched once; git's answers are remembered by the runner for every
+    /// later step (of any operation at R), not asked again per step.
     fn contains_fn<'a>(&'a self, branch: &'a str, sha: &'a str) -> impl Fn(&str) -> bool + 'a {
         let seen: RefCell<HashMap<String, bool>> = RefCell::new(HashMap::new());
         move |x: &str| {
@@ -257,11 +258,19 @@ impl Engine {
             if let Some(known) = seen.borrow().get(x) {
                 return *known;
             }
-            let answer = match self.repo.contains(x, sha) {
-                Ok(b) => b,
-                Err(_) => {
-                    let _ = self.repo.refresh(branch);
-                    self.repo.contains(x, sha).unwrap_or(false)
+            let answer = match self.runner.known_ancestry(x, sha) {
+                Some(known) => known,
+                None => {
+                    let asked = self.repo.contains(x, sha).or_else(|_| {
+                        let _ = self.repo.refresh(branch);
+                        self.repo.contains(x, sha)
+                    });
+                    // A revision git could not place may be fetched later:
+                    // only its answers are kept beyond this step.
+                    if let Ok(b) = asked {
+                        self.runner.learn_ancestry(x, sha, b);
+                    }
+                    asked.unwrap_or(false)
                 }
             };
             seen.borrow_mut().insert(x.to_string(), answer);

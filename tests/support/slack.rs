@@ -31,6 +31,8 @@ pub struct Call {
     pub args: Value,
     /// The `ts` the fake gave a posted message.
     pub ts: Option<String>,
+    /// When the call arrived (for latency measurements).
+    pub at: Instant,
 }
 
 #[derive(Default)]
@@ -137,6 +139,7 @@ async fn api(
             method: format!("{method} (429)"),
             args,
             ts: None,
+            at: Instant::now(),
         });
         let body = json!({"ok": false, "error": "ratelimited"}).to_string();
         return (
@@ -189,6 +192,7 @@ async fn api(
         method,
         args,
         ts: posted,
+        at: Instant::now(),
     });
     axum::Json(answer).into_response()
 }
@@ -276,6 +280,12 @@ impl FakeSlack {
 
     pub fn calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
+    }
+
+    /// The calls from the `from`th on (cheaper than `calls` when polling).
+    pub fn calls_since(&self, from: usize) -> Vec<Call> {
+        let st = self.state.lock().unwrap();
+        st.calls.get(from..).unwrap_or_default().to_vec()
     }
 
     pub fn calls_of(&self, method: &str) -> Vec<Call> {
