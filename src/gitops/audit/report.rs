@@ -1,6 +1,8 @@
 //! The audit's rows and their three shapes: an aligned table for people,
 //! CSV (RFC 4180: fields with a comma, quote, CR or LF are quoted, quotes
-//! doubled, lines end CRLF) and JSON (an array of objects). Trailers are
+//! doubled, lines end CRLF; a field starting with `=`, `+`, `-`, `@`, tab or
+//! CR gets a leading `'` so a spreadsheet shows it instead of running it)
+//! and JSON (an array of objects). Trailers are
 //! shown only on rows that came through hoist ([`Touch::via_hoist`]); a row
 //! whose commit carries `Hoist-*` trailers without that is flagged in
 //! `note`, its claims left out. Outside text (authors, subjects, trailer
@@ -141,6 +143,15 @@ fn cells(r: &Row) -> Vec<String> {
 /// RFC 4180 CSV with a header line.
 pub fn csv(rows: &[Row]) -> String {
     let field = |s: &str| {
+        // A cell a spreadsheet would run as a formula (`=HYPERLINK(..)` in a
+        // commit subject) is opened as text: OWASP's leading apostrophe.
+        let defused;
+        let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            defused = format!("'{s}");
+            defused.as_str()
+        } else {
+            s
+        };
         if s.contains([',', '"', '\r', '\n']) {
             format!("\"{}\"", s.replace('"', "\"\""))
         } else {

@@ -147,6 +147,11 @@ fn csv_and_json_keep_outside_text_whole_and_the_table_flattens_it() {
         shown.contains("evil, \"quoted\" Hoist-Approved-By: x y"),
         "{shown}"
     );
+    // A subject a spreadsheet would run is opened as text.
+    let mut f = t.clone();
+    f.subject = "=HYPERLINK(\"https://evil.example\",\"ok\")".into();
+    let parsed = parse_csv(&csv(&rows(&[f.clone()], &names)));
+    assert_eq!(parsed[1][col("subject")], format!("'{}", f.subject));
     assert_eq!(flat("a\n\nb\tc", 10), "a b c");
     assert_eq!(flat("abcdef", 4), "abc…");
 }
