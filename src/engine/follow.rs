@@ -27,6 +27,9 @@ pub(super) struct Following {
     /// The environment's timeout, counted from the push.
     timeout: u64,
     rollout: Option<Rollout>,
+    /// The end decided but not journaled yet (the write failed): the next
+    /// step journals it before anything else, so a verdict is never lost.
+    ending: Option<(State, String)>,
 }
 
 impl Following {
@@ -112,6 +115,7 @@ impl Engine {
             labels: Vec::new(),
             timeout: self.env_timeout(op, policy),
             rollout: None,
+            ending: None,
         };
         self.runner
             .hand(&self.me, following, self.settings.followers);
@@ -132,7 +136,7 @@ impl Engine {
         };
         let slot = self.slot(f.op);
         let _held = slot.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(mut op) = self.journal.get(f.op).map_err(|e| e.to_string())? else {
+        let Some(mut op) = self.journal.get(f.op).map_err(|e| e.report())? else {
             return Ok(None);
         };
         if !matches!(op.state, State::Pushed { .. } | State::Reconciling { .. }) {
@@ -141,6 +145,9 @@ impl Engine {
                 r.stop(&*cluster);
             }
             return Ok(None);
+        }
+        if let Some((state, label)) = f.ending.clone() {
+            return self.end_following(f, &mut op, state, &label);
         }
         let sha = op.commit.clone().unwrap_or_default();
         let branch = op.branch.clone();
@@ -183,36 +190,73 @@ impl Engine {
                     if f.index < f.requests.len() {
                         continue;
                     }
-                    self.save(&mut op, State::Healthy).map_err(fail)?;
-                    let text = format!(
-                        "#{} healthy ({}): {}",
-                        op.id,
-                        f.labels.join(", "),
-                        render::timings(&op)
-                    );
-                    self.notify.update(&op, &text);
-                    return Ok(None);
+                    (State::Healthy, f.labels.join(", "))
                 }
-                Some(Progress::Degraded(m)) => State::Degraded { message: m },
-                Some(Progress::Failed(m) | Progress::Stalled(m)) => State::Failed { message: m },
-                Some(_) => State::TimedOut,
+                Some(Progress::Degraded(m)) => (State::Degraded { message: m }, label),
+                Some(Progress::Failed(m) | Progress::Stalled(m)) => {
+                    (State::Failed { message: m }, label)
+                }
+                Some(_) => (State::TimedOut, label),
             };
-            self.save(&mut op, end).map_err(fail)?;
-            let text = format!("{} ({label})", render::summary_line(&op));
-            self.notify.update(&op, &text);
-            return Ok(None);
+            f.ending = Some(end.clone());
+            return self.end_following(f, &mut op, end.0, &end.1);
         }
+    }
+
+    /// Journal where a followed operation ended, then say it. A failed write
+    /// keeps the end for the next step.
+    fn end_following(
+        &self,
+        f: &mut Following,
+        op: &mut Operation,
+        state: State,
+        label: &str,
+    ) -> std::result::Result<Option<Instant>, String> {
+        let healthy = state == State::Healthy;
+        self.save(op, state).map_err(|e| match e {
+            super::Fail::Refused(m) | super::Fail::Error(m) => m,
+        })?;
+        f.ending = None;
+        let text = if healthy {
+            format!("#{} healthy ({label}): {}", op.id, render::timings(op))
+        } else {
+            format!("{} ({label})", render::summary_line(op))
+        };
+        self.notify.update(op, &text);
+        Ok(None)
+    }
+
+    /// Point `f` at the current step of an ordered plan (carried by the
+    /// worker that follows it). False when nothing follows that step.
+    pub(super) fn retarget(&self, f: &mut Following, op: &Operation, policy: &Policy) -> bool {
+        let Some(cluster) = self.cluster.clone() else {
+            return false;
+        };
+        f.requests = self
+            .watch_requests(op, policy, 0)
+            .into_iter()
+            .filter(|r| cluster.follows(r))
+            .collect();
+        f.index = 0;
+        f.labels.clear();
+        f.rollout = None;
+        !f.requests.is_empty()
     }
 
     /// Stop following: the runner's threads end after the step they are
     /// taking, and what they followed is no longer watched. The journal
     /// still says where each operation is; the next start follows it again.
     pub fn stop_following(&self) {
-        let Some(cluster) = &self.cluster else { return };
-        for mut f in self.runner.stop() {
-            if let Some(r) = &mut f.rollout {
-                r.stop(&**cluster);
-            }
+        let left = self.runner.stop();
+        for mut f in left {
+            self.unwatch_following(&mut f);
+        }
+    }
+
+    /// Stop watching what `f` watches.
+    pub(super) fn unwatch_following(&self, f: &mut Following) {
+        if let (Some(cluster), Some(r)) = (&self.cluster, &mut f.rollout) {
+            r.stop(&**cluster);
         }
     }
 
