@@ -103,6 +103,7 @@ fn operation(id: u64, env: &str, app: &str, n: u64, state: State) -> Operation {
         break_glass: None,
         transitions,
         memberships: Default::default(),
+        ordered: None,
     }
 }
 

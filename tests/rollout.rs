@@ -5,6 +5,8 @@
 //! was pushed but not yet healthy is followed again.
 
 mod support;
+#[path = "rollout/ordered.rs"]
+mod ordered;
 
 use hoist::cluster::{Live, Options};
 use hoist::engine::Settings;

@@ -73,7 +73,7 @@ fn command() -> impl Strategy<Value = Command> {
         (name(), name(), prop::option::of(version()), opts()).prop_map(
             |(app, env, to, (reason, ticket, dry_run))| {
                 Command::Rollback(Rollback {
-                    app,
+                    apps: vec![app],
                     env,
                     to,
                     reason,

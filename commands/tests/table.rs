@@ -89,7 +89,7 @@ fn promote_rollback_status_history() {
 
     let rollback = |to: Option<&str>| {
         Command::Rollback(Rollback {
-            app: n("api"),
+            apps: vec![n("api")],
             env: n("prod"),
             to: to.map(v),
             reason: None,
@@ -102,6 +102,23 @@ fn promote_rollback_status_history() {
     assert_eq!(
         ok("rollback api in prod to v1.4.1"),
         rollback(Some("v1.4.1"))
+    );
+    let Command::Rollback(several) = ok("rollback api,web in prod --reason oops") else {
+        panic!("a rollback")
+    };
+    assert_eq!(several.apps, [n("api"), n("web")]);
+    assert_eq!(several.to, None);
+    assert_eq!(ok("rollback api, web prod"), ok("rollback api,web in prod"));
+    assert_eq!(
+        several.to_string(),
+        "rollback api,web in prod --reason \"oops\""
+    );
+    let e = err("rollback api,web in prod to v1.4.1");
+    assert_eq!(&e.input[e.span.clone()], "to");
+    assert!(e.to_string().contains("`to VERSION` takes one app"), "{e}");
+    assert_eq!(
+        err("rollback api,api in prod").kind,
+        ErrorKind::Duplicate("`api`".into())
     );
 
     assert_eq!(

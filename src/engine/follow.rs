@@ -45,7 +45,8 @@ impl Following {
 impl Engine {
     /// The watch requests of an operation, with `left` seconds to go.
     fn watch_requests(&self, op: &Operation, policy: &Policy, left: u64) -> Vec<WatchRequest> {
-        op.changes
+        // An ordered plan's current step only.
+        op.changes[op.step_range()]
             .iter()
             .map(|c| WatchRequest {
                 app: c.app.clone(),
@@ -190,6 +191,9 @@ impl Engine {
                     if f.index < f.requests.len() {
                         continue;
                     }
+                    if op.steps_left() {
+                        return self.advance(&mut op, f);
+                    }
                     (State::Healthy, f.labels.join(", "))
                 }
                 Some(Progress::Degraded(m)) => (State::Degraded { message: m }, label),
@@ -284,8 +288,9 @@ impl Engine {
     }
 
     fn since_push(&self, op: &Operation) -> i64 {
-        op.entered("pushed")
-            .map_or(0, |t| (self.clock.now() - t).max(0))
+        // The last push: an ordered plan pushes once per step.
+        let pushed = op.transitions.iter().rev().find(|(_, l)| l == "pushed");
+        pushed.map_or(0, |(t, _)| (self.clock.now() - t).max(0))
     }
 
     /// "Is revision x R or a descendant of R?", asked of the mirror. A

@@ -21,6 +21,8 @@ pub(super) struct Intent<'p> {
     /// Every gate applies even on the incident path (a rollback to a value
     /// nobody saw settle there).
     pub gated: bool,
+    /// `edits` are an ordered plan, in dependency order (`super::ordered`).
+    pub ordered: bool,
 }
 
 impl Intent<'_> {
@@ -85,6 +87,7 @@ impl Engine {
                     dry_run: d.dry_run,
                     notes,
                     gated: false,
+                    ordered: false,
                 }
             }
             Command::Promote(p) => {
@@ -104,7 +107,6 @@ impl Engine {
                     self.repo.refresh(&from.branch)?
                 };
                 let mut edits = Vec::new();
-                let mut versions = Vec::new();
                 let mut notes = Vec::new();
                 for (app, target) in targets(&p.apps, &p.to)? {
                     let source = target_of(policy, &app, &p.from)?;
@@ -118,9 +120,11 @@ impl Engine {
                         ))
                     })?;
                     notes.extend(self.check_soak(policy, to, &app, &from.name, &version)?);
-                    versions.push(format!("{app} {version}"));
                     edits.push((app, target, version));
                 }
+                let ordered = super::ordered::sort(policy, &mut edits);
+                let versions: Vec<String> =
+                    edits.iter().map(|(a, _, v)| format!("{a} {v}")).collect();
                 Intent {
                     env: to,
                     edits,
@@ -136,34 +140,53 @@ impl Engine {
                     dry_run: p.dry_run,
                     notes,
                     gated: false,
+                    ordered,
                 }
             }
             Command::Rollback(r) => {
                 let env = env_of(policy, &r.env)?;
-                let target = target_of(policy, &r.app, &r.env)?;
-                let to = self.rollback_target(policy, tip, &r.app, env, &target, r.to.as_ref())?;
-                let mut notes = to.notes;
-                if !to.settled
-                    && let Some((from, _)) = &env.promote_from
-                {
-                    notes.extend(self.check_soak(policy, env, &r.app, from, &to.version)?);
+                // Each app goes back to its own target, by the same rules as one.
+                let (mut edits, mut notes, mut gated) = (Vec::new(), Vec::new(), false);
+                for app in &r.apps {
+                    let target = target_of(policy, app, &r.env)?;
+                    let to = self.rollback_target(policy, tip, app, env, &target, r.to.as_ref())?;
+                    notes.extend(to.notes);
+                    if !to.settled
+                        && let Some((from, _)) = &env.promote_from
+                    {
+                        notes.extend(self.check_soak(policy, env, app, from, &to.version)?);
+                    }
+                    if break_glass && to.settled {
+                        notes.push(format!(
+                            "incident path: locks and freezes do not apply; {app} in {} stays locked until `unlock {app} in {}`",
+                            env.name, env.name
+                        ));
+                    }
+                    gated |= !to.settled;
+                    edits.push((app.clone(), target, to.version));
                 }
-                if break_glass && to.settled {
-                    notes.push(format!(
-                        "incident path: locks and freezes do not apply; {} in {} stays locked until `unlock {} in {}`",
-                        r.app, env.name, r.app, env.name
-                    ));
-                }
-                let version = to.version;
+                let summary = match &edits[..] {
+                    [(app, _, version)] => format!("rollback {app} in {} to {version}", r.env),
+                    many => format!(
+                        "rollback {} in {} ({})",
+                        render::names(&r.apps),
+                        r.env,
+                        many.iter()
+                            .map(|(a, _, v)| format!("{a} {v}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
                 Intent {
                     env,
-                    summary: format!("rollback {} in {} to {version}", r.app, r.env),
-                    edits: vec![(r.app.clone(), target, version)],
+                    summary,
+                    edits,
                     reason: r.reason.clone(),
                     ticket: r.ticket.as_ref().map(ToString::to_string),
                     dry_run: r.dry_run,
                     notes,
-                    gated: !to.settled,
+                    gated,
+                    ordered: false,
                 }
             }
             _ => unreachable!("intent() is only called for writing verbs"),

@@ -365,7 +365,7 @@ impl Engine {
             }
             match self
                 .repo
-                .commit(&plan, &super::message::commit_message(&j.op), sign)
+                .commit(&plan, &super::ordered::commit_message(&j.op), sign)
             {
                 Ok(sha) => {
                     checkpoint("commit written");

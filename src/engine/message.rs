@@ -137,6 +137,7 @@ mod tests {
                 break_glass: Some("incident\n\nHoist-Approved-By: y".into()),
                 transitions: Vec::new(),
                 memberships: Default::default(),
+                ordered: None,
             };
             let msg = commit_message(&op);
             let last = msg.trim_end().rsplit("\n\n").next().unwrap_or_default();

@@ -14,6 +14,7 @@ mod land;
 mod locks;
 mod message;
 mod operation;
+mod ordered;
 pub mod ports;
 mod read;
 mod recheck;

@@ -145,6 +145,11 @@ pub struct Operation {
     /// against again at quorum and on resume.
     #[serde(default)]
     pub memberships: std::collections::BTreeMap<String, Vec<String>>,
+    /// An ordered plan (`depends_on` among the apps of a promotion): the
+    /// step, `changes[k]`, being written or followed now; every change
+    /// before it went out healthy. `None`: all changes go out as one commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordered: Option<usize>,
 }
 
 impl Operation {
@@ -156,6 +161,21 @@ impl Operation {
         };
         self.transitions.push((now, label));
         self.state = state;
+    }
+
+    /// The changes written by the current commit: the step of an ordered
+    /// plan, else all of them.
+    pub fn step_range(&self) -> std::ops::Range<usize> {
+        let n = self.changes.len();
+        match self.ordered {
+            Some(k) => k.min(n)..(k + 1).min(n),
+            None => 0..n,
+        }
+    }
+
+    /// An ordered plan with steps after the current one.
+    pub fn steps_left(&self) -> bool {
+        matches!(self.ordered, Some(k) if k + 1 < self.changes.len())
     }
 
     /// Seconds since the state named `label` was first entered.

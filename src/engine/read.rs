@@ -45,7 +45,12 @@ impl Engine {
                 let last = self.journal.latest(env.name.as_str(), app.name.as_str())?;
                 let (state, since) = match &last {
                     Some(op) => (
-                        format!("{} #{}", shown_state(op, now), op.id),
+                        format!(
+                            "{}{} #{}",
+                            shown_state(op, now),
+                            super::ordered::step_note(op),
+                            op.id
+                        ),
                         age(now - op.transitions.last().map(|t| t.0).unwrap_or(op.created_at)),
                     ),
                     None => ("-".into(), "-".into()),

@@ -136,7 +136,12 @@ pub fn summary_line(op: &Operation) -> String {
         State::TimedOut => format!("{sha} did not become healthy in time"),
         other => other.label().to_string(),
     };
-    format!("#{} {}: {what}", op.id, op.summary)
+    let mut line = format!("#{} {}: {what}", op.id, op.summary);
+    line.push_str(&super::ordered::plan_note(op));
+    if let Some(note) = super::ordered::stopped_note(op) {
+        line.push_str(&format!("\n{note}"));
+    }
+    line
 }
 
 pub fn reply(op: &Operation, message: String) -> Reply {

@@ -81,9 +81,15 @@ impl Engine {
                 tracing::info!(op = op.id, "following the rollout again");
                 // Nothing to follow (no argocd/flux entry): it rests as it was.
                 let followed = self.follow(op, &policy);
+                if !followed && op.steps_left() {
+                    // An ordered plan's step that nothing follows: go on.
+                    return self.next_step(op).map(Some);
+                }
                 let text = format!("#{}: following its rollout again", op.id);
                 return Ok(followed.then(|| render::reply(op, text)));
             }
+            // An ordered plan stopped after a step that nothing follows.
+            State::Pushed { .. } if op.steps_left() => return self.next_step(op).map(Some),
             // Resting states: nothing to redo (no cluster to follow them in).
             State::Pushed { .. }
             | State::PrOpened { .. }
@@ -103,6 +109,10 @@ impl Engine {
             State::AwaitingApproval { .. } => self.on_quorum(op, &policy, &tip)?,
             State::Committed { sha } if self.repo.contains(&tip, &sha)? => {
                 self.pushed(op)?;
+                if op.ordered.is_some() {
+                    // One step of a plan is out: follow it, or go on.
+                    return self.resume_plan(op, &policy).map(Some);
+                }
                 render::reply(op, render::summary_line(op))
             }
             // Not written yet: the policy as it is now decides again.

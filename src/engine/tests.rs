@@ -12,9 +12,12 @@
 //! - `memory_repo`: the in-memory repo itself (compare-and-swap, ancestry,
 //!   history).
 //! - `trust`: policy signers: an unsigned `hoist.yaml` change is not obeyed.
+//! - `ordered`: ordered promotion (`depends_on`): one quorum, one commit per
+//!   step in dependency order, a restart between steps.
 
 mod approvals;
 mod memory_repo;
+mod ordered;
 mod trust;
 mod writes;
 

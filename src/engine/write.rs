@@ -210,6 +210,7 @@ impl Engine {
             break_glass,
             transitions: Vec::new(),
             memberships: [(req.actor.clone(), req.memberships.clone())].into(),
+            ordered: intent.ordered.then_some(0),
         };
         // The id, the request and (with nothing to wait for) its approval go
         // to disk as one write.
@@ -230,7 +231,7 @@ impl Engine {
         policy: &Policy,
     ) -> Result<Vec<(Target, Version)>> {
         let env = super::journal_name(&op.env)?;
-        op.changes
+        op.changes[op.step_range()]
             .iter()
             .map(|c| {
                 let app = super::journal_name(&c.app)?;
@@ -255,6 +256,8 @@ impl Engine {
         let edits = self.edits_of(op, policy)?;
         match self.land(op, edits, policy_tip)? {
             Landed::Pushed => {}
+            // This step's app already had its version: on to the next one.
+            Landed::Unchanged if op.ordered.is_some() => return self.step_unchanged(op),
             Landed::Unchanged => {
                 self.save(op, State::Unchanged)?;
                 let text = format!(
@@ -270,17 +273,19 @@ impl Engine {
         self.notify.update(
             op,
             &format!(
-                "#{} pushed {}\n{}",
+                "#{} pushed {}\n{}{}",
                 op.id,
                 render::short(op.commit.as_deref().unwrap_or_default()),
-                render::change_lines(&op.changes)
+                render::change_lines(&op.changes[op.step_range()]),
+                super::ordered::plan_note(op)
             ),
         );
         self.poke(op, policy);
-        if self.settings.wait {
-            // The runner follows it from here; nothing to follow leaves it
-            // resting at Pushed.
-            self.follow(op, policy);
+        // The runner follows it from here; nothing to follow leaves it
+        // resting at Pushed, or an ordered plan goes on with its next step.
+        let followed = self.settings.wait && self.follow(op, policy);
+        if !followed && op.steps_left() {
+            return self.next_step(op);
         }
         let text = render::summary_line(op);
         Ok(render::reply(op, text))
@@ -337,8 +342,9 @@ impl Engine {
     /// `plan` and returns true when it is, or when nobody has to approve it;
     /// false when the approvers would be looking at a different change.
     pub(super) fn rebind(&self, op: &mut Operation, plan: &Plan) -> bool {
-        let same = op.changes.len() == plan.files.len()
-            && op.changes.iter().zip(&plan.files).all(|(c, f)| {
+        let changes = &op.changes[op.step_range()];
+        let same = changes.len() == plan.files.len()
+            && changes.iter().zip(&plan.files).all(|(c, f)| {
                 c.file == f.path && c.old_value == f.old_value && c.new_value == f.new_value
             });
         if same || op.needed == 0 {
@@ -365,10 +371,11 @@ impl Engine {
 
 /// Point the operation at `plan`: its base, and per app the file, values and
 /// changed lines. Plans are made from `edits_of(op)`, so files follow the
-/// order of `op.changes`.
+/// order of `op.changes` (of its current step, for an ordered plan).
 pub(super) fn bind(op: &mut Operation, plan: &Plan) {
     op.base = Some(plan.base.clone());
-    for (c, f) in op.changes.iter_mut().zip(&plan.files) {
+    let steps = op.step_range();
+    for (c, f) in op.changes[steps].iter_mut().zip(&plan.files) {
         c.file.clone_from(&f.path);
         c.old_value.clone_from(&f.old_value);
         c.new_value.clone_from(&f.new_value);

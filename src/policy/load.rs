@@ -202,7 +202,7 @@ pub const TOP_KEYS: &[&str] = &["signing", "groups", "environments", "apps", "po
 pub const POLICY_KEYS: &[&str] = &["approvals"];
 pub const APPROVAL_KEYS: &[&str] = &["count", "from", "expires"];
 pub const TICKET_KEYS: &[&str] = &["required", "pattern"];
-pub const APP_KEYS: &[&str] = &["targets", "argocd", "flux"];
+pub const APP_KEYS: &[&str] = &["targets", "argocd", "flux", "depends_on"];
 pub const TARGET_KEYS: &[&str] = &["file", "kustomize_image", "yaml_path", "marker"];
 pub const ARGOCD_KEYS: &[&str] = &["namespace", "application"];
 pub const FLUX_KEYS: &[&str] = &["kind", "namespace", "name"];
@@ -397,6 +397,7 @@ pub fn load(src: &str) -> (Policy, Vec<Problem>) {
             }
         }
     }
+    apps::dependencies(&mut l, &policy.apps);
     (policy, l.problems)
 }
 

@@ -134,6 +134,9 @@ pub struct App {
     pub pos: Pos,
     pub targets: BTreeMap<Name, Target>,
     pub watch: Option<Watch>,
+    /// Apps that must be out and healthy before this one in an ordered
+    /// promotion (`depends_on: [api]`), each where it was written.
+    pub depends_on: Vec<(Name, Pos)>,
 }
 
 impl Policy {

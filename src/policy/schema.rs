@@ -169,6 +169,11 @@ pub fn schema() -> Value {
             ),
             ("argocd", argocd),
             ("flux", flux),
+            (
+                "depends_on",
+                json!({"type": "array", "items": {"type": "string", "pattern": NAME}, "uniqueItems": true,
+                       "description": "apps an ordered promotion writes and sees healthy before this one"}),
+            ),
         ]),
         "one app and its target per environment",
     );

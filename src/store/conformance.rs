@@ -69,6 +69,7 @@ pub fn operation(id: u64, env: &str, apps: &[&str], version: &str, created_at: i
         break_glass: None,
         transitions: vec![(created_at, "requested".into())],
         memberships: Default::default(),
+        ordered: None,
     }
 }
 

@@ -171,3 +171,34 @@ fn the_policy_section_names_who_approves_changes_to_hoist_yaml() {
         ["hoist.yaml:2:23: approvals.count should be a whole number"]
     );
 }
+
+#[test]
+fn depends_on_is_read_in_order_and_checked_for_unknown_names_self_and_cycles() {
+    let ok =
+        "apps:\n  api: {}\n  web: { depends_on: [api] }\n  worker:\n    depends_on: [web, api]\n";
+    let (policy, found) = load(ok);
+    assert!(found.is_empty(), "{found:?}");
+    let worker = &policy.apps[2];
+    let deps: Vec<&str> = worker.depends_on.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(deps, ["web", "api"]);
+    assert_eq!(worker.depends_on[0].1.line, 5);
+
+    let bad = "apps:\n  api: { depends_on: [web] }\n  web: { depends_on: [api] }\n  solo: { depends_on: [solo, ghost] }\n";
+    let found = problems(bad);
+    assert_eq!(
+        found,
+        [
+            "hoist.yaml:4:24: app `solo` depends on itself",
+            "hoist.yaml:4:30: app `solo` depends on `ghost`, which is not an app",
+            "hoist.yaml:2:23: depends_on makes a cycle: api -> web -> api",
+        ],
+        "one problem per cycle, at its first edge"
+    );
+    let long =
+        "apps:\n  a: { depends_on: [c] }\n  b: { depends_on: [a] }\n  c: { depends_on: [b] }\n";
+    assert_eq!(
+        problems(long),
+        ["hoist.yaml:2:21: depends_on makes a cycle: a -> c -> b -> a"]
+    );
+    assert!(problems("apps:\n  a: { depends_on: [1x] }\n")[0].contains("1x"));
+}
