@@ -19,14 +19,22 @@ use hoist_commands::{Name, Version};
 use std::time::Instant;
 
 /// Sort `edits` so that each app comes after those it `depends_on` among
-/// them; ties (and a cycle, which `hoist check` reports) keep the order
-/// given. True when there is any such edge: the plan is ordered.
+/// them (directly or through apps not in the request); ties (and a cycle,
+/// which `hoist check` reports) keep the order given. True when there is
+/// any such edge: the plan is ordered.
 pub(super) fn sort(policy: &Policy, edits: &mut Vec<(Name, Target, Version)>) -> bool {
+    // Every app `a` depends on, directly or through apps not named here.
     let deps = |a: &Name| -> Vec<Name> {
-        policy
-            .app(a)
-            .map(|app| app.depends_on.iter().map(|(n, _)| n.clone()).collect())
-            .unwrap_or_default()
+        let (mut seen, mut todo) = (Vec::<Name>::new(), vec![a.clone()]);
+        while let Some(n) = todo.pop() {
+            for (d, _) in policy.app(&n).map_or(&[][..], |app| &app.depends_on[..]) {
+                if d != a && !seen.contains(d) {
+                    seen.push(d.clone());
+                    todo.push(d.clone());
+                }
+            }
+        }
+        seen
     };
     let named: Vec<Name> = edits.iter().map(|(a, ..)| a.clone()).collect();
     let edges = named

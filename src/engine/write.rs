@@ -283,8 +283,11 @@ impl Engine {
         self.poke(op, policy);
         // The runner follows it from here; nothing to follow leaves it
         // resting at Pushed, or an ordered plan goes on with its next step.
+        // Not following a cluster it could (`exec --no-wait`), a plan rests
+        // at its step: the next start that follows it carries on.
         let followed = self.settings.wait && self.follow(op, policy);
-        if !followed && op.steps_left() {
+        let resting = !self.settings.wait && self.cluster.is_some();
+        if !followed && !resting && op.steps_left() {
             return self.next_step(op);
         }
         let text = render::summary_line(op);

@@ -61,13 +61,21 @@ fn a_degraded_middle_step_stops_the_plan_says_what_went_out_and_its_rollback_und
         fake.apply(application("argocd", &format!("{app}-prod"), &base));
     }
 
-    let reply = h.ask("console:alice", None, "promote worker,api,web staging to prod");
+    let reply = h.ask(
+        "console:alice",
+        None,
+        "promote worker,api,web staging to prod",
+    );
     assert_eq!(reply.state, "pushed", "{reply:?}");
     // Step 1, api: poked and played to Healthy at its commit.
     assert!(fake.wait_for_patch("applications argocd/api-prod", Duration::from_secs(20)));
     let step1 = h.world.tip();
     assert_eq!(h.world.show("main", "ordered/api/prod.yaml"), V2);
-    assert_eq!(h.world.show("main", "ordered/web/prod.yaml"), V1, "web waits for api");
+    assert_eq!(
+        h.world.show("main", "ordered/web/prod.yaml"),
+        V1,
+        "web waits for api"
+    );
     fake.argo("api-prod", argo_healthy(&step1));
     // Step 2, web: written only after api was healthy; it turns Degraded.
     until("web is written", || h.world.tip() != step1);
@@ -89,7 +97,11 @@ fn a_degraded_middle_step_stops_the_plan_says_what_went_out_and_its_rollback_und
             h.said.all()
         );
     }
-    assert_eq!(h.world.tip(), step2, "the plan stopped: worker was never written");
+    assert_eq!(
+        h.world.tip(),
+        step2,
+        "the plan stopped: worker was never written"
+    );
     assert_eq!(h.world.show("main", "ordered/worker/prod.yaml"), V1);
     let subjects = git(&h.world.origin, &["log", "--format=%s", "-2", "main"]);
     assert!(subjects.contains("(step 2 of 3: web)"), "{subjects}");
@@ -110,4 +122,76 @@ fn a_degraded_middle_step_stops_the_plan_says_what_went_out_and_its_rollback_und
     fake.argo("api-prod", argo_healthy(&rollback));
     fake.argo("web-prod", argo_healthy(&rollback));
     assert_eq!(h.engine().wait(r).state, "healthy");
+}
+
+#[test]
+fn stopped_after_a_step_turned_healthy_the_next_start_writes_the_next_step_once() {
+    // hoist pushes step 1 and stops following (as `exec --no-wait` would).
+    let (mut h, fake, _dir) = world_of(
+        ORDERED,
+        Settings {
+            wait: false,
+            ..Settings::default()
+        },
+    );
+    let mut files = Vec::new();
+    for app in ["api", "web", "worker"] {
+        files.push((format!("ordered/{app}/staging.yaml"), V2.to_string()));
+        files.push((format!("ordered/{app}/prod.yaml"), V1.to_string()));
+    }
+    h.world.commit_files(&files, "three apps");
+    let base = h.world.tip();
+    for app in ["api", "web", "worker"] {
+        fake.apply(application("argocd", &format!("{app}-prod"), &base));
+    }
+    let reply = h.ask(
+        "console:alice",
+        None,
+        "promote api,web,worker staging to prod",
+    );
+    assert_eq!(reply.state, "pushed", "{reply:?}");
+    let step1 = h.world.tip();
+    assert_eq!(h.hoist_commits().len(), 1, "the plan rests at step 1");
+    // While nothing runs, api becomes healthy; step 2 is not written yet.
+    fake.argo("api-prod", argo_healthy(&step1));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(h.world.tip(), step1);
+    // The next start follows step 1 again, sees it healthy and writes web once.
+    h.settings.wait = true;
+    let replies = h.reopen();
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    until("web is written", || h.world.tip() != step1);
+    let step2 = h.world.tip();
+    assert_eq!(h.world.show("main", "ordered/web/prod.yaml"), V2);
+    assert_eq!(h.world.show("main", "ordered/worker/prod.yaml"), V1);
+    fake.argo("web-prod", argo_healthy(&step2));
+    until("worker is written", || h.world.tip() != step2);
+    let step3 = h.world.tip();
+    fake.argo("worker-prod", argo_healthy(&step3));
+    until("the plan is over", || h.engine().following() == 0);
+    let commits = h.hoist_commits();
+    assert_eq!(commits.len(), 3, "one commit per step, none twice");
+    let subjects = git(&h.world.origin, &["log", "--format=%s", "-3", "main"]);
+    assert_eq!(
+        subjects.matches("(step 2 of 3: web)").count(),
+        1,
+        "{subjects}"
+    );
+    let said = h.said.all();
+    assert!(
+        said.iter()
+            .any(|m| m.contains("#1 step 2 of 3: writing web")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|m| m.contains("#1 healthy (Argo CD worker-prod)")),
+        "{said:?}"
+    );
+    let status = h.ask("console:alice", None, "status worker in prod");
+    assert!(
+        status.message.contains("healthy (step 3 of 3) #1"),
+        "{}",
+        status.message
+    );
 }

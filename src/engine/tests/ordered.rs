@@ -246,3 +246,18 @@ fn a_restart_between_a_healthy_step_and_the_next_writes_the_next_step_once() {
     assert!(w.engine.resume().is_empty(), "nothing left to do");
     assert_eq!(w.op(1).changes.len(), 3);
 }
+
+#[test]
+fn a_dependency_through_an_app_not_named_still_orders_the_plan() {
+    let w = world(None, None);
+    let r = w.ask("console:alice", "promote worker,api staging to prod");
+    assert_eq!(r.state, "awaiting-approval", "{}", r.message);
+    let op = w.op(1);
+    let order: Vec<&str> = op.changes.iter().map(|c| c.app.as_str()).collect();
+    assert_eq!(
+        order,
+        ["api", "worker"],
+        "worker needs web, which needs api"
+    );
+    assert_eq!(op.ordered, Some(0));
+}
