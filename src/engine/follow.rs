@@ -177,8 +177,10 @@ impl Engine {
                 self.notify.update(
                     &op,
                     &format!(
-                        "#{} {}: {phase} ({label}, {since} since push){detail}",
-                        op.id, request.app
+                        "#{} {}: {phase} ({label}, {since} since push){detail}{}",
+                        op.id,
+                        request.app,
+                        super::ordered::plan_note(&op)
                     ),
                 );
             }
@@ -222,7 +224,12 @@ impl Engine {
         })?;
         f.ending = None;
         let text = if healthy {
-            format!("#{} healthy ({label}): {}", op.id, render::timings(op))
+            format!(
+                "#{} healthy ({label}): {}{}",
+                op.id,
+                render::timings(op),
+                super::ordered::plan_note(op)
+            )
         } else {
             format!("{} ({label})", render::summary_line(op))
         };

@@ -82,6 +82,12 @@ fn a_degraded_middle_step_stops_the_plan_says_what_went_out_and_its_rollback_und
     assert!(fake.wait_for_patch("applications argocd/web-prod", Duration::from_secs(20)));
     let step2 = h.world.tip();
     assert_eq!(h.world.show("main", "ordered/web/prod.yaml"), V2);
+    until("web is followed", || {
+        h.said
+            .all()
+            .iter()
+            .any(|m| m.contains("api ✓ healthy, web … "))
+    });
     fake.argo("web-prod", argo_degraded(&step2));
     let end = h.engine().wait(reply);
     assert_eq!(end.state, "degraded", "{end:?}");
@@ -185,7 +191,8 @@ fn stopped_after_a_step_turned_healthy_the_next_start_writes_the_next_step_once(
     );
     assert!(
         said.iter()
-            .any(|m| m.contains("#1 healthy (Argo CD worker-prod)")),
+            .any(|m| m.contains("#1 healthy (Argo CD worker-prod)")
+                && m.contains("api ✓ healthy, web ✓ healthy, worker ✓ healthy")),
         "{said:?}"
     );
     let status = h.ask("console:alice", None, "status worker in prod");
