@@ -30,6 +30,9 @@ pub(super) struct Following {
     /// The end decided but not journaled yet (the write failed): the next
     /// step journals it before anything else, so a verdict is never lost.
     ending: Option<(State, String)>,
+    /// The (env, app) of an ordered plan's steps after this one: rolled out
+    /// by this operation too, so not drift while it runs.
+    later: Vec<(String, String)>,
 }
 
 impl Following {
@@ -38,6 +41,7 @@ impl Following {
         self.requests
             .iter()
             .map(|r| (r.env.clone(), r.app.clone()))
+            .chain(self.later.iter().cloned())
             .collect()
     }
 }
@@ -117,6 +121,10 @@ impl Engine {
             timeout: self.env_timeout(op, policy),
             rollout: None,
             ending: None,
+            later: op.changes[op.step_range().end..]
+                .iter()
+                .map(|c| (op.env.clone(), c.app.clone()))
+                .collect(),
         };
         self.runner
             .hand(&self.me, following, self.settings.followers);

@@ -261,3 +261,22 @@ fn a_dependency_through_an_app_not_named_still_orders_the_plan() {
     );
     assert_eq!(op.ordered, Some(0));
 }
+
+#[test]
+fn while_a_plan_runs_its_later_apps_count_as_rolling_out_not_as_drift() {
+    let cluster = Arc::new(Simulated::new(Duration::from_secs(30)));
+    let w = world(Some(cluster), None);
+    w.ask("console:alice", "promote web,api staging to prod");
+    w.ask("console:carol", "approve 1");
+    let r = w.ask("console:dave", "approve 1");
+    assert_eq!(r.state, "pushed", "{}", r.message);
+    let flying = w.engine.runner.apps_in_flight();
+    for app in ["api", "web"] {
+        assert!(
+            flying.contains(&("prod".to_string(), app.to_string())),
+            "{flying:?}"
+        );
+    }
+    assert_eq!(w.hoist_commits().len(), 1, "web waits for api");
+    w.engine.stop_following();
+}
