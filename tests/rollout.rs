@@ -4,9 +4,9 @@
 //! edited through every stage to Healthy. After a restart, an operation that
 //! was pushed but not yet healthy is followed again.
 
-mod support;
 #[path = "rollout/ordered.rs"]
 mod ordered;
+mod support;
 
 use hoist::cluster::{Live, Options};
 use hoist::engine::Settings;

@@ -442,7 +442,11 @@ impl ConfigRepo for Memory {
                 continue;
             }
             let (verdict, signer, author) = if commit.signed {
-                (Verdict::Good, Some("hoist".into()), "hoist <hoist@localhost>")
+                (
+                    Verdict::Good,
+                    Some("hoist".into()),
+                    "hoist <hoist@localhost>",
+                )
             } else {
                 (Verdict::Unsigned, None, "someone <someone@localhost>")
             };

@@ -183,7 +183,10 @@ pub fn serve<F: Fn(&str) -> Option<OsString>>(v: &Vars<F>) -> Result<Serve, Erro
         let value = v.wait(name, false)?;
         if value.is_some_and(|d| d < floor) {
             let given = v.text(name)?.unwrap_or_default();
-            return Err(Error::bad(name, format!("`{given}` is shorter than `{shown}`")));
+            return Err(Error::bad(
+                name,
+                format!("`{given}` is shorter than `{shown}`"),
+            ));
         }
         Ok(value)
     };

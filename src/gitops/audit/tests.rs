@@ -148,7 +148,7 @@ fn csv_and_json_keep_outside_text_whole_and_the_table_flattens_it() {
         "{shown}"
     );
     // A subject a spreadsheet would run is opened as text.
-    let mut f = t.clone();
+    let mut f = t;
     f.subject = "=HYPERLINK(\"https://evil.example\",\"ok\")".into();
     let parsed = parse_csv(&csv(&rows(&[f.clone()], &names)));
     assert_eq!(parsed[1][col("subject")], format!("'{}", f.subject));
