@@ -177,6 +177,21 @@ fn failure(op: &Operation) -> &'static str {
     }
 }
 
+/// The transition an ordered plan records when one of its steps is out
+/// (healthy, or pushed where nothing follows it), before the next step.
+const SETTLED: &str = "settled:";
+
+/// When `app` settled as a step of the ordered plan `op` (before its later
+/// steps, which may still fail): a version that went out healthy counts for
+/// soak and rollback targets even when the plan stopped after it.
+pub(super) fn settled(op: &Operation, app: &str) -> Option<i64> {
+    op.ordered?;
+    op.transitions
+        .iter()
+        .find(|(_, l)| l.strip_prefix(SETTLED) == Some(app))
+        .map(|(t, _)| *t)
+}
+
 /// `(step k of n)` for `status`, empty for other operations.
 pub(super) fn step_note(op: &Operation) -> String {
     match op.ordered {
@@ -195,6 +210,13 @@ impl Engine {
     /// by the policy as it is now, then carry it.
     pub(super) fn next_step(&self, op: &mut Operation) -> Result<Reply> {
         let done = op.ordered.unwrap_or(0);
+        if matches!(op.state, State::Pushed { .. } | State::Reconciling { .. })
+            && let Some(c) = op.changes.get(done)
+        {
+            // This app settled here now (see `settled`), whatever the rest does.
+            let mark = format!("{SETTLED}{}", c.app);
+            op.transitions.push((self.clock.now(), mark));
+        }
         op.ordered = Some(done + 1);
         self.save(op, State::Approved)?;
         let app = op.changes.get(done + 1).map_or("", |c| c.app.as_str());

@@ -108,7 +108,10 @@ impl Engine {
     /// it rests there with nothing following the app's rollout (never once
     /// it ended Degraded, Failed or TimedOut). `None`: it did not (yet).
     pub(super) fn settled_at(&self, op: &Operation, app: &str, policy: &Policy) -> Option<i64> {
-        if let Some(t) = op.entered("healthy") {
+        if let Some(t) = op
+            .entered("healthy")
+            .or_else(|| super::ordered::settled(op, app))
+        {
             return Some(t);
         }
         let resting = matches!(op.state, State::Pushed { .. });

@@ -280,3 +280,28 @@ fn while_a_plan_runs_its_later_apps_count_as_rolling_out_not_as_drift() {
     assert_eq!(w.hoist_commits().len(), 1, "web waits for api");
     w.engine.stop_following();
 }
+
+#[test]
+fn an_app_that_went_out_healthy_in_a_plan_that_stopped_later_settled_there() {
+    let cluster = Arc::new(Simulated::new(Duration::from_millis(1)));
+    let w = world(Some(cluster), None);
+    w.ask("console:alice", "promote api,web staging to prod");
+    w.ask("console:carol", "approve 1");
+    let r = w.engine.wait(w.ask("console:dave", "approve 1"));
+    assert_eq!(r.state, "healthy", "{}", r.message);
+    // The same journal, as if web had ended Degraded.
+    let mut op = w.op(1);
+    op.transitions.retain(|(_, l)| l != "healthy");
+    op.state = State::Degraded {
+        message: "web is down".into(),
+    };
+    let policy = crate::policy::load(ORDERED).0;
+    assert!(w.engine.settled_at(&op, "api", &policy).is_some());
+    assert_eq!(w.engine.settled_at(&op, "web", &policy), None);
+    let note = super::super::ordered::stopped_note(&op).unwrap();
+    assert!(
+        note.contains("went out healthy: api; web went out and is degraded"),
+        "{note}"
+    );
+    assert!(note.contains("`rollback api,web in prod`"), "{note}");
+}
