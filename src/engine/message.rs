@@ -22,6 +22,9 @@ const VALUE_MAX: usize = 500;
 pub fn one_line(text: &str, max: usize) -> String {
     let blank =
         |c: char| c.is_whitespace() || c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    // Invisible format characters (bidi overrides, zero-width) would make a
+    // name or subject read differently from what it is: dropped.
+    let text: String = text.chars().filter(|c| !invisible(*c)).collect();
     let flat = text
         .split(blank)
         .filter(|w| !w.is_empty())
@@ -79,6 +82,14 @@ pub fn commit_message(op: &Operation) -> String {
     msg
 }
 
+/// Unicode format characters (category Cf) that change how text reads:
+/// bidi embeddings, overrides and isolates, zero-width characters.
+pub fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +102,7 @@ mod tests {
             "a b c d e f"
         );
         assert_eq!(one_line("abcdef", 4), "abc…");
+        assert_eq!(one_line("ad\u{202E}nim\u{200B}da", 20), "adnimda");
         assert_eq!(one_line("", 4), "");
         assert_eq!(one_line("\n\n", 4), "");
     }

@@ -31,6 +31,7 @@ mod write;
 
 pub use land::Backoff;
 pub use locks::Lock;
+pub use message::one_line;
 pub use operation::{Change, Operation, State};
 pub use rollout::{Rollout, Step, follow_blocking};
 use trail::log_transition;

@@ -77,7 +77,8 @@ impl Engine {
     fn resume_one(&self, op: &mut Operation) -> Result<Option<Reply>> {
         let (policy, tip) = match op.state.clone() {
             _ if self.refollows(op) => {
-                let (policy, _) = self.policy_for_branch(&op.branch)?;
+                // Fetched once for every rollout of the branch (`resume`).
+                let (policy, _) = self.policy_on(&op.branch, false)?;
                 tracing::info!(op = op.id, "following the rollout again");
                 // Nothing to follow (no argocd/flux entry): it rests as it was.
                 let followed = self.follow(op, &policy);

@@ -14,8 +14,11 @@
 //! - `trust`: policy signers: an unsigned `hoist.yaml` change is not obeyed.
 //! - `ordered`: ordered promotion (`depends_on`): one quorum, one commit per
 //!   step in dependency order, a restart between steps.
+//! - `faults`: a final state the journal could not take is kept and written
+//!   on a later step.
 
 mod approvals;
+mod faults;
 mod memory_repo;
 mod ordered;
 mod trust;

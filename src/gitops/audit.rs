@@ -277,10 +277,8 @@ pub fn walk(
         .map_err(err)?;
     let mut tree = commit.tree_id().map_err(err)?.detach();
     let mut now = blobs(repo, &mut trees, Some(tree), &files)?;
+    let time = |c: &gix::Commit<'_>| c.time().map(|t| t.seconds).unwrap_or(0);
     loop {
-        if since.is_some_and(|s| commit.time().map(|t| t.seconds < s).unwrap_or(false)) {
-            break;
-        }
         let parent = match commit.parent_ids().next() {
             Some(p) => Some(repo.find_commit(p.detach()).map_err(err)?),
             None => None,
@@ -294,14 +292,33 @@ pub fn walk(
         } else {
             blobs(repo, &mut trees, parent_tree, &files)?
         };
-        if before != now {
+        // A merge changed a file if the result differs from any parent:
+        // `git merge -s ours` onto an old commit rolls values back while
+        // matching its first parent.
+        let mut others = Vec::new();
+        for other in commit.parent_ids().skip(1) {
+            let other = repo.find_commit(other.detach()).map_err(err)?;
+            let other_tree = Some(other.tree_id().map_err(err)?.detach());
+            others.push(blobs(repo, &mut trees, other_tree, &files)?);
+        }
+        // Committer dates are the committer's to write: the walk does not
+        // stop at an old one, and a commit dated before its parent (set
+        // back) is shown whatever `since` says.
+        let set_back = parent.as_ref().is_some_and(|p| time(p) > time(&commit));
+        let shown = since.is_none_or(|s| time(&commit) >= s) || set_back;
+        if shown && (before != now || others.iter().any(|o| *o != now)) {
             let mut changed = Vec::new();
             for (i, target) in targets.iter().enumerate() {
                 let f = file_of[i];
-                if before[f] != now[f] {
+                let old = if before[f] != now[f] {
+                    Some(before[f])
+                } else {
+                    others.iter().find(|o| o[f] != now[f]).map(|o| o[f])
+                };
+                if let Some(old) = old {
                     changed.push(Changed {
                         target: i,
-                        old: values.get(repo, before[f], i, target),
+                        old: values.get(repo, old, i, target),
                         new: values.get(repo, now[f], i, target),
                     });
                 }

@@ -87,9 +87,10 @@ impl Chain {
     }
 }
 
-/// Does `pin` (a full id or a prefix of at least 7 hex digits) name `sha`?
+/// Does `pin` (a full commit id: a prefix could be matched by a ground id)
+/// name `sha`?
 pub fn names(pin: Option<&str>, sha: &str) -> bool {
-    pin.is_some_and(|p| p.len() >= 7 && sha.starts_with(&p.to_ascii_lowercase()))
+    pin.is_some_and(|p| p.eq_ignore_ascii_case(sha))
 }
 
 /// Policy signers and the answers already worked out.
@@ -184,7 +185,14 @@ impl Guard {
                 Some(p) => blob_of(p)?,
                 None => None,
             };
-            if parent_blob != blob {
+            // A merge changed it if it differs from any parent: `git merge -s
+            // ours` onto an old signed commit must not pass as "unchanged".
+            let mut changed = parent_blob != blob;
+            for other in commit.parent_ids().skip(1) {
+                let other = repo.find_commit(other.detach()).map_err(err)?;
+                changed |= blob_of(&other)? != blob;
+            }
+            if changed {
                 newer.push(self.change(&commit, blob)?);
             }
             let Some(p) = parent else {
@@ -274,8 +282,8 @@ mod tests {
 
     #[test]
     fn a_pin_is_a_long_enough_prefix() {
-        assert!(names(Some("ABCDEF1"), "abcdef1234"));
-        assert!(!names(Some("abc"), "abcdef1234"));
+        assert!(names(Some("ABCDEF1234"), "abcdef1234"));
+        assert!(!names(Some("abcdef1"), "abcdef1234"), "no prefixes");
         assert!(!names(None, "abcdef1234"));
     }
 }

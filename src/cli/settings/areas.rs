@@ -63,10 +63,12 @@ pub fn policy_signers<F: Fn(&str) -> Option<OsString>>(
     let trust_from = v.parsed(
         "HOIST_POLICY_TRUST_FROM",
         |s| {
-            let hex = (7..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit());
+            // A full id only: a 7-digit prefix can be matched by a ground
+            // commit id in minutes.
+            let hex = matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit());
             hex.then(|| s.to_ascii_lowercase())
         },
-        "is not a commit id (7 to 40 hex digits)",
+        "is not a full commit id (40 or 64 hex digits)",
     )?;
     if trust_from.is_some() && files.is_empty() {
         return Err(Error::said(

@@ -307,7 +307,10 @@ fn policy_signers_are_a_list_of_files_and_an_optional_pinned_commit() {
                 "HOIST_POLICY_SIGNERS",
                 " /keys/allowed_signers, /keys/ring.asc ,",
             ),
-            ("HOIST_POLICY_TRUST_FROM", "ABCDEF1"),
+            (
+                "HOIST_POLICY_TRUST_FROM",
+                "ABCDEF1234567890ABCDEF1234567890ABCDEF12",
+            ),
         ],
     )
     .unwrap();
@@ -318,17 +321,30 @@ fn policy_signers_are_a_list_of_files_and_an_optional_pinned_commit() {
             PathBuf::from("/keys/ring.asc")
         ]
     );
-    assert_eq!(s.git.policy.trust_from.as_deref(), Some("abcdef1"));
+    assert_eq!(
+        s.git.policy.trust_from.as_deref(),
+        Some("abcdef1234567890abcdef1234567890abcdef12")
+    );
     let none = read(Area::CHECK, &Flags::default(), &[]).unwrap();
     assert_eq!(none.git.policy, PolicySigners::default());
     let bad = |vars: &[(&str, &str)]| read(Area::CHECK, &Flags::default(), vars).unwrap_err();
     assert_eq!(
-        bad(&[("HOIST_POLICY_TRUST_FROM", "abcdef1")]).variable,
+        bad(&[(
+            "HOIST_POLICY_TRUST_FROM",
+            "abcdef1234567890abcdef1234567890abcdef12"
+        )])
+        .variable,
         "HOIST_POLICY_TRUST_FROM"
     );
+    // A prefix could be matched by a ground commit id: full ids only.
+    let e = bad(&[
+        ("HOIST_POLICY_SIGNERS", "/f"),
+        ("HOIST_POLICY_TRUST_FROM", "abcdef1"),
+    ]);
+    assert!(e.to_string().contains("is not a full commit id"), "{e}");
     let e = bad(&[
         ("HOIST_POLICY_SIGNERS", "/f"),
         ("HOIST_POLICY_TRUST_FROM", "main"),
     ]);
-    assert!(e.to_string().contains("is not a commit id"), "{e}");
+    assert!(e.to_string().contains("is not a full commit id"), "{e}");
 }

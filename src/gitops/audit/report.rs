@@ -178,20 +178,7 @@ pub fn json(rows: &[Row]) -> String {
 /// `text` on one line (control characters, separators and runs of
 /// whitespace become one space), at most `max` characters (cut with `…`).
 pub fn flat(text: &str, max: usize) -> String {
-    let blank =
-        |c: char| c.is_whitespace() || c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
-    let flat = text
-        .split(blank)
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    if flat.chars().count() <= max {
-        return flat;
-    }
-    let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
-    cut.truncate(cut.trim_end().len());
-    cut.push('…');
-    cut
+    crate::engine::one_line(text, max)
 }
 
 /// An aligned table for people: one line per row, every cell flattened and

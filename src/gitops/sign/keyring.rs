@@ -241,7 +241,7 @@ fn allowed_line(line: &str) -> Result<Option<Allowed>, String> {
         let value = value.trim_matches('"');
         match name.to_ascii_lowercase().as_str() {
             "namespaces" => {
-                if !value.split(',').any(|ns| ns == NAMESPACE || ns == "*") {
+                if !pattern_list_allows(value, NAMESPACE) {
                     return Ok(None);
                 }
             }
@@ -254,6 +254,33 @@ fn allowed_line(line: &str) -> Result<Option<Allowed>, String> {
         }
     }
     Ok(Some(allowed))
+}
+
+/// OpenSSH's `match_pattern_list`: comma-separated patterns with `*` and
+/// `?`; a matching `!pattern` denies whatever else matches.
+fn pattern_list_allows(list: &str, name: &str) -> bool {
+    let mut allowed = false;
+    for pattern in list.split(',').map(str::trim) {
+        match pattern.strip_prefix('!') {
+            Some(denied) if glob(denied.as_bytes(), name.as_bytes()) => return false,
+            Some(_) => {}
+            None => allowed |= glob(pattern.as_bytes(), name.as_bytes()),
+        }
+    }
+    allowed
+}
+
+/// `*` (any run) and `?` (one character) wildcard match.
+fn glob(pattern: &[u8], name: &[u8]) -> bool {
+    match (pattern.first(), name.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            glob(&pattern[1..], name) || (!name.is_empty() && glob(pattern, &name[1..]))
+        }
+        (Some(b'?'), Some(_)) => glob(&pattern[1..], &name[1..]),
+        (Some(p), Some(n)) if p == n => glob(&pattern[1..], &name[1..]),
+        _ => false,
+    }
 }
 
 /// `a="x,y",b` -> [`a="x,y"`, `b`].
@@ -303,6 +330,21 @@ fn timestamp(text: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespaces_follow_opensshs_pattern_lists() {
+        assert!(pattern_list_allows("git", "git"));
+        assert!(pattern_list_allows("file,g?t", "git"));
+        assert!(pattern_list_allows("*", "git"));
+        assert!(!pattern_list_allows("*,!git", "git"), "a negation wins");
+        assert!(!pattern_list_allows("!git,*", "git"));
+        assert!(!pattern_list_allows("file", "git"));
+        assert!(
+            !pattern_list_allows("!file", "git"),
+            "only negations allow nothing"
+        );
+        assert!(pattern_list_allows("g*", "git"));
+    }
     use crate::gitops::sign::Signer;
 
     #[test]
