@@ -60,10 +60,9 @@ fn human_commit(
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, edit(&text)).unwrap();
     git(&work, &["add", "-A"]);
-    git(
-        &work,
-        &["-c", &format!("user.name={name}"), "commit", "-qm", message],
-    );
+    // --author, not user.name: GIT_AUTHOR_NAME (set by CI) outranks config.
+    let author = format!("--author={name} <test@example.com>");
+    git(&work, &["commit", "-qm", message, &author]);
     git(&work, &["push", "-q", "origin", "main"]);
 }
 
