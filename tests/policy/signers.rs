@@ -106,10 +106,13 @@ fn an_unsigned_change_to_hoist_yaml_is_not_obeyed_and_a_signed_one_is() {
         message.contains("needs 2 approval(s) from sre"),
         "{message}"
     );
+    // Whoever git recorded (CI's GIT_AUTHOR_NAME outranks the test's config).
+    let author = git(&w.origin, &["log", "-1", "--format=%an <%ae>", &bad]);
     let why = format!(
-        "hoist.yaml at {} by Test <test@example.com> is not signed by a policy signer; \
+        "hoist.yaml at {} by {} is not signed by a policy signer; \
          deciding with the version of {}",
         &bad[..7],
+        author.trim(),
         &trusted[..7]
     );
     assert!(message.contains(&why), "{message}");
