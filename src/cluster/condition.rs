@@ -8,6 +8,11 @@ use serde_json::Value;
 
 /// Why an object is out of sync or failing, or `None` when it is fine.
 pub fn drifting(kind: Kind, obj: &Value) -> Option<String> {
+    // Controller words reach a chat post and the log: one line, bounded.
+    raw(kind, obj).map(|why| super::judge::said(&[&why]))
+}
+
+fn raw(kind: Kind, obj: &Value) -> Option<String> {
     let text = |p: &str| obj.pointer(p).and_then(Value::as_str);
     match kind {
         Kind::Application => (text("/status/sync/status") == Some("OutOfSync")).then(|| {
@@ -67,5 +72,15 @@ mod tests {
         );
         assert_eq!(drifting(Kind::Application, &app("Synced")), None);
         assert_eq!(drifting(Kind::GitRepository, &app("OutOfSync")), None);
+        // A controller's message is one bounded line by the time it is said.
+        let long = json!({"status": {"conditions": [
+            {"type": "Ready", "status": "False", "reason": "X", "message": "a\nb\u{202E}c ".repeat(500)}
+        ]}});
+        let why = drifting(Kind::Kustomization, &long).unwrap();
+        assert!(!why.contains(['\n', '\u{202E}']), "{why}");
+        assert!(
+            why.chars().count() <= super::super::judge::SAID_MAX,
+            "{why}"
+        );
     }
 }

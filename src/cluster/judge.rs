@@ -17,22 +17,10 @@ use serde_json::Value;
 pub const SAID_MAX: usize = 300;
 
 /// `parts` joined by `: ` as one line of at most [`SAID_MAX`] characters:
-/// controls and separators become spaces, the rest is cut with `…`.
-fn said(parts: &[&str]) -> String {
-    let joined = parts.join(": ");
-    let flat: Vec<&str> = joined
-        .split(|c: char| {
-            c.is_whitespace() || c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
-        })
-        .filter(|w| !w.is_empty())
-        .collect();
-    let flat = flat.join(" ");
-    if flat.chars().count() <= SAID_MAX {
-        return flat;
-    }
-    let mut cut: String = flat.chars().take(SAID_MAX - 1).collect();
-    cut.push('…');
-    cut
+/// controls and separators become spaces, invisible format characters go,
+/// the rest is cut with `…`.
+pub(super) fn said(parts: &[&str]) -> String {
+    crate::engine::one_line(&parts.join(": "), SAID_MAX)
 }
 
 fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
