@@ -34,7 +34,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::kube::FakeKube;
 use support::objects::{application, argo_progressing};
-use support::slack::{self, FakeSlack, encode, now, post, signed};
+use support::slack::{self, FakeSlack, now, post, signed, slash_form};
 use support::{Bot, World, git};
 
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -131,28 +131,8 @@ fn command(phase: &str, i: usize, kind: Kind) -> Command {
 /// The `n`th slash command as Slack sends it, in a channel and with a
 /// `trigger_id` of its own.
 fn slash_body(user: &str, text: &str, n: usize) -> String {
-    let trigger = format!("13345224609.738474920.{n:08x}");
     let channel = format!("C0BENCH{n:04}");
-    [
-        ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
-        ("team_id", "T0ACME"),
-        ("team_domain", "acme"),
-        ("channel_id", channel.as_str()),
-        ("channel_name", "bench"),
-        ("user_id", user),
-        ("user_name", "someone"),
-        ("command", "/hoist"),
-        ("text", text),
-        (
-            "response_url",
-            "https://hooks.slack.com/commands/T0ACME/1/abc",
-        ),
-        ("trigger_id", trigger.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| format!("{k}={}", encode(v)))
-    .collect::<Vec<_>>()
-    .join("&")
+    slash_form(user, &channel, text, n as u64)
 }
 
 /// `Threads:`, `VmRSS:` and `VmHWM:` (kB) of a process.

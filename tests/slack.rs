@@ -71,27 +71,7 @@ fn http_bot(world: &World, fake: &FakeSlack) -> Bot {
 fn slash_body(user: &str, channel: &str, text: &str) -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let trigger = format!("13345224609.738474920.{n:08x}");
-    [
-        ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
-        ("team_id", "T0ACME"),
-        ("team_domain", "acme"),
-        ("channel_id", channel),
-        ("channel_name", "deploy"),
-        ("user_id", user),
-        ("user_name", "someone"),
-        ("command", "/hoist"),
-        ("text", text),
-        (
-            "response_url",
-            "https://hooks.slack.com/commands/T0ACME/1/abc",
-        ),
-        ("trigger_id", trigger.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| format!("{k}={}", encode(v)))
-    .collect::<Vec<_>>()
-    .join("&")
+    slack::slash_form(user, channel, text, n)
 }
 
 fn callback(event_id: &str, event: Value) -> String {

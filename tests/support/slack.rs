@@ -106,6 +106,33 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The form body of `/hoist <text>` from `user` in `channel`, as Slack
+/// sends it, with trigger id number `n` (hoist acts once per `trigger_id`).
+#[allow(dead_code)] // not every test crate sends slash commands
+pub fn slash_form(user: &str, channel: &str, text: &str, n: u64) -> String {
+    let trigger = format!("13345224609.738474920.{n:08x}");
+    [
+        ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
+        ("team_id", "T0ACME"),
+        ("team_domain", "acme"),
+        ("channel_id", channel),
+        ("channel_name", "deploy"),
+        ("user_id", user),
+        ("user_name", "someone"),
+        ("command", "/hoist"),
+        ("text", text),
+        (
+            "response_url",
+            "https://hooks.slack.com/commands/T0ACME/1/abc",
+        ),
+        ("trigger_id", trigger.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k}={}", encode(v)))
+    .collect::<Vec<_>>()
+    .join("&")
+}
+
 /// Percent-encode a form value.
 pub fn encode(s: &str) -> String {
     s.bytes()
