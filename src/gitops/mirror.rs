@@ -190,15 +190,28 @@ impl Mirror {
     /// Fetch one branch; only the branches in use are ever fetched.
     pub fn fetch(&self, branch: &str) -> Result<(), GitCliError> {
         let spec = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
-        self.git(&[
+        let args = [
             "fetch",
             "--quiet",
             "--no-tags",
             "--no-write-fetch-head",
             "origin",
             &spec,
-        ])
-        .map(|_| ())
+        ];
+        // A push (or another fetch) moved the tracking ref while this fetch
+        // wrote it: git refuses the stale update. A fetch is idempotent, so
+        // it is asked again rather than failing the request.
+        let mut tries = 0;
+        loop {
+            match self.git(&args) {
+                Err(GitCliError::Failed { stderr, .. })
+                    if tries < 3 && stderr.contains("cannot lock ref") =>
+                {
+                    tries += 1;
+                }
+                done => return done.map(|_| ()),
+            }
+        }
     }
 
     /// Combine the mirror's packs once there are more than `max` (each push
