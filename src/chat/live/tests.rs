@@ -155,14 +155,20 @@ fn an_approval_request_is_posted_once_naming_the_approvers_even_after_a_restart(
     let noted = s.note_soon(&format!("discord:msg:C1:{asked}"));
     assert_eq!(noted.as_deref(), Some("2"), "a reaction on it is a vote");
 
+    // The first process's newest text has gone out (it may trail the post
+    // by one edit gap); then it stops.
+    s.platform.wait_for("the first process's newest text", |c| {
+        c.iter().any(|c| c.text == "needs 1 approval, still")
+    });
     // A restarted process edits the same live message and asks no more.
     let (_, again) = s.live();
     again.update(&waiting, "resumed");
+    let is_resumed = |c: &Call| c.method == "edit" && c.text == "resumed";
     let calls = s
         .platform
-        .wait_for("the edit", |c| c.iter().any(|c| c.method == "edit"));
+        .wait_for("the edit", |c| c.iter().any(is_resumed));
     quiet_for(&s.platform, 2 * GAP);
-    let edit = calls.iter().find(|c| c.method == "edit").expect("an edit");
+    let edit = calls.iter().find(|c| is_resumed(c)).expect("an edit");
     assert_eq!(edit.id, posts[0].id);
     assert_eq!(s.platform.calls_of("post").len(), 2, "no second request");
 }
