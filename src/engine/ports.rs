@@ -3,6 +3,9 @@
 //! are blocking: hoist's load is human-paced and async adapters bridge in.
 
 use crate::policy::{Target, Watch};
+
+mod forge;
+pub use forge::*;
 use hoist_commands::Version;
 
 /// A commit id in hex.

@@ -152,11 +152,13 @@ impl Loader {
             out.push(match s.split_once(':') {
                 _ if s == "*" => Principal::Anyone,
                 Some(("slack-group" | "discord-role", id)) if !id.is_empty() => Principal::PlatformGroup(s),
+                Some(("github-team", id)) if super::paths::team_ok(id) => Principal::PlatformGroup(s),
+                Some(("github", id)) if super::paths::login_ok(id) => Principal::Actor(s),
                 Some(("slack" | "discord" | "console", id)) if !id.is_empty() => Principal::Actor(s),
                 Some((platform, _)) => {
                     self.problem(item, format!(
-                        "`{s}`: unknown platform `{platform}`; people are slack:ID, discord:ID or console:NAME, \
-                         groups slack-group:ID or discord-role:ID"
+                        "`{s}`: unknown platform `{platform}` (or a malformed id); people are slack:ID, discord:ID, \
+                         github:LOGIN or console:NAME, groups slack-group:ID, discord-role:ID or github-team:ORG/SLUG"
                     ));
                     continue;
                 }
@@ -221,6 +223,10 @@ pub const ENV_KEYS: &[&str] = &[
     "timeout",
     "ticket",
     "alerts",
+    "merge",
+    "github_reviews",
+    "github_deployments",
+    "labels",
 ];
 
 fn environment(l: &mut Loader, name: Name, key: &Node, node: &Node) -> Environment {
@@ -240,6 +246,7 @@ fn environment(l: &mut Loader, name: Name, key: &Node, node: &Node) -> Environme
         timeout_secs: None,
         ticket: None,
         alerts: None,
+        pr: PrRules::default(),
     };
     for (k, _, v) in l.entries(node, &format!("environment `{}`", env.name), ENV_KEYS) {
         match k {
@@ -262,6 +269,39 @@ fn environment(l: &mut Loader, name: Name, key: &Node, node: &Node) -> Environme
             "soak" => env.soak_secs = l.duration(v, "soak"),
             "timeout" => env.timeout_secs = l.duration(v, "timeout"),
             "alerts" => env.alerts = l.string(v, "alerts"),
+            "merge" => match v.as_str() {
+                Some("merge") => env.pr.merge = MergeMethod::Merge,
+                Some("squash") => env.pr.merge = MergeMethod::Squash,
+                Some("rebase") => env.pr.merge = MergeMethod::Rebase,
+                _ => l.problem(v, "merge should be `merge`, `squash` or `rebase`"),
+            },
+            "github_reviews" | "github_deployments" => {
+                let b = match v.as_str() {
+                    Some("true") => true,
+                    Some("false") => false,
+                    _ => {
+                        l.problem(v, format!("{k} should be true or false"));
+                        continue;
+                    }
+                };
+                if k == "github_reviews" {
+                    env.pr.github_reviews = b
+                } else {
+                    env.pr.github_deployments = b
+                }
+            }
+            "labels" => {
+                let mut labels = Vec::new();
+                for item in l.list(v, "labels") {
+                    if let Some(label) = l.string(item, "a label") {
+                        match super::paths::label_problem(&label) {
+                            Some(why) => l.problem(item, why),
+                            None => labels.push(label),
+                        }
+                    }
+                }
+                env.pr.labels = labels;
+            }
             "channels" | "incident_channels" => {
                 let list: Vec<String> = l
                     .list(v, k)

@@ -83,6 +83,58 @@ pub struct Environment {
     /// Where drift (an Application OutOfSync, a Kustomization failing while
     /// no hoist operation is in flight) is reported, e.g. `slack:C0ALERTS`.
     pub alerts: Option<String>,
+    /// How pull requests go (`via: pull-request`): merge method, whether
+    /// the forge's own reviews count, deployments, labels.
+    pub pr: PrRules,
+}
+
+/// How a pull request is merged on the forge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MergeMethod {
+    /// A merge commit (the forge's); hoist's signed commit is its second parent.
+    #[default]
+    Merge,
+    /// One new commit by the forge carrying hoist's message and trailers.
+    Squash,
+    /// The forge re-commits hoist's commit on the base.
+    Rebase,
+}
+
+impl MergeMethod {
+    /// `merge`, `squash`, `rebase`: the word in `hoist.yaml` and the API.
+    pub fn word(self) -> &'static str {
+        match self {
+            MergeMethod::Merge => "merge",
+            MergeMethod::Squash => "squash",
+            MergeMethod::Rebase => "rebase",
+        }
+    }
+}
+
+/// An environment's pull-request rules (`merge`, `github_reviews`,
+/// `github_deployments`, `labels` in `hoist.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrRules {
+    pub merge: MergeMethod,
+    /// GitHub `APPROVED` reviews by people the policy names (`github:<login>`,
+    /// `github-team:<org>/<slug>`) count toward the quorum.
+    pub github_reviews: bool,
+    /// Each push or merge hoist follows is recorded as a GitHub Deployment.
+    pub github_deployments: bool,
+    /// Labels of hoist's PRs; `env:<env>` is always added.
+    pub labels: Vec<String>,
+}
+
+impl Default for PrRules {
+    fn default() -> Self {
+        PrRules {
+            merge: MergeMethod::Merge,
+            github_reviews: false,
+            github_deployments: true,
+            labels: vec!["hoist".into()],
+        }
+    }
 }
 
 /// How to find the version inside a target file.

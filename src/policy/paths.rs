@@ -7,7 +7,8 @@
 //! to git, to a checkout on another operating system, or to `hoist check`.
 //! Only plain, normalised, relative paths are accepted; the loader reports
 //! anything else at the `file:` value, so `check` and the engine refuse it
-//! alike.
+//! alike. Branch names, GitHub logins and teams, and pull-request labels are
+//! checked here too.
 
 /// The longest target path accepted, in bytes: far beyond any real layout,
 /// and well under the 4096 of Linux's `PATH_MAX`.
@@ -87,9 +88,42 @@ pub fn target_file_problem(file: &str) -> Option<String> {
     None
 }
 
+/// A GitHub login: 1-39 ASCII letters, digits and single inner hyphens.
+pub(super) fn login_ok(login: &str) -> bool {
+    (1..=39).contains(&login.len())
+        && login.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !login.starts_with('-')
+        && !login.ends_with('-')
+        && !login.contains("--")
+}
+
+/// A GitHub team: `org/slug`, the org a login, the slug letters, digits,
+/// `-` and `_`.
+pub(super) fn team_ok(team: &str) -> bool {
+    team.split_once('/').is_some_and(|(org, slug)| {
+        login_ok(org)
+            && (1..=100).contains(&slug.len())
+            && slug
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// Why a pull-request label cannot be used: GitHub allows 50 characters;
+/// hoist also keeps labels to visible, single-line text.
+pub(super) fn label_problem(label: &str) -> Option<&'static str> {
+    if label.is_empty() || label.chars().count() > 50 {
+        return Some("a label is 1 to 50 characters");
+    }
+    if label.chars().any(|c| c.is_control() || invisible(c)) {
+        return Some("a label may not hold control or invisible characters");
+    }
+    None
+}
+
 /// Characters that render as nothing and that some filesystems (HFS+) drop
 /// from names, so `.g\u{200C}it` would be `.git` there.
-fn invisible(c: char) -> bool {
+pub(super) fn invisible(c: char) -> bool {
     matches!(
         c,
         '\u{00AD}'

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 const NAME: &str = "^[a-z0-9][a-z0-9-]{0,62}$";
 const DURATION: &str = "^[0-9]+[smhd]$";
 const PERSON: &str =
-    r"^(\*|(slack|discord|console):[^\s]+|(slack-group|discord-role):[^\s]+|[a-z0-9][a-z0-9_-]*)$";
+    r"^(\*|(slack|discord|console):[^\s]+|github:[A-Za-z0-9-]{1,39}|(slack-group|discord-role):[^\s]+|github-team:[A-Za-z0-9-]{1,39}/[A-Za-z0-9_-]{1,100}|[a-z0-9][a-z0-9_-]*)$";
 
 /// An object schema with exactly `keys`, described by `props` (key -> schema).
 fn object(keys: &[&str], mut props: Map<String, Value>, description: &str) -> Value {
@@ -47,7 +47,7 @@ fn props(pairs: &[(&str, Value)]) -> Map<String, Value> {
 pub fn schema() -> Value {
     let people = json!({
         "type": "array",
-        "description": "group names, actor ids (slack:U123, discord:80351110224678912, console:alice), platform groups (slack-group:S1, discord-role:1) or \"*\"",
+        "description": "group names, actor ids (slack:U123, discord:80351110224678912, github:octocat, console:alice), platform groups (slack-group:S1, discord-role:1, github-team:acme/sre) or \"*\"",
         "items": {"type": "string", "pattern": PERSON}
     });
     let duration = json!({"type": "string", "pattern": DURATION, "description": "30m, 2h, 1d"});
@@ -108,6 +108,22 @@ pub fn schema() -> Value {
             ),
             ("timeout", duration),
             ("ticket", ticket),
+            (
+                "merge",
+                json!({"enum": ["merge", "squash", "rebase"], "default": "merge", "description": "how hoist merges its pull requests (via: pull-request)"}),
+            ),
+            (
+                "github_reviews",
+                json!({"type": "boolean", "default": false, "description": "GitHub APPROVED reviews by people named here (github:<login>, github-team:<org>/<slug>) count toward approvals"}),
+            ),
+            (
+                "github_deployments",
+                json!({"type": "boolean", "default": true, "description": "record each push or merge hoist follows as a GitHub Deployment"}),
+            ),
+            (
+                "labels",
+                json!({"type": "array", "items": {"type": "string", "maxLength": 50}, "default": ["hoist"], "description": "labels of hoist's pull requests (env:<env> is always added)"}),
+            ),
         ]),
         "one environment; listed in promotion order",
     );
