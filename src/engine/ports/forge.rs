@@ -207,6 +207,9 @@ pub trait Forge: Send + Sync {
         state: DeploymentState,
         description: &str,
     ) -> Result<(), ForgeError>;
+    /// Which of `teams` (`org/slug`, as `github-team:` names them in
+    /// `hoist.yaml`) `login` is an active member of.
+    fn teams_of(&self, login: &str, teams: &[String]) -> Result<Vec<String>, ForgeError>;
     /// Call `wake` (from any thread, never blocking) whenever PR `number`
     /// may have changed (a webhook delivery); replaces an earlier wake.
     fn watch(&self, number: u64, wake: Wake);
