@@ -8,6 +8,7 @@
 //! - `gitops`: the only module that touches git (mirror, edits, signing, history).
 //! - `store`: the embedded redb journal.
 //! - `cluster`: following the reconcile (Argo CD / Flux; simulated for `hoist try`).
+//! - `forge`: pull requests on the config repo's host (GitHub; simulated for `hoist try`).
 //! - `chat`: the console surface (`try`, `exec`) and Slack (`chat::slack`).
 //! - `server`: the HTTP endpoints of `hoist serve` (axum); `metrics`: their counters.
 //! - `yaml`: a span-preserving view of YAML used by `policy` and `gitops`.
@@ -17,6 +18,7 @@ pub mod chat;
 pub mod cli;
 pub mod cluster;
 pub mod engine;
+pub mod forge;
 pub mod gitops;
 pub mod logging;
 pub mod metrics;

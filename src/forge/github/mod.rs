@@ -1,0 +1,2 @@
+//! The GitHub implementation of the [`crate::engine::ports::Forge`] port
+//! (being written).

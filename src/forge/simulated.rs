@@ -1,0 +1,1 @@
+//! The simulated forge of `hoist try` (being written).
