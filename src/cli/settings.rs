@@ -279,6 +279,7 @@ impl Settings {
                         token: v.path("HOIST_GIT_TOKEN").is_some(),
                         ssh_key: v.path("HOIST_GIT_SSH_KEY"),
                         known_hosts: v.path("HOIST_GIT_KNOWN_HOSTS"),
+                        token_source: None,
                     };
                 }
                 Area::PolicySigners => s.git.policy = areas::policy_signers(&v)?,

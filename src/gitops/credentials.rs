@@ -11,6 +11,11 @@
 //!   what GitHub expects for app and personal tokens);
 //! - `HOIST_GIT_SSH_KEY`, `HOIST_GIT_KNOWN_HOSTS`.
 //!
+//! A token that changes while hoist runs (a GitHub App's installation token,
+//! refreshed before it expires) comes from a [`TokenSource`] instead: its
+//! current value is put in the environment of each git command as
+//! `HOIST_GIT_TOKEN` (never in argv), where the same helper reads it.
+//!
 //! The token is for the remote's host and nobody else's: the helper is
 //! configured for the remote's `scheme://host[:port]/` only
 //! (`credential.<url>.helper`, after an empty `credential.helper` that
@@ -22,6 +27,40 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
+
+/// Where the current token comes from when it changes while hoist runs (a
+/// GitHub App's installation token): called once per git command, from a
+/// blocking thread; `None` when no token can be had right now (git then
+/// runs without one and the remote says no). Never printed: its `Debug`
+/// names no value, and two sources are equal only when they are the same.
+#[derive(Clone)]
+pub struct TokenSource(Arc<dyn Fn() -> Option<String> + Send + Sync>);
+
+impl TokenSource {
+    pub fn new(current: impl Fn() -> Option<String> + Send + Sync + 'static) -> TokenSource {
+        TokenSource(Arc::new(current))
+    }
+
+    /// The token now.
+    pub fn current(&self) -> Option<String> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSource(..)")
+    }
+}
+
+impl PartialEq for TokenSource {
+    fn eq(&self, other: &TokenSource) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for TokenSource {}
 
 /// The credential helper: answers `get` with the variables' values at run
 /// time, when the protocol and host git describes on stdin are the remote's
@@ -75,6 +114,8 @@ pub struct Credentials {
     known_hosts: Option<PathBuf>,
     /// The HTTP(S) remote the token is for; none: the token is not offered.
     origin: Option<Origin>,
+    /// Where a changing token comes from (put in git's environment).
+    source: Option<TokenSource>,
 }
 
 /// Quote a path for the shell git runs `GIT_SSH_COMMAND` with.
@@ -90,16 +131,20 @@ pub struct Access {
     pub token: bool,
     pub ssh_key: Option<PathBuf>,
     pub known_hosts: Option<PathBuf>,
+    /// A token that changes (a GitHub App's): asked for each git command;
+    /// it takes the place of `HOIST_GIT_TOKEN` from hoist's environment.
+    pub token_source: Option<TokenSource>,
 }
 
 impl Credentials {
     /// The credentials for `remote` given `access`.
     pub fn new(remote: &str, access: &Access) -> Credentials {
         Credentials {
-            token: access.token,
+            token: access.token || access.token_source.is_some(),
             ssh_key: access.ssh_key.clone(),
             known_hosts: access.known_hosts.clone(),
             origin: Origin::of(remote),
+            source: access.token_source.clone(),
         }
     }
 
@@ -132,6 +177,12 @@ impl Credentials {
             config.push((format!("credential.{}.helper", origin.url()), HELPER));
             cmd.env("HOIST_GIT_CREDENTIAL_PROTOCOL", &origin.protocol)
                 .env("HOIST_GIT_CREDENTIAL_HOST", &origin.host);
+            if let Some(source) = &self.source {
+                match source.current() {
+                    Some(token) => cmd.env("HOIST_GIT_TOKEN", token),
+                    None => cmd.env_remove("HOIST_GIT_TOKEN"),
+                };
+            }
         }
         cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
         for (i, (key, value)) in config.iter().enumerate() {
@@ -212,6 +263,46 @@ mod tests {
         let said = fill(&creds, "protocol=https\nhost=git.example.com\n\n");
         assert!(said.contains("username=x-access-token"), "{said}");
         assert!(said.contains("password=s3cr3t-token"), "{said}");
+    }
+
+    #[test]
+    fn a_token_source_is_asked_for_each_command_and_its_value_goes_to_the_environment_only() {
+        let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = asked.clone();
+        let source = TokenSource::new(move || {
+            let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Some(format!("app-token-{n}"))
+        });
+        let access = Access {
+            token_source: Some(source.clone()),
+            ..Access::default()
+        };
+        assert!(!format!("{access:?}").contains("app-token"));
+        assert_eq!(access, access.clone(), "the same source");
+        let creds = Credentials::new(REMOTE, &access);
+        for n in 0..2 {
+            let mut cmd = Command::new("git");
+            creds.apply(&mut cmd);
+            assert!(
+                cmd.get_args()
+                    .all(|a| !a.to_string_lossy().contains("app-token"))
+            );
+            let token = cmd
+                .get_envs()
+                .find(|(k, _)| *k == "HOIST_GIT_TOKEN")
+                .and_then(|(_, v)| v)
+                .map(|v| v.to_string_lossy().into_owned());
+            assert_eq!(token, Some(format!("app-token-{n}")), "asked again");
+        }
+        let mut cmd = Command::new("git");
+        cmd.args(["credential", "fill"])
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", std::env::temp_dir())
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env_remove("GIT_ASKPASS");
+        creds.apply(&mut cmd);
+        let said = answer(cmd, "protocol=https\nhost=git.example.com\n\n");
+        assert!(said.contains("password=app-token-2"), "{said}");
     }
 
     #[test]
@@ -308,6 +399,7 @@ mod tests {
             ssh_key: Some("/etc/hoist/deploy key".into()),
             known_hosts: Some("/etc/hoist/known_hosts".into()),
             origin: None,
+            source: None,
         };
         assert_eq!(
             creds.ssh_command().unwrap(),

@@ -101,6 +101,7 @@ fn every_area_is_read_from_its_variables() {
             token: true,
             ssh_key: Some("/keys/ssh".into()),
             known_hosts: Some("/keys/known_hosts".into()),
+            token_source: None,
         }
     );
     assert_eq!(
