@@ -91,7 +91,9 @@ pub fn target_file_problem(file: &str) -> Option<String> {
 /// A GitHub login: 1-39 ASCII letters, digits and single inner hyphens.
 pub(super) fn login_ok(login: &str) -> bool {
     (1..=39).contains(&login.len())
-        && login.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && login
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !login.starts_with('-')
         && !login.ends_with('-')
         && !login.contains("--")

@@ -12,8 +12,7 @@ use serde_json::{Map, Value, json};
 
 const NAME: &str = "^[a-z0-9][a-z0-9-]{0,62}$";
 const DURATION: &str = "^[0-9]+[smhd]$";
-const PERSON: &str =
-    r"^(\*|(slack|discord|console):[^\s]+|github:[A-Za-z0-9-]{1,39}|(slack-group|discord-role):[^\s]+|github-team:[A-Za-z0-9-]{1,39}/[A-Za-z0-9_-]{1,100}|[a-z0-9][a-z0-9_-]*)$";
+const PERSON: &str = r"^(\*|(slack|discord|console):[^\s]+|github:[A-Za-z0-9-]{1,39}|(slack-group|discord-role):[^\s]+|github-team:[A-Za-z0-9-]{1,39}/[A-Za-z0-9_-]{1,100}|[a-z0-9][a-z0-9_-]*)$";
 
 /// An object schema with exactly `keys`, described by `props` (key -> schema).
 fn object(keys: &[&str], mut props: Map<String, Value>, description: &str) -> Value {
