@@ -2,7 +2,7 @@
 //! signing key, repo, journal, cluster, engine.
 
 use super::settings::{self, Secret};
-use crate::engine::ports::{Cluster, Notify, SystemClock};
+use crate::engine::ports::{Clock, Cluster, Notify, SystemClock};
 use crate::engine::{Engine, Settings};
 use crate::gitops::GitRepo;
 use crate::gitops::sign::{Keyring, Signer};
@@ -58,16 +58,34 @@ pub fn engine(
     notify: Arc<dyn Notify>,
     settings: Settings,
 ) -> anyhow::Result<Arc<Engine>> {
+    let clock = Arc::new(SystemClock);
+    engine_on(
+        data_dir, repo_url, signer, git, cluster, notify, settings, clock,
+    )
+}
+
+/// [`engine`] on `clock` (`try`'s simulated one), the journal's included.
+#[allow(clippy::too_many_arguments)]
+pub fn engine_on(
+    data_dir: &Path,
+    repo_url: &str,
+    signer: Option<Signer>,
+    git: &settings::Git,
+    cluster: Option<Arc<dyn Cluster>>,
+    notify: Arc<dyn Notify>,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<Engine>> {
     let repo = GitRepo::open(data_dir, repo_url, signer, git.author.clone(), &git.access)
         .with_context(|| format!("opening the mirror of {repo_url}"))?;
     let repo = policy_signers(repo, &git.policy)?;
-    let store = Store::open(data_dir).map_err(|e| anyhow!(e))?;
+    let store = Store::open_with_clock(data_dir, clock.clone()).map_err(|e| anyhow!(e))?;
     Ok(Engine::new(
         Arc::new(repo),
         Arc::new(store),
         cluster,
         notify,
-        Arc::new(SystemClock),
+        clock,
         settings,
     ))
 }

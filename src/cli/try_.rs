@@ -1,13 +1,19 @@
 //! `hoist try`: the whole flow locally with no accounts. A throw-away
 //! workspace holds a bare "origin" seeded from the example config repo (or
 //! `--repo`), hoist's mirror and journal, and a throw-away signing key; a
-//! simulated GitOps engine walks each pushed commit to Healthy.
+//! simulated GitOps engine walks each pushed commit to Healthy. Time is
+//! `try`'s own ([`clock`]): the same lines do the same thing on any day, and
+//! `wait 10m` lets a soak pass.
 
+mod clock;
+
+use self::clock::TryClock;
 use super::settings::Settings;
 use super::{example, setup};
 use crate::chat::console::{self, Printer};
 use crate::cluster::Simulated;
 use crate::engine::Outcome;
+use crate::engine::ports::{Clock, SystemClock};
 use crate::gitops::sign::Signer;
 use anyhow::{Context, bail};
 use std::io::{BufRead, IsTerminal, Write};
@@ -89,6 +95,23 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `wait DURATION`, `try`'s own line: the clock moves on at once. What to
+/// say, or `None` when the line is not a wait.
+fn wait(line: &str, clock: &TryClock) -> Option<String> {
+    let rest = line.trim().strip_prefix("wait")?;
+    if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    Some(match rest.trim().parse::<hoist_commands::Duration>() {
+        Ok(d) if d.as_secs() <= clock::MAX_WAIT_SECS => {
+            clock.wait(d.as_secs());
+            format!("{d} pass (simulated clock)")
+        }
+        Ok(_) => format!("wait: at most {}d at a time", clock::MAX_WAIT_SECS / 86_400),
+        Err(e) => format!("wait DURATION (try only, moves try's clock on): {}", e.rule),
+    })
+}
+
 /// Run `try` with `settings`' git author and access (the origin is local),
 /// as `USER` unless a line says otherwise.
 pub fn run(repo: Option<&Path>, settings: &Settings) -> anyhow::Result<i32> {
@@ -126,7 +149,12 @@ pub fn run(repo: Option<&Path>, settings: &Settings) -> anyhow::Result<i32> {
         signer.describe()
     ));
     out.line("  GitOps engine: simulated (reports Syncing -> Progressing -> Healthy for every pushed commit)");
-    let engine = setup::engine(
+    let clock = Arc::new(TryClock::starting_before(SystemClock.now()));
+    out.line(&format!(
+        "  clock: simulated, starts {} (a Wednesday whatever the day; `wait 10m` lets time pass)",
+        clock.describe()
+    ));
+    let engine = setup::engine_on(
         &work.join("data"),
         origin.to_str().context("path is not UTF-8")?,
         Some(signer),
@@ -134,13 +162,14 @@ pub fn run(repo: Option<&Path>, settings: &Settings) -> anyhow::Result<i32> {
         Some(Arc::new(Simulated::default())),
         out.clone(),
         crate::engine::Settings::default(),
+        clock.clone(),
     )?;
 
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();
     let default_actor = format!("console:{}", settings.user.as_deref().unwrap_or("you"));
     if interactive {
-        out.line(&format!("Type commands (`help` lists them; `as console:alice: ...` acts as someone else; you are {default_actor}). Ctrl-D ends."));
+        out.line(&format!("Type commands (`help` lists them; `as console:alice: ...` acts as someone else; you are {default_actor}; `wait 10m` moves the clock). Ctrl-D ends."));
     }
     let mut lines = stdin.lock().lines();
     loop {
@@ -155,6 +184,10 @@ pub fn run(repo: Option<&Path>, settings: &Settings) -> anyhow::Result<i32> {
         }
         if !interactive {
             out.line(&format!("\n> {}", line.trim()));
+        }
+        if let Some(said) = wait(&line, &clock) {
+            out.line(&said);
+            continue;
         }
         match console::request(&line, &default_actor, None) {
             Err(e) => out.line(&e.to_string()),
