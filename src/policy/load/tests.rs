@@ -202,3 +202,87 @@ fn depends_on_is_read_in_order_and_checked_for_unknown_names_self_and_cycles() {
     );
     assert!(problems("apps:\n  a: { depends_on: [1x] }\n")[0].contains("1x"));
 }
+
+#[test]
+fn pull_request_rules_and_github_people_are_read_and_checked() {
+    let src = "\
+environments:
+  prod:
+    via: pull-request
+    deployers: [github:octo-cat, github-team:acme/sre_team]
+    approvals: { count: 1, from: [github-team:acme/sre_team] }
+    merge: squash
+    github_reviews: true
+    github_deployments: false
+    labels: [hoist, deploys]
+apps:
+  banner:
+    targets:
+";
+    let (policy, found) = load(src);
+    assert!(found.is_empty(), "{found:?}");
+    let env = &policy.environments[0];
+    assert_eq!(env.via, Via::PullRequest);
+    assert_eq!(
+        env.pr,
+        PrRules {
+            merge: MergeMethod::Squash,
+            github_reviews: true,
+            github_deployments: false,
+            labels: vec!["hoist".into(), "deploys".into()],
+        }
+    );
+    assert_eq!(env.deployers[0], Principal::Actor("github:octo-cat".into()));
+    assert_eq!(
+        env.deployers[1],
+        Principal::PlatformGroup("github-team:acme/sre_team".into())
+    );
+    // Defaults: merge commits, deployments on, the `hoist` label, reviews off.
+    let (policy, _) = load(BASE);
+    assert_eq!(policy.environments[1].pr, PrRules::default());
+    assert!(policy.environments[1].pr.github_deployments);
+
+    let env = |extra: &str| {
+        format!("environments:\n  prod:\n    deployers: [\"*\"]\n{extra}apps: {{}}\n")
+    };
+    for (extra, said) in [
+        (
+            "    merge: fast-forward\n",
+            "merge should be `merge`, `squash` or `rebase`",
+        ),
+        (
+            "    github_reviews: yes please\n",
+            "github_reviews should be true or false",
+        ),
+        (
+            "    labels: [\"a\\u202eb\"]\n",
+            "a label may not hold control or invisible characters",
+        ),
+        (
+            "    labels: [aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n",
+            "a label is 1 to 50 characters",
+        ),
+        (
+            "    deployers: [github:-bad]\n",
+            "unknown platform `github` (or a malformed id)",
+        ),
+        (
+            "    deployers: [github:a/../b]\n",
+            "unknown platform `github` (or a malformed id)",
+        ),
+        (
+            "    deployers: [github-team:acme]\n",
+            "unknown platform `github-team` (or a malformed id)",
+        ),
+        (
+            "    deployers: [github-team:acme/x/y]\n",
+            "unknown platform `github-team` (or a malformed id)",
+        ),
+    ] {
+        let found = problems(&env(extra));
+        assert!(
+            found.iter().any(|p| p.contains(said)),
+            "{extra:?}: {found:?}"
+        );
+    }
+}
