@@ -9,6 +9,7 @@
 //! someone else just pushed. It is also what engine tests drive: its
 //! deployments and PRs can be read back.
 
+mod deployments;
 mod git;
 
 use crate::engine::ports::{
@@ -16,6 +17,8 @@ use crate::engine::ports::{
     PullRequest, Sha, Wake,
 };
 use crate::policy::branch_problem;
+pub use deployments::Deployment;
+use deployments::Deployments;
 use git::{Fit, GitError, Remote};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -45,20 +48,10 @@ pub struct SimulatedPr {
     pub comments: Vec<String>,
 }
 
-/// A deployment recorded on the simulated forge, with its statuses in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deployment {
-    pub id: u64,
-    pub env: String,
-    pub sha: Sha,
-    pub description: String,
-    pub statuses: Vec<(DeploymentState, String)>,
-}
-
 #[derive(Default)]
 struct Records {
     prs: Vec<SimulatedPr>,
-    deployments: Vec<Deployment>,
+    deployments: Deployments,
     wakes: HashMap<u64, Wake>,
 }
 
@@ -96,7 +89,7 @@ impl std::fmt::Debug for SimulatedForge {
         f.debug_struct("SimulatedForge")
             .field("remote", &self.remote.path)
             .field("prs", &records.prs.len())
-            .field("deployments", &records.deployments.len())
+            .field("deployments", &records.deployments.list.len())
             .finish()
     }
 }
@@ -125,7 +118,7 @@ impl SimulatedForge {
 
     /// Every deployment recorded, oldest first.
     pub fn deployments(&self) -> Vec<Deployment> {
-        self.records().deployments.clone()
+        self.records().deployments.list.clone()
     }
 
     /// Call the wake registered for `number`, if any (outside the lock: a
@@ -388,21 +381,7 @@ impl Forge for SimulatedForge {
         if !known {
             return Err(ForgeError::Missing(format!("commit {sha}")));
         }
-        let mut records = self.records();
-        if records.deployments.len() >= MAX_RECORDS {
-            return Err(ForgeError::Refused(format!(
-                "the simulated forge keeps at most {MAX_RECORDS} deployments"
-            )));
-        }
-        let id = records.deployments.len() as u64 + 1;
-        records.deployments.push(Deployment {
-            id,
-            env: env.to_string(),
-            sha: sha.to_string(),
-            description: description.to_string(),
-            statuses: Vec::new(),
-        });
-        Ok(id)
+        self.records().deployments.record(env, sha, description)
     }
 
     fn deployment_status(
@@ -412,29 +391,7 @@ impl Forge for SimulatedForge {
         description: &str,
     ) -> Result<(), ForgeError> {
         bounded("description", description, MAX_TITLE)?;
-        let mut records = self.records();
-        let index = usize::try_from(id)
-            .ok()
-            .and_then(|n| n.checked_sub(1))
-            .filter(|i| *i < records.deployments.len())
-            .ok_or_else(|| ForgeError::Missing(format!("deployment {id}")))?;
-        if state == DeploymentState::Success {
-            // As GitHub does: a newer success makes the environment's older
-            // successful deployments inactive.
-            let env = records.deployments[index].env.clone();
-            for older in records.deployments[..index].iter_mut() {
-                let live = older.statuses.last().map(|s| s.0) == Some(DeploymentState::Success);
-                if older.env == env && live {
-                    older
-                        .statuses
-                        .push((DeploymentState::Inactive, "superseded".into()));
-                }
-            }
-        }
-        records.deployments[index]
-            .statuses
-            .push((state, description.to_string()));
-        Ok(())
+        self.records().deployments.status(id, state, description)
     }
 
     fn teams_of(&self, _login: &str, _teams: &[String]) -> Result<Vec<String>, ForgeError> {
