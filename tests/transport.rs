@@ -11,6 +11,9 @@
 
 mod support;
 
+#[path = "forge/github.rs"]
+mod forge_github;
+
 use std::process::Command;
 use support::http_git::{HttpGit, Redirect};
 use support::{BIN, World, git};

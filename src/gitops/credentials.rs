@@ -267,14 +267,13 @@ mod tests {
 
     #[test]
     fn a_token_source_is_asked_for_each_command_and_its_value_goes_to_the_environment_only() {
-        let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let count = asked.clone();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let source = TokenSource::new(move || {
             let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Some(format!("app-token-{n}"))
         });
         let access = Access {
-            token_source: Some(source.clone()),
+            token_source: Some(source),
             ..Access::default()
         };
         assert!(!format!("{access:?}").contains("app-token"));

@@ -1,0 +1,762 @@
+//! A fake GitHub REST API on loopback (axum on 127.0.0.1:0) for the GitHub
+//! forge adapter, stateful and speaking GitHub's wire shapes (field names
+//! from the `@octokit/openapi` description): pull requests numbered from 1
+//! whose `mergeable` is `null` on the first read, labels, comments, reviews
+//! and check runs/statuses the test sets, deployments with statuses, team
+//! memberships, `ETag`/304 on pulls, 422 "A pull request already exists",
+//! 405 (not mergeable or conflicting) and 409 (head moved) on merge, a
+//! secondary-limit 403 with `retry-after` on demand and an optional
+//! enforced limit on content-creating requests (N per window), bearer-token
+//! auth, and GitHub App installation tokens. Merges are real: `git
+//! merge-tree` and `commit-tree` in a bare repository on disk, the base
+//! moved with `update-ref` against its old value. Every call is recorded.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const TOKEN: &str = "ghp_test_token";
+pub const APP_ID: u64 = 4242;
+pub const INSTALLATION: u64 = 77;
+
+/// One request as the fake saw it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    pub body: Value,
+    pub status: u16,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pr {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub base: String,
+    pub head_sha: String,
+    pub open: bool,
+    pub merged_sha: Option<String>,
+    pub merged_by: Option<String>,
+    pub closed_by: Option<String>,
+    pub labels: Vec<String>,
+    pub comments: Vec<String>,
+    reads: u32,
+    /// A test said merging is blocked (405 with this message).
+    pub blocked: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub id: u64,
+    pub sha: String,
+    pub environment: String,
+    pub description: String,
+    pub statuses: Vec<(String, String)>,
+}
+
+#[derive(Default)]
+struct State {
+    repo: PathBuf,
+    owner: String,
+    name: String,
+    prs: BTreeMap<u64, Pr>,
+    next_number: u64,
+    reviews: HashMap<u64, Vec<Value>>,
+    statuses: HashMap<String, Vec<(String, String)>>,
+    checks: HashMap<String, Vec<(String, String, Option<String>)>>,
+    deployments: Vec<Deployment>,
+    teams: HashMap<String, Vec<String>>,
+    calls: Vec<Call>,
+    /// Requests counted against the primary limit (not 304s).
+    counted: u64,
+    /// The next this many requests answer the secondary-limit 403.
+    secondary: u32,
+    /// At most N content-creating requests in any window.
+    content_limit: Option<(usize, Duration)>,
+    content_log: VecDeque<Instant>,
+    rejected: u32,
+    /// Installation tokens issued, and their lifetime.
+    issued: Vec<String>,
+    token_ttl: Duration,
+}
+
+pub struct FakeGitHub {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// Run git in the bare repository with a fixed identity.
+pub fn bare_git(repo: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("git")
+        .current_dir(repo)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", repo)
+        .env("GIT_AUTHOR_NAME", "GitHub")
+        .env("GIT_AUTHOR_EMAIL", "noreply@github.com")
+        .env("GIT_COMMITTER_NAME", "GitHub")
+        .env("GIT_COMMITTER_EMAIL", "noreply@github.com")
+        .args(args)
+        .output()
+        .expect("git runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    )
+}
+
+fn sha_of(repo: &Path, rev: &str) -> Option<String> {
+    let (ok, sha) = bare_git(
+        repo,
+        &["rev-parse", "--verify", "-q", &format!("{rev}^{{commit}}")],
+    );
+    ok.then_some(sha)
+}
+
+/// The tree of merging `head` into `base`, or `None` on a conflict.
+fn merged_tree(repo: &Path, base: &str, head: &str) -> Option<String> {
+    let (ok, out) = bare_git(repo, &["merge-tree", "--write-tree", base, head]);
+    ok.then(|| out.lines().next().unwrap_or("").to_string())
+}
+
+impl FakeGitHub {
+    /// Serve the GitHub API for `owner/name`, whose git data is the bare
+    /// repository `repo`.
+    pub fn start(repo: &Path, owner: &str, name: &str) -> FakeGitHub {
+        let state = Arc::new(Mutex::new(State {
+            repo: repo.to_path_buf(),
+            owner: owner.into(),
+            name: name.into(),
+            next_number: 1,
+            token_ttl: Duration::from_secs(3600),
+            ..State::default()
+        }));
+        let st = state.clone();
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let st = st.clone();
+                async move { handle(&st, method, uri, headers, body) }
+            },
+        );
+        let (url, runtime) = super::loopback::serve_loopback(app);
+        FakeGitHub {
+            url,
+            state,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn pr(&self, n: u64) -> Pr {
+        self.state.lock().unwrap().prs[&n].clone()
+    }
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+    pub fn deployments(&self) -> Vec<Deployment> {
+        self.state.lock().unwrap().deployments.clone()
+    }
+    /// Requests counted against the primary rate limit (304s are not).
+    pub fn counted(&self) -> u64 {
+        self.state.lock().unwrap().counted
+    }
+    /// Content-creating requests refused by the enforced limit.
+    pub fn rejected(&self) -> u32 {
+        self.state.lock().unwrap().rejected
+    }
+    pub fn issued(&self) -> Vec<String> {
+        self.state.lock().unwrap().issued.clone()
+    }
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        self.state.lock().unwrap().token_ttl = ttl;
+    }
+    /// A check run on `sha`: `status` queued/in_progress/completed.
+    pub fn set_check(&self, sha: &str, name: &str, status: &str, conclusion: Option<&str>) {
+        let mut s = self.state.lock().unwrap();
+        let runs = s.checks.entry(sha.into()).or_default();
+        runs.retain(|r| r.0 != name);
+        runs.push((name.into(), status.into(), conclusion.map(Into::into)));
+    }
+    /// A commit status on `sha`: pending/success/failure/error.
+    pub fn set_status(&self, sha: &str, context: &str, state: &str) {
+        let mut s = self.state.lock().unwrap();
+        let list = s.statuses.entry(sha.into()).or_default();
+        list.retain(|r| r.0 != context);
+        list.push((context.into(), state.into()));
+    }
+    pub fn add_review(&self, n: u64, login: &str, state: &str, commit: &str) {
+        let mut s = self.state.lock().unwrap();
+        let list = s.reviews.entry(n).or_default();
+        let id = list.len() as u64 + 80;
+        list.push(json!({
+            "id": id, "node_id": format!("PRR_{id}"),
+            "user": { "login": login, "id": 1, "type": "User" },
+            "body": "", "state": state, "commit_id": commit,
+            "html_url": format!("https://github.com/o/r/pull/{n}#pullrequestreview-{id}"),
+            "submitted_at": "2026-01-01T00:00:00Z", "author_association": "MEMBER",
+        }));
+    }
+    pub fn set_team(&self, org: &str, slug: &str, members: &[&str]) {
+        let members = members.iter().map(|m| m.to_string()).collect();
+        self.state
+            .lock()
+            .unwrap()
+            .teams
+            .insert(format!("{org}/{slug}"), members);
+    }
+    /// Replace PR `n`'s body (as a person editing it on GitHub would).
+    pub fn set_body(&self, n: u64, body: &str) {
+        self.state.lock().unwrap().prs.get_mut(&n).unwrap().body = body.into();
+    }
+    /// Merging PR `n` answers 405 with `message`.
+    pub fn block_merge(&self, n: u64, message: &str) {
+        self.state.lock().unwrap().prs.get_mut(&n).unwrap().blocked = Some(message.into());
+    }
+    pub fn close(&self, n: u64, by: &str) {
+        let mut s = self.state.lock().unwrap();
+        let pr = s.prs.get_mut(&n).unwrap();
+        pr.open = false;
+        pr.closed_by = Some(by.into());
+    }
+    /// Merge PR `n` as a person on GitHub would (a merge commit).
+    pub fn merge_as_human(&self, n: u64, by: &str) -> String {
+        let mut s = self.state.lock().unwrap();
+        let head = s.prs[&n].head_sha.clone();
+        let title = format!("Merge pull request #{n}");
+        let (status, body) = merge(&mut s, n, &head, "merge", &title, "");
+        assert_eq!(status, StatusCode::OK, "{body}");
+        s.prs.get_mut(&n).unwrap().merged_by = Some(by.into());
+        body["sha"].as_str().unwrap().to_string()
+    }
+    /// The next `n` requests answer the secondary-limit 403.
+    pub fn secondary_limit(&self, n: u32) {
+        self.state.lock().unwrap().secondary = n;
+    }
+    /// Refuse content-creating requests beyond `n` in any `window`.
+    pub fn limit_content(&self, n: usize, window: Duration) {
+        self.state.lock().unwrap().content_limit = Some((n, window));
+    }
+}
+
+fn reply(status: StatusCode, body: Value) -> (StatusCode, Value) {
+    (status, body)
+}
+
+fn message(status: StatusCode, text: &str) -> (StatusCode, Value) {
+    reply(
+        status,
+        json!({ "message": text, "documentation_url": "https://docs.github.com/rest" }),
+    )
+}
+
+fn handle(
+    st: &Mutex<State>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut s = st.lock().unwrap();
+    let path = uri.path().to_string();
+    let query: HashMap<String, String> = uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let args: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let content = method != Method::GET;
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut extra: Vec<(&str, String)> = Vec::new();
+    let (status, answer) = if s.secondary > 0 {
+        s.secondary -= 1;
+        extra.push(("retry-after", "7".into()));
+        message(
+            StatusCode::FORBIDDEN,
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        )
+    } else if let Some(app) = path
+        .strip_prefix("/app/installations/")
+        .and_then(|p| p.strip_suffix("/access_tokens"))
+    {
+        installation_token(&mut s, app, &auth)
+    } else if !authorized(&s, &auth) {
+        message(StatusCode::UNAUTHORIZED, "Bad credentials")
+    } else if content && over_content_limit(&mut s) {
+        s.rejected += 1;
+        extra.push(("retry-after", "60".into()));
+        message(
+            StatusCode::FORBIDDEN,
+            "You have exceeded a secondary rate limit.",
+        )
+    } else {
+        route(&mut s, &method, &path, &query, &args)
+    };
+    // Conditional GET of a pull request.
+    let etag = format!("W/\"{:x}\"", {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        answer.to_string().hash(&mut h);
+        h.finish()
+    });
+    let not_modified = method == Method::GET
+        && status == StatusCode::OK
+        && headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str());
+    if !not_modified {
+        s.counted += 1;
+    }
+    let status = if not_modified {
+        StatusCode::NOT_MODIFIED
+    } else {
+        status
+    };
+    s.calls.push(Call {
+        method: method.to_string(),
+        path: uri.to_string(),
+        body: args,
+        status: status.as_u16(),
+    });
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (status, axum::Json(answer)).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert("etag", etag.parse().unwrap());
+    h.insert("x-ratelimit-limit", "5000".parse().unwrap());
+    let remaining = 5000u64.saturating_sub(s.counted);
+    h.insert(
+        "x-ratelimit-remaining",
+        remaining.to_string().parse().unwrap(),
+    );
+    h.insert(
+        "x-ratelimit-reset",
+        (jiff::Timestamp::now().as_second() + 3600)
+            .to_string()
+            .parse()
+            .unwrap(),
+    );
+    for (k, v) in extra {
+        h.insert(k, v.parse().unwrap());
+    }
+    response
+}
+
+fn authorized(s: &State, auth: &str) -> bool {
+    let token = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("token "))
+        .unwrap_or("");
+    token == TOKEN || s.issued.iter().any(|t| t == token)
+}
+
+fn over_content_limit(s: &mut State) -> bool {
+    let Some((n, window)) = s.content_limit else {
+        return false;
+    };
+    let now = Instant::now();
+    while s
+        .content_log
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= window)
+    {
+        s.content_log.pop_front();
+    }
+    if s.content_log.len() >= n {
+        return true;
+    }
+    s.content_log.push_back(now);
+    false
+}
+
+/// `POST /app/installations/{id}/access_tokens` with the App's JWT.
+fn installation_token(s: &mut State, id: &str, auth: &str) -> (StatusCode, Value) {
+    let jwt = auth.strip_prefix("Bearer ").unwrap_or("");
+    let claims = jwt
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .unwrap_or(Value::Null);
+    let now = jiff::Timestamp::now().as_second();
+    let iss = claims["iss"]
+        .as_u64()
+        .or_else(|| claims["iss"].as_str()?.parse().ok());
+    let fresh = claims["exp"]
+        .as_i64()
+        .is_some_and(|e| e > now && e <= now + 600);
+    if iss != Some(APP_ID) || !fresh {
+        return message(
+            StatusCode::UNAUTHORIZED,
+            "A JSON web token could not be decoded",
+        );
+    }
+    if id != INSTALLATION.to_string() {
+        return message(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let token = format!("ghs_installation_{}", s.issued.len() + 1);
+    s.issued.push(token.clone());
+    let expires = jiff::Timestamp::from_second(now + s.token_ttl.as_secs() as i64).unwrap();
+    reply(
+        StatusCode::CREATED,
+        json!({
+            "token": token, "expires_at": expires.to_string(),
+            "permissions": { "pull_requests": "write", "contents": "write" },
+            "repository_selection": "selected",
+        }),
+    )
+}
+
+fn pr_json(s: &State, pr: &Pr, mergeable: Value) -> Value {
+    let (o, r) = (&s.owner, &s.name);
+    let n = pr.number;
+    let side = |name: &str, sha: &str| {
+        json!({ "label": format!("{o}:{name}"), "ref": name, "sha": sha,
+                "user": { "login": o }, "repo": { "name": r, "full_name": format!("{o}/{r}") } })
+    };
+    let base_sha = sha_of(&s.repo, &pr.base).unwrap_or_default();
+    json!({
+        "url": format!("https://api.github.com/repos/{o}/{r}/pulls/{n}"),
+        "id": 1000 + n, "node_id": format!("PR_{n}"),
+        "html_url": format!("https://github.com/{o}/{r}/pull/{n}"),
+        "number": n,
+        "state": if pr.open { "open" } else { "closed" },
+        "locked": false, "title": pr.title, "body": pr.body,
+        "user": { "login": "hoist-bot", "id": 7, "type": "Bot" },
+        "labels": pr.labels.iter().map(|l| json!({ "name": l, "color": "ededed" })).collect::<Vec<_>>(),
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        "closed_at": if pr.open { Value::Null } else { json!("2026-01-01T00:00:00Z") },
+        "merged_at": if pr.merged_sha.is_some() { json!("2026-01-01T00:00:00Z") } else { Value::Null },
+        "merge_commit_sha": pr.merged_sha,
+        "head": side(&pr.head, &pr.head_sha),
+        "base": side(&pr.base, &base_sha),
+        "draft": false,
+        "merged": pr.merged_sha.is_some(),
+        "mergeable": mergeable,
+        "mergeable_state": if mergeable == json!(true) { "clean" } else { "unknown" },
+        "merged_by": pr.merged_by.as_ref().map(|l| json!({ "login": l })),
+        "comments": pr.comments.len(), "review_comments": 0, "commits": 1,
+    })
+}
+
+fn route(
+    s: &mut State,
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+    args: &Value,
+) -> (StatusCode, Value) {
+    if let Some(rest) = path.strip_prefix("/orgs/") {
+        let parts: Vec<&str> = rest.split('/').collect();
+        if let [org, "teams", slug, "memberships", login] = parts[..] {
+            let member = s
+                .teams
+                .get(&format!("{org}/{slug}"))
+                .is_some_and(|m| m.iter().any(|l| l == login));
+            return if member {
+                reply(
+                    StatusCode::OK,
+                    json!({ "url": "", "role": "member", "state": "active" }),
+                )
+            } else {
+                message(StatusCode::NOT_FOUND, "Not Found")
+            };
+        }
+    }
+    let prefix = format!("/repos/{}/{}/", s.owner, s.name);
+    let Some(rest) = path.strip_prefix(&prefix) else {
+        return message(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    let number = |p: &str| p.parse::<u64>().ok();
+    match (method.as_str(), &parts[..]) {
+        ("POST", ["pulls"]) => open(s, args),
+        ("GET", ["pulls"]) => {
+            let head = query.get("head").cloned().unwrap_or_default();
+            let list: Vec<Value> = s
+                .prs
+                .values()
+                .filter(|p| p.open && format!("{}:{}", s.owner, p.head) == head)
+                .map(|p| pr_json(s, p, Value::Null))
+                .collect();
+            reply(StatusCode::OK, json!(list))
+        }
+        ("GET", ["pulls", n]) => match number(n).and_then(|n| s.prs.get_mut(&n)) {
+            Some(pr) => {
+                pr.reads += 1;
+                let pr = pr.clone();
+                let mergeable = if pr.reads == 1 || !pr.open {
+                    Value::Null
+                } else {
+                    json!(merged_tree(&s.repo, &pr.base, &pr.head_sha).is_some())
+                };
+                reply(StatusCode::OK, pr_json(s, &pr, mergeable))
+            }
+            None => message(StatusCode::NOT_FOUND, "Not Found"),
+        },
+        ("PATCH", ["pulls", n]) => match number(n).and_then(|n| s.prs.get_mut(&n)) {
+            Some(pr) => {
+                if let Some(b) = args["body"].as_str() {
+                    pr.body = b.into();
+                }
+                if args["state"] == "closed" {
+                    pr.open = false;
+                    pr.closed_by = Some("hoist-bot".into());
+                }
+                let pr = pr.clone();
+                reply(StatusCode::OK, pr_json(s, &pr, Value::Null))
+            }
+            None => message(StatusCode::NOT_FOUND, "Not Found"),
+        },
+        ("PUT", ["pulls", n, "merge"]) => match number(n).filter(|n| s.prs.contains_key(n)) {
+            Some(n) => {
+                let sha = args["sha"].as_str().unwrap_or("").to_string();
+                let how = args["merge_method"].as_str().unwrap_or("merge").to_string();
+                let title = args["commit_title"].as_str().unwrap_or("").to_string();
+                let text = args["commit_message"].as_str().unwrap_or("").to_string();
+                merge(s, n, &sha, &how, &title, &text)
+            }
+            None => message(StatusCode::NOT_FOUND, "Not Found"),
+        },
+        ("GET", ["pulls", n, "reviews"]) => {
+            let all = number(n)
+                .and_then(|n| s.reviews.get(&n))
+                .cloned()
+                .unwrap_or_default();
+            let per: usize = query
+                .get("per_page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(30);
+            let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let list: Vec<Value> = all.into_iter().skip((page - 1) * per).take(per).collect();
+            reply(StatusCode::OK, json!(list))
+        }
+        ("GET", ["issues", n]) => match number(n).and_then(|n| s.prs.get(&n)) {
+            Some(pr) => reply(
+                StatusCode::OK,
+                json!({ "number": pr.number, "state": if pr.open { "open" } else { "closed" },
+                        "closed_by": pr.closed_by.as_ref().map(|l| json!({ "login": l })) }),
+            ),
+            None => message(StatusCode::NOT_FOUND, "Not Found"),
+        },
+        ("POST", ["issues", n, what]) => match number(n).and_then(|n| s.prs.get_mut(&n)) {
+            Some(pr) if *what == "labels" => {
+                for l in args["labels"].as_array().into_iter().flatten() {
+                    pr.labels.push(l.as_str().unwrap_or("").into());
+                }
+                let labels: Vec<Value> = pr.labels.iter().map(|l| json!({ "name": l })).collect();
+                reply(StatusCode::OK, json!(labels))
+            }
+            Some(pr) if *what == "comments" => {
+                pr.comments.push(args["body"].as_str().unwrap_or("").into());
+                reply(
+                    StatusCode::CREATED,
+                    json!({ "id": pr.comments.len(), "body": args["body"] }),
+                )
+            }
+            _ => message(StatusCode::NOT_FOUND, "Not Found"),
+        },
+        ("GET", ["commits", sha, "status"]) => {
+            let list = s.statuses.get(*sha).cloned().unwrap_or_default();
+            let statuses: Vec<Value> = list
+                .iter()
+                .map(|(c, st)| json!({ "context": c, "state": st }))
+                .collect();
+            let state = if list.iter().any(|(_, st)| st == "failure" || st == "error") {
+                "failure"
+            } else if list.iter().any(|(_, st)| st == "pending") || list.is_empty() {
+                "pending"
+            } else {
+                "success"
+            };
+            reply(
+                StatusCode::OK,
+                json!({ "state": state, "sha": sha, "total_count": statuses.len(), "statuses": statuses }),
+            )
+        }
+        ("GET", ["commits", sha, "check-runs"]) => {
+            let runs: Vec<Value> = s
+                .checks
+                .get(*sha)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, (name, status, conclusion))| {
+                    json!({ "id": i, "head_sha": sha, "name": name, "status": status,
+                            "conclusion": conclusion, "app": { "slug": "ci" } })
+                })
+                .collect();
+            reply(
+                StatusCode::OK,
+                json!({ "total_count": runs.len(), "check_runs": runs }),
+            )
+        }
+        ("DELETE", ["git", "refs", "heads", ..]) => {
+            let branch = parts[3..].join("/");
+            let (ok, _) = bare_git(
+                &s.repo,
+                &["update-ref", "-d", &format!("refs/heads/{branch}")],
+            );
+            if ok && sha_of(&s.repo, &format!("refs/heads/{branch}")).is_none() {
+                (StatusCode::NO_CONTENT, Value::Null)
+            } else {
+                message(StatusCode::UNPROCESSABLE_ENTITY, "Reference does not exist")
+            }
+        }
+        ("POST", ["deployments"]) => {
+            let id = s.deployments.len() as u64 + 500;
+            s.deployments.push(Deployment {
+                id,
+                sha: args["ref"].as_str().unwrap_or("").into(),
+                environment: args["environment"].as_str().unwrap_or("").into(),
+                description: args["description"].as_str().unwrap_or("").into(),
+                statuses: Vec::new(),
+            });
+            reply(
+                StatusCode::CREATED,
+                json!({ "id": id, "sha": args["ref"], "ref": args["ref"], "task": "deploy",
+                        "environment": args["environment"], "description": args["description"] }),
+            )
+        }
+        ("POST", ["deployments", id, "statuses"]) => {
+            let d = s.deployments.iter_mut().find(|d| Some(d.id) == number(id));
+            match d {
+                Some(d) => {
+                    let st = args["state"].as_str().unwrap_or("").to_string();
+                    d.statuses.push((
+                        st.clone(),
+                        args["description"].as_str().unwrap_or("").into(),
+                    ));
+                    reply(
+                        StatusCode::CREATED,
+                        json!({ "id": d.statuses.len(), "state": st }),
+                    )
+                }
+                None => message(StatusCode::NOT_FOUND, "Not Found"),
+            }
+        }
+        _ => message(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+fn open(s: &mut State, args: &Value) -> (StatusCode, Value) {
+    let head = args["head"].as_str().unwrap_or("").to_string();
+    let base = args["base"].as_str().unwrap_or("").to_string();
+    if s.prs
+        .values()
+        .any(|p| p.open && p.head == head && p.base == base)
+    {
+        return reply(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({ "message": "Validation Failed", "errors": [{ "resource": "PullRequest",
+                    "code": "custom", "message": format!("A pull request already exists for {}:{head}.", s.owner) }] }),
+        );
+    }
+    let (Some(head_sha), Some(_)) = (
+        sha_of(&s.repo, &format!("refs/heads/{head}")),
+        sha_of(&s.repo, &format!("refs/heads/{base}")),
+    ) else {
+        return message(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
+    };
+    let number = s.next_number;
+    s.next_number += 1;
+    let pr = Pr {
+        number,
+        title: args["title"].as_str().unwrap_or("").into(),
+        body: args["body"].as_str().unwrap_or("").into(),
+        head,
+        base,
+        head_sha,
+        open: true,
+        merged_sha: None,
+        merged_by: None,
+        closed_by: None,
+        labels: Vec::new(),
+        comments: Vec::new(),
+        reads: 0,
+        blocked: None,
+    };
+    s.prs.insert(number, pr.clone());
+    reply(StatusCode::CREATED, pr_json(s, &pr, Value::Null))
+}
+
+fn merge(
+    s: &mut State,
+    n: u64,
+    sha: &str,
+    how: &str,
+    title: &str,
+    text: &str,
+) -> (StatusCode, Value) {
+    let pr = s.prs[&n].clone();
+    if let Some(why) = &pr.blocked {
+        return message(StatusCode::METHOD_NOT_ALLOWED, why);
+    }
+    if !pr.open {
+        return message(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Pull Request is not mergeable",
+        );
+    }
+    if sha != pr.head_sha {
+        return message(
+            StatusCode::CONFLICT,
+            "Head branch was modified. Review and try the merge again.",
+        );
+    }
+    let repo = s.repo.clone();
+    let Some(old) = sha_of(&repo, &format!("refs/heads/{}", pr.base)) else {
+        return message(StatusCode::METHOD_NOT_ALLOWED, "Base branch is gone");
+    };
+    let Some(tree) = merged_tree(&repo, &old, &pr.head_sha) else {
+        return message(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Pull Request is not mergeable",
+        );
+    };
+    let msg = if text.is_empty() {
+        title.to_string()
+    } else {
+        format!("{title}\n\n{text}")
+    };
+    let mut args = vec!["commit-tree", tree.as_str(), "-p", old.as_str()];
+    if how == "merge" {
+        args.extend(["-p", pr.head_sha.as_str()]);
+    }
+    args.extend(["-m", msg.as_str()]);
+    let (ok, new) = bare_git(&repo, &args);
+    assert!(ok, "commit-tree");
+    let (ok, _) = bare_git(
+        &repo,
+        &["update-ref", &format!("refs/heads/{}", pr.base), &new, &old],
+    );
+    if !ok {
+        return message(
+            StatusCode::CONFLICT,
+            "Base branch was modified. Review and try the merge again.",
+        );
+    }
+    let p = s.prs.get_mut(&n).unwrap();
+    p.open = false;
+    p.merged_sha = Some(new.clone());
+    p.merged_by = Some("hoist-bot".into());
+    reply(
+        StatusCode::OK,
+        json!({ "sha": new, "merged": true, "message": "Pull Request successfully merged" }),
+    )
+}
