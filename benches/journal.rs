@@ -104,6 +104,8 @@ fn operation(id: u64, env: &str, app: &str, n: u64, state: State) -> Operation {
         transitions,
         memberships: Default::default(),
         ordered: None,
+        pr: None,
+        deployment: None,
     }
 }
 

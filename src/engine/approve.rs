@@ -87,6 +87,14 @@ impl Engine {
             )));
         }
         if let Some(reason) = deny {
+            let comment = format!(
+                "hoist: denied by {voter}{}",
+                reason
+                    .as_deref()
+                    .map(|r| format!(": {}", super::one_line(r, 500)))
+                    .unwrap_or_default()
+            );
+            let unclosed = self.close_pr(&op, &comment).unwrap_or_default();
             self.save(
                 &mut op,
                 State::Rejected {
@@ -94,9 +102,13 @@ impl Engine {
                     reason,
                 },
             )?;
-            let text = render::summary_line(&op);
+            let text = format!("{}{unclosed}", render::summary_line(&op));
             self.notify.update(&op, &text);
             return Ok(render::reply(&op, text));
+        }
+        if op.pr.is_some() {
+            // The PR's mergeability is the runner's to watch.
+            return self.pr_approve(&mut op, req, &policy);
         }
         let plan = self
             .repo
@@ -197,6 +209,9 @@ impl Engine {
                 return Err(Fail::Refused(format!("#{id}: {actor} had not approved it")));
             };
             op.approvers.remove(at);
+            if op.pr.is_some() {
+                return self.pr_withdraw(&mut op, actor);
+            }
             let (needed, have) = (op.needed, op.approvers.len() as u32);
             self.save(&mut op, State::AwaitingApproval { needed, have })?;
             let text = format!("#{id}: {actor} withdrew their approval ({have} of {needed})");
@@ -232,11 +247,20 @@ impl Engine {
                 ))
             })?;
         }
+        let comment = format!("hoist: cancelled by {}", super::one_line(&req.actor, 100));
+        let unclosed = self.close_pr(&op, &comment).unwrap_or_default();
         self.save(&mut op, State::Cancelled)?;
-        let text = format!(
-            "#{id} {}: cancelled by {}; nothing was written",
-            op.summary, req.actor
-        );
+        let text = if op.pr.is_some() {
+            format!(
+                "#{id} {}: cancelled by {}; the pull request is closed, nothing was merged{unclosed}",
+                op.summary, req.actor
+            )
+        } else {
+            format!(
+                "#{id} {}: cancelled by {}; nothing was written",
+                op.summary, req.actor
+            )
+        };
         self.notify.update(&op, &text);
         Ok(render::reply(&op, text))
     }
@@ -247,7 +271,10 @@ impl Engine {
             .journal
             .get(id)?
             .ok_or_else(|| Fail::Refused(format!("there is no operation {id}")))?;
-        if !matches!(op.state, State::AwaitingApproval { .. }) {
+        if !matches!(
+            op.state,
+            State::AwaitingApproval { .. } | State::PrOpened { .. }
+        ) {
             return Err(Fail::Refused(format!(
                 "operation {id} is not waiting for approval (it is {})",
                 op.state.label()
@@ -264,13 +291,26 @@ impl Engine {
     }
 
     /// Move a waiting operation past its expiry to Expired; true if it did.
+    /// A pull request short of its quorum expires too (closed first, so a
+    /// restart in between finds it closed, not open and forgotten).
     pub(super) fn expire_if_due(&self, op: &mut Operation) -> Result<bool> {
         let due = op.expires_at.is_some_and(|t| self.clock.now() >= t);
-        if due && matches!(op.state, State::AwaitingApproval { .. }) {
-            self.save(op, State::Expired)?;
-            self.notify.update(op, &render::summary_line(op));
+        let short = (op.approvers.len() as u32) < op.needed;
+        let waiting = match op.state {
+            State::AwaitingApproval { .. } => true,
+            State::PrOpened { .. } => short,
+            _ => false,
+        };
+        if !(due && waiting) {
+            return Ok(false);
         }
-        Ok(due)
+        let unclosed = self
+            .close_pr(op, "hoist: the approvals did not come in time; expired")
+            .unwrap_or_default();
+        self.save(op, State::Expired)?;
+        self.notify
+            .update(op, &format!("{}{unclosed}", render::summary_line(op)));
+        Ok(true)
     }
 
     pub(super) fn env_named<'p>(&self, policy: &'p Policy, name: &str) -> Result<&'p Environment> {

@@ -1,7 +1,7 @@
 //! Chores: what a running bot does on its own, without a request. One thread
 //! (started by `serve`, never by `exec`) looks, every tick, for drift on the
 //! objects the policy names and expires requests whose approvals did not
-//! come in time; about once a minute it fetches the default branch, so a
+//! come in time (a pull request's too: it is closed); about once a minute it fetches the default branch, so a
 //! `hoist.yaml` change (what is watched for drift, the alert channels, the
 //! platform groups, the rules) reaches a running bot without a restart.
 
@@ -122,7 +122,11 @@ impl Engine {
         };
         for op in waiting {
             let due = op.expires_at.is_some_and(|t| now >= t);
-            if !due || !matches!(op.state, State::AwaitingApproval { .. }) {
+            let waiting = matches!(
+                op.state,
+                State::AwaitingApproval { .. } | State::PrOpened { .. }
+            );
+            if !due || !waiting {
                 continue;
             }
             let slot = self.slot(op.id);

@@ -61,7 +61,7 @@ impl Engine {
                     .ok()
                     .and_then(|a| policy.app(&a))
                     .and_then(|a| a.watch.clone()),
-                revision: op.commit.clone().unwrap_or_default(),
+                revision: op.revision().unwrap_or_default().to_string(),
                 timeout_secs: left,
             })
             .collect()
@@ -101,19 +101,31 @@ impl Engine {
     /// Hand a pushed operation to the runner, which follows every app to a
     /// final state. False when there is nothing to follow (no cluster, or no
     /// app names an object): the operation rests as it was.
-    pub(super) fn follow(&self, op: &Operation, policy: &Policy) -> bool {
-        let Some(cluster) = self.cluster.clone() else {
+    pub(super) fn follow(&self, op: &mut Operation, policy: &Policy) -> bool {
+        let Some(following) = self.following_of(op, policy) else {
             return false;
         };
+        self.deployment_start(op, policy);
+        self.runner.hand(
+            &self.me,
+            super::runner::Work::Follow(following),
+            self.settings.followers,
+        );
+        true
+    }
+
+    /// What the runner follows of `op`, if anything can be followed.
+    pub(super) fn following_of(&self, op: &Operation, policy: &Policy) -> Option<Following> {
+        let cluster = self.cluster.clone()?;
         let requests: Vec<WatchRequest> = self
             .watch_requests(op, policy, 0)
             .into_iter()
             .filter(|r| cluster.follows(r))
             .collect();
         if requests.is_empty() {
-            return false;
+            return None;
         }
-        let following = Following {
+        Some(Following {
             op: op.id,
             requests,
             index: 0,
@@ -125,10 +137,7 @@ impl Engine {
                 .iter()
                 .map(|c| (op.env.clone(), c.app.clone()))
                 .collect(),
-        };
-        self.runner
-            .hand(&self.me, following, self.settings.followers);
-        true
+        })
     }
 
     /// Look at a followed operation once: report what changed, record its
@@ -148,7 +157,10 @@ impl Engine {
         let Some(mut op) = self.journal.get(f.op).map_err(|e| e.report())? else {
             return Ok(None);
         };
-        if !matches!(op.state, State::Pushed { .. } | State::Reconciling { .. }) {
+        if !matches!(
+            op.state,
+            State::Pushed { .. } | State::Merged { .. } | State::Reconciling { .. }
+        ) {
             // Ended elsewhere (another process, an operator): nothing to say.
             if let Some(r) = &mut f.rollout {
                 r.stop(&*cluster);
@@ -158,7 +170,7 @@ impl Engine {
         if let Some((state, label)) = f.ending.clone() {
             return self.end_following(f, &mut op, state, &label);
         }
-        let sha = op.commit.clone().unwrap_or_default();
+        let sha = op.revision().unwrap_or_default().to_string();
         let branch = op.branch.clone();
         let contains = self.contains_fn(&branch, &sha);
         loop {
@@ -231,6 +243,7 @@ impl Engine {
             super::Fail::Refused(m) | super::Fail::Error(m) => m,
         })?;
         f.ending = None;
+        self.deployment_end(op);
         let text = if healthy {
             format!(
                 "#{} healthy ({label}): {}{}",
@@ -267,8 +280,8 @@ impl Engine {
     /// still says where each operation is; the next start follows it again.
     pub fn stop_following(&self) {
         let left = self.runner.stop();
-        for mut f in left {
-            self.unwatch_following(&mut f);
+        for mut work in left {
+            self.unwatch(&mut work);
         }
     }
 
@@ -285,7 +298,7 @@ impl Engine {
         let Some(id) = reply.operation else {
             return reply;
         };
-        if !matches!(reply.state.as_str(), "pushed" | "reconciling") {
+        if !matches!(reply.state.as_str(), "pushed" | "merged" | "reconciling") {
             return reply;
         }
         self.runner.wait(id);
@@ -303,8 +316,12 @@ impl Engine {
     }
 
     fn since_push(&self, op: &Operation) -> i64 {
-        // The last push: an ordered plan pushes once per step.
-        let pushed = op.transitions.iter().rev().find(|(_, l)| l == "pushed");
+        // The last push (an ordered plan pushes once per step), or the merge.
+        let pushed = op
+            .transitions
+            .iter()
+            .rev()
+            .find(|(_, l)| l == "pushed" || l == "merged");
         pushed.map_or(0, |(t, _)| (self.clock.now() - t).max(0))
     }
 

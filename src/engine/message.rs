@@ -150,6 +150,8 @@ mod tests {
                 transitions: Vec::new(),
                 memberships: Default::default(),
                 ordered: None,
+                pr: None,
+                deployment: None,
             };
             let msg = commit_message(&op);
             let last = msg.trim_end().rsplit("\n\n").next().unwrap_or_default();

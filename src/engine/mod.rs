@@ -16,6 +16,7 @@ mod message;
 mod operation;
 mod ordered;
 pub mod ports;
+mod pr;
 mod read;
 mod recheck;
 pub(crate) mod render;
@@ -33,7 +34,7 @@ mod write;
 pub use land::Backoff;
 pub use locks::Lock;
 pub use message::one_line;
-pub use operation::{Change, Operation, State};
+pub use operation::{Change, Operation, PullRef, State};
 pub use rollout::{Rollout, Step, follow_blocking};
 pub use rules::PolicyError;
 use trail::log_transition;
@@ -167,6 +168,9 @@ pub struct Settings {
     pub follow_retry: std::time::Duration,
     /// When drift is said, and said again.
     pub drift: drift::Timing,
+    /// How often an open pull request is looked at when no webhook wakes
+    /// it sooner (the forge's own hint may ask for sooner).
+    pub pr_poll: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -179,6 +183,7 @@ impl Default for Settings {
             followers: 4,
             follow_retry: std::time::Duration::from_secs(10),
             drift: drift::Timing::default(),
+            pr_poll: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -188,6 +193,11 @@ pub struct Engine {
     repo: Arc<dyn ConfigRepo>,
     journal: Arc<dyn Journal>,
     cluster: Option<Arc<dyn Cluster>>,
+    /// The config repo's host, for `via: pull-request` and deployments;
+    /// set once, after construction ([`Engine::set_forge`]).
+    forge: OnceLock<Arc<dyn ports::Forge>>,
+    /// Best-effort forge calls that failed (see [`Engine::forge_errors`]).
+    forge_errors: AtomicU64,
     notify: Arc<dyn Notify>,
     clock: Arc<dyn Clock>,
     settings: Settings,
@@ -238,6 +248,8 @@ impl Engine {
             repo,
             journal,
             cluster,
+            forge: OnceLock::new(),
+            forge_errors: AtomicU64::new(0),
             notify,
             clock,
             settings,
@@ -249,6 +261,19 @@ impl Engine {
             chores: Mutex::default(),
             me: me.clone(),
         })
+    }
+
+    /// Connect the config repo's host: `via: pull-request` environments
+    /// change through pull requests from now on, and rollouts hoist follows
+    /// are recorded as deployments. Set once; a second call changes nothing
+    /// and says so (false).
+    pub fn set_forge(&self, forge: Arc<dyn ports::Forge>) -> bool {
+        self.forge.set(forge).is_ok()
+    }
+
+    /// The forge, if one is connected.
+    fn forge(&self) -> Option<&Arc<dyn ports::Forge>> {
+        self.forge.get()
     }
 
     /// Handle one request up to its first resting state (refused, awaiting

@@ -28,8 +28,14 @@ pub enum State {
     Pushed {
         sha: String,
     },
+    /// The change waits in a pull request (`via: pull-request`): approvals,
+    /// checks and the merge happen there.
     PrOpened {
         url: String,
+        /// The PR's number on the forge (0 in journals written before it
+        /// was recorded).
+        #[serde(default)]
+        number: u64,
     },
     Merged {
         sha: String,
@@ -150,6 +156,37 @@ pub struct Operation {
     /// before it went out healthy. `None`: all changes go out as one commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ordered: Option<usize>,
+    /// Set for an environment that changes through a pull request
+    /// (`via: pull-request`), from the moment the operation is journaled;
+    /// its number and link once the PR is opened, its merge commit once merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr: Option<PullRef>,
+    /// The forge deployment recording this operation's rollout (GitHub
+    /// Deployments), once one was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<u64>,
+}
+
+/// An operation's pull request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRef {
+    /// 0 until the PR is opened.
+    #[serde(default)]
+    pub number: u64,
+    /// Where people look at it; empty until opened.
+    #[serde(default)]
+    pub url: String,
+    /// The commit the merge put on the environment's branch: what the
+    /// rollout is followed at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<String>,
+}
+
+impl PullRef {
+    /// hoist's branch for operation `id`.
+    pub fn branch(id: u64) -> String {
+        format!("hoist/{id}")
+    }
 }
 
 impl Operation {
@@ -171,6 +208,15 @@ impl Operation {
             Some(k) => k.min(n)..(k + 1).min(n),
             None => 0..n,
         }
+    }
+
+    /// The commit a rollout is followed at (R): the PR's merge commit for
+    /// a merged pull request, else the commit hoist pushed.
+    pub fn revision(&self) -> Option<&str> {
+        self.pr
+            .as_ref()
+            .and_then(|p| p.merged.as_deref())
+            .or(self.commit.as_deref())
     }
 
     /// An ordered plan with steps after the current one.

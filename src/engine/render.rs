@@ -81,7 +81,7 @@ pub fn phase(p: &Progress) -> &'static str {
 /// How long the rollout took from the push: `seen 2s, synced 9s, healthy
 /// 31s after the push` (stages never reported are left out).
 pub fn timings(op: &Operation) -> String {
-    let Some(pushed) = op.entered("pushed") else {
+    let Some(pushed) = op.entered("pushed").or_else(|| op.entered("merged")) else {
         return String::new();
     };
     let not_seen = format!("reconciling:{}", phase(&Progress::NotSeenYet));
@@ -116,9 +116,28 @@ pub fn timings(op: &Operation) -> String {
 
 /// One line saying where an operation rests.
 pub fn summary_line(op: &Operation) -> String {
-    let sha = op.commit.as_deref().map(short).unwrap_or("-");
+    // A merged PR's rollout is followed at its merge commit.
+    let sha = op.revision().map(short).unwrap_or("-");
     let what = match &op.state {
         State::Pushed { .. } => format!("pushed {sha}"),
+        State::Committed { .. } if op.pr.is_some() => {
+            format!("committed {sha}; opening its pull request")
+        }
+        State::PrOpened { url, .. } => {
+            let have = op.approvers.len();
+            if have < op.needed as usize {
+                format!(
+                    "waiting in pull request {url} for approvals ({have} of {})",
+                    op.needed
+                )
+            } else {
+                format!("approved; waiting in pull request {url} for its checks and the merge")
+            }
+        }
+        State::Merged { sha: merged } => {
+            let url = op.pr.as_ref().map_or("", |p| p.url.as_str());
+            format!("merged {url} as {}", short(merged))
+        }
         State::AwaitingApproval { needed, have } => {
             format!("waiting for approvals ({have} of {needed})")
         }
@@ -149,7 +168,11 @@ pub fn reply(op: &Operation, message: String) -> Reply {
         operation: Some(op.id),
         state: op.state.label().to_string(),
         commit: op.commit.clone(),
-        pr: None,
+        pr: op
+            .pr
+            .as_ref()
+            .filter(|p| !p.url.is_empty())
+            .map(|p| p.url.clone()),
         message,
         outcome: Outcome::Ok,
     }

@@ -7,8 +7,10 @@
 //! plan and commit again. Nothing is committed twice, nothing is forgotten.
 //! What is not written yet is checked against the policy as it is now (the
 //! requester, every approver): a tightened policy applies to waiting work.
-//! Operations that were pushed and being followed in a cluster are handed to
-//! the runner, which follows them again with what is left of their timeout.
+//! Operations that were pushed (or merged) and being followed in a cluster
+//! are handed to the runner, which follows them again with what is left of
+//! their timeout; a pull request's operation goes back to the runner's wait,
+//! which pushes hoist's branch and opens the PR if that was not recorded.
 
 use super::{Engine, Fail, Operation, Reply, Result, State, render};
 
@@ -44,7 +46,10 @@ impl Engine {
     fn refollows(&self, op: &Operation) -> bool {
         self.cluster.is_some()
             && self.settings.wait
-            && matches!(op.state, State::Pushed { .. } | State::Reconciling { .. })
+            && matches!(
+                op.state,
+                State::Pushed { .. } | State::Merged { .. } | State::Reconciling { .. }
+            )
     }
 
     fn resume_op(&self, mut op: Operation) -> Option<Reply> {
@@ -88,6 +93,13 @@ impl Engine {
                 }
                 let text = format!("#{}: following its rollout again", op.id);
                 return Ok(followed.then(|| render::reply(op, text)));
+            }
+            // A PR: published or not, the runner looks first (the push and
+            // the open are idempotent; a merge done but not recorded is
+            // found merged).
+            State::Committed { .. } | State::PrOpened { .. } if op.pr.is_some() => {
+                let text = format!("#{}: waiting on its pull request again", op.id);
+                return Ok(self.wait_for_pr(op.id).then(|| render::reply(op, text)));
             }
             // An ordered plan stopped after a step that nothing follows.
             State::Pushed { .. } if op.steps_left() => return self.next_step(op).map(Some),

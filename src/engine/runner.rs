@@ -1,9 +1,11 @@
 //! The runner owns operations after their request has been answered: a
-//! pushed change is handed over here and followed to its final state while
-//! the request's thread (and its chat work slot) is free again. Following is
-//! event driven: every followed operation is a [`Following`] parked in a
-//! queue, woken by the cluster adapter when its object changes (or when its
-//! next look is due), and stepped by one of a fixed number of worker threads.
+//! pushed change is handed over here and followed to its final state, and a
+//! pull request is waited on until it is merged (then followed) or closed,
+//! while the request's thread (and its chat work slot) is free again. It is
+//! event driven: every operation is [`Work`] parked in a queue, woken by the
+//! cluster adapter when its object changes or by the forge when its PR may
+//! have changed (or when its next look is due), and stepped by one of a
+//! fixed number of worker threads.
 //! The number of threads does not grow with the number of operations in
 //! flight. Workers are started on the first hand-over and end when the engine
 //! is dropped.
@@ -11,6 +13,7 @@
 use super::Engine;
 use super::follow::Following;
 use super::ports::Wake;
+use super::pr::PrWait;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Instant;
@@ -53,8 +56,34 @@ struct Queue {
     stopping: bool,
 }
 
+/// What the runner holds for one operation.
+#[derive(Debug)]
+pub(super) enum Work {
+    /// A rollout being followed.
+    Follow(Following),
+    /// A pull request being waited on.
+    Pr(PrWait),
+}
+
+impl Work {
+    fn op(&self) -> u64 {
+        match self {
+            Work::Follow(f) => f.op,
+            Work::Pr(p) => p.op,
+        }
+    }
+
+    /// The (env, app) it rolls out now (a PR waiting rolls nothing out yet).
+    fn apps(&self) -> Vec<(String, String)> {
+        match self {
+            Work::Follow(f) => f.apps(),
+            Work::Pr(_) => Vec::new(),
+        }
+    }
+}
+
 struct Parked {
-    following: Following,
+    work: Work,
     /// Look again at this time even without a wake.
     due: Instant,
 }
@@ -123,18 +152,19 @@ impl Runner {
         })
     }
 
-    /// Take `following` over; it is stepped at once.
-    pub(super) fn hand(&self, engine: &Weak<Engine>, following: Following, workers: usize) {
-        let id = following.op;
+    /// Take `work` over; it is stepped at once. False when the runner
+    /// already holds the operation (or is stopping): the work is dropped.
+    pub(super) fn hand(&self, engine: &Weak<Engine>, work: Work, workers: usize) -> bool {
+        let id = work.op();
         let mut q = self.shared.lock();
         if q.stopping || q.busy.contains(&id) || q.parked.contains_key(&id) {
-            return;
+            return false;
         }
-        q.flying.insert(id, following.apps());
+        q.flying.insert(id, work.apps());
         q.parked.insert(
             id,
             Parked {
-                following,
+                work,
                 due: Instant::now(),
             },
         );
@@ -144,7 +174,7 @@ impl Runner {
             let (shared, engine) = (self.shared.clone(), engine.clone());
             let spawned = std::thread::Builder::new()
                 .name("hoist-runner".into())
-                .spawn(move || work(&shared, &engine));
+                .spawn(move || run(&shared, &engine));
             if let Err(e) = spawned {
                 q.workers -= 1;
                 tracing::error!(error = %e, "could not start a runner thread");
@@ -153,6 +183,12 @@ impl Runner {
         }
         drop(q);
         self.shared.work.notify_one();
+        true
+    }
+
+    /// Look at operation `id` now, if the runner holds it.
+    pub(super) fn wake(&self, id: u64) {
+        (self.waker(id))();
     }
 
     /// What git said about (x, R) before, if it was asked.
@@ -198,11 +234,11 @@ impl Runner {
     /// Stop the workers; what they followed is handed back for unwatching.
     /// The journal still says where each operation is: the next start
     /// follows them again.
-    pub(super) fn stop(&self) -> Vec<Following> {
+    pub(super) fn stop(&self) -> Vec<Work> {
         let mut q = self.shared.lock();
         q.stopping = true;
         q.flying.clear();
-        let left = q.parked.drain().map(|(_, p)| p.following).collect();
+        let left = q.parked.drain().map(|(_, p)| p.work).collect();
         drop(q);
         self.shared.work.notify_all();
         self.shared.done.notify_all();
@@ -210,8 +246,26 @@ impl Runner {
     }
 }
 
+impl Engine {
+    /// One look at `work`: `Some(t)` look again at `t` at the latest.
+    fn step(&self, work: &mut Work) -> Result<Option<Instant>, String> {
+        match work {
+            Work::Follow(f) => self.follow_step(f),
+            Work::Pr(_) => self.pr_step(work),
+        }
+    }
+
+    /// Stop watching what `work` watches.
+    pub(super) fn unwatch(&self, work: &mut Work) {
+        match work {
+            Work::Follow(f) => self.unwatch_following(f),
+            Work::Pr(p) => self.unwatch_pr(p),
+        }
+    }
+}
+
 /// A worker: step whatever is due until the runner stops or the engine is gone.
-fn work(shared: &Shared, engine: &Weak<Engine>) {
+fn run(shared: &Shared, engine: &Weak<Engine>) {
     loop {
         let (id, mut parked) = {
             let mut q = shared.lock();
@@ -241,7 +295,7 @@ fn work(shared: &Shared, engine: &Weak<Engine>) {
         // A bug in one step must not cost the runner a thread, nor leave the
         // operation marked busy forever: it is tried again later.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            engine.follow_step(&mut parked.following)
+            engine.step(&mut parked.work)
         }))
         .unwrap_or_else(|_| Err("following panicked; trying again".into()));
         let mut q = shared.lock();
@@ -250,7 +304,7 @@ fn work(shared: &Shared, engine: &Weak<Engine>) {
             // Stopped while this step ran: not parked again, not watched.
             q.flying.remove(&id);
             drop(q);
-            engine.unwatch_following(&mut parked.following);
+            engine.unwatch(&mut parked.work);
             shared.done.notify_all();
             return;
         }
@@ -262,6 +316,8 @@ fn work(shared: &Shared, engine: &Weak<Engine>) {
             }
             Ok(Some(due)) => {
                 parked.due = due;
+                // A PR merged in this step is followed from now on.
+                q.flying.insert(id, parked.work.apps());
                 q.parked.insert(id, parked);
             }
             Err(e) => {

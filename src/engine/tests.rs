@@ -16,11 +16,17 @@
 //!   step in dependency order, a restart between steps.
 //! - `faults`: a final state the journal could not take is kept and written
 //!   on a later step.
+//! - `pr` and `pr_life`: `via: pull-request` over `forge`, an in-memory forge:
+//!   opened and answered at once, merged at quorum and followed, closed or
+//!   merged by a person, rebuilt on a moved base, GitHub reviews, restarts.
 
 mod approvals;
 mod faults;
+mod forge;
 mod memory_repo;
 mod ordered;
+mod pr;
+mod pr_life;
 mod trust;
 mod writes;
 
@@ -114,6 +120,14 @@ impl World {
     }
 
     fn with_cluster(cluster: Option<Arc<dyn Cluster>>) -> World {
+        World::with_settings(cluster, |_| {})
+    }
+
+    /// As [`World::with_cluster`], the engine's settings adjusted by `adjust`.
+    fn with_settings(
+        cluster: Option<Arc<dyn Cluster>>,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> World {
         let clock = Arc::new(TestClock(AtomicI64::new(WEDNESDAY)));
         let files = [
             ("hoist.yaml", POLICY.to_string()),
@@ -139,6 +153,8 @@ impl World {
             },
             ..Default::default()
         };
+        let mut settings = settings;
+        adjust(&mut settings);
         let engine = Engine::new(
             repo.clone(),
             journal.clone(),

@@ -34,7 +34,7 @@ pub(crate) fn log_transition(op: &Operation) {
         State::Denied { reason: m }
         | State::Degraded { message: m }
         | State::Failed { message: m }
-        | State::PrOpened { url: m } => m.clone(),
+        | State::PrOpened { url: m, .. } => m.clone(),
         _ => String::new(),
     };
     let approvers = op.approvers.join(",");

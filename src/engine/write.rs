@@ -93,6 +93,9 @@ impl Engine {
         }
         let mut op = self.open(req, &intent, &plan, &decision, verb)?;
         let _op = super::trail::op_span(&op).entered();
+        if op.pr.is_some() {
+            return self.open_pr(&mut op, &policy, &tip, &intent.notes);
+        }
         if op.needed > 0 {
             return self.await_approvals(&mut op, &policy, &intent.notes);
         }
@@ -105,7 +108,7 @@ impl Engine {
 
     /// Policy gates beyond who and where (which `decide` answered): the
     /// ticket rule, locks and freezes (not on the break-glass path), signing.
-    /// `via: pull-request` needs a forge, which this version does not have.
+    /// `via: pull-request` needs a forge ([`Engine::set_forge`]).
     fn admit(
         &self,
         policy: &Policy,
@@ -149,12 +152,8 @@ impl Engine {
                 _ => {}
             }
         }
-        if env.via == Via::PullRequest {
-            return Err(Fail::Refused(format!(
-                "{} is configured `via: pull-request`, which needs a forge (GitHub) connection \
-                 that this version of hoist does not have yet; nothing was written",
-                env.name
-            )));
+        if env.via == Via::PullRequest && self.forge().is_none() {
+            return Err(Fail::Refused(super::pr::no_forge(env.name.as_str())));
         }
         if policy.signing == Signing::Required && !self.repo.can_sign() {
             return Err(Fail::Refused("no signing key is configured (HOIST_SIGNING_KEY) and hoist.yaml does not say `signing: optional`".into()));
@@ -188,6 +187,7 @@ impl Engine {
                 None => format!("incident rollback by {} in {place}", req.actor),
             }
         });
+        let via_pr = intent.env.via == Via::PullRequest;
         let mut op = Operation {
             id: 0, // the journal assigns it in `create`
             verb: format!("{verb:?}").to_lowercase(),
@@ -210,7 +210,10 @@ impl Engine {
             break_glass,
             transitions: Vec::new(),
             memberships: [(req.actor.clone(), req.memberships.clone())].into(),
-            ordered: intent.ordered.then_some(0),
+            // A pull request carries the whole change at once.
+            ordered: (intent.ordered && !via_pr).then_some(0),
+            pr: via_pr.then(super::PullRef::default),
+            deployment: None,
         };
         // The id, the request and (with nothing to wait for) its approval go
         // to disk as one write.
@@ -253,6 +256,11 @@ impl Engine {
         policy: &Policy,
         policy_tip: &str,
     ) -> Result<Reply> {
+        if op.pr.is_some() {
+            // Resumed before its PR was opened: the runner looks, not the lane.
+            let tip = self.repo.known_tip(&op.branch)?;
+            return self.open_pr(op, policy, &tip, &[]);
+        }
         let edits = self.edits_of(op, policy)?;
         match self.land(op, edits, policy_tip)? {
             Landed::Pushed => {}

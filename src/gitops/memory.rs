@@ -339,13 +339,17 @@ impl ConfigRepo for Memory {
     fn push(&self, branch: &str, commit: &str, expected: &str) -> Result<(), RepoError> {
         let mut state = self.lock();
         state.get(commit)?;
-        let now = state.remote.get(branch).map_or("nothing", String::as_str);
+        // `expected` "" means "the branch must not exist yet".
+        let now = state.remote.get(branch).map_or("", String::as_str);
         if now != expected {
+            let now = if now.is_empty() { "nothing" } else { now };
             return Err(RepoError::Stale(format!(
                 "{branch} is at {now} on the remote, not {expected}"
             )));
         }
-        if !state.ancestry(commit).any(|(id, _)| id == expected) {
+        // hoist's own PR branches (`hoist/<id>`) are rewritten with a lease.
+        let rewritable = expected.is_empty() || branch.starts_with("hoist/");
+        if !rewritable && !state.ancestry(commit).any(|(id, _)| id == expected) {
             return Err(RepoError::Refused(format!(
                 "{commit} does not descend from {expected}: pushing it would drop commits"
             )));

@@ -70,6 +70,8 @@ pub fn operation(id: u64, env: &str, apps: &[&str], version: &str, created_at: i
         transitions: vec![(created_at, "requested".into())],
         memberships: Default::default(),
         ordered: None,
+        pr: None,
+        deployment: None,
     }
 }
 

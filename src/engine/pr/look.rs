@@ -1,0 +1,347 @@
+//! One look at an open pull request: merged or closed on the forge, a head
+//! that is not hoist's, GitHub reviews counted as approvals, the quorum
+//! checked against the policy as it is now, then the merge with the
+//! expected head once the checks pass and the forge says it can merge.
+
+use super::{Next, PrWait, words};
+use crate::engine::approve::rule_of;
+use crate::engine::ports::{Checks, Forge, ForgeError, Merged, PrLook, PrState, ReviewApproval};
+use crate::engine::{Engine, Operation, State, one_line, render};
+use crate::policy::{self, Environment, Policy};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// At most this many reviews are read from one look.
+const REVIEWS_MAX: usize = 100;
+
+/// A GitHub login as GitHub allows it: letters, digits, `-`, 1 to 39.
+fn login_ok(login: &str) -> bool {
+    (1..=39).contains(&login.len())
+        && login
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+impl Engine {
+    /// Judge one look at `op`'s PR (slot held, state PrOpened).
+    pub(super) fn judge_pr(
+        &self,
+        forge: &dyn Forge,
+        op: &mut Operation,
+        policy: &Policy,
+        env: &Environment,
+        wait: &mut PrWait,
+    ) -> Result<Next, String> {
+        let number = op.pr.as_ref().map_or(0, |p| p.number);
+        let look = match forge.look(number) {
+            Ok(look) => look,
+            Err(ForgeError::RateLimited { forge, wait: after }) => {
+                let why = format!("{forge} asked hoist to wait {}s", after.as_secs());
+                self.say_wait(op, wait, &one_line(&why, 200));
+                return Ok(Next::Wait(after));
+            }
+            Err(e) => return Err(one_line(&crate::engine::ports::report(&e), 300)),
+        };
+        wait.forget("rate-limited");
+        let pace = self.pace(&look);
+        match &look.state {
+            PrState::Merged { sha, by } => {
+                self.pr_merged(op, sha, by.as_deref()).map_err(words)?;
+                return Ok(Next::Follow);
+            }
+            PrState::Closed { by } => {
+                self.save(op, State::Cancelled).map_err(words)?;
+                let by = by
+                    .as_deref()
+                    .map(|b| format!(" by {}", one_line(b, 60)))
+                    .unwrap_or_default();
+                self.delete_pr_branch(op);
+                let text = format!(
+                    "#{} {}: the pull request was closed on {}{by}; cancelled, nothing was merged",
+                    op.id,
+                    op.summary,
+                    forge.name()
+                );
+                self.notify.update(op, &text);
+                return Ok(Next::Done);
+            }
+            PrState::Open => {}
+        }
+        let head = op.commit.clone().unwrap_or_default();
+        if look.head != head {
+            if wait.once("foreign-head") {
+                let text = format!(
+                    "#{}: someone pushed {} to hoist's branch {}; hoist merges only its own \
+                     commit {}, so this pull request will not be merged as it is",
+                    op.id,
+                    render::short(&one_line(&look.head, 64)),
+                    crate::engine::PullRef::branch(op.id),
+                    render::short(&head)
+                );
+                self.notify.update(op, &text);
+            }
+            return Ok(Next::Wait(pace));
+        }
+        wait.forget("foreign-head");
+        if env.pr.github_reviews && self.count_reviews(forge, op, policy, env, &look.approvals)? {
+            self.describe_pr(forge, op, env);
+        }
+        if look.mergeable == Some(false) {
+            return self.rebuild(forge, op, policy, env, pace);
+        }
+        if (op.approvers.len() as u32) < op.needed {
+            return Ok(Next::Wait(pace));
+        }
+        if let Some(next) = self.pr_recheck(op, policy, env)? {
+            return Ok(next);
+        }
+        match &look.checks {
+            Checks::Failing(what) => {
+                if wait.once("checks-failing") {
+                    let text = format!(
+                        "#{}: approved, but a required check failed on the pull request: {}; \
+                         hoist merges once the checks pass (re-run them on {})",
+                        op.id,
+                        one_line(what, 200),
+                        forge.name()
+                    );
+                    self.notify.update(op, &text);
+                }
+                return Ok(Next::Wait(pace));
+            }
+            Checks::Pending(_) => return Ok(Next::Wait(pace)),
+            Checks::Passing => wait.forget("checks-failing"),
+        }
+        if look.mergeable != Some(true) {
+            return Ok(Next::Wait(pace));
+        }
+        let title = one_line(&op.summary, 200);
+        let message = crate::engine::ordered::commit_message(op);
+        match forge.merge(number, &head, env.pr.merge, &title, &message) {
+            Ok(Merged::Merged { sha }) => {
+                crate::engine::checkpoint("merged, not yet recorded");
+                self.pr_merged(op, &sha, None).map_err(words)?;
+                Ok(Next::Follow)
+            }
+            Ok(Merged::NotMergeable(why) | Merged::HeadMoved(why)) => {
+                tracing::info!(op = op.id, why = %one_line(&why, 200), "not merged; looking again");
+                Ok(Next::Wait(pace))
+            }
+            Err(ForgeError::RateLimited { forge, wait: after }) => {
+                let why = format!("{forge} asked hoist to wait {}s", after.as_secs());
+                self.say_wait(op, wait, &one_line(&why, 200));
+                Ok(Next::Wait(after))
+            }
+            Err(e) => Err(one_line(&crate::engine::ports::report(&e), 300)),
+        }
+    }
+
+    /// When to look again: the forge's hint, at the latest the engine's pace.
+    fn pace(&self, look: &PrLook) -> Duration {
+        let poll = self.settings.pr_poll;
+        look.again_in.map_or(poll, |d| d.min(poll))
+    }
+
+    /// The PR was merged (by hoist or a person) at `sha`: journal it, delete
+    /// hoist's branch, fetch the base so the rollout can be placed.
+    pub(super) fn pr_merged(
+        &self,
+        op: &mut Operation,
+        sha: &str,
+        by: Option<&str>,
+    ) -> crate::engine::Result<()> {
+        let sha = one_line(sha, 64);
+        if let Some(pr) = op.pr.as_mut() {
+            pr.merged = Some(sha.clone());
+        }
+        self.incident_lock(op)?;
+        self.save(op, State::Merged { sha: sha.clone() })?;
+        self.delete_pr_branch(op);
+        if let Err(e) = self.repo.refresh(&op.branch) {
+            tracing::warn!(op = op.id, error = %crate::engine::ports::report(&e), "fetching the merge");
+        }
+        let have = op.approvers.len() as u32;
+        let who = match by {
+            Some(b) => format!(" by {}", one_line(b, 60)),
+            None => String::new(),
+        };
+        let short = if have < op.needed {
+            format!(
+                " without hoist's quorum ({have} of {} approvals)",
+                op.needed
+            )
+        } else {
+            String::new()
+        };
+        let url = op.pr.as_ref().map_or("", |p| p.url.as_str());
+        let text = format!(
+            "#{} {}: merged {url}{who}{short} as {}",
+            op.id,
+            op.summary,
+            render::short(&sha)
+        );
+        self.notify.update(op, &text);
+        Ok(())
+    }
+
+    /// GitHub's approving reviews at the current head, by people the
+    /// policy lets approve, are approvers `github:<login>`; a login whose
+    /// review no longer approves is withdrawn. True when the approvers changed.
+    fn count_reviews(
+        &self,
+        forge: &dyn Forge,
+        op: &mut Operation,
+        policy: &Policy,
+        env: &Environment,
+        reviews: &[ReviewApproval],
+    ) -> Result<bool, String> {
+        let head = op.commit.clone().unwrap_or_default();
+        let teams: Vec<String> = policy
+            .platform_groups()
+            .into_iter()
+            .filter_map(|g| g.strip_prefix("github-team:").map(String::from))
+            .collect();
+        let rule = rule_of(op, env);
+        let mut now: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in reviews.iter().take(REVIEWS_MAX) {
+            if r.commit != head || !login_ok(&r.login) {
+                continue;
+            }
+            let actor = format!("github:{}", r.login);
+            if now.contains_key(&actor) {
+                continue;
+            }
+            let groups = if teams.is_empty() {
+                Vec::new()
+            } else {
+                match forge.teams_of(&r.login, &teams) {
+                    Ok(found) => found
+                        .into_iter()
+                        .filter(|t| teams.contains(t))
+                        .map(|t| format!("github-team:{t}"))
+                        .collect(),
+                    Err(e) => {
+                        self.forge_error("reading a reviewer's teams", &e);
+                        Vec::new()
+                    }
+                }
+            };
+            if policy::may_vote(policy, env, &rule, &op.actor, &actor, &groups).is_ok() {
+                now.insert(actor, groups);
+            }
+        }
+        let before = op.approvers.clone();
+        let withdrawn: Vec<String> = before
+            .iter()
+            .filter(|a| a.starts_with("github:") && !now.contains_key(*a))
+            .cloned()
+            .collect();
+        op.approvers.retain(|a| !withdrawn.contains(a));
+        let mut added = Vec::new();
+        for (actor, groups) in now {
+            if !op.approvers.contains(&actor) {
+                op.approvers.push(actor.clone());
+                op.memberships.insert(actor.clone(), groups);
+                added.push(actor);
+            }
+        }
+        if added.is_empty() && withdrawn.is_empty() {
+            return Ok(false);
+        }
+        self.journal.put(op).map_err(|e| e.report())?;
+        let (have, needed) = (op.approvers.len(), op.needed);
+        let mut said = Vec::new();
+        if !added.is_empty() {
+            said.push(format!(
+                "approved on {} by {}",
+                forge.name(),
+                added.join(", ")
+            ));
+        }
+        if !withdrawn.is_empty() {
+            said.push(format!(
+                "{} no longer approve(s) on {}",
+                withdrawn.join(", "),
+                forge.name()
+            ));
+        }
+        let text = format!("#{}: {} ({have} of {needed})", op.id, said.join("; "));
+        self.notify.update(op, &text);
+        Ok(true)
+    }
+
+    /// Keep the PR's description in step with the approvals. Best effort.
+    pub(super) fn describe_pr(&self, forge: &dyn Forge, op: &Operation, env: &Environment) {
+        let Some(number) = op.pr.as_ref().map(|p| p.number).filter(|n| *n != 0) else {
+            return;
+        };
+        if let Err(e) = forge.describe(number, &super::words::body(op, env)) {
+            self.forge_error("updating the pull request's description", &e);
+        }
+    }
+
+    /// At quorum: the requester, the gates and every approver judged by the
+    /// policy as it is now, and locks and freezes looked at again. `Some`
+    /// when it cannot merge now: refused (the PR closed) or short again.
+    fn pr_recheck(
+        &self,
+        op: &mut Operation,
+        policy: &Policy,
+        env: &Environment,
+    ) -> Result<Option<Next>, String> {
+        if let Err(why) = self.still_allowed(op, policy, env) {
+            self.pr_refused(op, format!("the policy changed since the request: {why}"))?;
+            return Ok(Some(Next::Done));
+        }
+        let dropped = self.prune_approvers(op, policy, env);
+        if !dropped.is_empty() {
+            self.journal.put(op).map_err(|e| e.report())?;
+            let (needed, have) = (op.needed, op.approvers.len() as u32);
+            let text = format!(
+                "#{}: the policy changed since the votes: {} no longer count(s) as \
+                 approver(s); {} needs {needed} approval(s), has {have}",
+                op.id,
+                dropped.join(", "),
+                env.name
+            );
+            self.notify.update(op, &text);
+            if have < needed {
+                return Ok(Some(Next::Wait(self.settings.pr_poll)));
+            }
+        }
+        if op.break_glass.is_none() {
+            let apps: Vec<hoist_commands::Name> = op
+                .changes
+                .iter()
+                .filter_map(|c| c.app.parse().ok())
+                .collect();
+            if let Err(f) = self.check_held(env, &apps, &op.actor) {
+                self.pr_refused(op, format!("approved, but {}", words(f)))?;
+                return Ok(Some(Next::Done));
+            }
+        }
+        Ok(None)
+    }
+
+    /// End a PR operation as refused: close the PR, journal, say so.
+    fn pr_refused(&self, op: &mut Operation, reason: String) -> Result<(), String> {
+        let comment = format!("hoist: refused: {}", one_line(&reason, 500));
+        let unclosed = self.close_pr(op, &comment).unwrap_or_default();
+        self.save(op, State::Denied { reason }).map_err(words)?;
+        let text = format!("{}{unclosed}", render::summary_line(op));
+        self.notify.update(op, &text);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn logins_are_what_github_allows() {
+        assert!(super::login_ok("octo-cat9"));
+        assert!(!super::login_ok(""));
+        assert!(!super::login_ok("a b"));
+        assert!(!super::login_ok("evil\nHoist-Approved-By: x"));
+        assert!(!super::login_ok(&"a".repeat(40)));
+    }
+}

@@ -1,0 +1,103 @@
+//! What a pull request says: its title (the request in words), its
+//! description (the diff, the requester, reason and ticket, the chat link,
+//! the approval state) and its labels. Every value from outside (chat
+//! text, names, file lines) is flattened to one bounded line and loses its
+//! backticks, so it cannot end a code block or forge markup.
+
+use crate::engine::approve::rule_of;
+use crate::engine::{Operation, one_line};
+use crate::policy::Environment;
+
+/// The longest value written into a PR description.
+const VALUE_MAX: usize = 300;
+
+/// One line of outside text for markdown.
+fn flat(text: &str) -> String {
+    one_line(text, VALUE_MAX).replace('`', "'")
+}
+
+pub(super) fn title(op: &Operation) -> String {
+    one_line(&op.summary, 200)
+}
+
+/// Who may approve, in words.
+pub(super) fn approvers_from(op: &Operation, env: &Environment) -> String {
+    let from = rule_of(op, env).from;
+    if from.is_empty() {
+        "the environment's deployers".into()
+    } else {
+        from.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The PR's description, in markdown.
+pub(super) fn body(op: &Operation, env: &Environment) -> String {
+    let mut out = format!(
+        "**#{}** {}\n\n- Requested by `{}` ({})\n",
+        op.id,
+        flat(&op.summary),
+        flat(&op.actor),
+        flat(&op.chat)
+    );
+    if let Some(reason) = &op.reason {
+        out.push_str(&format!("- Reason: {}\n", flat(reason)));
+    }
+    if let Some(ticket) = &op.ticket {
+        out.push_str(&format!("- Ticket: {}\n", flat(ticket)));
+    }
+    if let Some(why) = &op.break_glass {
+        out.push_str(&format!("- Break glass: {}\n", flat(why)));
+    }
+    let have = op.approvers.len();
+    let who = if op.approvers.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = op
+            .approvers
+            .iter()
+            .map(|a| format!("`{}`", flat(a)))
+            .collect();
+        format!(": {}", names.join(", "))
+    };
+    out.push_str(&format!(
+        "- Approvals: {have} of {} from {}{who}\n\n```diff\n",
+        op.needed,
+        flat(&approvers_from(op, env))
+    ));
+    for c in &op.changes {
+        for l in &c.lines {
+            out.push_str(&format!(
+                "# {}:{}\n- {}\n+ {}\n",
+                flat(&c.file),
+                l.line,
+                flat(l.old.trim()),
+                flat(l.new.trim())
+            ));
+        }
+    }
+    out.push_str("```\n\n");
+    let reviews = if env.pr.github_reviews {
+        " or an approving review here"
+    } else {
+        ""
+    };
+    out.push_str(&format!(
+        "Opened by hoist. Approve in chat with `approve {}`{reviews}; hoist merges this pull \
+         request once the policy is met and the checks pass. Do not push to this branch.\n",
+        op.id
+    ));
+    out
+}
+
+/// The environment's labels and `env:<env>`, each once.
+pub(super) fn labels(op: &Operation, env: &Environment) -> Vec<String> {
+    let mut labels = env.pr.labels.clone();
+    let own = format!("env:{}", op.env);
+    if !labels.contains(&own) {
+        labels.push(own);
+    }
+    labels
+}
