@@ -1,5 +1,6 @@
 //! The HTTP side of `hoist serve` (axum): `POST /slack/commands`,
-//! `POST /slack/events`, `POST /slack/interactive`, `GET /healthz`,
+//! `POST /slack/events`, `POST /slack/interactive`, `POST /github/webhook`
+//! ([`github`]: wake-ups for pull requests), `GET /healthz`,
 //! `GET /readyz`, `GET /metrics` (Prometheus text).
 //!
 //! Every Slack request is verified on its raw body before anything else
@@ -33,6 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 mod accept;
 mod body;
+pub mod github;
 pub mod ops;
 mod stall;
 
@@ -66,6 +68,8 @@ impl Metrics {
 pub struct AppState {
     /// `None` when Slack is not configured: its endpoints answer 404.
     pub slack: Option<Arc<Slack>>,
+    /// `None` without `GITHUB_WEBHOOK_SECRET`: `/github/webhook` answers 404.
+    pub github: Option<Arc<github::Webhook>>,
     pub metrics: Arc<Metrics>,
     /// Set once start-up (mirror, journal, resume) is done.
     pub ready: Arc<AtomicBool>,
@@ -118,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/slack/commands", post(commands))
         .route("/slack/events", post(events))
         .route("/slack/interactive", post(interactive))
+        .route("/github/webhook", post(github::webhook))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -292,7 +297,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
     family(
         &mut out,
         "hoist_http_requests_total",
-        "Slack requests by endpoint and answer.",
+        "HTTP requests (Slack, GitHub) by endpoint and answer.",
         requests.map(|((e, st), n)| (format!("endpoint=\"{e}\",status=\"{st}\""), n)),
     );
     let rejected = m.rejected.snapshot().into_iter();
@@ -323,6 +328,9 @@ async fn metrics(State(s): State<AppState>) -> Response {
              # TYPE {name} counter\n{name}{{platform=\"slack\"}} {:.3}\n",
             slack.rate_limit_wait_secs()
         ));
+    }
+    if let Some(github) = &s.github {
+        github.render(&mut out);
     }
     let refused = m.refused.snapshot().into_iter();
     family(

@@ -152,15 +152,19 @@ pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
             let engine = crate::engine::Settings {
                 wait: !args.no_wait,
                 push: s.git.push.clone(),
+                pr_poll: s.github.poll,
                 ..crate::engine::Settings::default()
             };
             let place = &s.place;
+            let hub = setup::github(&s.github, &place.repo)?;
+            let git = setup::git_access(&s.git, &s.github, hub.as_ref());
             setup::engine(
                 &place.data_dir,
                 &place.repo,
                 signer,
-                &s.git,
+                &git,
                 cluster,
+                hub.map(|h| h as Arc<dyn crate::engine::ports::Forge>),
                 notify,
                 engine,
             )

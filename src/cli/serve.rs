@@ -1,23 +1,26 @@
 //! `hoist serve`: the bot. Given every setting read and checked first
 //! ([`super::settings`]), it opens the mirror and the journal, switches on
 //! the chat surfaces the environment configures (Slack over HTTP with
-//! `SLACK_SIGNING_SECRET`, over Socket Mode with `SLACK_APP_TOKEN`), follows
+//! `SLACK_SIGNING_SECRET`, over Socket Mode with `SLACK_APP_TOKEN`), connects
+//! GitHub for `via: pull-request` environments when a token or an App is set
+//! (its webhook with `GITHUB_WEBHOOK_SECRET`, [`github`]), follows
 //! rollouts when a cluster is configured (drift alerts go to each
 //! environment's `alerts` channel), prints one summary of what is on and
 //! off, carries on what a previous process left unfinished, and serves the
 //! HTTP endpoints within the limits `HOIST_HTTP_*` set and the open-file
 //! limit allows ([`env`](mod@env)) until SIGTERM or SIGINT ([`life`]). The
-//! engine's journal, config repo and cluster ports are wrapped so
+//! engine's journal, config repo, cluster and forge ports are wrapped so
 //! `/metrics` can observe operations (`server::ops`).
 
 mod env;
+mod github;
 mod life;
 mod retention;
 
 use super::{settings, setup};
 use crate::chat::live::LiveNotify;
 use crate::chat::slack::{self, Slack, api::Api};
-use crate::engine::ports::{Clock, Cluster, ConfigRepo, Journal, Notify, SystemClock};
+use crate::engine::ports::{Clock, Cluster, ConfigRepo, Forge, Journal, Notify, SystemClock};
 use crate::engine::{Engine, Operation, Settings};
 use crate::gitops::GitRepo;
 use crate::server::ops::Observed;
@@ -130,16 +133,23 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
     let settings = Settings {
         push: config.git.push.clone(),
         drift: config.serve.drift,
+        pr_poll: config.github.poll,
         ..Settings::default()
     };
     let chores_tick = settings.drift.grace;
     let slack_config = config.slack.clone();
-    let summary = parts(
+    let mut summary = parts(
         slack_config.as_ref(),
         &config.cluster,
         signer.as_ref().map(|s| s.describe()),
         &args.data_dir.join("hoist.redb"),
     );
+    let hub = setup::github(&config.github, &args.repo)?;
+    let hub_repo = setup::github_repo(&config.github, &args.repo)
+        .filter(|_| hub.is_some())
+        .map(|(owner, name)| format!("{owner}/{name}"));
+    summary.push(github::part(&config.github, hub_repo.as_deref()));
+    let git_settings = setup::git_access(&config.git, &config.github, hub.as_ref());
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -161,8 +171,8 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
             &args.data_dir,
             &args.repo,
             signer,
-            config.git.author.clone(),
-            &config.git.access,
+            git_settings.author.clone(),
+            &git_settings.access,
         )
         .with_context(|| format!("opening the mirror of {}", args.repo))
         .and_then(|repo| setup::policy_signers(repo, &config.git.policy))?,
@@ -196,7 +206,32 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
 
     let cluster = setup::cluster(&config.cluster)?
         .map(|c| Arc::new(Observed::<dyn Cluster>::new(c, metrics.clone())) as Arc<dyn Cluster>);
-    let engine = Engine::new(repo, journal, cluster, notify, clock.clone(), settings);
+    let engine = Engine::new(
+        repo,
+        journal.clone(),
+        cluster,
+        notify,
+        clock.clone(),
+        settings,
+    );
+    let webhook = match (&hub, &hub_repo) {
+        (Some(hub), Some(repo)) => {
+            engine.set_forge(Arc::new(Observed::<dyn Forge>::new(
+                hub.clone(),
+                metrics.clone(),
+            )));
+            config.github.webhook_secret.as_ref().map(|secret| {
+                Arc::new(server::github::Webhook::new(
+                    secret.expose(),
+                    repo,
+                    hub.clone(),
+                    journal.clone(),
+                    clock.clone(),
+                ))
+            })
+        }
+        _ => None,
+    };
     let runner = engine.clone();
     let slack = slack_parts.map(|(api, live, me, config)| {
         Slack::new(slack::Parts {
@@ -213,6 +248,7 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
     let ready = Arc::new(AtomicBool::new(false));
     let state = AppState {
         slack: slack.clone(),
+        github: webhook,
         metrics,
         ready: ready.clone(),
         limits,

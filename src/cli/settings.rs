@@ -16,8 +16,8 @@
 //! | subcommand | areas |
 //! |---|---|
 //! | every one, before it runs | `Log` ([`Area::LOG`], for the logger) |
-//! | `serve` | `Place`, `Signing`, `PolicySigners`, `Git`, `Push`, `Cluster`, `Slack`, `Http`, `Serve`, `Test` |
-//! | `exec` | `Place`, `Signing`, `PolicySigners`, `Git`, `Push`, `Cluster`, `Test` (after `--as` and the command are checked: a bad value is its JSON error) |
+//! | `serve` | `Place`, `Signing`, `PolicySigners`, `Git`, `Push`, `Cluster`, `GitHub`, `Slack`, `Http`, `Serve`, `Test` |
+//! | `exec` | `Place`, `Signing`, `PolicySigners`, `Git`, `Push`, `Cluster`, `GitHub`, `Test` (after `--as` and the command are checked: a bad value is its JSON error) |
 //! | `try` | `Git` (author, access), `Console` (`USER`), `Test` |
 //! | `check` | `PolicySigners` |
 //! | `schema` | none besides `Log` |
@@ -26,6 +26,7 @@
 //! is configured; the Kubernetes client reads the files it lists itself.
 
 mod areas;
+pub mod github;
 mod read;
 #[cfg(test)]
 mod tests;
@@ -58,6 +59,9 @@ pub enum Area {
     Push,
     /// `KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, `HOIST_CLUSTER`, `HOIST_WATCH_*`, `HOIST_POKE`.
     Cluster,
+    /// `GITHUB_TOKEN`, `GITHUB_APP_*`, `HOIST_GITHUB_REPO`, `GITHUB_API_URL`,
+    /// `GITHUB_WEBHOOK_SECRET`, `HOIST_GITHUB_POLL` ([`github`]).
+    GitHub,
     /// `SLACK_*`, `HOIST_SLACK_GROUP_TTL`, `HOIST_SLACK_APPROVE`, `HOIST_SLACK_DENY`.
     Slack,
     /// `HOIST_HTTP_HEADER_TIMEOUT`, `HOIST_HTTP_BODY_TIMEOUT`, `HOIST_HTTP_MAX_CONNECTIONS`.
@@ -80,6 +84,7 @@ impl Area {
         Area::Git,
         Area::Push,
         Area::Cluster,
+        Area::GitHub,
         Area::Slack,
         Area::Http,
         Area::Serve,
@@ -92,6 +97,7 @@ impl Area {
         Area::Git,
         Area::Push,
         Area::Cluster,
+        Area::GitHub,
         Area::Test,
     ];
     pub const TRY: &[Area] = &[Area::Git, Area::Console, Area::Test];
@@ -114,6 +120,8 @@ pub struct Settings {
     pub place: Place,
     pub git: Git,
     pub cluster: Cluster,
+    /// GitHub: pull requests and deployments (off without a token or an App).
+    pub github: github::GitHub,
     /// `None` when Slack is not configured (no `SLACK_BOT_TOKEN`).
     pub slack: Option<slack::Config>,
     /// The listener's limits before the open-file limit is applied.
@@ -285,6 +293,7 @@ impl Settings {
                 Area::PolicySigners => s.git.policy = areas::policy_signers(&v)?,
                 Area::Push => s.git.push = areas::push(&v)?,
                 Area::Cluster => s.cluster = areas::cluster(&v)?,
+                Area::GitHub => s.github = github::github(&v)?,
                 Area::Slack => s.slack = areas::slack(&v)?,
                 Area::Http => {
                     let d = Limits::default();

@@ -18,11 +18,13 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 /// 64 KiB leaves room for a large modal's state.
 pub const SLACK_BODY_LIMIT: usize = 64 * 1024;
 
-/// The largest body `path` takes: Slack's endpoints take one, the probes
-/// and `/metrics` (and unknown paths) none.
+/// The largest body `path` takes: Slack's endpoints and GitHub's webhook
+/// take one, the probes and `/metrics` (and unknown paths) none.
 pub fn body_limit(path: &str) -> usize {
     if path.starts_with("/slack/") {
         SLACK_BODY_LIMIT
+    } else if path == "/github/webhook" {
+        super::github::GITHUB_BODY_LIMIT
     } else {
         0
     }
@@ -81,12 +83,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_slack_endpoints_take_a_body() {
+    fn only_slack_and_github_endpoints_take_a_body() {
         assert_eq!(body_limit("/slack/commands"), 64 * 1024);
         assert_eq!(body_limit("/slack/interactive"), 64 * 1024);
         assert_eq!(body_limit("/healthz"), 0);
         assert_eq!(body_limit("/metrics"), 0);
         assert_eq!(body_limit("/slackish"), 0);
+        assert_eq!(body_limit("/github/webhook"), 1024 * 1024);
+        assert_eq!(body_limit("/github/other"), 0);
     }
 
     #[test]

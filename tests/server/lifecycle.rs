@@ -229,7 +229,8 @@ fn serve_with_nothing_configured_says_what_is_off_and_answers_probes_and_metrics
         "off: cluster: KUBECONFIG is not set",
         "off: signing: HOIST_SIGNING_KEY is not set",
         "on:  journal ",
-        "not built yet: Discord, GitHub",
+        "off: GitHub: GITHUB_TOKEN (or GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, GITHUB_APP_INSTALLATION_ID) is not set",
+        "not built yet: Discord\n",
         "journal closed",
     ] {
         assert!(err.contains(said), "{said:?} missing from\n{err}");

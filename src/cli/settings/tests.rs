@@ -3,6 +3,7 @@
 //! secrets kept out of `Debug` (bad values: [`bad`]).
 
 mod bad;
+mod github;
 
 use super::*;
 use std::collections::HashMap;
@@ -14,6 +15,7 @@ pub(super) const ALL: &[Area] = &[
     Area::Git,
     Area::Push,
     Area::Cluster,
+    Area::GitHub,
     Area::Slack,
     Area::Http,
     Area::Serve,

@@ -1,12 +1,14 @@
 //! The engine's ports wrapped for [`Ops`]: each call goes to the real port
 //! and what it shows (a journaled transition, a push turned down because the
-//! branch moved, a rollout being followed) is counted on the way.
+//! branch moved, a rollout being followed, a forge call that failed) is
+//! counted on the way.
 
 use super::{Ops, lock};
 use crate::engine::Operation;
 use crate::engine::ports::{
-    Cluster, ClusterError, Condition, ConfigRepo, Journal, JournalError, Look, Plan, PolicyTrust,
-    Pruned, RepoError, Revision, Sha, Wake, WatchId, WatchRequest,
+    Cluster, ClusterError, Condition, ConfigRepo, DeploymentState, Draft, Forge, ForgeError,
+    Journal, JournalError, Look, MergeMethod, Merged, Plan, PolicyTrust, PrLook, Pruned,
+    PullRequest, RepoError, Revision, Sha, Wake, WatchId, WatchRequest,
 };
 use crate::policy::Target;
 use hoist_commands::Version;
@@ -65,6 +67,12 @@ impl Kinded for JournalError {
 impl Kinded for ClusterError {
     fn kind(&self) -> &'static str {
         ClusterError::kind(self)
+    }
+}
+
+impl Kinded for ForgeError {
+    fn kind(&self) -> &'static str {
+        ForgeError::kind(self)
     }
 }
 
@@ -239,5 +247,56 @@ impl Cluster for Observed<dyn Cluster> {
     }
     fn poke(&self, request: &WatchRequest) -> Result<(), ClusterError> {
         self.counted(self.inner.poke(request))
+    }
+}
+
+impl Forge for Observed<dyn Forge> {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn open(&self, draft: &Draft) -> Result<PullRequest, ForgeError> {
+        self.counted(self.inner.open(draft))
+    }
+    fn look(&self, number: u64) -> Result<PrLook, ForgeError> {
+        self.counted(self.inner.look(number))
+    }
+    fn describe(&self, number: u64, body: &str) -> Result<(), ForgeError> {
+        self.counted(self.inner.describe(number, body))
+    }
+    fn merge(
+        &self,
+        number: u64,
+        head: &str,
+        method: MergeMethod,
+        title: &str,
+        message: &str,
+    ) -> Result<Merged, ForgeError> {
+        self.counted(self.inner.merge(number, head, method, title, message))
+    }
+    fn close(&self, number: u64, comment: &str) -> Result<(), ForgeError> {
+        self.counted(self.inner.close(number, comment))
+    }
+    fn delete_branch(&self, branch: &str) -> Result<(), ForgeError> {
+        self.counted(self.inner.delete_branch(branch))
+    }
+    fn deployment(&self, env: &str, sha: &str, description: &str) -> Result<u64, ForgeError> {
+        self.counted(self.inner.deployment(env, sha, description))
+    }
+    fn deployment_status(
+        &self,
+        id: u64,
+        state: DeploymentState,
+        description: &str,
+    ) -> Result<(), ForgeError> {
+        self.counted(self.inner.deployment_status(id, state, description))
+    }
+    fn teams_of(&self, login: &str, teams: &[String]) -> Result<Vec<String>, ForgeError> {
+        self.counted(self.inner.teams_of(login, teams))
+    }
+    fn watch(&self, number: u64, wake: Wake) {
+        self.inner.watch(number, wake);
+    }
+    fn unwatch(&self, number: u64) {
+        self.inner.unwatch(number);
     }
 }
