@@ -263,19 +263,6 @@ impl Engine {
         })
     }
 
-    /// Connect the config repo's host: `via: pull-request` environments
-    /// change through pull requests from now on, and rollouts hoist follows
-    /// are recorded as deployments. Set once; a second call changes nothing
-    /// and says so (false).
-    pub fn set_forge(&self, forge: Arc<dyn ports::Forge>) -> bool {
-        self.forge.set(forge).is_ok()
-    }
-
-    /// The forge, if one is connected.
-    fn forge(&self) -> Option<&Arc<dyn ports::Forge>> {
-        self.forge.get()
-    }
-
     /// Handle one request up to its first resting state (refused, awaiting
     /// approval, pushed, failed). A pushed change is followed by the runner
     /// from then on; [`Engine::wait`] waits for it.

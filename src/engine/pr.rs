@@ -14,9 +14,11 @@
 //! idempotent per head, and a merge done but not recorded is found merged.
 //!
 //! `look.rs` judges one look at an open PR, `rebuild.rs` the moved base,
-//! `votes.rs` the chat votes on a PR, `words.rs` what the PR says and
-//! `deployments.rs` the forge's record of rollouts.
+//! `votes.rs` the chat votes on a PR, `words.rs` what the PR says,
+//! `deployments.rs` the forge's record of rollouts and `connect.rs` the
+//! forge itself and the calls nothing waits on.
 
+mod connect;
 mod deployments;
 mod look;
 mod rebuild;
@@ -388,45 +390,5 @@ impl Engine {
         if wait.once("rate-limited") {
             self.notify.update(op, &format!("#{}: {why}", op.id));
         }
-    }
-
-    /// Close `op`'s PR with `comment` and delete its branch. Best effort:
-    /// the words for the thread when the forge could not.
-    pub(super) fn close_pr(&self, op: &Operation, comment: &str) -> Option<String> {
-        let (forge, number) = (self.forge()?, op.pr.as_ref()?.number);
-        if number == 0 {
-            return None;
-        }
-        let closed = forge.close(number, comment);
-        self.delete_pr_branch(op);
-        closed.err().map(|e| {
-            self.forge_error("closing the pull request", &e);
-            format!(
-                " (the pull request could not be closed: {}; close it by hand)",
-                super::one_line(&e.to_string(), 200)
-            )
-        })
-    }
-
-    /// Delete `hoist/<id>`, best effort.
-    fn delete_pr_branch(&self, op: &Operation) {
-        if let Some(forge) = self.forge()
-            && let Err(e) = forge.delete_branch(&PullRef::branch(op.id))
-        {
-            self.forge_error("deleting hoist's branch", &e);
-        }
-    }
-
-    /// A forge failure nothing waits on: logged and counted.
-    fn forge_error(&self, doing: &str, e: &ForgeError) {
-        self.forge_errors
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tracing::warn!(kind = e.kind(), error = %super::ports::report(e), "{doing}");
-    }
-
-    /// How many best-effort forge calls failed (deployments, branch
-    /// deletions, descriptions) since start.
-    pub fn forge_errors(&self) -> u64 {
-        self.forge_errors.load(std::sync::atomic::Ordering::Relaxed)
     }
 }

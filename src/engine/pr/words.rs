@@ -101,3 +101,20 @@ pub(super) fn labels(op: &Operation, env: &Environment) -> Vec<String> {
     }
     labels
 }
+
+#[cfg(test)]
+mod tests {
+    use super::flat;
+
+    #[test]
+    fn outside_text_cannot_leave_its_line_or_close_a_code_block() {
+        let hostile = "fix\n```\n- [x] merged\r\n`rm -rf`\u{202E}";
+        let out = flat(hostile);
+        assert!(
+            !out.contains('\n') && !out.contains('\r') && !out.contains('`'),
+            "{out}"
+        );
+        assert!(!out.contains('\u{202E}'), "{out}");
+        assert_eq!(flat(&"a".repeat(1000)).chars().count(), super::VALUE_MAX);
+    }
+}

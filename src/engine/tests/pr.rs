@@ -294,3 +294,41 @@ fn without_a_forge_a_pull_request_environment_is_refused() {
     }
     assert!(w.repo.remote_tip("hoist/1").is_none());
 }
+
+#[test]
+fn a_followed_push_is_recorded_as_a_deployment_and_its_end_too() {
+    let cluster = Arc::new(Simulated::new(Duration::from_millis(1)));
+    let (w, forge) = pr_world(Some(cluster));
+    let r = w.ask("console:bob", "deploy api v2.0.0 to dev");
+    assert_eq!(r.state, "pushed", "{}", r.message);
+    assert_eq!(r.pr, None, "a push has no PR");
+    let r = w.engine.wait(r);
+    assert_eq!(r.state, "healthy", "{}", r.message);
+    let sha = w.op(1).commit.unwrap();
+    let deployments = forge.state().deployments.clone();
+    assert_eq!(
+        deployments,
+        [(
+            1,
+            "dev".to_string(),
+            sha,
+            vec![DeploymentState::InProgress, DeploymentState::Success]
+        )]
+    );
+    assert_eq!(w.op(1).deployment, Some(1));
+    assert_eq!(w.engine.forge_errors(), 0);
+}
+
+#[test]
+fn a_forge_that_fails_deployments_never_fails_the_rollout() {
+    let cluster = Arc::new(Simulated::new(Duration::from_millis(1)));
+    let (w, forge) = pr_world(Some(cluster));
+    forge.state().rate_limited = Some((1, Duration::from_secs(60)));
+    let r = w
+        .engine
+        .wait(w.ask("console:bob", "deploy api v2.0.0 to dev"));
+    assert_eq!(r.state, "healthy", "{}", r.message);
+    assert!(forge.state().deployments.is_empty());
+    assert_eq!(w.op(1).deployment, None);
+    assert_eq!(w.engine.forge_errors(), 1, "logged and counted");
+}
