@@ -14,6 +14,7 @@ use crate::chat::console::{self, Printer};
 use crate::cluster::Simulated;
 use crate::engine::Outcome;
 use crate::engine::ports::{Clock, SystemClock};
+use crate::forge::simulated::SimulatedForge;
 use crate::gitops::sign::Signer;
 use anyhow::{Context, bail};
 use std::io::{BufRead, IsTerminal, Write};
@@ -149,6 +150,7 @@ pub fn run(repo: Option<&Path>, settings: &Settings) -> anyhow::Result<i32> {
         signer.describe()
     ));
     out.line("  GitOps engine: simulated (reports Syncing -> Progressing -> Healthy for every pushed commit)");
+    out.line("  forge: simulated (pull requests on origin, merged by hoist once the policy is met; deployments recorded)");
     let clock = Arc::new(TryClock::starting_before(SystemClock.now()));
     out.line(&format!(
         "  clock: simulated, starts {} (a Wednesday whatever the day; `wait 10m` lets time pass)",
@@ -164,6 +166,10 @@ pub fn run(repo: Option<&Path>, settings: &Settings) -> anyhow::Result<i32> {
         crate::engine::Settings::default(),
         clock.clone(),
     )?;
+    let said = out.clone();
+    let forge = SimulatedForge::new(origin)
+        .saying(move |line| said.line(&format!("  [simulated forge] {line}")));
+    engine.set_forge(Arc::new(forge));
 
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();

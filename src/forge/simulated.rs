@@ -59,6 +59,16 @@ struct Records {
 pub struct SimulatedForge {
     remote: Remote,
     records: Mutex<Records>,
+    /// Where the forge says what it did (`hoist try` prints it).
+    say: Option<Say>,
+}
+
+/// A sink for the forge's words, one line each.
+type Say = Box<dyn Fn(&str) + Send + Sync>;
+
+/// The first 7 hex digits of a commit id, as people read it.
+fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
 }
 
 fn git_failed(doing: &str) -> impl FnOnce(GitError) -> ForgeError + '_ {
@@ -100,6 +110,23 @@ impl SimulatedForge {
         SimulatedForge {
             remote: Remote { path: remote },
             records: Mutex::default(),
+            say: None,
+        }
+    }
+
+    /// The same forge, saying what it does (a PR opened, merged or closed,
+    /// a branch deleted, a deployment's status) through `say`, one line
+    /// each, outside its lock.
+    pub fn saying(self, say: impl Fn(&str) + Send + Sync + 'static) -> SimulatedForge {
+        SimulatedForge {
+            say: Some(Box::new(say)),
+            ..self
+        }
+    }
+
+    fn say(&self, text: impl FnOnce() -> String) {
+        if let Some(say) = &self.say {
+            say(&text());
         }
     }
 
@@ -202,8 +229,8 @@ impl Forge for SimulatedForge {
             .prs
             .iter()
             .find(|p| p.head == head && p.state == PrState::Open);
-        let number = match open {
-            Some(pr) => pr.number,
+        let (number, new) = match open {
+            Some(pr) => (pr.number, false),
             None => {
                 if records.prs.len() >= MAX_RECORDS {
                     return Err(ForgeError::Refused(format!(
@@ -222,9 +249,18 @@ impl Forge for SimulatedForge {
                     final_head: None,
                     comments: Vec::new(),
                 });
-                number
+                (number, true)
             }
         };
+        drop(records);
+        if new {
+            self.say(|| {
+                format!(
+                    "pull request #{number} opened: {head} into {base}, labels {}",
+                    crate::engine::one_line(&draft.labels.join(", "), 200)
+                )
+            });
+        }
         Ok(PullRequest {
             number,
             url: format!("simulated://origin/pull/{number}"),
@@ -323,6 +359,14 @@ impl Forge for SimulatedForge {
             pr.final_head = Some(now);
         }
         self.wake(number);
+        self.say(|| {
+            let how = match method {
+                MergeMethod::Merge => format!("merge commit {} of {}", short(&new), pr.head),
+                MergeMethod::Squash => format!("{} squashed into {}", pr.head, short(&new)),
+                MergeMethod::Rebase => format!("{} rebased, last commit {}", pr.head, short(&new)),
+            };
+            format!("pull request #{number} merged into {}: {how}", pr.base)
+        });
         Ok(Merged::Merged { sha: new })
     }
 
@@ -351,6 +395,7 @@ impl Forge for SimulatedForge {
             }
         }
         self.wake(number);
+        self.say(|| format!("pull request #{number} closed"));
         Ok(())
     }
 
@@ -361,9 +406,14 @@ impl Forge for SimulatedForge {
                 "the simulated forge deletes only hoist's branches, not {name}"
             )));
         }
-        self.remote
+        let deleted = self
+            .remote
             .delete_branch(name)
-            .map_err(git_failed("deleting a branch"))
+            .map_err(git_failed("deleting a branch"))?;
+        if deleted {
+            self.say(|| format!("branch {name} deleted"));
+        }
+        Ok(())
     }
 
     fn deployment(&self, env: &str, sha: &str, description: &str) -> Result<u64, ForgeError> {
@@ -391,7 +441,15 @@ impl Forge for SimulatedForge {
         description: &str,
     ) -> Result<(), ForgeError> {
         bounded("description", description, MAX_TITLE)?;
-        self.records().deployments.status(id, state, description)
+        let (env, sha) = self.records().deployments.status(id, state, description)?;
+        self.say(|| {
+            format!(
+                "deployment {id} ({env} at {}): {}",
+                short(&sha),
+                state.word()
+            )
+        });
+        Ok(())
     }
 
     fn teams_of(&self, _login: &str, _teams: &[String]) -> Result<Vec<String>, ForgeError> {

@@ -45,13 +45,13 @@ impl Deployments {
         Ok(id)
     }
 
-    /// Add a status to deployment `id`.
+    /// Add a status to deployment `id`; its environment and commit.
     pub(super) fn status(
         &mut self,
         id: u64,
         state: DeploymentState,
         description: &str,
-    ) -> Result<(), ForgeError> {
+    ) -> Result<(String, Sha), ForgeError> {
         let index = usize::try_from(id)
             .ok()
             .and_then(|n| n.checked_sub(1))
@@ -68,9 +68,8 @@ impl Deployments {
                 }
             }
         }
-        self.list[index]
-            .statuses
-            .push((state, description.to_string()));
-        Ok(())
+        let this = &mut self.list[index];
+        this.statuses.push((state, description.to_string()));
+        Ok((this.env.clone(), this.sha.clone()))
     }
 }

@@ -292,12 +292,12 @@ impl Remote {
         }
     }
 
-    /// Delete `refs/heads/<branch>`; one already gone is fine.
-    pub fn delete_branch(&self, branch: &str) -> Result<(), GitError> {
+    /// Delete `refs/heads/<branch>`; one already gone is fine (false).
+    pub fn delete_branch(&self, branch: &str) -> Result<bool, GitError> {
         if self.tip(branch)?.is_none() {
-            return Ok(());
+            return Ok(false);
         }
         let name = format!("refs/heads/{branch}");
-        self.git(&["update-ref", "-d", &name]).map(drop)
+        self.git(&["update-ref", "-d", &name]).map(|_| true)
     }
 }

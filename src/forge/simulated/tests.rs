@@ -5,8 +5,8 @@
 use super::*;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Run git in `dir` as a test author, without any user configuration.
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -431,4 +431,36 @@ fn hostile_names_and_sizes_are_refused_before_git_sees_them() {
         panic!("{merged:?}")
     };
     assert!(repo.show(&sha).contains("--amend\n\n-F /etc/passwd"));
+}
+
+#[test]
+fn a_saying_forge_tells_each_thing_it_did_once() {
+    let repo = Repo::new();
+    let head = repo.change("hoist/1", "tag: v2\nother: a\n", "api v2");
+    let said = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = said.clone();
+    let forge = repo
+        .forge()
+        .saying(move |line| sink.lock().unwrap().push(line.into()));
+    forge.open(&draft("hoist/1")).unwrap();
+    forge.open(&draft("hoist/1")).unwrap();
+    let Ok(Merged::Merged { sha }) = forge.merge(1, &head, MergeMethod::Merge, "t", "") else {
+        panic!("not merged")
+    };
+    forge.delete_branch("hoist/1").unwrap();
+    forge.delete_branch("hoist/1").unwrap();
+    let id = forge.deployment("prod", &sha, "api v2").unwrap();
+    forge
+        .deployment_status(id, DeploymentState::Success, "healthy")
+        .unwrap();
+    let short = &sha[..7];
+    assert_eq!(
+        *said.lock().unwrap(),
+        [
+            "pull request #1 opened: hoist/1 into main, labels hoist, env:prod".to_string(),
+            format!("pull request #1 merged into main: merge commit {short} of hoist/1"),
+            "branch hoist/1 deleted".to_string(),
+            format!("deployment 1 (prod at {short}): success"),
+        ]
+    );
 }
