@@ -319,10 +319,58 @@ fn a_secondary_limit_comes_back_as_rate_limited_with_the_wait() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(
-        gh.deployment("prod", &s.w.tip(), "x").is_ok(),
-        "after the wait"
+    let sent = s.fake.calls().len();
+    match gh.look(1) {
+        Err(ForgeError::RateLimited { wait, .. }) => assert!(wait <= Duration::from_secs(7)),
+        other => panic!("nothing is sent before the wait is over: {other:?}"),
+    }
+    assert_eq!(s.fake.calls().len(), sent);
+}
+
+#[test]
+fn a_spent_primary_limit_stops_requests_until_its_reset() {
+    let s = setup();
+    let gh = s.token();
+    s.fake.spend_primary(Duration::from_secs(30));
+    gh.deployment("prod", &s.w.tip(), "the last one").unwrap();
+    let sent = s.fake.calls().len();
+    match gh.look(1) {
+        Err(ForgeError::RateLimited { wait, .. }) => {
+            assert!(
+                wait > Duration::from_secs(20) && wait <= Duration::from_secs(30),
+                "{wait:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.fake.calls().len(), sent, "nothing sent");
+}
+
+#[test]
+fn webhooks_wake_the_watcher_of_a_pr_or_of_its_head() {
+    let s = setup();
+    let head = s.branch("hoist/op1", "README.md", "one\n");
+    let gh = s.token();
+    gh.open(&s.draft("hoist/op1")).unwrap();
+    let woken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = woken.clone();
+    gh.watch(
+        1,
+        Arc::new(move || {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }),
     );
+    let woken = || woken.load(std::sync::atomic::Ordering::SeqCst);
+    gh.notify_head(&head);
+    assert_eq!(woken(), 0, "a head not yet seen in a look");
+    gh.look(1).unwrap();
+    gh.notify_head(&head);
+    gh.notify_pr(1);
+    gh.notify_pr(2);
+    assert_eq!(woken(), 2);
+    gh.unwatch(1);
+    gh.notify_pr(1);
+    assert_eq!(woken(), 2);
 }
 
 #[test]
@@ -439,11 +487,14 @@ fn a_huge_answer_is_an_error_not_a_read() {
     s.fake
         .set_body(1, &"x".repeat(hoist::forge::github::MAX_BODY + 1));
     match gh.look(1) {
-        Err(ForgeError::Api { .. }) => {}
+        Err(e @ ForgeError::Api { .. }) => {
+            let why = std::error::Error::source(&e).unwrap().to_string();
+            assert!(why.contains("at most"), "{why}");
+        }
         other => panic!("{other:?}"),
     }
     let bad = GitHub::connect(Config {
-        api_url: s.fake.url.clone(),
+        api_url: "http://127.0.0.1:1".into(),
         owner: "acme/../evil".into(),
         repo: "config".into(),
         auth: Auth::Token(TOKEN.into()),

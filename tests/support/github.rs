@@ -88,6 +88,8 @@ struct State {
     /// Installation tokens issued, and their lifetime.
     issued: Vec<String>,
     token_ttl: Duration,
+    /// The primary limit is spent until this (epoch seconds).
+    spent_until: Option<i64>,
 }
 
 pub struct FakeGitHub {
@@ -241,6 +243,12 @@ impl FakeGitHub {
     pub fn secondary_limit(&self, n: u32) {
         self.state.lock().unwrap().secondary = n;
     }
+    /// From now on the primary limit is spent for `for_` (answers say
+    /// `x-ratelimit-remaining: 0`; requests are refused with 403).
+    pub fn spend_primary(&self, for_: Duration) {
+        let until = jiff::Timestamp::now().as_second() + for_.as_secs() as i64;
+        self.state.lock().unwrap().spent_until = Some(until);
+    }
     /// Refuse content-creating requests beyond `n` in any `window`.
     pub fn limit_content(&self, n: usize, window: Duration) {
         self.state.lock().unwrap().content_limit = Some((n, window));
@@ -335,14 +343,18 @@ fn handle(
     let h = response.headers_mut();
     h.insert("etag", etag.parse().unwrap());
     h.insert("x-ratelimit-limit", "5000".parse().unwrap());
-    let remaining = 5000u64.saturating_sub(s.counted);
+    let remaining = match s.spent_until {
+        Some(_) => 0,
+        None => 5000u64.saturating_sub(s.counted),
+    };
     h.insert(
         "x-ratelimit-remaining",
         remaining.to_string().parse().unwrap(),
     );
     h.insert(
         "x-ratelimit-reset",
-        (jiff::Timestamp::now().as_second() + 3600)
+        s.spent_until
+            .unwrap_or(jiff::Timestamp::now().as_second() + 3600)
             .to_string()
             .parse()
             .unwrap(),
@@ -575,7 +587,11 @@ fn route(
             let list = s.statuses.get(*sha).cloned().unwrap_or_default();
             let statuses: Vec<Value> = list
                 .iter()
-                .map(|(c, st)| json!({ "context": c, "state": st }))
+                .map(|(c, st)| {
+                    json!({ "id": 1, "node_id": "SC_1", "url": "", "avatar_url": null,
+                    "context": c, "state": st, "description": null, "target_url": null,
+                    "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z" })
+                })
                 .collect();
             let state = if list.iter().any(|(_, st)| st == "failure" || st == "error") {
                 "failure"
@@ -586,7 +602,8 @@ fn route(
             };
             reply(
                 StatusCode::OK,
-                json!({ "state": state, "sha": sha, "total_count": statuses.len(), "statuses": statuses }),
+                json!({ "state": state, "sha": sha, "total_count": statuses.len(), "statuses": statuses,
+                        "url": "", "commit_url": "", "repository": { "name": "config" } }),
             )
         }
         ("GET", ["commits", sha, "check-runs"]) => {
@@ -597,8 +614,14 @@ fn route(
                 .flatten()
                 .enumerate()
                 .map(|(i, (name, status, conclusion))| {
-                    json!({ "id": i, "head_sha": sha, "name": name, "status": status,
-                            "conclusion": conclusion, "app": { "slug": "ci" } })
+                    json!({ "id": i, "node_id": format!("CR_{i}"), "head_sha": sha,
+                            "name": name, "status": status, "conclusion": conclusion,
+                            "url": "", "html_url": "", "details_url": null, "external_id": "",
+                            "started_at": "2026-01-01T00:00:00Z", "completed_at": null,
+                            "output": { "title": null, "summary": null, "text": null,
+                                        "annotations_count": 0, "annotations_url": "" },
+                            "check_suite": { "id": 1 }, "pull_requests": [],
+                            "app": { "slug": "ci" } })
                 })
                 .collect();
             reply(

@@ -152,16 +152,23 @@ impl Api {
             return Err(self.limited(wait));
         }
         let authorization = self.auth.header(self).await?;
-        if method == Method::GET {
-            return self.send(method, path, body, &authorization, doing).await;
+        let reply = if method == Method::GET {
+            self.send(method, path, body, &authorization, doing).await
+        } else {
+            let _one_at_a_time = self.content.lock().await;
+            self.pacer
+                .admit()
+                .await
+                .map_err(|wait| self.limited(wait))?;
+            let reply = self.send(method, path, body, &authorization, doing).await;
+            self.pacer.done();
+            reply
+        };
+        if let Ok(r) = &reply
+            && r.status == StatusCode::UNAUTHORIZED
+        {
+            self.auth.forget().await;
         }
-        let _one_at_a_time = self.content.lock().await;
-        self.pacer
-            .admit()
-            .await
-            .map_err(|wait| self.limited(wait))?;
-        let reply = self.send(method, path, body, &authorization, doing).await;
-        self.pacer.done();
         reply
     }
 
@@ -276,16 +283,20 @@ impl Api {
         if status != 403 && status != 429 {
             return Ok(());
         }
-        if let Some(secs) = header_secs(&reply.headers, "retry-after") {
-            return Err(self.limited(Duration::from_secs(secs)));
-        }
-        if remaining == Some(0) {
-            return Err(self.limited(until_reset()));
-        }
         let message = reply.message().to_ascii_lowercase();
-        if status == 429 || message.contains("secondary rate limit") {
-            return Err(self.limited(SECONDARY_WAIT));
-        }
-        Ok(())
+        let wait = if let Some(secs) = header_secs(&reply.headers, "retry-after") {
+            Duration::from_secs(secs)
+        } else if remaining == Some(0) {
+            until_reset()
+        } else if status == 429 || message.contains("secondary rate limit") {
+            SECONDARY_WAIT
+        } else {
+            return Ok(());
+        };
+        // GitHub's guidance: nothing more until the wait is over.
+        let until = SystemTime::now() + wait;
+        let mut blocked = self.blocked_until.lock().unwrap();
+        *blocked = Some(blocked.map_or(until, |b| b.max(until)));
+        Err(self.limited(wait))
     }
 }

@@ -132,6 +132,13 @@ impl Auther {
         Ok(issued.token)
     }
 
+    /// GitHub refused the token (401): an App asks for a new one next time.
+    pub async fn forget(&self) {
+        if let Auther::App { current, .. } = self {
+            *current.lock().await = None;
+        }
+    }
+
     /// The `Authorization` header's value.
     pub async fn header(&self, api: &Api) -> Result<String, ForgeError> {
         Ok(format!("Bearer {}", self.token(api).await?))
