@@ -118,6 +118,18 @@ impl Engine {
         };
         tracing::info!(op = op.id, state = op.state.label(), "resuming");
         let reply = match op.state.clone() {
+            // A PR is opened before its approvals: judged again, then opened.
+            State::Requested | State::Approved if op.pr.is_some() => {
+                let env = self.env_named(&policy, &op.env)?;
+                if let Err(why) = self.still_allowed(op, &policy, env) {
+                    let reason = format!("the policy changed since the request: {why}");
+                    return self.refuse(op, reason).map(Some);
+                }
+                match self.held_now(op, &policy)? {
+                    Some(reply) => reply,
+                    None => self.open_pr(op, &policy, &tip, &[])?,
+                }
+            }
             State::Requested if op.needed > 0 => self.await_approvals(op, &policy, &[])?,
             State::AwaitingApproval { .. } => self.on_quorum(op, &policy, &tip)?,
             State::Committed { sha } if self.repo.contains(&tip, &sha)? => {

@@ -22,6 +22,11 @@ fn login_ok(login: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
+/// A full commit id (SHA-1 or SHA-256, hex).
+fn commit_id(sha: &str) -> bool {
+    matches!(sha.len(), 40 | 64) && sha.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 impl Engine {
     /// Judge one look at `op`'s PR (slot held, state PrOpened).
     pub(super) fn judge_pr(
@@ -150,7 +155,14 @@ impl Engine {
         sha: &str,
         by: Option<&str>,
     ) -> crate::engine::Result<()> {
-        let sha = one_line(sha, 64);
+        if !commit_id(sha) {
+            return Err(crate::engine::Fail::Error(format!(
+                "the forge says #{} was merged as `{}`, which is not a commit id",
+                op.id,
+                one_line(sha, 80)
+            )));
+        }
+        let sha = sha.to_string();
         if let Some(pr) = op.pr.as_mut() {
             pr.merged = Some(sha.clone());
         }
@@ -343,5 +355,14 @@ mod tests {
         assert!(!super::login_ok("a b"));
         assert!(!super::login_ok("evil\nHoist-Approved-By: x"));
         assert!(!super::login_ok(&"a".repeat(40)));
+    }
+
+    #[test]
+    fn a_merge_commit_is_a_commit_id() {
+        assert!(super::commit_id(&"ab12".repeat(10)));
+        assert!(super::commit_id(&"0".repeat(64)));
+        assert!(!super::commit_id("abc1234"));
+        assert!(!super::commit_id(&format!("{}\n", "a".repeat(39))));
+        assert!(!super::commit_id(&"g".repeat(40)));
     }
 }

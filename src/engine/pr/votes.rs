@@ -19,14 +19,14 @@ impl Engine {
     ) -> Result<Reply> {
         let voter = req.actor.as_str();
         let env = self.env_named(policy, &op.env)?;
+        let Some(forge) = self.forge().cloned() else {
+            return Err(crate::engine::Fail::Refused(super::no_forge(&op.env)));
+        };
         op.approvers.push(voter.to_string());
         op.memberships
             .insert(voter.to_string(), req.memberships.clone());
         self.journal.put(op)?;
         let (needed, have) = (op.needed, op.approvers.len() as u32);
-        let Some(forge) = self.forge().cloned() else {
-            return Err(crate::engine::Fail::Refused(super::no_forge(&op.env)));
-        };
         self.describe_pr(&*forge, op, env);
         if have < needed {
             let text = format!(
