@@ -6,7 +6,6 @@
 //! hostile answers.
 
 use crate::support::github::{APP_ID, FakeGitHub, INSTALLATION, TOKEN, bare_git};
-use crate::support::http_git::HttpGit;
 use crate::support::{World, git};
 use hoist::engine::ports::{
     Checks, DeploymentState, Draft, Forge, ForgeError, MergeMethod, Merged, PrState,
@@ -206,6 +205,33 @@ fn merges_happen_in_the_repository_with_the_expected_head_only() {
             sha,
             by: Some("hoist-bot".into())
         }
+    );
+}
+
+#[test]
+fn a_push_to_the_branch_moves_the_head_and_the_old_head_is_not_merged() {
+    let s = setup();
+    let old = s.branch("hoist/op1", "README.md", "one\n");
+    let gh = s.token();
+    gh.open(&s.draft("hoist/op1")).unwrap();
+    gh.look(1).unwrap();
+    assert_eq!(gh.look(1).unwrap().mergeable, Some(true));
+    let new = s.branch("hoist/op1-again", "README.md", "two\n");
+    bare_git(
+        &s.w.origin,
+        &["update-ref", "refs/heads/hoist/op1", &new, &old],
+    );
+    let look = gh.look(1).unwrap();
+    assert_eq!((look.head.as_str(), look.mergeable), (new.as_str(), None));
+    let merged = gh.merge(1, &old, MergeMethod::Merge, "t", "m").unwrap();
+    assert!(matches!(merged, Merged::HeadMoved(_)), "{merged:?}");
+    let Merged::Merged { sha } = gh.merge(1, &new, MergeMethod::Merge, "t", "m").unwrap() else {
+        panic!("not merged")
+    };
+    let (_, parents) = bare_git(&s.w.origin, &["rev-list", "--parents", "-n1", &sha]);
+    assert!(
+        parents.ends_with(&new),
+        "a merge commit, hoist's second: {parents}"
     );
 }
 
@@ -451,8 +477,7 @@ fn an_app_token_is_issued_refreshed_before_expiry_and_used_by_git() {
     gh2.teams_of("bob", &["acme/sre".into()]).unwrap();
     assert_eq!(s.fake.issued().len(), 3, "refreshed before expiry");
     // git over HTTP with the installation token, through the helper.
-    let server = HttpGit::start(s.w.dir.path(), "x-access-token", "ghs_installation_1");
-    let url = format!("{}/origin.git", server.url);
+    let (_server, url) = s.fake.serve_git("ghs_installation_1");
     let access = hoist::gitops::credentials::Access {
         token_source: Some(gh.token_source()),
         ..Default::default()

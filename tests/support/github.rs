@@ -159,7 +159,22 @@ impl FakeGitHub {
     }
 
     pub fn pr(&self, n: u64) -> Pr {
-        self.state.lock().unwrap().prs[&n].clone()
+        let mut s = self.state.lock().unwrap();
+        follow_head(&mut s, n);
+        s.prs[&n].clone()
+    }
+    /// The bare repository over git's smart HTTP, demanding `token` as
+    /// GitHub does (`x-access-token`); its clone URL.
+    pub fn serve_git(&self, token: &str) -> (super::http_git::HttpGit, String) {
+        let repo = self.state.lock().unwrap().repo.clone();
+        let server =
+            super::http_git::HttpGit::start(repo.parent().unwrap(), "x-access-token", token);
+        let url = format!(
+            "{}/{}",
+            server.url,
+            repo.file_name().unwrap().to_string_lossy()
+        );
+        (server, url)
     }
     pub fn calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
@@ -434,6 +449,22 @@ fn installation_token(s: &mut State, id: &str, auth: &str) -> (StatusCode, Value
     )
 }
 
+/// An open PR's head follows its branch, as on GitHub (a push or a
+/// force-push moves it); `mergeable` is then unknown again for one read.
+fn follow_head(s: &mut State, n: u64) {
+    let Some(pr) = s.prs.get(&n).filter(|p| p.open) else {
+        return;
+    };
+    let Some(now) = sha_of(&s.repo, &format!("refs/heads/{}", pr.head)) else {
+        return;
+    };
+    let pr = s.prs.get_mut(&n).unwrap();
+    if pr.head_sha != now {
+        pr.head_sha = now;
+        pr.reads = 0;
+    }
+}
+
 fn pr_json(s: &State, pr: &Pr, mergeable: Value) -> Value {
     let (o, r) = (&s.owner, &s.name);
     let n = pr.number;
@@ -508,7 +539,10 @@ fn route(
                 .collect();
             reply(StatusCode::OK, json!(list))
         }
-        ("GET", ["pulls", n]) => match number(n).and_then(|n| s.prs.get_mut(&n)) {
+        ("GET", ["pulls", n]) => match number(n)
+            .inspect(|n| follow_head(s, *n))
+            .and_then(|n| s.prs.get_mut(&n))
+        {
             Some(pr) => {
                 pr.reads += 1;
                 let pr = pr.clone();
@@ -535,7 +569,10 @@ fn route(
             }
             None => message(StatusCode::NOT_FOUND, "Not Found"),
         },
-        ("PUT", ["pulls", n, "merge"]) => match number(n).filter(|n| s.prs.contains_key(n)) {
+        ("PUT", ["pulls", n, "merge"]) => match number(n)
+            .filter(|n| s.prs.contains_key(n))
+            .inspect(|n| follow_head(s, *n))
+        {
             Some(n) => {
                 let sha = args["sha"].as_str().unwrap_or("").to_string();
                 let how = args["merge_method"].as_str().unwrap_or("merge").to_string();
