@@ -96,23 +96,6 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `wait DURATION`, `try`'s own line: the clock moves on at once. What to
-/// say, or `None` when the line is not a wait.
-fn wait(line: &str, clock: &TryClock) -> Option<String> {
-    let rest = line.trim().strip_prefix("wait")?;
-    if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
-        return None;
-    }
-    Some(match rest.trim().parse::<hoist_commands::Duration>() {
-        Ok(d) if d.as_secs() <= clock::MAX_WAIT_SECS => {
-            clock.wait(d.as_secs());
-            format!("{d} pass (simulated clock)")
-        }
-        Ok(_) => format!("wait: at most {}d at a time", clock::MAX_WAIT_SECS / 86_400),
-        Err(e) => format!("wait DURATION (try only, moves try's clock on): {}", e.rule),
-    })
-}
-
 /// Run `try` with `settings`' git author and access (the origin is local),
 /// as `USER` unless a line says otherwise.
 pub fn run(repo: Option<&Path>, settings: &Settings) -> anyhow::Result<i32> {
@@ -191,7 +174,7 @@ pub fn run(repo: Option<&Path>, settings: &Settings) -> anyhow::Result<i32> {
         if !interactive {
             out.line(&format!("\n> {}", line.trim()));
         }
-        if let Some(said) = wait(&line, &clock) {
+        if let Some(said) = clock.wait_line(&line) {
             out.line(&said);
             continue;
         }

@@ -42,6 +42,23 @@ impl TryClock {
         self.offset.fetch_add(secs, Ordering::SeqCst);
     }
 
+    /// `wait DURATION`, `try`'s own line: the clock moves on at once. What
+    /// to say, or `None` when the line is not a wait (a chat command).
+    pub fn wait_line(&self, line: &str) -> Option<String> {
+        let rest = line.trim().strip_prefix("wait")?;
+        if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+            return None;
+        }
+        Some(match rest.trim().parse::<hoist_commands::Duration>() {
+            Ok(d) if d.as_secs() <= MAX_WAIT_SECS => {
+                self.wait(d.as_secs());
+                format!("{d} pass (simulated clock)")
+            }
+            Ok(_) => format!("wait: at most {}d at a time", MAX_WAIT_SECS / DAY as u64),
+            Err(e) => format!("wait DURATION (try only, moves try's clock on): {}", e.rule),
+        })
+    }
+
     /// Now, in words (`Wed 2026-11-25 13:20 UTC`).
     pub fn describe(&self) -> String {
         jiff::Timestamp::from_second(self.now())
@@ -76,6 +93,33 @@ mod tests {
                 "{days}"
             );
             assert!((-6 * DAY..=0).contains(&offset), "{days}: {offset}");
+        }
+    }
+
+    #[test]
+    fn a_wait_line_moves_the_clock_and_anything_else_is_left_to_the_commands() {
+        let clock = TryClock::starting_before(SystemClock.now());
+        let offset = || clock.offset.load(Ordering::SeqCst);
+        let before = offset();
+        assert_eq!(
+            clock.wait_line("  wait 10m ").unwrap(),
+            "10m pass (simulated clock)"
+        );
+        assert_eq!(offset() - before, 600);
+        for refused in [
+            "wait",
+            "wait 0m",
+            "wait -1m",
+            "wait 10 m",
+            "wait 1w",
+            "wait 31d",
+        ] {
+            let said = clock.wait_line(refused).unwrap();
+            assert!(said.starts_with("wait"), "{refused}: {said}");
+        }
+        assert_eq!(offset() - before, 600);
+        for command in ["waiting", "as console:bob: wait 1m", "status", "# wait 1m"] {
+            assert_eq!(clock.wait_line(command), None, "{command}");
         }
     }
 
