@@ -11,6 +11,10 @@
 
 mod support;
 
+#[path = "forge/e2e.rs"]
+mod forge_e2e;
+#[path = "forge/e2e_webhook.rs"]
+mod forge_e2e_webhook;
 #[path = "forge/github.rs"]
 mod forge_github;
 
