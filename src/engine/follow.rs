@@ -108,7 +108,7 @@ impl Engine {
         self.deployment_start(op, policy);
         self.runner.hand(
             &self.me,
-            super::runner::Work::Follow(following),
+            super::runner::Work::Follow(Box::new(following)),
             self.settings.followers,
         );
         true

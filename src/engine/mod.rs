@@ -198,6 +198,8 @@ pub struct Engine {
     forge: OnceLock<Arc<dyn ports::Forge>>,
     /// Best-effort forge calls that failed (see [`Engine::forge_errors`]).
     forge_errors: AtomicU64,
+    /// What each waiting PR's thread was told once.
+    pr_said: pr::Said,
     notify: Arc<dyn Notify>,
     clock: Arc<dyn Clock>,
     settings: Settings,
@@ -250,6 +252,7 @@ impl Engine {
             cluster,
             forge: OnceLock::new(),
             forge_errors: AtomicU64::new(0),
+            pr_said: pr::Said::default(),
             notify,
             clock,
             settings,

@@ -30,7 +30,8 @@ use super::ports::{Draft, Forge, ForgeError, Plan, RepoError};
 use super::runner::Work;
 use super::{Engine, Fail, Operation, Reply, Result, State, checkpoint, render};
 use crate::policy::{Environment, Policy};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The runner's hold on an operation whose pull request is being waited on.
@@ -39,27 +40,39 @@ pub(super) struct PrWait {
     pub(super) op: u64,
     /// The PR number the forge was asked to wake for (0: none yet).
     watched: u64,
-    /// What was said in the thread already, said once per wait.
-    said: HashSet<&'static str>,
 }
 
 impl PrWait {
     pub(super) fn new(op: u64) -> PrWait {
-        PrWait {
-            op,
-            watched: 0,
-            said: HashSet::new(),
+        PrWait { op, watched: 0 }
+    }
+}
+
+/// What was said in a PR operation's thread, said once while it waits
+/// (the runner's looks and a vote's look share it).
+#[derive(Debug, Default)]
+pub(super) struct Said(Mutex<HashMap<u64, HashSet<&'static str>>>);
+
+impl Said {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, HashSet<&'static str>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True the first time `what` is said about operation `id`.
+    fn once(&self, id: u64, what: &'static str) -> bool {
+        self.map().entry(id).or_default().insert(what)
+    }
+
+    /// The condition ended: said again if it comes back.
+    fn unsay(&self, id: u64, what: &'static str) {
+        if let Some(said) = self.map().get_mut(&id) {
+            said.remove(what);
         }
     }
 
-    /// True the first time `what` is asked about.
-    fn once(&mut self, what: &'static str) -> bool {
-        self.said.insert(what)
-    }
-
-    /// Said again from now on (the condition ended).
-    fn forget(&mut self, what: &'static str) {
-        self.said.remove(what);
+    /// The wait is over.
+    fn end(&self, id: u64) {
+        self.map().remove(&id);
     }
 }
 
@@ -314,10 +327,12 @@ impl Engine {
             Next::Wait(after) => Ok(Some(Instant::now() + after)),
             Next::Done => {
                 self.unwatch_pr(wait);
+                self.pr_said.end(wait.op);
                 Ok(None)
             }
             Next::Follow => {
                 self.unwatch_pr(wait);
+                self.pr_said.end(wait.op);
                 let (policy, _) = self.policy_on(&op.branch, false).map_err(words)?;
                 let Some(following) = self
                     .following_of(&op, &policy)
@@ -327,7 +342,7 @@ impl Engine {
                 };
                 self.deployment_start(&mut op, &policy);
                 drop(held);
-                *work = Work::Follow(following);
+                *work = Work::Follow(Box::new(following));
                 Ok(Some(Instant::now()))
             }
         }
@@ -387,7 +402,7 @@ impl Engine {
     /// The forge asked hoist to wait: said once per wait in the thread.
     fn say_wait(&self, op: &Operation, wait: &mut PrWait, why: &str) {
         tracing::info!(op = op.id, %why, "forge rate limit");
-        if wait.once("rate-limited") {
+        if self.pr_said.once(wait.op, "rate-limited") {
             self.notify.update(op, &format!("#{}: {why}", op.id));
         }
     }

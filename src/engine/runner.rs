@@ -60,7 +60,7 @@ struct Queue {
 #[derive(Debug)]
 pub(super) enum Work {
     /// A rollout being followed.
-    Follow(Following),
+    Follow(Box<Following>),
     /// A pull request being waited on.
     Pr(PrWait),
 }

@@ -47,7 +47,7 @@ impl Engine {
             }
             Err(e) => return Err(one_line(&crate::engine::ports::report(&e), 300)),
         };
-        wait.forget("rate-limited");
+        self.pr_said.unsay(op.id, "rate-limited");
         let pace = self.pace(&look);
         match &look.state {
             PrState::Merged { sha, by } => {
@@ -74,7 +74,7 @@ impl Engine {
         }
         let head = op.commit.clone().unwrap_or_default();
         if look.head != head {
-            if wait.once("foreign-head") {
+            if self.pr_said.once(op.id, "foreign-head") {
                 let text = format!(
                     "#{}: someone pushed {} to hoist's branch {}; hoist merges only its own \
                      commit {}, so this pull request will not be merged as it is",
@@ -87,7 +87,7 @@ impl Engine {
             }
             return Ok(Next::Wait(pace));
         }
-        wait.forget("foreign-head");
+        self.pr_said.unsay(op.id, "foreign-head");
         if env.pr.github_reviews && self.count_reviews(forge, op, policy, env, &look.approvals)? {
             self.describe_pr(forge, op, env);
         }
@@ -102,7 +102,7 @@ impl Engine {
         }
         match &look.checks {
             Checks::Failing(what) => {
-                if wait.once("checks-failing") {
+                if self.pr_said.once(op.id, "checks-failing") {
                     let text = format!(
                         "#{}: approved, but a required check failed on the pull request: {}; \
                          hoist merges once the checks pass (re-run them on {})",
@@ -115,7 +115,7 @@ impl Engine {
                 return Ok(Next::Wait(pace));
             }
             Checks::Pending(_) => return Ok(Next::Wait(pace)),
-            Checks::Passing => wait.forget("checks-failing"),
+            Checks::Passing => self.pr_said.unsay(op.id, "checks-failing"),
         }
         if look.mergeable != Some(true) {
             return Ok(Next::Wait(pace));

@@ -7,6 +7,7 @@
 use super::forge::TestForge;
 use super::pr::{opened, pr_world, until};
 use super::*;
+use crate::engine::ports::Checks;
 use crate::engine::{PullRef, State};
 use std::time::Instant;
 
@@ -244,4 +245,55 @@ fn a_restart_between_merging_and_recording_gives_one_merge() {
     let merges = forge.state().merges.clone();
     assert_eq!(merges.len(), 1, "one merge");
     assert_eq!(op.pr.unwrap().merged, Some(merges[0].head.clone()));
+}
+
+#[test]
+fn failing_checks_are_said_once_and_the_merge_waits_for_them() {
+    let (w, forge) = pr_world(None);
+    opened(&w);
+    forge.state().checks = Some(Checks::Failing("ci/lint".into()));
+    w.ask("console:carol", "approve 1");
+    let r = w.ask("console:dave", "approve 1");
+    assert_eq!(r.state, "pr-opened", "{}", r.message);
+    until(&w, 1, "looked at a few times", |_| forge.calls("look") >= 5);
+    let said = w.said_about(1);
+    let failing = said.iter().filter(|t| t.contains("check failed")).count();
+    assert_eq!(failing, 1, "{said:?}");
+    assert!(said.iter().any(|t| t.contains("ci/lint")), "{said:?}");
+    assert!(
+        forge.state().merges.is_empty(),
+        "never merged with a failing check"
+    );
+    forge.state().checks = Some(Checks::Passing);
+    forge.poke(1);
+    until(&w, 1, "merged", |op| {
+        matches!(op.state, State::Merged { .. })
+    });
+    assert_eq!(forge.state().merges.len(), 1);
+}
+
+#[test]
+fn a_head_that_is_not_hoists_is_never_merged() {
+    let (w, forge) = pr_world(None);
+    opened(&w);
+    let ours = w.op(1).commit.unwrap();
+    w.ask("console:carol", "approve 1");
+    let theirs = w.repo.commit_as_someone_else(
+        "hoist/1",
+        PROD_API,
+        kustomization("v6.6.6", "2.0.1"),
+        "sneaky",
+    );
+    let r = w.ask("console:dave", "approve 1");
+    assert_eq!(r.state, "pr-opened", "{}", r.message);
+    until(&w, 1, "looked at a few times", |_| forge.calls("look") >= 5);
+    let said = w.said_about(1);
+    let noted = said
+        .iter()
+        .filter(|t| t.contains("someone pushed") && t.contains(&theirs[..7]))
+        .count();
+    assert_eq!(noted, 1, "said once: {said:?}");
+    assert!(forge.state().merges.is_empty());
+    assert_eq!(w.op(1).commit, Some(ours));
+    assert!(w.hoist_commits().is_empty());
 }
