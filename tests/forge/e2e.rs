@@ -197,3 +197,72 @@ fn a_prod_deploy_opens_a_pr_two_approvals_merge_it_with_its_head_and_it_is_recor
     );
     assert_eq!(fake.deployments().len(), 1, "{:?}", fake.deployments());
 }
+
+/// Stop `bot` and read what it said on stderr.
+pub fn said_by(mut bot: Bot) -> String {
+    let _ = bot.child.kill();
+    let _ = bot.child.wait();
+    let mut text = String::new();
+    if let Some(mut err) = bot.child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut err, &mut text);
+    }
+    text
+}
+
+#[test]
+fn a_base_moved_with_a_conflicting_change_rebuilds_the_pr_and_voids_the_approvals() {
+    let (w, fake) = github_world();
+    let (code, opened) = exec(&w, &fake, "console:alice", "deploy api v1.2.4 to prod");
+    assert_eq!(code, 0, "{opened}");
+    let first = fake.pr(1).head_sha;
+    let (code, one) = exec(&w, &fake, "console:carol", "approve 1");
+    assert_eq!(code, 0, "{one}");
+    // A human moves the same line on main: the PR now conflicts, and the
+    // change (old value -> new value) is not the one carol approved.
+    let text: String = w
+        .show("main", PROD_API)
+        .lines()
+        .map(|l| match l.find("newTag: v") {
+            Some(at) => format!("{}newTag: v1.2.3   # managed by hoist\n", &l[..at]),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    w.commit_file(PROD_API, &text, "hotfix: api v1.2.3 in prod by hand");
+    let moved = w.tip();
+
+    let bot = serve(&w, &fake, &[]);
+    let rebuilt = wait_for("the rebuilt PR", || {
+        let pr = fake.pr(1);
+        (pr.head_sha != first).then_some(pr)
+    });
+    assert!(rebuilt.open && rebuilt.merged_sha.is_none(), "{rebuilt:?}");
+    let parent = git(&w.origin, &["rev-parse", &format!("{}^", rebuilt.head_sha)]);
+    assert_eq!(parent.trim(), moved, "rebuilt on the new base");
+    assert!(
+        w.verify(&rebuilt.head_sha, &w.allowed_signers)
+            .status
+            .success()
+    );
+    let diff = git(
+        &w.origin,
+        &["diff", &moved, &rebuilt.head_sha, "--", PROD_API],
+    );
+    assert!(
+        diff.contains("-    newTag: v1.2.3") && diff.contains("+    newTag: v1.2.4"),
+        "{diff}"
+    );
+    let said = said_by(bot);
+    assert!(
+        said.contains("console:alice, main changed since your request")
+            && said.contains("approvals void (console:carol)"),
+        "the requester is told: {said}"
+    );
+    // carol's vote is gone: hers counts again, as the first of two.
+    let (code, again) = exec(&w, &fake, "console:carol", "approve 1");
+    assert_eq!(code, 0, "{again}");
+    assert!(
+        again["message"].as_str().unwrap_or("").contains("1 of 2"),
+        "{again}"
+    );
+    assert!(fake.pr(1).open);
+}
