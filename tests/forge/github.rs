@@ -527,3 +527,14 @@ fn a_huge_answer_is_an_error_not_a_read() {
     });
     assert!(matches!(bad, Err(ForgeError::Refused(_))));
 }
+
+#[test]
+fn the_adapter_may_be_dropped_on_an_async_thread() {
+    let s = setup();
+    let gh = s.token();
+    gh.deployment("prod", &s.w.tip(), "x").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async move { drop(gh) });
+}

@@ -144,3 +144,29 @@ impl Auther {
         Ok(format!("Bearer {}", self.token(api).await?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_never_printed() {
+        let token = Auth::Token("ghp_sekrit".into());
+        let app = Auth::App {
+            app_id: 1,
+            private_key_pem: "-----BEGIN RSA PRIVATE KEY-----sekrit".into(),
+            installation_id: 2,
+        };
+        for auth in [token, app] {
+            assert!(!format!("{auth:?}").contains("sekrit"), "{auth:?}");
+        }
+        assert!(matches!(
+            Auther::new(&Auth::App {
+                app_id: 1,
+                private_key_pem: "not a key".into(),
+                installation_id: 2
+            }),
+            Err(ForgeError::Refused(_))
+        ));
+    }
+}

@@ -60,7 +60,9 @@ struct Watches {
 
 /// One repository on GitHub, as a [`Forge`].
 pub struct GitHub {
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped (then shut down without blocking, so the
+    /// last owner may be on an async thread).
+    runtime: Option<tokio::runtime::Runtime>,
     repo: Arc<Repo>,
     name: String,
     watches: Mutex<Watches>,
@@ -112,7 +114,7 @@ impl GitHub {
         let auth = app::Auther::new(&config.auth)?;
         let api = api::Api::new(crab, auth, pace::Pacer::new(config.pace), name.clone());
         Ok(GitHub {
-            runtime,
+            runtime: Some(runtime),
             repo: Arc::new(Repo {
                 api,
                 prefix: format!("/repos/{}/{}", config.owner, config.repo),
@@ -131,7 +133,10 @@ impl GitHub {
     {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let future = call(self.repo.clone());
-        self.runtime.spawn(async move {
+        let Some(runtime) = &self.runtime else {
+            return Err(ForgeError::api("asking GitHub", "the client is shut down"));
+        };
+        runtime.spawn(async move {
             let _ = tx.send(future.await);
         });
         rx.recv()
@@ -178,6 +183,14 @@ impl GitHub {
                     w.heads.remove(&old);
                 }
             }
+        }
+    }
+}
+
+impl Drop for GitHub {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
         }
     }
 }
