@@ -141,6 +141,12 @@ pub fn may_vote(
             "{voter} asked for this change; the requester's own approval never counts"
         )));
     }
+    if policy.same_person(voter, requester) {
+        return Err(Refusal(format!(
+            "{voter} and {requester} are one person ({} in hoist.yaml's people); the requester's own approval never counts",
+            policy.person(voter).trim_start_matches("person:")
+        )));
+    }
     let from = if rule.from.is_empty() {
         env.deployers.clone()
     } else {

@@ -8,6 +8,7 @@ use hoist_commands::{Duration, Name};
 use std::collections::BTreeMap;
 
 mod apps;
+mod people;
 use apps::app;
 
 /// One thing wrong with the policy, where it was written.
@@ -200,7 +201,14 @@ impl Loader {
 }
 
 /// The keys each mapping of `hoist.yaml` accepts (also what `schema` lists).
-pub const TOP_KEYS: &[&str] = &["signing", "groups", "environments", "apps", "policy"];
+pub const TOP_KEYS: &[&str] = &[
+    "signing",
+    "groups",
+    "people",
+    "environments",
+    "apps",
+    "policy",
+];
 pub const POLICY_KEYS: &[&str] = &["approvals"];
 pub const APPROVAL_KEYS: &[&str] = &["count", "from", "expires"];
 pub const TICKET_KEYS: &[&str] = &["required", "pattern"];
@@ -414,6 +422,7 @@ pub fn load(src: &str) -> (Policy, Vec<Problem>) {
                     policy.groups.insert(g.to_string(), members);
                 }
             }
+            "people" => people::people(&mut l, v, &mut policy),
             "policy" => {
                 for (_, _, a) in l.entries(v, "policy", POLICY_KEYS) {
                     policy.policy_approvals = Some(l.approvals(a));

@@ -11,6 +11,9 @@ use std::fmt;
 pub struct Policy {
     pub signing: Signing,
     pub groups: BTreeMap<String, Vec<Principal>>,
+    /// `people:` one human's ids on every platform, by name (an id is in
+    /// at most one entry): approvals count people, not ids.
+    pub people: BTreeMap<String, Vec<String>>,
     /// In promotion order, as listed.
     pub environments: Vec<Environment>,
     pub apps: Vec<App>,
@@ -227,13 +230,30 @@ impl Policy {
         out
     }
 
+    /// The person `actor` is: `person:<name>` when `people:` lists the id,
+    /// else the id itself.
+    pub fn person(&self, actor: &str) -> String {
+        self.people
+            .iter()
+            .find(|(_, ids)| ids.iter().any(|id| id == actor))
+            .map_or_else(|| actor.to_string(), |(name, _)| format!("person:{name}"))
+    }
+
+    /// Are `a` and `b` one human (the same id, or two ids `people:` links)?
+    pub fn same_person(&self, a: &str, b: &str) -> bool {
+        a == b || self.person(a) == self.person(b)
+    }
+
     /// Is `actor` one of `principals` (directly, through `*` or a group)?
+    /// `*` means anyone who can talk to hoist; it never matches a GitHub
+    /// login (on a public repository anybody can leave a review), which
+    /// counts only when named, directly or through a group.
     /// Platform groups (`slack-group:`) are resolved by the chat adapter, which
     /// passes the actor's memberships in `memberships`.
     pub fn includes(&self, principals: &[Principal], actor: &str, memberships: &[String]) -> bool {
         // Groups hold people, never other groups (`check` reports nesting), so one level.
         let direct = |p: &Principal| match p {
-            Principal::Anyone => true,
+            Principal::Anyone => !actor.starts_with("github:"),
             Principal::Actor(a) => a == actor,
             Principal::PlatformGroup(g) => memberships.iter().any(|m| m == g),
             Principal::Group(..) => false,

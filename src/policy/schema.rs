@@ -204,6 +204,11 @@ pub fn schema() -> Value {
                 json!({"type": "object", "additionalProperties": people}),
             ),
             (
+                "people",
+                json!({"type": "object", "propertyNames": {"pattern": NAME}, "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                       "description": "one human's ids on every platform (alice: [slack:U0SRE1, github:alice]): approvals count people, not ids"}),
+            ),
+            (
                 "environments",
                 json!({"type": "object", "propertyNames": {"pattern": NAME}, "additionalProperties": env}),
             ),

@@ -43,10 +43,15 @@ pub struct PullRequest {
 pub enum PrState {
     Open,
     /// Closed without merging; `by` is who closed it, when known.
-    Closed { by: Option<String> },
+    Closed {
+        by: Option<String>,
+    },
     /// Merged: `sha` is the commit now on the base (merge, squash or the
     /// last rebased commit); `by` who merged it, when known.
-    Merged { sha: Sha, by: Option<String> },
+    Merged {
+        sha: Sha,
+        by: Option<String>,
+    },
 }
 
 /// The required checks of the PR's head, combined (commit statuses and

@@ -286,3 +286,89 @@ apps:
         );
     }
 }
+
+#[test]
+fn people_link_one_humans_ids_so_the_requester_never_approves_through_another() {
+    let src = "\
+people:
+  alice: [slack:U0SRE1, github:alice]
+  bob: [slack:U0SRE2, github:bob]
+groups:
+  sre: [slack:U0SRE1, slack:U0SRE2, github:alice, github:bob]
+environments:
+  prod:
+    deployers: [sre]
+    approvals: { count: 2, from: [sre] }
+    github_reviews: true
+apps: {}
+";
+    let (policy, found) = load(src);
+    assert!(found.is_empty(), "{found:?}");
+    assert!(policy.same_person("github:alice", "slack:U0SRE1"));
+    assert!(!policy.same_person("github:alice", "slack:U0SRE2"));
+    assert_eq!(policy.person("github:bob"), "person:bob");
+    assert_eq!(policy.person("slack:U9"), "slack:U9");
+    let env = &policy.environments[0];
+    let refused = crate::policy::may_vote(
+        &policy,
+        env,
+        &env.approvals,
+        "slack:U0SRE1",
+        "github:alice",
+        &[],
+    )
+    .expect_err("the requester's GitHub review");
+    assert!(refused.0.contains("one person (alice"), "{}", refused.0);
+    assert!(
+        crate::policy::may_vote(
+            &policy,
+            env,
+            &env.approvals,
+            "slack:U0SRE1",
+            "github:bob",
+            &[]
+        )
+        .is_ok()
+    );
+
+    // `*` never lets an unnamed GitHub login approve.
+    let open = "environments:\n  dev:\n    deployers: [\"*\"]\n    approvals: 1\napps: {}\n";
+    let (policy, _) = load(open);
+    let env = &policy.environments[0];
+    assert!(
+        crate::policy::may_vote(
+            &policy,
+            env,
+            &env.approvals,
+            "console:a",
+            "github:stranger",
+            &[]
+        )
+        .is_err()
+    );
+    assert!(
+        crate::policy::may_vote(&policy, env, &env.approvals, "console:a", "console:b", &[])
+            .is_ok()
+    );
+
+    for (people, said) in [
+        (
+            "people:\n  a: [sre]\n",
+            "person `a` lists `sre`: a person's ids are actor ids",
+        ),
+        (
+            "people:\n  a: [github:x]\n  b: [github:x]\n",
+            "`github:x` is already a's id",
+        ),
+        (
+            "people:\n  a: [github:-x]\n",
+            "person `a` lists `github:-x`",
+        ),
+    ] {
+        let found = problems(&format!("{people}{BASE}"));
+        assert!(
+            found.iter().any(|p| p.contains(said)),
+            "{people:?}: {found:?}"
+        );
+    }
+}
