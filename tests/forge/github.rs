@@ -444,8 +444,8 @@ fn pacing_keeps_content_creation_under_an_enforced_limit() {
 }
 
 /// An RSA key in PEM, as GitHub hands an App's private key out.
-fn app_key(dir: &std::path::Path) -> String {
-    let path = dir.join("app-key");
+fn app_key(dir: &std::path::Path, name: &str) -> String {
+    let path = dir.join(name);
     let out = std::process::Command::new("ssh-keygen")
         .args(["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "", "-f"])
         .arg(&path)
@@ -458,11 +458,26 @@ fn app_key(dir: &std::path::Path) -> String {
 #[test]
 fn an_app_token_is_issued_refreshed_before_expiry_and_used_by_git() {
     let s = setup();
+    let pem = app_key(s.w.dir.path(), "app");
+    s.fake.require_app_key(&pem);
+    let other = s.github(
+        Auth::App {
+            app_id: APP_ID,
+            private_key_pem: app_key(s.w.dir.path(), "another-app"),
+            installation_id: INSTALLATION,
+        },
+        Pace::default(),
+    );
     let auth = Auth::App {
         app_id: APP_ID,
-        private_key_pem: app_key(s.w.dir.path()),
+        private_key_pem: pem,
         installation_id: INSTALLATION,
     };
+    match other.teams_of("bob", &["acme/sre".into()]) {
+        Err(ForgeError::Refused(why)) => assert!(why.contains("401"), "{why}"),
+        other => panic!("a JWT signed with another key: {other:?}"),
+    }
+    assert!(s.fake.issued().is_empty());
     let gh = Arc::new(s.github(auth.clone(), Pace::default()));
     assert_eq!(
         gh.teams_of("bob", &["acme/sre".into()]).unwrap(),

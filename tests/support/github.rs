@@ -90,6 +90,8 @@ struct State {
     token_ttl: Duration,
     /// The primary limit is spent until this (epoch seconds).
     spent_until: Option<i64>,
+    /// The App's public key: JWTs must be RS256-signed with it.
+    app_key: Option<rsa::RsaPublicKey>,
 }
 
 pub struct FakeGitHub {
@@ -257,6 +259,20 @@ impl FakeGitHub {
     /// The next `n` requests answer the secondary-limit 403.
     pub fn secondary_limit(&self, n: u32) {
         self.state.lock().unwrap().secondary = n;
+    }
+    /// From now on App JWTs must be signed with the key whose private half
+    /// is `private_pem` (PKCS#1 PEM, as `ssh-keygen -m PEM` writes it).
+    pub fn require_app_key(&self, private_pem: &str) {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        let body: String = private_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        let key = rsa::RsaPrivateKey::from_pkcs1_der(&der).unwrap();
+        self.state.lock().unwrap().app_key = Some(key.to_public_key());
     }
     /// From now on the primary limit is spent for `for_` (answers say
     /// `x-ratelimit-remaining: 0`; requests are refused with 403).
@@ -427,7 +443,11 @@ fn installation_token(s: &mut State, id: &str, auth: &str) -> (StatusCode, Value
     let fresh = claims["exp"]
         .as_i64()
         .is_some_and(|e| e > now && e <= now + 600);
-    if iss != Some(APP_ID) || !fresh {
+    let signed = match &s.app_key {
+        Some(key) => rs256_signed(key, jwt),
+        None => true,
+    };
+    if iss != Some(APP_ID) || !fresh || !signed {
         return message(
             StatusCode::UNAUTHORIZED,
             "A JSON web token could not be decoded",
@@ -463,6 +483,24 @@ fn follow_head(s: &mut State, n: u64) {
         pr.head_sha = now;
         pr.reads = 0;
     }
+}
+
+/// Whether `jwt` carries an RS256 signature by `key` over its first two
+/// parts.
+fn rs256_signed(key: &rsa::RsaPublicKey, jwt: &str) -> bool {
+    use rsa::signature::Verifier;
+    let Some((signed, signature)) = jwt.rsplit_once('.') else {
+        return false;
+    };
+    let Ok(signature) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    let Ok(signature) = rsa::pkcs1v15::Signature::try_from(signature.as_slice()) else {
+        return false;
+    };
+    rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key.clone())
+        .verify(signed.as_bytes(), &signature)
+        .is_ok()
 }
 
 fn pr_json(s: &State, pr: &Pr, mergeable: Value) -> Value {
