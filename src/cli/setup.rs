@@ -144,6 +144,9 @@ pub fn policy_signers(repo: GitRepo, policy: &settings::PolicySigners) -> anyhow
     Ok(repo.with_policy_signers(keyring, policy.trust_from.clone()))
 }
 
+/// The engine `exec` and `serve` run, on the system clock, with `forge`
+/// connected when there is one.
+#[allow(clippy::too_many_arguments)]
 pub fn engine(
     data_dir: &Path,
     repo_url: &str,
