@@ -19,6 +19,8 @@ mod forge_e2e_crash;
 mod forge_e2e_webhook;
 #[path = "forge/github.rs"]
 mod forge_github;
+#[path = "forge/github_limits.rs"]
+mod forge_github_limits;
 
 use std::process::Command;
 use support::http_git::{HttpGit, Redirect};
