@@ -69,9 +69,15 @@ fn summary(head: &str, touches: &[Touch], apps: &[String], env: &str) -> String 
         .filter(|t| t.trailer("Hoist-Break-Glass").next().is_some())
         .count();
     let edits = out.iter().filter(|t| t.old == t.new).count();
+    // Merged through a PR: counted as hoist's by hoist's signed commit.
+    let merged = via.iter().filter(|t| t.merged.is_some()).count();
+    let merged = match merged {
+        0 => String::new(),
+        n => format!(", merged via PR: {n}"),
+    };
     let count = |v: Verdict| touches.iter().filter(|t| t.verdict == v).count();
     let mut text = format!(
-        "{head}: {} change{}\n  through hoist: {} (break-glass: {glass})\n  \
+        "{head}: {} change{}\n  through hoist: {} (break-glass: {glass}{merged})\n  \
          out of band: {} ({} value change{}, {edits} other edit{} of a target file)\n  \
          signatures: {} good (hoist's key), {} bad, {} unknown key, {} unsigned",
         touches.len(),

@@ -140,6 +140,10 @@ pub struct Revision {
     pub trailers: Vec<(String, String)>,
     /// The commit carries a valid signature by hoist's signing key.
     pub signed_by_hoist: bool,
+    /// `Some(H)`: the commit is a pull request's merge (not signed by hoist)
+    /// whose second parent `H` is hoist's signed commit and brought exactly
+    /// H's target file; `signed_by_hoist` and `trailers` are then H's.
+    pub merged: Option<Sha>,
     /// The target's value after this commit.
     pub value: Option<String>,
 }
@@ -210,6 +214,10 @@ pub struct Touch {
     pub verdict: Verdict,
     /// Who signed, when known (principals, user id).
     pub signer: Option<String>,
+    /// `Some(H)`: a pull request's merge whose second parent `H` is hoist's
+    /// signed commit and brought exactly H's target file; `trailers`,
+    /// `verdict` and `signer` are then H's (see `gitops::audit::merged`).
+    pub merged: Option<Sha>,
     /// Which of the targets asked about (an index into them).
     pub target: usize,
     pub old: Option<String>,

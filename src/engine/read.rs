@@ -111,6 +111,11 @@ impl Engine {
                     }
                     who
                 };
+                // A PR's merge: the words are those of hoist's commit it merged.
+                let who = match &r.merged {
+                    Some(h) => format!("{who}, merged via PR (hoist's commit {})", short(h)),
+                    None => who,
+                };
                 rows.push(vec![
                     short(&r.sha).to_string(),
                     date(r.time),

@@ -9,8 +9,10 @@
 //! commit's changes into rows: one per target whose value changed, and one
 //! per target whose file changed without its value changing, unless a
 //! target in the same file changed through hoist in that commit (hoist's
-//! edit of a neighbour is not an out-of-band edit).
+//! edit of a neighbour is not an out-of-band edit). A pull request's merge
+//! commit is judged through hoist's signed commit it merged: see [`merged`].
 
+pub mod merged;
 pub mod report;
 
 use super::edit;
@@ -244,10 +246,31 @@ fn facts(commit: &gix::Commit<'_>, judge: Judge<'_>) -> Result<Touch, RepoError>
         trailers: trailers(&message),
         verdict,
         signer,
+        merged: None,
         target: 0,
         old: None,
         new: None,
     })
+}
+
+/// The facts of hoist's commit a PR's merge brought in: `None` unless
+/// `commit` (whose facts are `mine`) is not good itself, has two parents,
+/// and the second carries a good signature and hoist's operation trailer.
+fn hoist_head(
+    repo: &gix::Repository,
+    commit: &gix::Commit<'_>,
+    mine: &Touch,
+    judge: Judge<'_>,
+) -> Result<Option<Touch>, RepoError> {
+    if mine.verdict == Verdict::Good {
+        return Ok(None);
+    }
+    let Some(head) = merged::second_parent(repo, commit)? else {
+        return Ok(None);
+    };
+    let head = facts(&head, judge)?;
+    let hoists = head.verdict == Verdict::Good && merged::is_operation(&head.trailers);
+    Ok(hoists.then_some(head))
 }
 
 /// Walk first parents from `tip` (see the module docs). Stops at the first
@@ -323,7 +346,21 @@ pub fn walk(
                     });
                 }
             }
-            out.extend(touches(&facts(&commit, judge)?, changed, targets));
+            let mine = facts(&commit, judge)?;
+            match hoist_head(repo, &commit, &mine, judge)? {
+                // `others[0]` is the head's files: only a file the merge
+                // took whole from hoist's commit is hoist's change.
+                Some(head) if others.len() == 1 => {
+                    let (ours, rest): (Vec<Changed>, Vec<Changed>) = changed
+                        .into_iter()
+                        .partition(|c| others[0][file_of[c.target]] == now[file_of[c.target]]);
+                    let mut rows = touches(&merged::through(&mine, &head), ours, targets);
+                    rows.extend(touches(&mine, rest, targets));
+                    rows.sort_by_key(|t| t.target);
+                    out.extend(rows);
+                }
+                _ => out.extend(touches(&mine, changed, targets)),
+            }
         }
         let Some(p) = parent else { break };
         commit = p;

@@ -4,7 +4,10 @@
 //! from the commit message; nothing is checked out. Anyone who can push can
 //! write `Hoist-Approved-By: ...` into a message, so each revision says
 //! whether its commit carries a signature by hoist's own key: only then are
-//! its trailers hoist's words.
+//! its trailers hoist's words. A pull request's merge commit that is not
+//! hoist's is read through hoist's signed commit it merged, when it brought
+//! exactly that commit's file (see [`super::audit::merged`]: the merge's own
+//! message is anyone's words, and squash or rebase merges stay not hoist's).
 
 use super::edit;
 use super::sign::Signer;
@@ -60,6 +63,30 @@ fn signed_by(commit: &gix::Commit<'_>, signer: Option<&Signer>) -> bool {
     }
 }
 
+/// Hoist's commit a PR's merge brought in: its id and trailers.
+type Head = (String, Vec<(String, String)>);
+
+/// Hoist's commit a PR's merge brought in, with its trailers: the second
+/// parent of a two-parent `commit`, signed by `signer`, carrying hoist's
+/// operation trailer, whose `file` is the merge's very blob `blob`.
+fn hoist_head(
+    repo: &gix::Repository,
+    commit: &gix::Commit<'_>,
+    file: &str,
+    blob: Option<gix::ObjectId>,
+    signer: Option<&Signer>,
+) -> Result<Option<Head>, RepoError> {
+    let Some(head) = super::audit::merged::second_parent(repo, commit)? else {
+        return Ok(None);
+    };
+    if blob_at(&head, file)? != blob || !signed_by(&head, signer) {
+        return Ok(None);
+    }
+    let words = trailers(&head.message_raw().map_err(err)?.to_string());
+    let hoists = super::audit::merged::is_operation(&words);
+    Ok(hoists.then(|| (head.id.to_string(), words)))
+}
+
 pub fn history(
     repo: &gix::Repository,
     tip: &str,
@@ -92,12 +119,23 @@ pub fn history(
         if parent_value != value {
             let message = commit.message_raw().map_err(err)?.to_string();
             let time = commit.time().map_err(err)?.seconds;
+            let signed = signed_by(&commit, signer);
+            let head = if signed {
+                None
+            } else {
+                hoist_head(repo, &commit, &target.file, blob, signer)?
+            };
+            let (trailers, signed_by_hoist, merged) = match head {
+                Some((sha, words)) => (words, true, Some(sha)),
+                None => (trailers(&message), signed, None),
+            };
             out.push(Revision {
                 sha: id.to_string(),
                 time,
                 subject: message.lines().next().unwrap_or_default().to_string(),
-                trailers: trailers(&message),
-                signed_by_hoist: signed_by(&commit, signer),
+                trailers,
+                signed_by_hoist,
+                merged,
                 value: value.clone(),
             });
         }

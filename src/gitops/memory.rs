@@ -401,6 +401,7 @@ impl ConfigRepo for Memory {
                     subject: commit.message.lines().next().unwrap_or_default().into(),
                     trailers: trailers(&commit.message),
                     signed_by_hoist: commit.signed,
+                    merged: None,
                     value: now,
                 });
             }
@@ -462,6 +463,7 @@ impl ConfigRepo for Memory {
                 trailers: trailers(&commit.message),
                 verdict,
                 signer,
+                merged: None,
                 target: 0,
                 old: None,
                 new: None,

@@ -7,7 +7,10 @@
 //! whose commit carries `Hoist-*` trailers without that is flagged in
 //! `note`, its claims left out. Outside text (authors, subjects, trailer
 //! values) is kept whole in CSV and JSON, and flattened to one line and
-//! bounded in the table.
+//! bounded in the table. A row of a pull request's merge that came through
+//! hoist (see [`super::merged`]) names hoist's commit in `merged` and says so
+//! in `note`; when that commit carries no `Hoist-Approved-By` (the approvals
+//! came after the PR was opened), the note says git does not know them.
 
 use crate::engine::ports::{Touch, Verdict};
 use std::fmt::Write as _;
@@ -37,6 +40,8 @@ pub struct Row {
     pub author: String,
     pub subject: String,
     pub note: Option<String>,
+    /// A PR's merge through hoist: hoist's signed commit it merged.
+    pub merged: Option<String>,
 }
 
 /// The rows of `touches`; `names[t]` is the (env, app) of target `t`.
@@ -56,6 +61,15 @@ pub fn rows(touches: &[Touch], names: &[(String, String)]) -> Vec<Row> {
                     Some("signed by a trusted key, without hoist's trailers".into())
                 }
                 _ => None,
+            };
+            let merged = t.merged.clone().filter(|_| via);
+            let note = match &merged {
+                Some(h) if t.trailer("Hoist-Approved-By").next().is_none() => Some(format!(
+                    "merged via PR from hoist's commit {h}; approvals unknown from git \
+                     (given after the PR opened: hoist's journal has them)"
+                )),
+                Some(h) => Some(format!("merged via PR from hoist's commit {h}")),
+                None => note,
             };
             let (env, app) = names.get(t.target).cloned().unwrap_or_default();
             Row {
@@ -82,6 +96,7 @@ pub fn rows(touches: &[Touch], names: &[(String, String)]) -> Vec<Row> {
                 author: t.author.clone(),
                 subject: t.subject.clone(),
                 note,
+                merged,
             }
         })
         .collect()
@@ -114,7 +129,7 @@ const COLUMNS: [&str; 17] = [
     "author",
 ];
 
-/// The cells of a row in [`COLUMNS`] order, then subject and note.
+/// The cells of a row in [`COLUMNS`] order, then subject, note and merged.
 fn cells(r: &Row) -> Vec<String> {
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
     vec![
@@ -137,6 +152,7 @@ fn cells(r: &Row) -> Vec<String> {
         r.author.clone(),
         r.subject.clone(),
         o(&r.note),
+        o(&r.merged),
     ]
 }
 
@@ -159,7 +175,11 @@ pub fn csv(rows: &[Row]) -> String {
         }
     };
     let mut out = String::new();
-    let header: Vec<&str> = COLUMNS.iter().copied().chain(["subject", "note"]).collect();
+    let header: Vec<&str> = COLUMNS
+        .iter()
+        .copied()
+        .chain(["subject", "note", "merged"])
+        .collect();
     out.push_str(&header.join(","));
     out.push_str("\r\n");
     for r in rows {

@@ -27,6 +27,7 @@ fn commit(verdict: Verdict, trailers: &[(&str, &str)]) -> Touch {
             .collect(),
         verdict,
         signer: None,
+        merged: None,
         target: 0,
         old: None,
         new: None,
