@@ -113,7 +113,7 @@ fn a_prod_deploy_opens_a_pr_two_approvals_merge_it_with_its_head_and_it_is_recor
     assert!(pr.title.contains("deploy api v1.2.4 to prod"), "{pr:?}");
     assert_eq!(w.tip(), before, "nothing reaches main before the merge");
     // hoist's signed commit is the PR's head.
-    let head = pr.head_sha.clone();
+    let head = pr.head_sha;
     assert!(w.verify(&head, &w.allowed_signers).status.success());
 
     let (code, one) = exec(&w, &fake, "console:carol", "approve 1");

@@ -103,7 +103,8 @@ fn github_settings_that_do_not_fit_name_their_variable() {
         ("GITHUB_APP_PRIVATE_KEY", PEM),
         ("GITHUB_APP_INSTALLATION_ID", "2"),
     ];
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             [("GITHUB_TOKEN", "t")].into_iter().chain(app).collect(),
             "GITHUB_TOKEN",
