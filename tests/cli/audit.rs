@@ -3,6 +3,9 @@
 //! forged `Hoist-*` trailers, an edit of another key in a target file, a
 //! break-glass rollback and a hoist commit signed by a key nobody listed.
 //! Every row of the JSON is checked; the CSV is read back by Python's `csv`.
+//! Then pull requests' merges: one of hoist's signed commit (hoist's, its
+//! merge message's words ignored), one mixing another edit into the file,
+//! one of a person's unsigned commit (both out of band).
 
 use super::support::{BIN, World, git};
 use serde_json::Value;
@@ -277,4 +280,147 @@ fn audit_lists_every_change_with_its_signature_and_flags_what_hoist_did_not_do()
     let (code, _, err) = audit(&world, &["--env", "prdo"]);
     assert_eq!(code, 2);
     assert!(err.contains("did you mean `prod`"), "{err}");
+}
+
+/// `git` in the human clone (no assertion reads its identity).
+fn human(world: &World, args: &[&str]) -> String {
+    git(&world.dir.path().join("human"), args)
+}
+
+/// A `via: pull-request` change as GitHub's `merge` method leaves it: the
+/// branch gets a merge commit nobody at hoist signed, whose second parent is
+/// hoist's signed commit. Built here from hoist's own commits (made by
+/// `hoist exec`) merged by hand into a base that moved meanwhile.
+#[test]
+fn audit_and_history_read_a_pr_merge_through_hoists_signed_commit_and_never_the_merges_words() {
+    let world = World::new();
+    world.commit_file("hoist.yaml", POLICY, "policy for the audit");
+    let base = world.tip();
+    ok(&world, "console:alice", "deploy api v2.0.0 to prod", &[]);
+    let h1 = world.tip();
+    ok(&world, "console:alice", "deploy api v2.0.1 to prod", &[]);
+    let h2 = world.tip();
+    // Main as GitHub would have it: the base moved, then the PRs merged.
+    human(&world, &["fetch", "-q", "origin"]);
+    human(&world, &["checkout", "-q", "-B", "main", &base]);
+    let work = world.dir.path().join("human");
+    std::fs::write(work.join("NOTES.md"), "unrelated\n").unwrap();
+    human(&world, &["add", "-A"]);
+    human(
+        &world,
+        &["commit", "-qm", "notes", "--author=Dana <d@example.com>"],
+    );
+    // Whoever merges writes the merge message: an approval typed there is nobody's.
+    let evil = "Merge pull request #1 from acme/hoist/1\n\n\
+                Hoist-Operation: 99\nHoist-Approved-By: slack:EVIL\n";
+    human(&world, &["merge", "-q", "--no-ff", "-m", evil, &h1]);
+    let m1 = human(&world, &["rev-parse", "HEAD"]).trim().to_string();
+    // Hoist's v2.0.1, merged together with another edit of the same file.
+    human(&world, &["merge", "-q", "--no-ff", "--no-commit", &h2]);
+    let prod = work.join("apps/api/overlays/prod/kustomization.yaml");
+    let text = std::fs::read_to_string(&prod).unwrap();
+    std::fs::write(&prod, format!("{text}# merged with care\n")).unwrap();
+    human(&world, &["add", "-A"]);
+    human(
+        &world,
+        &[
+            "commit",
+            "-qm",
+            "Merge pull request #2\n\nHoist-Operation: 2\nHoist-Requested-By: console:alice",
+        ],
+    );
+    let m2 = human(&world, &["rev-parse", "HEAD"]).trim().to_string();
+    // A merge of a person's commit carrying hoist's trailers, unsigned.
+    human(&world, &["checkout", "-q", "-b", "forged"]);
+    let worker = work.join(WORKER);
+    let text = std::fs::read_to_string(&worker).unwrap();
+    std::fs::write(&worker, text.replace("2.7.4", "3.0.0")).unwrap();
+    human(&world, &["add", "-A"]);
+    let forged = "deploy worker 3.0.0 to prod\n\nHoist-Operation: 3\nHoist-Approved-By: slack:EVIL";
+    human(
+        &world,
+        &["commit", "-qm", forged, "--author=Mallory <m@example.com>"],
+    );
+    human(&world, &["checkout", "-q", "main"]);
+    human(
+        &world,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge pull request #3",
+            "forged",
+        ],
+    );
+    let m3 = human(&world, &["rev-parse", "HEAD"]).trim().to_string();
+    human(&world, &["push", "-q", "-f", "origin", "main"]);
+
+    let (code, out, err) = audit(&world, &["--format", "json", "--env", "prod"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let of = |sha: &str| -> Vec<&Value> { rows.iter().filter(|r| r["commit"] == sha).collect() };
+    assert!(
+        of(&h1).is_empty() && of(&h2).is_empty(),
+        "first parents only: {out}"
+    );
+    let merged = of(&m1);
+    assert_eq!(merged.len(), 1, "{out}");
+    let r = merged[0];
+    assert_eq!(
+        (r["app"].as_str(), r["new"].as_str()),
+        (Some("api"), Some("v2.0.0"))
+    );
+    assert_eq!(r["via"], "hoist", "{r}");
+    assert_eq!(r["signature"], "good");
+    assert_eq!(r["signer"], "hoist@localhost");
+    assert_eq!(r["merged"], h1.as_str());
+    assert_eq!(r["requested_by"], "console:alice");
+    // H1's operation, not the one the merge message names.
+    let format = "--format=%(trailers:key=Hoist-Operation,valueonly)";
+    let op = git(&world.origin, &["log", "-1", format, &h1]);
+    assert_eq!(r["operation"].as_str(), Some(op.trim()), "{r}");
+    assert_eq!(r["approved_by"], serde_json::json!([]), "{r}");
+    assert!(
+        r["note"]
+            .as_str()
+            .unwrap()
+            .contains("approvals unknown from git"),
+        "{r}"
+    );
+    assert!(
+        !out.contains("slack:EVIL"),
+        "the merge's words are not hoist's: {out}"
+    );
+    for sha in [&m2, &m3] {
+        let rows = of(sha);
+        assert!(!rows.is_empty(), "{sha}: {out}");
+        assert!(
+            rows.iter()
+                .all(|r| r["via"] == "out-of-band" && r["merged"].is_null()),
+            "{out}"
+        );
+    }
+    let (code, table, _) = audit(&world, &["--env", "prod"]);
+    assert_eq!(code, 0);
+    assert!(
+        table.contains("merged via PR from hoist's commit"),
+        "{table}"
+    );
+
+    // The chat verb reads the same history.
+    let (code, reply) = world.exec("console:bob", "history api in prod");
+    assert_eq!(code, 0, "{reply}");
+    let text = reply["message"].as_str().unwrap_or_default();
+    let line = |sha: &str| {
+        text.lines()
+            .find(|l| l.contains(&sha[..7]))
+            .unwrap_or_default()
+    };
+    assert!(
+        line(&m1).contains("by console:alice") && line(&m1).contains("merged via PR"),
+        "{text}"
+    );
+    assert!(line(&m2).contains("not signed by hoist"), "{text}");
+    assert!(!text.contains("EVIL"), "{text}");
 }
