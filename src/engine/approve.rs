@@ -79,9 +79,14 @@ impl Engine {
             &req.memberships,
         )
         .map_err(|r| Fail::Refused(format!("#{id}: not counted: {}", r.0)))?;
-        if op.approvers.iter().any(|a| a == voter) {
+        if let Some(was) = op.approvers.iter().find(|a| policy.same_person(a, voter)) {
+            let who = if was == voter {
+                format!("{voter} already approved")
+            } else {
+                format!("you already approved as {was}")
+            };
             return Err(Fail::Refused(format!(
-                "#{id}: {voter} already approved; each approver counts once ({} of {})",
+                "#{id}: {who}; each approver counts once ({} of {})",
                 op.approvers.len(),
                 op.needed
             )));

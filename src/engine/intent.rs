@@ -217,7 +217,7 @@ impl Engine {
             .of_version(from.as_str(), app.as_str(), &wanted)?;
         let latest = ops.iter().rev().find(|op| {
             op.env == from.as_str()
-                && op.entered("pushed").is_some()
+                && super::rollback::out_at(op).is_some()
                 && op.changes.iter().any(|c| {
                     c.app == app.as_str()
                         && (identity(&c.version) == identity(&wanted)

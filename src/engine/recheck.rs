@@ -40,7 +40,10 @@ impl Engine {
     }
 
     /// Keep only the approvers who still count under `policy` and set the
-    /// count the rule asks for now; the ones dropped.
+    /// count the rule asks for now; the ones dropped. Each person counts
+    /// once (`people:` may have linked two approvers' ids since they
+    /// voted: the first stays), and a GitHub review counts only while the
+    /// environment's `github_reviews` is on.
     pub(super) fn prune_approvers(
         &self,
         op: &mut Operation,
@@ -49,10 +52,18 @@ impl Engine {
     ) -> Vec<String> {
         let rule = rule_of(op, env);
         let groups = |who: &str| op.memberships.get(who).cloned().unwrap_or_default();
-        let (kept, dropped): (Vec<String>, Vec<String>) =
-            op.approvers.iter().cloned().partition(|a| {
-                policy::may_vote(policy, env, &rule, &op.actor, a, &groups(a)).is_ok()
-            });
+        let mut kept: Vec<String> = Vec::new();
+        let mut dropped = Vec::new();
+        for a in &op.approvers {
+            let counts = (env.pr.github_reviews || !a.starts_with("github:"))
+                && !kept.iter().any(|k| policy.same_person(k, a))
+                && policy::may_vote(policy, env, &rule, &op.actor, a, &groups(a)).is_ok();
+            if counts {
+                kept.push(a.clone());
+            } else {
+                dropped.push(a.clone());
+            }
+        }
         op.approvers = kept;
         op.needed = rule.count;
         dropped
@@ -91,7 +102,15 @@ impl Engine {
             .filter_map(|c| c.app.parse().ok())
             .collect();
         match self.check_held(env, &apps, &op.actor) {
-            Err(Fail::Refused(why)) => self.refuse(op, format!("approved, but {why}")).map(Some),
+            Err(Fail::Refused(why)) => {
+                // A request resumed before anyone approved it was not approved.
+                let reason = if op.approvers.is_empty() && op.state == State::Requested {
+                    format!("not carried on after a restart: {why}")
+                } else {
+                    format!("approved, but {why}")
+                };
+                self.refuse(op, reason).map(Some)
+            }
             Err(e) => Err(e),
             Ok(()) => Ok(None),
         }

@@ -2,7 +2,8 @@
 //! never from commit messages. A version *settled* in an environment when
 //! its operation became Healthy there, or, where nothing follows that app's
 //! rollout (no cluster, or no Argo CD / Flux object named for it), when it
-//! was pushed. A rollback *moves away from* the value it replaces; that value
+//! was pushed; a pull request a person merged before hoist's quorum never
+//! settles (it was followed, but nobody approved it). A rollback *moves away from* the value it replaces; that value
 //! is no rollback target again until it settles anew (someone deploys it).
 //!
 //! - `rollback APP in ENV` goes to the newest version that settled *before*
@@ -108,15 +109,18 @@ impl Engine {
     /// it rests there with nothing following the app's rollout (never once
     /// it ended Degraded, Failed or TimedOut). `None`: it did not (yet).
     pub(super) fn settled_at(&self, op: &Operation, app: &str, policy: &Policy) -> Option<i64> {
+        if merged_short(op) {
+            return None;
+        }
         if let Some(t) = op
             .entered("healthy")
             .or_else(|| super::ordered::settled(op, app))
         {
             return Some(t);
         }
-        let resting = matches!(op.state, State::Pushed { .. });
+        let resting = matches!(op.state, State::Pushed { .. } | State::Merged { .. });
         (resting && !self.followed(policy, app, &op.env))
-            .then(|| op.entered("pushed"))
+            .then(|| out_at(op))
             .flatten()
     }
 
@@ -134,7 +138,7 @@ impl Engine {
         for op in ops.iter().filter(|op| op.env == env) {
             for c in op.changes.iter().filter(|c| c.app == app.as_str()) {
                 if op.verb == "rollback"
-                    && let Some(t) = op.entered("pushed")
+                    && let Some(t) = out_at(op)
                 {
                     events.push((t, op.id, false, c));
                 }
@@ -270,4 +274,17 @@ impl Engine {
             ))
         })
     }
+}
+
+/// A pull request merged on the forge by a person before hoist's quorum:
+/// followed like any merge, but it never settles (it is no soak source,
+/// no `promote_from` proof and no rollback target).
+pub(super) fn merged_short(op: &Operation) -> bool {
+    op.pr.as_ref().is_some_and(|p| p.merged.is_some()) && (op.approvers.len() as u32) < op.needed
+}
+
+/// When `op`'s change reached its environment's branch: pushed, or its
+/// pull request merged.
+pub(super) fn out_at(op: &Operation) -> Option<i64> {
+    op.entered("pushed").or_else(|| op.entered("merged"))
 }

@@ -27,6 +27,8 @@ mod memory_repo;
 mod ordered;
 mod pr;
 mod pr_life;
+mod pr_merges;
+mod pr_rules;
 mod trust;
 mod writes;
 

@@ -28,7 +28,8 @@ impl Engine {
         if number == 0 {
             return None;
         }
-        let closed = forge.close(number, comment);
+        // The comment carries chat text (a deny's or cancel's reason).
+        let closed = forge.close(number, &super::words::prose(comment));
         self.delete_pr_branch(op);
         closed.err().map(|e| {
             self.forge_error("closing the pull request", &e);

@@ -50,10 +50,7 @@ impl Engine {
         self.pr_said.unsay(op.id, "rate-limited");
         let pace = self.pace(&look);
         match &look.state {
-            PrState::Merged { sha, by } => {
-                self.pr_merged(op, sha, by.as_deref()).map_err(words)?;
-                return Ok(Next::Follow);
-            }
+            PrState::Merged { .. } => return self.found_merged(op, &look).map_err(words),
             PrState::Closed { by } => {
                 self.save(op, State::Cancelled).map_err(words)?;
                 let by = by
@@ -72,6 +69,23 @@ impl Engine {
             }
             PrState::Open => {}
         }
+        if look.base != op.branch {
+            if self.pr_said.once(op.id, "foreign-base") {
+                let text = format!(
+                    "#{}: the pull request's base was changed to `{}` on {}; hoist merges only \
+                     into {}, so it will not be merged as it is (change the base back, or \
+                     `cancel {}`)",
+                    op.id,
+                    one_line(&look.base, 100).replace('`', "'"),
+                    forge.name(),
+                    op.branch,
+                    op.id
+                );
+                self.notify.update(op, &text);
+            }
+            return Ok(Next::Wait(pace));
+        }
+        self.pr_said.unsay(op.id, "foreign-base");
         let head = op.commit.clone().unwrap_or_default();
         if look.head != head {
             if self.pr_said.once(op.id, "foreign-head") {
@@ -141,6 +155,56 @@ impl Engine {
         }
     }
 
+    /// The forge shows the PR merged. Merged into the environment's branch
+    /// at hoist's own head, it is recorded `Merged` and followed (by hoist
+    /// or a person, with or without hoist's quorum, which is said). Merged
+    /// into another base, or with a head that is not hoist's commit, it
+    /// did not happen by hoist's rules: recorded Failed, never followed, so
+    /// it never counts as settled (soak, `promote_from`, rollback targets).
+    pub(in crate::engine) fn found_merged(
+        &self,
+        op: &mut Operation,
+        look: &PrLook,
+    ) -> crate::engine::Result<Next> {
+        let PrState::Merged { sha, by } = &look.state else {
+            return Ok(Next::Wait(self.settings.pr_poll));
+        };
+        let ours = op.commit.clone().unwrap_or_default();
+        let outside = if look.base != op.branch {
+            Some(format!(
+                "merged into `{}`, not {}",
+                one_line(&look.base, 100).replace('`', "'"),
+                op.branch
+            ))
+        } else if look.head != ours {
+            Some(format!(
+                "merged with head {}, not hoist's commit {}",
+                render::short(&one_line(&look.head, 64)),
+                render::short(&ours)
+            ))
+        } else {
+            None
+        };
+        let Some(why) = outside else {
+            self.pr_merged(op, sha, by.as_deref())?;
+            return Ok(Next::Follow);
+        };
+        let by = by
+            .as_deref()
+            .map(|b| format!(" by {}", one_line(b, 60)))
+            .unwrap_or_default();
+        let message = format!("merged outside hoist's rules{by}: {why}");
+        self.save(op, State::Failed { message })?;
+        self.delete_pr_branch(op);
+        let text = format!(
+            "#{} {}: the pull request was {why}{by}; hoist does not count it as this change \
+             (recorded failed, not followed)",
+            op.id, op.summary
+        );
+        self.notify.update(op, &text);
+        Ok(Next::Done)
+    }
+
     /// When to look again: the forge's hint, at the latest the engine's pace.
     fn pace(&self, look: &PrLook) -> Duration {
         let poll = self.settings.pr_poll;
@@ -179,7 +243,8 @@ impl Engine {
         };
         let short = if have < op.needed {
             format!(
-                " without hoist's quorum ({have} of {} approvals)",
+                " without hoist's quorum ({have} of {} approvals; it does not count as settled \
+                 for soak, promotion or rollback)",
                 op.needed
             )
         } else {
@@ -220,7 +285,16 @@ impl Engine {
                 continue;
             }
             let actor = format!("github:{}", r.login);
-            if now.contains_key(&actor) {
+            // Each person counts once: a reviewer who approved in chat (or
+            // through another linked login) is not counted again.
+            let counted = |a: &String| policy.same_person(a, &actor);
+            if now.keys().any(counted)
+                || op
+                    .approvers
+                    .iter()
+                    .filter(|a| !a.starts_with("github:"))
+                    .any(counted)
+            {
                 continue;
             }
             let groups = if teams.is_empty() {

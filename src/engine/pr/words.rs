@@ -16,6 +16,24 @@ fn flat(text: &str) -> String {
     one_line(text, VALUE_MAX).replace('`', "'")
 }
 
+/// One line of outside text for markdown prose (a PR's description or a
+/// comment): as [`flat`], and every word with an `@` or a `#` is put in a
+/// code span, so chat text can neither mention people or teams (`@org/team`
+/// notifies them) nor link issues and PRs (`#123`, `owner/repo#1`).
+pub(in crate::engine) fn prose(text: &str) -> String {
+    flat(text)
+        .split(' ')
+        .map(|w| {
+            if w.contains(['@', '#']) {
+                format!("`{w}`")
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub(super) fn title(op: &Operation) -> String {
     one_line(&op.summary, 200)
 }
@@ -38,18 +56,18 @@ pub(super) fn body(op: &Operation, env: &Environment) -> String {
     let mut out = format!(
         "**#{}** {}\n\n- Requested by `{}` ({})\n",
         op.id,
-        flat(&op.summary),
+        prose(&op.summary),
         flat(&op.actor),
-        flat(&op.chat)
+        prose(&op.chat)
     );
     if let Some(reason) = &op.reason {
-        out.push_str(&format!("- Reason: {}\n", flat(reason)));
+        out.push_str(&format!("- Reason: {}\n", prose(reason)));
     }
     if let Some(ticket) = &op.ticket {
-        out.push_str(&format!("- Ticket: {}\n", flat(ticket)));
+        out.push_str(&format!("- Ticket: {}\n", prose(ticket)));
     }
     if let Some(why) = &op.break_glass {
-        out.push_str(&format!("- Break glass: {}\n", flat(why)));
+        out.push_str(&format!("- Break glass: {}\n", prose(why)));
     }
     let have = op.approvers.len();
     let who = if op.approvers.is_empty() {
@@ -65,7 +83,7 @@ pub(super) fn body(op: &Operation, env: &Environment) -> String {
     out.push_str(&format!(
         "- Approvals: {have} of {} from {}{who}\n\n```diff\n",
         op.needed,
-        flat(&approvers_from(op, env))
+        prose(&approvers_from(op, env))
     ));
     for c in &op.changes {
         for l in &c.lines {
@@ -116,5 +134,15 @@ mod tests {
         );
         assert!(!out.contains('\u{202E}'), "{out}");
         assert_eq!(flat(&"a".repeat(1000)).chars().count(), super::VALUE_MAX);
+    }
+
+    #[test]
+    fn chat_text_in_prose_neither_mentions_nor_links() {
+        let out = super::prose("ping @octocat and @acme/sre about #12, see acme/app#3 `x`");
+        assert_eq!(
+            out,
+            "ping `@octocat` and `@acme/sre` about `#12,` see `acme/app#3` 'x'"
+        );
+        assert_eq!(super::prose("login fix"), "login fix");
     }
 }

@@ -220,7 +220,7 @@ fn a_pr_merged_by_a_person_is_merged_and_followed() {
     let said = w.said_about(1);
     assert!(
         said.iter()
-            .any(|t| t.contains("by octocat without hoist's quorum (0 of 2 approvals)")),
+            .any(|t| t.contains("by octocat without hoist's quorum (0 of 2 approvals; ")),
         "{said:?}"
     );
     assert!(
