@@ -13,6 +13,8 @@ mod support;
 
 #[path = "forge/e2e.rs"]
 mod forge_e2e;
+#[path = "forge/e2e_app.rs"]
+mod forge_e2e_app;
 #[path = "forge/e2e_crash.rs"]
 mod forge_e2e_crash;
 #[path = "forge/e2e_webhook.rs"]

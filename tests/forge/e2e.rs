@@ -198,8 +198,12 @@ fn a_prod_deploy_opens_a_pr_two_approvals_merge_it_with_its_head_and_it_is_recor
     assert_eq!(fake.deployments().len(), 1, "{:?}", fake.deployments());
 }
 
-/// Stop `bot` and read what it said on stderr.
+/// Stop `bot` once it is ready (its start-up summary said) and read what
+/// it said on stderr.
 pub fn said_by(mut bot: Bot) -> String {
+    wait_for("/readyz", || {
+        (crate::support::slack::get(&bot.addr, "/readyz").0 == 200).then_some(())
+    });
     let _ = bot.child.kill();
     let _ = bot.child.wait();
     let mut text = String::new();

@@ -59,8 +59,9 @@ fn exec_command(w: &World, fake: &FakeGitHub, actor: &str, command: &str) -> Com
         .env_remove("KUBECONFIG")
         .env_remove("KUBERNETES_SERVICE_HOST")
         .env("HOME", w.dir.path())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .envs(github_env(w, fake));
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    crate::support::no_github(&mut cmd);
+    cmd.envs(github_env(w, fake));
     cmd
 }
 

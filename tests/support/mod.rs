@@ -58,7 +58,25 @@ pub fn serve_command(world: &World, repo: &str) -> Command {
         .env_remove("HOIST_SIGNING_KEY")
         .env("HOME", world.dir.path())
         .env("GIT_CONFIG_NOSYSTEM", "1");
+    no_github(&mut cmd);
     cmd
+}
+
+/// None of the developer's GitHub settings: tests that use GitHub pass
+/// the fake's.
+pub fn no_github(cmd: &mut Command) {
+    for var in [
+        "GITHUB_TOKEN",
+        "GITHUB_APP_ID",
+        "GITHUB_APP_PRIVATE_KEY",
+        "GITHUB_APP_INSTALLATION_ID",
+        "GITHUB_API_URL",
+        "GITHUB_WEBHOOK_SECRET",
+        "HOIST_GITHUB_REPO",
+        "HOIST_GITHUB_POLL",
+    ] {
+        cmd.env_remove(var);
+    }
 }
 
 /// Run git in `dir` with a clean, deterministic configuration.
@@ -205,8 +223,9 @@ impl World {
             .env_remove("KUBECONFIG")
             .env_remove("KUBERNETES_SERVICE_HOST")
             .env("HOME", self.dir.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .envs(env.iter().copied());
+            .env("GIT_CONFIG_NOSYSTEM", "1");
+        no_github(&mut cmd);
+        cmd.envs(env.iter().copied());
         let out = cmd.output().expect("hoist runs");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
