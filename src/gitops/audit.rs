@@ -253,24 +253,37 @@ fn facts(commit: &gix::Commit<'_>, judge: Judge<'_>) -> Result<Touch, RepoError>
     })
 }
 
-/// The facts of hoist's commit a PR's merge brought in: `None` unless
-/// `commit` (whose facts are `mine`) is not good itself, has two parents,
-/// and the second carries a good signature and hoist's operation trailer.
+/// The facts of hoist's commit a PR's merge brought in, and the tree it was
+/// written on (its first parent's): `None` unless `commit` (whose facts are
+/// `mine`) is not good itself, has two parents, and the second carries a
+/// good signature and hoist's operation trailer.
 fn hoist_head(
     repo: &gix::Repository,
     commit: &gix::Commit<'_>,
     mine: &Touch,
     judge: Judge<'_>,
-) -> Result<Option<Touch>, RepoError> {
+) -> Result<Option<(Touch, Option<ObjectId>)>, RepoError> {
     if mine.verdict == Verdict::Good {
         return Ok(None);
     }
     let Some(head) = merged::second_parent(repo, commit)? else {
         return Ok(None);
     };
-    let head = facts(&head, judge)?;
-    let hoists = head.verdict == Verdict::Good && merged::is_operation(&head.trailers);
-    Ok(hoists.then_some(head))
+    let facts = facts(&head, judge)?;
+    if facts.verdict != Verdict::Good || !merged::is_operation(&facts.trailers) {
+        return Ok(None);
+    }
+    let base = match head.parent_ids().next() {
+        Some(p) => Some(
+            repo.find_commit(p.detach())
+                .map_err(err)?
+                .tree_id()
+                .map_err(err)?
+                .detach(),
+        ),
+        None => None,
+    };
+    Ok(Some((facts, base)))
 }
 
 /// Walk first parents from `tip` (see the module docs). Stops at the first
@@ -348,12 +361,16 @@ pub fn walk(
             }
             let mine = facts(&commit, judge)?;
             match hoist_head(repo, &commit, &mine, judge)? {
-                // `others[0]` is the head's files: only a file the merge
-                // took whole from hoist's commit is hoist's change.
-                Some(head) if others.len() == 1 => {
-                    let (ours, rest): (Vec<Changed>, Vec<Changed>) = changed
-                        .into_iter()
-                        .partition(|c| others[0][file_of[c.target]] == now[file_of[c.target]]);
+                // `others[0]` is the head's files: a file is hoist's change
+                // only when the merge took it whole from hoist's commit and
+                // the base held what that commit was written on.
+                Some((head, written_on)) if others.len() == 1 => {
+                    let on = blobs(repo, &mut trees, written_on, &files)?;
+                    let (ours, rest): (Vec<Changed>, Vec<Changed>) =
+                        changed.into_iter().partition(|c| {
+                            let f = file_of[c.target];
+                            others[0][f] == now[f] && on[f] == before[f]
+                        });
                     let mut rows = touches(&merged::through(&mine, &head), ours, targets);
                     rows.extend(touches(&mine, rest, targets));
                     rows.sort_by_key(|t| t.target);

@@ -68,18 +68,26 @@ type Head = (String, Vec<(String, String)>);
 
 /// Hoist's commit a PR's merge brought in, with its trailers: the second
 /// parent of a two-parent `commit`, signed by `signer`, carrying hoist's
-/// operation trailer, whose `file` is the merge's very blob `blob`.
+/// operation trailer, whose `file` is the merge's very blob `blob` and was
+/// written on the merge's first parent's blob `base`.
 fn hoist_head(
     repo: &gix::Repository,
     commit: &gix::Commit<'_>,
     file: &str,
-    blob: Option<gix::ObjectId>,
+    (base, blob): (Option<gix::ObjectId>, Option<gix::ObjectId>),
     signer: Option<&Signer>,
 ) -> Result<Option<Head>, RepoError> {
     let Some(head) = super::audit::merged::second_parent(repo, commit)? else {
         return Ok(None);
     };
     if blob_at(&head, file)? != blob || !signed_by(&head, signer) {
+        return Ok(None);
+    }
+    let written_on = match head.parent_ids().next() {
+        Some(p) => blob_at(&repo.find_commit(p.detach()).map_err(err)?, file)?,
+        None => None,
+    };
+    if written_on != base {
         return Ok(None);
     }
     let words = trailers(&head.message_raw().map_err(err)?.to_string());
@@ -123,7 +131,7 @@ pub fn history(
             let head = if signed {
                 None
             } else {
-                hoist_head(repo, &commit, &target.file, blob, signer)?
+                hoist_head(repo, &commit, &target.file, (parent_blob, blob), signer)?
             };
             let (trailers, signed_by_hoist, merged) = match head {
                 Some((sha, words)) => (words, true, Some(sha)),

@@ -6,9 +6,10 @@
 //! meets `M`, not `H`, so [`super::walk`] and [`crate::gitops::history`]
 //! ask this module: when `M` is not itself good, has exactly two parents,
 //! its second parent `H` carries a good signature by hoist's key and
-//! hoist's `Hoist-Operation` trailer, and a target's file in `M` is the very
-//! blob `H` wrote (the merge brought exactly hoist's change to that file),
-//! the change to that target is hoist's: shown as `M` (its id, time, author
+//! hoist's `Hoist-Operation` trailer, and the merge brought exactly hoist's
+//! change to a target's file (the file in `M` is the very blob `H` wrote,
+//! and the file in `M`'s first parent is the one `H` was written on), the
+//! change to that target is hoist's: shown as `M` (its id, time, author
 //! and subject) with `H`'s trailers, verdict and signer, and `merged: H`.
 //!
 //! `M`'s own trailers are never trusted, even beside a good `H`: anyone
@@ -20,8 +21,14 @@
 //!
 //! A file in `M` that differs from `H`'s (other changes merged into the same
 //! file, a conflict resolved by hand) is out of band, like any edit nobody
-//! signed. `squash` and `rebase` merges write new commits that hoist never
-//! signed: nothing in git proves hoist made them, so they stay out of band.
+//! signed; so is a merge of an old `H` onto a base whose file has moved on
+//! since `H` was written (a rollback dressed in a past operation's words).
+//! A merge of an `H` whose operation hoist never merged (denied, cancelled)
+//! onto an unchanged file cannot be told from the real one in git: the
+//! operation named is in hoist's journal, which says how it ended.
+//!
+//! `squash` and `rebase` merges write new commits that hoist never signed:
+//! nothing in git proves hoist made them, so they stay out of band.
 
 use crate::engine::ports::{RepoError, Touch};
 

@@ -2,7 +2,8 @@
 //! signed ones signed with a generated key the way `GitRepo::commit` signs.
 //! One history holds a merge of hoist's commit (its own message forging an
 //! approval), a merge whose file is not hoist's, a merge of an unsigned
-//! commit, a merge of a commit signed by another key and a squash; the
+//! commit, a merge of a commit signed by another key, a squash, and hoist's
+//! first commit merged again to roll the file back; the
 //! audit's walk, its rows and the `history` walk read it.
 
 use crate::engine::ports::{Touch, Verdict};
@@ -113,6 +114,8 @@ struct History {
     m_stranger: ObjectId,
     /// A squash of a hoist change: hoist's words, nobody's signature (v6).
     squash: ObjectId,
+    /// The old hoist commit merged again onto v6: back to v2 in its words.
+    m_replay: ObjectId,
 }
 
 fn build() -> History {
@@ -180,16 +183,20 @@ fn build() -> History {
     let v6 = prod("v6", 5);
     let files = [(FILE, v6.as_str()), ("other.yaml", "a: 2\n")];
     let squash = repo.commit(&[m_stranger], &files, &HOIST_V2.replace("v2", "v6"), None);
+    let h_good_files = [(FILE, prod("v2", 1)), ("other.yaml", "a: 2\n".into())];
+    let files: Vec<(&str, &str)> = h_good_files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+    let m_replay = repo.commit(&[squash, h_good], &files, MERGE_7, None);
     History {
         repo,
         key,
-        tip: squash,
+        tip: m_replay,
         h_good,
         m_good,
         m_mixed,
         m_unsigned,
         m_stranger,
         squash,
+        m_replay,
     }
 }
 
@@ -262,6 +269,7 @@ fn merges_of_other_files_unsigned_or_strangers_commits_and_squashes_are_out_of_b
         (h.m_unsigned, "v4"),
         (h.m_stranger, "v5"),
         (h.squash, "v6"),
+        (h.m_replay, "v2"),
     ] {
         let t = row(&touches, sha);
         assert!(!t.via_hoist(), "{t:#?}");
@@ -272,8 +280,8 @@ fn merges_of_other_files_unsigned_or_strangers_commits_and_squashes_are_out_of_b
             "the merge's own verdict: {t:#?}"
         );
     }
-    // Every change of the target has one row: seed, four merges and the squash.
-    assert_eq!(touches.len(), 6, "{touches:#?}");
+    // Every change of the target has one row: seed, five merges and the squash.
+    assert_eq!(touches.len(), 7, "{touches:#?}");
     let names = [("prod".to_string(), "api".to_string())];
     let rows = report::rows(&touches, &names);
     assert_eq!(rows.iter().filter(|r| r.via == "hoist").count(), 1);
@@ -298,8 +306,9 @@ fn history_reads_a_hoist_merge_through_its_signed_commit_and_nothing_else() {
         .collect();
     let s = |id: ObjectId| id.to_string();
     assert_eq!(
-        seen[..5],
+        seen[..6],
         [
+            (s(h.m_replay), Some("v2"), false, false),
             (s(h.squash), Some("v6"), false, false),
             (s(h.m_stranger), Some("v5"), false, false),
             (s(h.m_unsigned), Some("v4"), false, false),
@@ -307,7 +316,7 @@ fn history_reads_a_hoist_merge_through_its_signed_commit_and_nothing_else() {
             (s(h.m_good), Some("v2"), true, true),
         ]
     );
-    let good = &revs[4];
+    let good = &revs[5];
     assert_eq!(good.merged, Some(h.h_good.to_string()));
     assert!(
         good.trailers.iter().all(|(_, v)| v != "slack:EVIL"),
