@@ -253,4 +253,35 @@ apps:
         assert_eq!(r.state, "refused");
         assert!(r.message.contains("did you mean `prod`?"), "{}", r.message);
     }
+
+    #[test]
+    fn a_pr_merge_through_hoist_is_counted_as_such() {
+        use crate::engine::ports::{Touch, Verdict};
+        let touch = |merged: Option<&str>, verdict: Verdict| Touch {
+            sha: "m".repeat(40),
+            time: 1_795_600_800,
+            author: "GitHub <noreply@github.com>".into(),
+            subject: "Merge pull request #7".into(),
+            trailers: vec![("Hoist-Operation".into(), "7".into())],
+            verdict,
+            signer: None,
+            merged: merged.map(String::from),
+            target: 0,
+            old: Some("v1".into()),
+            new: Some("v2".into()),
+        };
+        let apps = ["api".to_string()];
+        let touches = [
+            touch(Some(&"h".repeat(40)), Verdict::Good),
+            touch(None, Verdict::Good),
+            touch(None, Verdict::UnknownKey),
+        ];
+        let text = super::summary("audit prod", &touches, &apps, "prod");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[1],
+            "  through hoist: 2 (break-glass: 0, merged via PR: 1)"
+        );
+        assert!(lines[2].starts_with("  out of band: 1 "), "{text}");
+    }
 }
