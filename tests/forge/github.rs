@@ -109,6 +109,14 @@ fn a_look_waits_for_mergeable_and_counts_each_reviewers_latest_review() {
     s.fake.add_review(1, "dave", "APPROVED", &head);
     s.fake.add_review(1, "dave", "DISMISSED", &head);
     s.fake.add_review(1, "evil[bot]", "APPROVED", &head);
+    // Anyone may review a public repository: only those with write
+    // access count.
+    s.fake
+        .add_review_as(1, "mallory", "APPROVED", &head, "NONE");
+    s.fake
+        .add_review_as(1, "trent", "APPROVED", &head, "CONTRIBUTOR");
+    s.fake.add_review_as(1, "olga", "APPROVED", &head, "OWNER");
+    s.fake.add_review_as(1, "mia", "APPROVED", &head, "MEMBER");
     let second = gh.look(1).unwrap();
     assert_eq!(second.mergeable, Some(true));
     assert_eq!(second.again_in, None);
@@ -117,7 +125,14 @@ fn a_look_waits_for_mergeable_and_counts_each_reviewers_latest_review() {
         .iter()
         .map(|a| (a.login.as_str(), a.commit.as_str()))
         .collect();
-    assert_eq!(approvers, [("bob", head.as_str())]);
+    assert_eq!(
+        approvers,
+        [
+            ("bob", head.as_str()),
+            ("mia", head.as_str()),
+            ("olga", head.as_str())
+        ]
+    );
 }
 
 #[test]
@@ -153,6 +168,71 @@ fn checks_combine_statuses_and_check_runs() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn opening_again_finds_the_pr_into_the_same_base_only() {
+    let s = setup();
+    s.branch("hoist/op1", "README.md", "one\n");
+    let main = s.w.tip();
+    bare_git(&s.w.origin, &["update-ref", "refs/heads/staging", &main]);
+    let gh = s.token();
+    let staging = Draft {
+        base: "staging".into(),
+        ..s.draft("hoist/op1")
+    };
+    assert_eq!(gh.open(&staging).unwrap().number, 1);
+    assert_eq!(gh.open(&s.draft("hoist/op1")).unwrap().number, 2);
+    assert_eq!(gh.open(&s.draft("hoist/op1")).unwrap().number, 2, "not #1");
+    let listed = s.fake.calls();
+    let listed = listed
+        .iter()
+        .rfind(|c| c.method == "GET" && c.path.contains("/pulls?"));
+    assert!(listed.unwrap().path.contains("base=main"), "{listed:?}");
+    // A list that names a PR into another base is not taken for it.
+    s.fake.list_any_base();
+    match gh.open(&s.draft("hoist/op1")) {
+        Err(ForgeError::Refused(why)) => {
+            assert!(why.contains("#1 into \"staging\""), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn refused_labels_still_give_the_opened_pr() {
+    let s = setup();
+    s.branch("hoist/op1", "README.md", "one\n");
+    let gh = s.token();
+    s.fake.refuse_labels();
+    let pr = gh.open(&s.draft("hoist/op1")).unwrap();
+    assert_eq!(pr.number, 1);
+    assert!(s.fake.pr(1).open && s.fake.pr(1).labels.is_empty());
+    let calls = s.fake.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.path.ends_with("/issues/1/labels") && c.status == 422),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn a_blocked_pr_with_no_checks_is_pending_not_passing() {
+    let s = setup();
+    let head = s.branch("hoist/op1", "README.md", "one\n");
+    let gh = s.token();
+    gh.open(&s.draft("hoist/op1")).unwrap();
+    assert_eq!(gh.look(1).unwrap().checks, Checks::Passing, "none required");
+    s.fake.protect(1);
+    let blocked = Checks::Pending(hoist::forge::github::BLOCKED.into());
+    assert_eq!(gh.look(1).unwrap().checks, blocked);
+    s.fake
+        .set_check(&head, "build", "completed", Some("success"));
+    assert_eq!(gh.look(1).unwrap().checks, blocked, "still wants something");
+    s.fake
+        .set_check(&head, "build", "completed", Some("failure"));
+    assert_eq!(gh.look(1).unwrap().checks, Checks::Failing("build".into()));
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 use crate::forge_github::setup;
 use crate::support::github::{APP_ID, INSTALLATION, TOKEN};
-use hoist::engine::ports::{Forge, ForgeError};
+use hoist::engine::ports::{Checks, Forge, ForgeError};
 use hoist::forge::github::{Auth, Config, GitHub, Pace};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -144,7 +144,11 @@ fn an_app_token_is_issued_refreshed_before_expiry_and_used_by_git() {
         installation_id: INSTALLATION,
     };
     match other.teams_of("bob", &["acme/sre".into()]) {
-        Err(ForgeError::Refused(why)) => assert!(why.contains("401"), "{why}"),
+        // Not final: a 401 is asked again (with backoff) by the engine.
+        Err(e @ ForgeError::Api { .. }) => {
+            let why = std::error::Error::source(&e).unwrap().to_string();
+            assert!(why.contains("401"), "{why}")
+        }
         other => panic!("a JWT signed with another key: {other:?}"),
     }
     assert!(s.fake.issued().is_empty());
@@ -211,6 +215,103 @@ fn a_huge_answer_is_an_error_not_a_read() {
         pace: Pace::default(),
     });
     assert!(matches!(bad, Err(ForgeError::Refused(_))));
+    for api_url in ["http://ghe.example.com/api/v3", "ftp://127.0.0.1:1"] {
+        let plain = GitHub::connect(Config {
+            api_url: api_url.into(),
+            owner: "acme".into(),
+            repo: "config".into(),
+            auth: Auth::Token(TOKEN.into()),
+            pace: Pace::default(),
+        });
+        assert!(
+            matches!(plain, Err(ForgeError::Refused(ref why)) if why.contains("https")),
+            "{api_url}: the token would travel in the clear"
+        );
+    }
+}
+
+#[test]
+fn a_large_answer_is_not_remembered_for_conditional_requests() {
+    let s = setup();
+    s.branch("hoist/op1", "README.md", "one\n");
+    let gh = s.token();
+    gh.open(&s.draft("hoist/op1")).unwrap();
+    s.fake.set_body(1, &"x".repeat(300 << 10));
+    for _ in 0..3 {
+        gh.look(1).unwrap();
+    }
+    let calls = s.fake.calls();
+    let pulls: Vec<_> = calls
+        .iter()
+        .filter(|c| c.path.ends_with("/pulls/1"))
+        .collect();
+    assert_eq!(pulls.len(), 3);
+    assert!(pulls.iter().all(|c| c.status == 200), "{pulls:?}");
+    assert!(
+        calls.iter().any(|c| c.status == 304),
+        "small ones still are"
+    );
+}
+
+#[test]
+fn a_wrong_token_is_an_error_worth_asking_again() {
+    let s = setup();
+    let gh = s.github(Auth::Token("ghp_wrong".into()), Pace::default());
+    match gh.look(1) {
+        Err(e @ ForgeError::Api { .. }) => {
+            let why = std::error::Error::source(&e).unwrap().to_string();
+            assert!(why.contains("401"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_failing_status_past_the_first_page_fails_and_cut_lists_are_errors() {
+    let s = setup();
+    let head = s.branch("hoist/op1", "README.md", "one\n");
+    let gh = s.token();
+    gh.open(&s.draft("hoist/op1")).unwrap();
+    for i in 0..100 {
+        s.fake.set_status(&head, &format!("ci/{i}"), "success");
+    }
+    s.fake.set_status(&head, "ci/late", "failure");
+    assert_eq!(
+        gh.look(1).unwrap().checks,
+        Checks::Failing("101 commit statuses".into())
+    );
+    s.fake.set_status(&head, "ci/late", "success");
+    assert_eq!(gh.look(1).unwrap().checks, Checks::Passing);
+    for i in 0..1000 {
+        s.fake
+            .set_check(&head, &format!("c{i}"), "completed", Some("success"));
+    }
+    assert_eq!(gh.look(1).unwrap().checks, Checks::Passing, "10 pages");
+    s.fake
+        .set_check(&head, "c1000", "completed", Some("failure"));
+    match gh.look(1) {
+        Err(e @ ForgeError::Api { .. }) => {
+            let why = std::error::Error::source(&e).unwrap().to_string();
+            assert!(why.contains("too many check runs"), "{why}")
+        }
+        other => panic!("a failing run past the pages read: {other:?}"),
+    }
+    let s = setup();
+    let head = s.branch("hoist/op1", "README.md", "one\n");
+    let gh = s.token();
+    gh.open(&s.draft("hoist/op1")).unwrap();
+    for _ in 0..999 {
+        s.fake.add_review(1, "bob", "APPROVED", &head);
+    }
+    assert_eq!(gh.look(1).unwrap().approvals.len(), 1);
+    s.fake.add_review(1, "bob", "CHANGES_REQUESTED", &head);
+    match gh.look(1) {
+        Err(e @ ForgeError::Api { .. }) => {
+            let why = std::error::Error::source(&e).unwrap().to_string();
+            assert!(why.contains("too many reviews"), "{why}")
+        }
+        other => panic!("a review past the pages read: {other:?}"),
+    }
 }
 
 #[test]

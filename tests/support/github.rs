@@ -59,6 +59,9 @@ pub struct Pr {
     reads: u32,
     /// A test said merging is blocked (405 with this message).
     pub blocked: Option<String>,
+    /// A test said branch protection wants more (`mergeable_state`
+    /// `blocked`).
+    pub protected: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +101,10 @@ struct State {
     spent_until: Option<i64>,
     /// The App's public key: JWTs must be RS256-signed with it.
     app_key: Option<rsa::RsaPublicKey>,
+    /// Labelling answers 422 (the token may not create labels).
+    refuse_labels: bool,
+    /// Listing pulls ignores `base` (a hostile or buggy answer).
+    list_any_base: bool,
 }
 
 pub struct FakeGitHub {
@@ -218,7 +225,13 @@ impl FakeGitHub {
         list.retain(|r| r.0 != context);
         list.push((context.into(), state.into()));
     }
+    /// A review by a collaborator.
     pub fn add_review(&self, n: u64, login: &str, state: &str, commit: &str) {
+        self.add_review_as(n, login, state, commit, "COLLABORATOR");
+    }
+    /// A review whose `author_association` is `association` (`NONE`,
+    /// `CONTRIBUTOR`, `MEMBER`, ...).
+    pub fn add_review_as(&self, n: u64, login: &str, state: &str, commit: &str, association: &str) {
         let mut s = self.state.lock().unwrap();
         let list = s.reviews.entry(n).or_default();
         let id = list.len() as u64 + 80;
@@ -227,7 +240,7 @@ impl FakeGitHub {
             "user": { "login": login, "id": 1, "type": "User" },
             "body": "", "state": state, "commit_id": commit,
             "html_url": format!("https://github.com/o/r/pull/{n}#pullrequestreview-{id}"),
-            "submitted_at": "2026-01-01T00:00:00Z", "author_association": "MEMBER",
+            "submitted_at": "2026-01-01T00:00:00Z", "author_association": association,
         }));
     }
     pub fn set_team(&self, org: &str, slug: &str, members: &[&str]) {
@@ -241,6 +254,25 @@ impl FakeGitHub {
     /// Replace PR `n`'s body (as a person editing it on GitHub would).
     pub fn set_body(&self, n: u64, body: &str) {
         self.state.lock().unwrap().prs.get_mut(&n).unwrap().body = body.into();
+    }
+    /// Branch protection wants more of PR `n` (`mergeable_state`
+    /// `blocked`).
+    pub fn protect(&self, n: u64) {
+        self.state
+            .lock()
+            .unwrap()
+            .prs
+            .get_mut(&n)
+            .unwrap()
+            .protected = true;
+    }
+    /// Labelling answers 422 from now on.
+    pub fn refuse_labels(&self) {
+        self.state.lock().unwrap().refuse_labels = true;
+    }
+    /// Listing pulls ignores the `base` asked for from now on.
+    pub fn list_any_base(&self) {
+        self.state.lock().unwrap().list_any_base = true;
     }
     /// Merging PR `n` answers 405 with `message`.
     pub fn block_merge(&self, n: u64, message: &str) {

@@ -5,7 +5,15 @@
 //! hoist's own pacing of content-creating requests (one at a time, through
 //! [`Pacer`]), conditional GETs (a remembered `ETag` is sent back as
 //! `If-None-Match`; a 304 answers with the remembered body and costs no
-//! rate limit), and the `Authorization` header from [`Auther`].
+//! rate limit; the remembered answers are bounded in bytes, see
+//! [`Etags`]), and the `Authorization` header from [`Auther`].
+//!
+//! A 401 is not taken as final: an App's installation token may have been
+//! revoked or expired early, so it is dropped and a new one is asked for on
+//! the next request, and the error is [`ForgeError::Api`], which the engine
+//! asks again with backoff. A `GITHUB_TOKEN` that is really wrong keeps
+//! failing that way (each attempt logged) instead of failing the operation
+//! for good.
 //!
 //! Requests go through octocrab's raw calls (its client: hyper, rustls
 //! with ring): octocrab's typed models would drop the headers the limits
@@ -27,8 +35,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest answer read; a larger one is an error, not a truncated read.
 pub const MAX_BODY: usize = 4 << 20;
-/// How many `ETag`s are remembered (the cache is emptied when full).
+/// How many `ETag`s are remembered at most.
 const MAX_ETAGS: usize = 1024;
+/// The bytes of remembered answers at most, all together (the cache is
+/// emptied when one more would not fit).
+const MAX_ETAG_BYTES: usize = 8 << 20;
+/// A larger answer is not remembered (asked for in full each time).
+const MAX_ETAG_BODY: usize = 256 << 10;
 /// The wait when GitHub limits without saying how long (its guidance: a
 /// minute at least).
 const SECONDARY_WAIT: Duration = Duration::from_secs(60);
@@ -62,8 +75,9 @@ impl Reply {
             .unwrap_or_default()
     }
 
-    /// Success, or the error the status means: 404 missing, 401/403/422
-    /// refused, anything else an API failure worth asking again.
+    /// Success, or the error the status means: 404 missing, 403/422
+    /// refused, anything else (a 401 too: see the module's words) an API
+    /// failure worth asking again.
     pub fn ok(self, doing: &str) -> Result<Reply, ForgeError> {
         if self.status.is_success() {
             return Ok(self);
@@ -75,7 +89,7 @@ impl Reply {
         );
         Err(match self.status.as_u16() {
             404 => ForgeError::Missing(doing.to_string()),
-            401 | 403 | 422 => ForgeError::Refused(said),
+            403 | 422 => ForgeError::Refused(said),
             _ => ForgeError::api(doing.to_string(), said),
         })
     }
@@ -87,6 +101,59 @@ struct Cached {
     body: Vec<u8>,
 }
 
+/// The answers remembered for conditional GETs, by path: at most
+/// [`MAX_ETAGS`] of them, at most [`MAX_ETAG_BYTES`] of bodies together,
+/// none larger than [`MAX_ETAG_BODY`].
+#[derive(Debug, Default)]
+struct Etags {
+    by_path: HashMap<String, Cached>,
+    bytes: usize,
+}
+
+impl Etags {
+    fn etag(&self, path: &str) -> Option<String> {
+        self.by_path.get(path).map(|c| c.etag.clone())
+    }
+
+    fn body(&self, path: &str) -> Option<Vec<u8>> {
+        self.by_path.get(path).map(|c| c.body.clone())
+    }
+
+    /// Remember `body` under `etag` for `path` (a too large body is not
+    /// remembered, and forgets what `path` had).
+    fn insert(&mut self, path: &str, etag: &str, body: &[u8]) {
+        if let Some(old) = self.by_path.remove(path) {
+            self.bytes -= old.body.len();
+        }
+        if body.len() > MAX_ETAG_BODY {
+            return;
+        }
+        if self.by_path.len() >= MAX_ETAGS || self.bytes + body.len() > MAX_ETAG_BYTES {
+            self.by_path.clear();
+            self.bytes = 0;
+        }
+        self.bytes += body.len();
+        self.by_path.insert(
+            path.to_string(),
+            Cached {
+                etag: etag.to_string(),
+                body: body.to_vec(),
+            },
+        );
+    }
+
+    /// Bodies remembered, in bytes.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.by_path.len()
+    }
+}
+
 /// The connection to one GitHub API.
 pub struct Api {
     crab: Octocrab,
@@ -94,7 +161,7 @@ pub struct Api {
     pacer: Pacer,
     /// Who this is, in errors ("GitHub acme/config").
     pub name: String,
-    etags: Mutex<HashMap<String, Cached>>,
+    etags: Mutex<Etags>,
     /// Nothing is sent before this (the primary limit is spent).
     blocked_until: Mutex<Option<SystemTime>>,
     /// At most one content-creating request in flight.
@@ -123,7 +190,7 @@ impl Api {
             auth,
             pacer,
             name,
-            etags: Mutex::new(HashMap::new()),
+            etags: Mutex::new(Etags::default()),
             blocked_until: Mutex::new(None),
             content: tokio::sync::Mutex::new(()),
         }
@@ -187,7 +254,7 @@ impl Api {
             source: crate::engine::ports::Cause::new(e),
         };
         let etag = (method == Method::GET)
-            .then(|| self.etags.lock().unwrap().get(path).map(|c| c.etag.clone()))
+            .then(|| self.etags.lock().unwrap().etag(path))
             .flatten();
         let mut builder = http::Request::builder()
             .method(method.clone())
@@ -233,7 +300,7 @@ impl Api {
         };
         self.note_limits(&reply)?;
         if reply.status == StatusCode::NOT_MODIFIED {
-            let cached = self.etags.lock().unwrap().get(path).map(|c| c.body.clone());
+            let cached = self.etags.lock().unwrap().body(path);
             match cached {
                 Some(body) => {
                     reply.status = StatusCode::OK;
@@ -253,17 +320,7 @@ impl Api {
             return;
         };
         let Ok(etag) = etag.to_str() else { return };
-        let mut etags = self.etags.lock().unwrap();
-        if etags.len() >= MAX_ETAGS {
-            etags.clear();
-        }
-        etags.insert(
-            path.to_string(),
-            Cached {
-                etag: etag.to_string(),
-                body: reply.body.clone(),
-            },
-        );
+        self.etags.lock().unwrap().insert(path, etag, &reply.body);
     }
 
     /// Read the rate-limit headers: a spent primary limit blocks further
@@ -298,5 +355,32 @@ impl Api {
         let mut blocked = self.blocked_until.lock().unwrap();
         *blocked = Some(blocked.map_or(until, |b| b.max(until)));
         Err(self.limited(wait))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_answers_are_bounded_in_bytes_and_large_ones_are_not_kept() {
+        let mut etags = Etags::default();
+        let body = vec![b'x'; MAX_ETAG_BODY];
+        for i in 0..100 {
+            etags.insert(&format!("/p/{i}"), "W/\"1\"", &body);
+            assert!(etags.bytes() <= MAX_ETAG_BYTES, "{}", etags.bytes());
+        }
+        assert!(etags.len() >= 1 && etags.len() <= MAX_ETAG_BYTES / MAX_ETAG_BODY);
+        etags.insert("/p/99", "W/\"2\"", &vec![b'y'; MAX_ETAG_BODY + 1]);
+        assert_eq!(etags.etag("/p/99"), None, "too large: forgotten, not kept");
+        let before = etags.bytes();
+        etags.insert("/small", "W/\"3\"", b"{}");
+        etags.insert("/small", "W/\"4\"", b"{ }");
+        assert_eq!(etags.bytes(), before + 3, "a path counted once");
+        assert_eq!(etags.etag("/small").as_deref(), Some("W/\"4\""));
+        for i in 0..MAX_ETAGS + 1 {
+            etags.insert(&format!("/n/{i}"), "e", b"");
+            assert!(etags.len() <= MAX_ETAGS);
+        }
     }
 }

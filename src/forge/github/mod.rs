@@ -14,15 +14,16 @@
 mod api;
 mod app;
 mod deploy;
+mod look;
 mod names;
 mod pace;
 mod pulls;
 
 pub use api::{MAX_BODY, REQUEST_TIMEOUT};
 pub use app::{Auth, REFRESH_BEFORE};
-pub use names::repo_from_url;
+pub use look::{BLOCKED, MERGEABLE_AGAIN};
+pub use names::{repo_from_url, token_goes_to};
 pub use pace::Pace;
-pub use pulls::MERGEABLE_AGAIN;
 
 use crate::engine::ports::{
     DeploymentState, Draft, Forge, ForgeError, MergeMethod, Merged, PrLook, PullRequest, Wake,
@@ -85,10 +86,9 @@ impl GitHub {
             )));
         }
         let api_url = config.api_url.trim_end_matches('/');
-        let lower = api_url.to_ascii_lowercase();
-        if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+        if names::api_host(api_url).is_none() {
             return Err(ForgeError::Refused(format!(
-                "the GitHub API URL {:?} is not http(s)",
+                "the GitHub API URL {:?} is not https (http only on 127.0.0.1 or localhost)",
                 names_shown(api_url)
             )));
         }

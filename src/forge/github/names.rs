@@ -1,8 +1,8 @@
 //! The names that reach a GitHub URL or come back from GitHub, checked:
 //! owners, repositories, teams and branch segments (no path tricks, each
 //! percent-encoded where it may hold more than plain characters), logins
-//! (`[A-Za-z0-9-]{1,39}`), commit ids, and the repository a git remote URL
-//! points at.
+//! (`[A-Za-z0-9-]{1,39}`), commit ids, the repository a git remote URL
+//! points at, and which git remotes GitHub's token may be handed to.
 
 /// A GitHub login: 1 to 39 letters, digits and dashes.
 pub fn is_login(s: &str) -> bool {
@@ -69,6 +69,51 @@ pub fn repo_from_url(url: &str) -> Option<(String, String)> {
     (is_name(owner) && is_name(repo)).then(|| (owner.to_string(), repo.to_string()))
 }
 
+/// The host of an http(s) URL, lower-case, without user or port, when the
+/// URL is https, or http on the loopback (tests); `None` otherwise.
+fn secure_host(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        format!("[{}]", v6.split(']').next()?)
+    } else {
+        host_port.split(':').next()?.to_string()
+    };
+    let host = host.to_ascii_lowercase();
+    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Some(host),
+        "http" if matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") => Some(host),
+        _ => None,
+    }
+}
+
+/// The host of a GitHub API URL hoist may use: https (http only on
+/// 127.0.0.1 or localhost, which tests use).
+pub fn api_host(api_url: &str) -> Option<String> {
+    secure_host(api_url)
+}
+
+/// Whether GitHub's token (the App's, or `GITHUB_TOKEN`) may be handed to
+/// git for `remote`: only over https (http on the loopback) to the GitHub
+/// the API at `api_url` belongs to: github.com for `api.github.com`, the
+/// API's own host for GitHub Enterprise (`https://HOST/api/v3`). Any other
+/// host would be given a credential that is not its own.
+pub fn token_goes_to(api_url: &str, remote: &str) -> bool {
+    let Some(api) = api_host(api_url) else {
+        return false;
+    };
+    let github = if api == "api.github.com" {
+        "github.com".to_string()
+    } else {
+        api
+    };
+    secure_host(remote).is_some_and(|host| host == github)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +148,48 @@ mod tests {
         ] {
             assert_eq!(repo_from_url(url), None, "{url:?}");
         }
+    }
+
+    #[test]
+    fn the_token_goes_to_the_githubs_own_git_host_over_https_only() {
+        let com = "https://api.github.com";
+        let ghe = "https://GHE.example.com/api/v3";
+        let local = "http://127.0.0.1:4000";
+        for (api, remote) in [
+            (com, "https://github.com/acme/config.git"),
+            (com, "https://x-access-token@GitHub.com/acme/config"),
+            (ghe, "https://ghe.example.com/acme/config.git"),
+            (ghe, "https://ghe.example.com:8443/acme/config.git"),
+            (local, "http://127.0.0.1:4001/config.git"),
+        ] {
+            assert!(token_goes_to(api, remote), "{api} {remote}");
+        }
+        for (api, remote) in [
+            (com, "https://git.internal/acme/config.git"),
+            (com, "http://github.com/acme/config.git"),
+            (com, "https://github.com.evil.example/acme/config"),
+            (com, "https://github.com@evil.example/acme/config"),
+            (com, "ssh://git@github.com/acme/config"),
+            (com, "git@github.com:acme/config.git"),
+            (com, "/srv/acme/config"),
+            (com, "https://api.github.com/acme/config"),
+            (ghe, "https://github.com/acme/config.git"),
+            (ghe, "https://evil.example/ghe.example.com/acme/config"),
+            (local, "http://10.0.0.1/config.git"),
+            (
+                "http://ghe.example.com/api/v3",
+                "http://ghe.example.com/acme/config",
+            ),
+            (
+                "http://ghe.example.com/api/v3",
+                "https://ghe.example.com/acme/config",
+            ),
+        ] {
+            assert!(!token_goes_to(api, remote), "{api} {remote}");
+        }
+        assert_eq!(api_host("http://localhost:1").as_deref(), Some("localhost"));
+        assert_eq!(api_host("http://ghe.example.com/api/v3"), None);
+        assert_eq!(api_host("ftp://ghe.example.com"), None);
     }
 
     #[test]

@@ -1,29 +1,18 @@
 //! The pull-request calls of the [`Forge`](crate::engine::ports::Forge)
-//! port over GitHub's REST API, for one repository: open (finding the one
-//! already open for the head after a 422), look (the PR, its reviews, its
-//! head's combined status and check runs), merge with the expected head
-//! sha, close with a comment, describe, and delete hoist's branch. Every
-//! word GitHub sends back (titles, messages, check names, logins) is
-//! checked or flattened and bounded before it leaves here.
+//! port over GitHub's REST API that change something, for one repository:
+//! open (finding the one already open for the head and base after a 422;
+//! labels best effort), merge with the expected head sha, close with a
+//! comment, describe, and delete hoist's branch. Reading a PR is in
+//! [`super::look`]. Every word GitHub sends back is checked or flattened
+//! and bounded before it leaves here.
 
-use super::api::{Api, Reply};
+use super::api::Api;
 use super::names::{is_login, is_sha, segment};
 use crate::engine::one_line;
-use crate::engine::ports::{
-    Checks, Draft, ForgeError, MergeMethod, Merged, PrLook, PrState, PullRequest, ReviewApproval,
-};
+use crate::engine::ports::{Draft, ForgeError, MergeMethod, Merged, PullRequest};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::BTreeMap;
-use std::time::Duration;
-
-/// Pages of reviews or check runs read at most (100 each).
-const MAX_PAGES: u32 = 10;
-/// How soon to look again while GitHub computes `mergeable`.
-pub const MERGEABLE_AGAIN: Duration = Duration::from_secs(3);
-/// Check names named in a `Pending`/`Failing` text at most.
-const MAX_NAMED: usize = 5;
 
 /// One repository on one GitHub.
 #[derive(Debug)]
@@ -35,45 +24,42 @@ pub struct Repo {
 }
 
 #[derive(Deserialize)]
-struct Login {
-    login: String,
+pub(super) struct Login {
+    pub login: String,
 }
 
 #[derive(Deserialize)]
-struct Head {
-    sha: String,
+pub(super) struct Head {
+    pub sha: String,
 }
 
 #[derive(Deserialize)]
-struct Base {
+pub(super) struct Base {
     #[serde(rename = "ref")]
-    name: String,
+    pub name: String,
 }
 
+/// A pull request as GitHub sends it (the fields hoist reads).
 #[derive(Deserialize)]
-struct Pull {
-    number: u64,
-    html_url: String,
+pub(super) struct Pull {
+    pub number: u64,
+    pub html_url: String,
     #[serde(default)]
-    state: String,
+    pub state: String,
     #[serde(default)]
-    merged: bool,
-    merge_commit_sha: Option<String>,
-    mergeable: Option<bool>,
-    merged_by: Option<Login>,
-    head: Head,
-    base: Base,
-}
-
-#[derive(Deserialize)]
-struct Review {
-    user: Option<Login>,
-    state: String,
-    commit_id: Option<String>,
+    pub merged: bool,
+    pub merge_commit_sha: Option<String>,
+    pub mergeable: Option<bool>,
+    /// `clean`, `blocked` (branch protection wants something), ...
+    #[serde(default)]
+    pub mergeable_state: String,
+    pub merged_by: Option<Login>,
+    pub head: Head,
+    pub base: Base,
 }
 
 /// A login as GitHub sent it, if it is one.
-fn login(l: Option<Login>) -> Option<String> {
+pub(super) fn login(l: Option<Login>) -> Option<String> {
     l.map(|l| l.login).filter(|l| is_login(l))
 }
 
@@ -82,7 +68,7 @@ fn url_of(html_url: &str) -> String {
 }
 
 impl Repo {
-    fn path(&self, rest: &str) -> String {
+    pub(super) fn path(&self, rest: &str) -> String {
         format!("{}{rest}", self.prefix)
     }
 
@@ -101,29 +87,48 @@ impl Repo {
         let pull: Pull = if reply.status == StatusCode::UNPROCESSABLE_ENTITY
             && String::from_utf8_lossy(&reply.body).contains("A pull request already exists")
         {
-            self.open_from(&draft.head, &doing).await?
+            self.open_from(draft, &doing).await?
         } else {
             reply.ok(&doing)?.json(&doing)?
         };
-        if !draft.labels.is_empty() {
-            let doing = format!("labelling pull request #{}", pull.number);
-            let labels = json!({ "labels": draft.labels });
-            let path = self.path(&format!("/issues/{}/labels", pull.number));
-            self.api
-                .call(Method::POST, &path, Some(&labels), &doing)
-                .await?
-                .ok(&doing)?;
-        }
-        Ok(PullRequest {
+        let pr = PullRequest {
             number: pull.number,
             url: url_of(&pull.html_url),
-        })
+        };
+        // The PR is open from here on: nothing below may turn it into an
+        // error (the caller would not know of a PR it has to close).
+        if let Err(e) = self.label(pull.number, &draft.labels).await {
+            tracing::warn!(
+                pr = pull.number,
+                error = %one_line(&e.to_string(), 300),
+                "could not label the pull request (labels are best effort)"
+            );
+        }
+        Ok(pr)
     }
 
-    /// The open PR from `head` (after GitHub said one exists).
-    async fn open_from(&self, head: &str, doing: &str) -> Result<Pull, ForgeError> {
+    /// Add `labels` to PR `number` (GitHub creates unknown ones, or refuses
+    /// with 422 when the token may not).
+    async fn label(&self, number: u64, labels: &[String]) -> Result<(), ForgeError> {
+        if labels.is_empty() {
+            return Ok(());
+        }
+        let doing = format!("labelling pull request #{number}");
+        let labels = json!({ "labels": labels });
+        let path = self.path(&format!("/issues/{number}/labels"));
+        self.api
+            .call(Method::POST, &path, Some(&labels), &doing)
+            .await?
+            .ok(&doing)?;
+        Ok(())
+    }
+
+    /// The open PR from the draft's head into its base (after GitHub said
+    /// one exists); one into another base is not it.
+    async fn open_from(&self, draft: &Draft, doing: &str) -> Result<Pull, ForgeError> {
         let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("head", &format!("{}:{head}", self.owner))
+            .append_pair("head", &format!("{}:{}", self.owner, draft.head))
+            .append_pair("base", &draft.base)
             .append_pair("state", "open")
             .finish();
         let pulls: Vec<Pull> = self
@@ -137,180 +142,20 @@ impl Repo {
             .await?
             .ok(doing)?
             .json(doing)?;
-        pulls.into_iter().next().ok_or_else(|| {
-            ForgeError::Refused(format!("{doing}: GitHub says one exists but lists none"))
-        })
-    }
-
-    pub async fn look(&self, number: u64) -> Result<PrLook, ForgeError> {
-        let doing = format!("looking at pull request #{number}");
-        let reply = self
-            .api
-            .call::<()>(
-                Method::GET,
-                &self.path(&format!("/pulls/{number}")),
-                None,
-                &doing,
-            )
-            .await?
-            .ok(&doing)?;
-        let pull: Pull = reply.json(&doing)?;
-        if !is_sha(&pull.head.sha) {
-            return Err(ForgeError::api(doing, "the head is not a commit id"));
-        }
-        let state = match (pull.state.as_str(), pull.merged) {
-            (_, true) => match pull.merge_commit_sha.filter(|s| is_sha(s)) {
-                Some(sha) => PrState::Merged {
-                    sha,
-                    by: login(pull.merged_by),
-                },
-                None => return Err(ForgeError::api(doing, "merged without a merge commit id")),
-            },
-            ("closed", false) => PrState::Closed {
-                by: self.closed_by(number, &doing).await?,
-            },
-            _ => PrState::Open,
+        let Some(pull) = pulls.into_iter().next() else {
+            return Err(ForgeError::Refused(format!(
+                "{doing}: GitHub says one exists but lists none"
+            )));
         };
-        let approvals = self.approvals(number, &doing).await?;
-        let checks = self.checks(&pull.head.sha).await?;
-        Ok(PrLook {
-            state,
-            head: pull.head.sha,
-            base: one_line(&pull.base.name, 200),
-            mergeable: pull.mergeable,
-            checks,
-            approvals,
-            again_in: pull.mergeable.is_none().then_some(MERGEABLE_AGAIN),
-        })
-    }
-
-    async fn closed_by(&self, number: u64, doing: &str) -> Result<Option<String>, ForgeError> {
-        #[derive(Deserialize)]
-        struct Issue {
-            closed_by: Option<Login>,
+        if pull.base.name != draft.base {
+            return Err(ForgeError::Refused(format!(
+                "{doing}: GitHub lists #{} into {:?}, not into {:?}",
+                pull.number,
+                one_line(&pull.base.name, 100),
+                one_line(&draft.base, 100)
+            )));
         }
-        let issue: Issue = self
-            .api
-            .call::<()>(
-                Method::GET,
-                &self.path(&format!("/issues/{number}")),
-                None,
-                doing,
-            )
-            .await?
-            .ok(doing)?
-            .json(doing)?;
-        Ok(login(issue.closed_by))
-    }
-
-    /// Each reviewer's latest deciding review; those that approve.
-    async fn approvals(&self, number: u64, doing: &str) -> Result<Vec<ReviewApproval>, ForgeError> {
-        let mut latest: BTreeMap<String, Review> = BTreeMap::new();
-        for page in 1..=MAX_PAGES {
-            let path = self.path(&format!("/pulls/{number}/reviews?per_page=100&page={page}"));
-            let reviews: Vec<Review> = self
-                .api
-                .call::<()>(Method::GET, &path, None, doing)
-                .await?
-                .ok(doing)?
-                .json(doing)?;
-            let full = reviews.len() == 100;
-            for review in reviews {
-                // A comment neither gives nor takes an approval.
-                if !matches!(
-                    review.state.as_str(),
-                    "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED"
-                ) {
-                    continue;
-                }
-                let Some(who) = review.user.as_ref().map(|u| u.login.clone()) else {
-                    continue;
-                };
-                if is_login(&who) {
-                    latest.insert(who, review);
-                }
-            }
-            if !full {
-                break;
-            }
-        }
-        Ok(latest
-            .into_iter()
-            .filter(|(_, r)| r.state == "APPROVED")
-            .filter_map(|(login, r)| {
-                let commit = r.commit_id.filter(|c| is_sha(c))?;
-                Some(ReviewApproval { login, commit })
-            })
-            .collect())
-    }
-
-    /// The head's combined status and check runs, as one verdict.
-    async fn checks(&self, sha: &str) -> Result<Checks, ForgeError> {
-        #[derive(Deserialize)]
-        struct Status {
-            context: String,
-            state: String,
-        }
-        #[derive(Deserialize)]
-        struct Combined {
-            #[serde(default)]
-            statuses: Vec<Status>,
-        }
-        #[derive(Deserialize)]
-        struct Run {
-            name: String,
-            status: String,
-            conclusion: Option<String>,
-        }
-        #[derive(Deserialize)]
-        struct Runs {
-            total_count: u64,
-            check_runs: Vec<Run>,
-        }
-        let doing = format!("reading the checks of {}", &sha[..sha.len().min(12)]);
-        let path = self.path(&format!("/commits/{sha}/status"));
-        let combined: Combined = self.get(&path, &doing).await?.json(&doing)?;
-        let (mut pending, mut failing) = (Vec::new(), Vec::new());
-        for s in combined.statuses {
-            match s.state.as_str() {
-                "success" => {}
-                "pending" => pending.push(s.context),
-                _ => failing.push(s.context),
-            }
-        }
-        let mut seen = 0;
-        for page in 1..=MAX_PAGES {
-            let path = self.path(&format!(
-                "/commits/{sha}/check-runs?per_page=100&page={page}"
-            ));
-            let runs: Runs = self.get(&path, &doing).await?.json(&doing)?;
-            seen += runs.check_runs.len() as u64;
-            let last = runs.check_runs.len() < 100 || seen >= runs.total_count;
-            for run in runs.check_runs {
-                match (run.status.as_str(), run.conclusion.as_deref()) {
-                    ("completed", Some("success" | "neutral" | "skipped")) => {}
-                    ("completed", Some(_)) => failing.push(run.name),
-                    _ => pending.push(run.name),
-                }
-            }
-            if last {
-                break;
-            }
-        }
-        Ok(if !failing.is_empty() {
-            Checks::Failing(named(&failing))
-        } else if !pending.is_empty() {
-            Checks::Pending(named(&pending))
-        } else {
-            Checks::Passing
-        })
-    }
-
-    async fn get(&self, path: &str, doing: &str) -> Result<Reply, ForgeError> {
-        self.api
-            .call::<()>(Method::GET, path, None, doing)
-            .await?
-            .ok(doing)
+        Ok(pull)
     }
 
     pub async fn merge(
@@ -407,17 +252,4 @@ impl Repo {
             _ => reply.ok(&doing).map(|_| ()),
         }
     }
-}
-
-/// Check names in words: flattened, bounded, at most [`MAX_NAMED`].
-fn named(names: &[String]) -> String {
-    let mut words: Vec<String> = names
-        .iter()
-        .take(MAX_NAMED)
-        .map(|n| one_line(n, 60))
-        .collect();
-    if names.len() > MAX_NAMED {
-        words.push(format!("{} more", names.len() - MAX_NAMED));
-    }
-    words.join(", ")
 }

@@ -50,10 +50,29 @@ fn pr_json(s: &State, pr: &Pr, mergeable: Value) -> Value {
         "draft": false,
         "merged": pr.merged_sha.is_some(),
         "mergeable": mergeable,
-        "mergeable_state": if mergeable == json!(true) { "clean" } else { "unknown" },
+        "mergeable_state": if pr.protected { "blocked" } else if mergeable == json!(true) { "clean" } else { "unknown" },
         "merged_by": pr.merged_by.as_ref().map(|l| json!({ "login": l })),
         "comments": pr.comments.len(), "review_comments": 0, "commits": 1,
     })
+}
+
+/// The page `page` of `per_page` (GitHub's defaults: 1 and 30; at most
+/// 100 a page).
+fn page_of<T>(
+    query: &HashMap<String, String>,
+    all: impl Iterator<Item = T>,
+) -> impl Iterator<Item = T> {
+    let per: usize = query
+        .get("per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(30)
+        .min(100);
+    let page: usize = query
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    all.skip((page - 1) * per).take(per)
 }
 
 pub(super) fn route(
@@ -90,10 +109,12 @@ pub(super) fn route(
         ("POST", ["pulls"]) => open(s, args),
         ("GET", ["pulls"]) => {
             let head = query.get("head").cloned().unwrap_or_default();
+            let base = query.get("base").filter(|_| !s.list_any_base);
             let list: Vec<Value> = s
                 .prs
                 .values()
                 .filter(|p| p.open && format!("{}:{}", s.owner, p.head) == head)
+                .filter(|p| base.is_none_or(|b| *b == p.base))
                 .map(|p| pr_json(s, p, Value::Null))
                 .collect();
             reply(StatusCode::OK, json!(list))
@@ -146,12 +167,7 @@ pub(super) fn route(
                 .and_then(|n| s.reviews.get(&n))
                 .cloned()
                 .unwrap_or_default();
-            let per: usize = query
-                .get("per_page")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(30);
-            let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-            let list: Vec<Value> = all.into_iter().skip((page - 1) * per).take(per).collect();
+            let list: Vec<Value> = page_of(query, all.into_iter()).collect();
             reply(StatusCode::OK, json!(list))
         }
         ("GET", ["issues", n]) => match number(n).and_then(|n| s.prs.get(&n)) {
@@ -163,6 +179,10 @@ pub(super) fn route(
             None => message(StatusCode::NOT_FOUND, "Not Found"),
         },
         ("POST", ["issues", n, what]) => match number(n).and_then(|n| s.prs.get_mut(&n)) {
+            Some(_) if *what == "labels" && s.refuse_labels => message(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Validation Failed\nlabel \u{202e}env:prod does not exist",
+            ),
             Some(pr) if *what == "labels" => {
                 for l in args["labels"].as_array().into_iter().flatten() {
                     pr.labels.push(l.as_str().unwrap_or("").into());
@@ -181,8 +201,7 @@ pub(super) fn route(
         },
         ("GET", ["commits", sha, "status"]) => {
             let list = s.statuses.get(*sha).cloned().unwrap_or_default();
-            let statuses: Vec<Value> = list
-                .iter()
+            let statuses: Vec<Value> = page_of(query, list.iter())
                 .map(|(c, st)| {
                     json!({ "id": 1, "node_id": "SC_1", "url": "", "avatar_url": null,
                     "context": c, "state": st, "description": null, "target_url": null,
@@ -198,17 +217,14 @@ pub(super) fn route(
             };
             reply(
                 StatusCode::OK,
-                json!({ "state": state, "sha": sha, "total_count": statuses.len(), "statuses": statuses,
+                json!({ "state": state, "sha": sha, "total_count": list.len(), "statuses": statuses,
                         "url": "", "commit_url": "", "repository": { "name": "config" } }),
             )
         }
         ("GET", ["commits", sha, "check-runs"]) => {
-            let runs: Vec<Value> = s
-                .checks
-                .get(*sha)
-                .into_iter()
-                .flatten()
-                .enumerate()
+            let all = s.checks.get(*sha).cloned().unwrap_or_default();
+            let total = all.len();
+            let runs: Vec<Value> = page_of(query, all.into_iter().enumerate())
                 .map(|(i, (name, status, conclusion))| {
                     json!({ "id": i, "node_id": format!("CR_{i}"), "head_sha": sha,
                             "name": name, "status": status, "conclusion": conclusion,
@@ -222,7 +238,7 @@ pub(super) fn route(
                 .collect();
             reply(
                 StatusCode::OK,
-                json!({ "total_count": runs.len(), "check_runs": runs }),
+                json!({ "total_count": total, "check_runs": runs }),
             )
         }
         ("DELETE", ["git", "refs", "heads", ..]) => {
@@ -309,6 +325,7 @@ fn open(s: &mut State, args: &Value) -> (StatusCode, Value) {
         comments: Vec::new(),
         reads: 0,
         blocked: None,
+        protected: false,
     };
     s.prs.insert(number, pr.clone());
     reply(StatusCode::CREATED, pr_json(s, &pr, Value::Null))
