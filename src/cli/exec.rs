@@ -157,7 +157,7 @@ pub fn run(args: ExecArgs) -> anyhow::Result<i32> {
             };
             let place = &s.place;
             let hub = setup::github(&s.github, &place.repo)?;
-            let git = setup::git_access(&s.git, &s.github, hub.as_ref());
+            let git = setup::git_access(&s.git, &s.github, hub.as_ref(), &place.repo);
             setup::engine(
                 &place.data_dir,
                 &place.repo,

@@ -149,7 +149,7 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
         .filter(|_| hub.is_some())
         .map(|(owner, name)| format!("{owner}/{name}"));
     summary.push(github::part(&config.github, hub_repo.as_deref()));
-    let git_settings = setup::git_access(&config.git, &config.github, hub.as_ref());
+    let git_settings = setup::git_access(&config.git, &config.github, hub.as_ref(), &args.repo);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -108,14 +108,21 @@ fn read_key(path: &Path) -> anyhow::Result<String> {
 
 /// git's access with GitHub's token when git has none of its own: an App's
 /// installation token always (refreshed as it expires), `GITHUB_TOKEN` when
-/// neither `HOIST_GIT_TOKEN` nor an SSH key is set. Offered to the
-/// remote's host only, through the credential helper, never in argv.
+/// neither `HOIST_GIT_TOKEN` nor an SSH key is set. Only when the config
+/// repo's remote `repo_url` is on that GitHub's own git host over https
+/// ([`github::token_goes_to`]): a remote elsewhere (`HOIST_GITHUB_REPO`
+/// with `--repo https://git.internal/...`) never sees GitHub's credential.
+/// Offered through the credential helper, never in argv.
 pub fn git_access(
     git: &settings::Git,
     github: &settings::github::GitHub,
     hub: Option<&Arc<GitHub>>,
+    repo_url: &str,
 ) -> settings::Git {
     let mut git = git.clone();
+    if !github::token_goes_to(&github.api_url, repo_url) {
+        return git;
+    }
     let own = git.access.token || git.access.ssh_key.is_some();
     match (hub, &github.auth) {
         (Some(hub), Some(GitHubAuth::App { .. })) => {
@@ -191,4 +198,65 @@ pub fn engine_on(
         clock,
         settings,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(api_url: &str) -> Arc<GitHub> {
+        Arc::new(
+            GitHub::connect(github::Config {
+                api_url: api_url.into(),
+                owner: "acme".into(),
+                repo: "config".into(),
+                auth: github::Auth::Token("ghp_x".into()),
+                pace: github::Pace::default(),
+            })
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn githubs_token_goes_to_githubs_git_host_only() {
+        let git = settings::Git::default();
+        for (api_url, remote, given) in [
+            (
+                github::GITHUB_API,
+                "https://github.com/acme/config.git",
+                true,
+            ),
+            (
+                github::GITHUB_API,
+                "https://git.internal/acme/config.git",
+                false,
+            ),
+            (
+                github::GITHUB_API,
+                "http://github.com/acme/config.git",
+                false,
+            ),
+            (github::GITHUB_API, "/srv/acme/config", false),
+            (
+                "https://ghe.example.com/api/v3",
+                "https://ghe.example.com/a/c",
+                true,
+            ),
+            (
+                "https://ghe.example.com/api/v3",
+                "https://github.com/a/c",
+                false,
+            ),
+        ] {
+            let settings = settings::github::GitHub {
+                auth: Some(GitHubAuth::Token(Secret::new("ghp_x".into()))),
+                repo: Some(("acme".into(), "config".into())),
+                api_url: api_url.into(),
+                ..Default::default()
+            };
+            let hub = hub(api_url);
+            let access = git_access(&git, &settings, Some(&hub), remote).access;
+            assert_eq!(access.token_source.is_some(), given, "{api_url} {remote}");
+        }
+    }
 }
