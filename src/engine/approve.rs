@@ -99,15 +99,15 @@ impl Engine {
                     .map(|r| format!(": {}", super::one_line(r, 500)))
                     .unwrap_or_default()
             );
-            let unclosed = self.close_pr(&op, &comment).unwrap_or_default();
-            self.save(
-                &mut op,
-                State::Rejected {
-                    by: voter.to_string(),
-                    reason,
-                },
-            )?;
-            let text = format!("{}{unclosed}", render::summary_line(&op));
+            let end = State::Rejected {
+                by: voter.to_string(),
+                reason,
+            };
+            let closing = self.end_pr(&mut op, end, &comment)?;
+            if let Some(text) = self.not_ended(&op, &closing, "denied") {
+                return Ok(render::reply(&op, text));
+            }
+            let text = render::summary_line(&op);
             self.notify.update(&op, &text);
             return Ok(render::reply(&op, text));
         }
@@ -253,11 +253,13 @@ impl Engine {
             })?;
         }
         let comment = format!("hoist: cancelled by {}", super::one_line(&req.actor, 100));
-        let unclosed = self.close_pr(&op, &comment).unwrap_or_default();
-        self.save(&mut op, State::Cancelled)?;
+        let closing = self.end_pr(&mut op, State::Cancelled, &comment)?;
+        if let Some(text) = self.not_ended(&op, &closing, "cancelled") {
+            return Ok(render::reply(&op, text));
+        }
         let text = if op.pr.is_some() {
             format!(
-                "#{id} {}: cancelled by {}; the pull request is closed, nothing was merged{unclosed}",
+                "#{id} {}: cancelled by {}; the pull request is closed, nothing was merged",
                 op.summary, req.actor
             )
         } else {
@@ -276,16 +278,25 @@ impl Engine {
             .journal
             .get(id)?
             .ok_or_else(|| Fail::Refused(format!("there is no operation {id}")))?;
-        if !matches!(
-            op.state,
-            State::AwaitingApproval { .. } | State::PrOpened { .. }
-        ) {
+        let waits = match op.state {
+            State::AwaitingApproval { .. } | State::PrOpened { .. } => true,
+            // A PR operation committed and not yet opened waits too.
+            State::Committed { .. } => op.pr.is_some(),
+            _ => false,
+        };
+        if !waits || self.pr_said.ending(id) {
             return Err(Fail::Refused(format!(
                 "operation {id} is not waiting for approval (it is {})",
                 op.state.label()
             )));
         }
         if self.expire_if_due(&mut op)? {
+            if op.state != State::Expired {
+                return Err(Fail::Refused(format!(
+                    "operation {id} is no longer waiting for approval (it is {})",
+                    op.state.label()
+                )));
+            }
             return Err(Fail::Refused(format!(
                 "operation {id} expired at {} UTC before it had its approvals; votes after that do \
                  not count and nothing was written. Ask again if it is still wanted.",
@@ -295,26 +306,30 @@ impl Engine {
         Ok(op)
     }
 
-    /// Move a waiting operation past its expiry to Expired; true if it did.
-    /// A pull request short of its quorum expires too (closed first, so a
-    /// restart in between finds it closed, not open and forgotten).
+    /// Move a waiting operation past its expiry to Expired; true when it
+    /// is no longer waiting for votes. A pull request short of its quorum
+    /// (opened, or committed and not yet opened) expires too: looked at
+    /// first (found merged, it is recorded merged instead), closed, then
+    /// journaled, so a restart in between finds it closed, not open and
+    /// forgotten; a close that failed leaves it as it was (true: no vote
+    /// counts any more), tried again at the runner's next look.
     pub(super) fn expire_if_due(&self, op: &mut Operation) -> Result<bool> {
         let due = op.expires_at.is_some_and(|t| self.clock.now() >= t);
         let short = (op.approvers.len() as u32) < op.needed;
         let waiting = match op.state {
             State::AwaitingApproval { .. } => true,
             State::PrOpened { .. } => short,
+            State::Committed { .. } => short && op.pr.is_some(),
             _ => false,
         };
         if !(due && waiting) {
             return Ok(false);
         }
-        let unclosed = self
-            .close_pr(op, "hoist: the approvals did not come in time; expired")
-            .unwrap_or_default();
-        self.save(op, State::Expired)?;
-        self.notify
-            .update(op, &format!("{}{unclosed}", render::summary_line(op)));
+        let comment = "hoist: the approvals did not come in time; expired";
+        let closing = self.end_pr(op, State::Expired, comment)?;
+        if self.not_ended(op, &closing, "expired").is_none() {
+            self.notify.update(op, &render::summary_line(op));
+        }
         Ok(true)
     }
 

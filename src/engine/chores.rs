@@ -138,6 +138,10 @@ impl Engine {
             if let Err(Fail::Refused(m) | Fail::Error(m)) = self.expire_if_due(&mut op) {
                 tracing::warn!(op = op.id, error = %m, "chores: expiring");
             }
+            if op.pr.is_some() {
+                // Found merged, or its close failed: the runner goes on.
+                self.wait_for_pr(op.id);
+            }
         }
     }
 }

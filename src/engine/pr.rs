@@ -15,15 +15,19 @@
 //!
 //! `look.rs` judges one look at an open PR, `rebuild.rs` the moved base,
 //! `votes.rs` the chat votes on a PR, `words.rs` what the PR says,
-//! `deployments.rs` the forge's record of rollouts and `connect.rs` the
-//! forge itself and the calls nothing waits on.
+//! `deployments.rs` the forge's record of rollouts, `ending.rs` a deny,
+//! cancel or expiry (the PR looked at, then closed, then the end journaled)
+//! and `connect.rs` the forge itself and the calls nothing waits on.
 
 mod connect;
 mod deployments;
+mod ending;
 mod look;
 mod rebuild;
 mod votes;
 mod words;
+
+pub(super) use ending::Closing;
 
 use super::operation::PullRef;
 use super::ports::{Draft, Forge, ForgeError, Plan, RepoError};
@@ -34,28 +38,83 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The longest wait between looks after the forge or git failed.
+const RETRY_CAP: Duration = Duration::from_secs(600);
+
 /// The runner's hold on an operation whose pull request is being waited on.
 #[derive(Debug)]
 pub(super) struct PrWait {
     pub(super) op: u64,
     /// The PR number the forge was asked to wake for (0: none yet).
     watched: u64,
+    /// Looks that failed in a row (the next waits twice as long).
+    failures: u32,
 }
 
 impl PrWait {
     pub(super) fn new(op: u64) -> PrWait {
-        PrWait { op, watched: 0 }
+        PrWait {
+            op,
+            watched: 0,
+            failures: 0,
+        }
+    }
+
+    /// One look outside the runner (a vote's) at PR `number`, whose wake
+    /// is the runner's: it is neither set nor cleared.
+    pub(super) fn looking(op: u64, number: u64) -> PrWait {
+        PrWait {
+            op,
+            watched: number,
+            failures: 0,
+        }
+    }
+
+    /// After a failed look: `first` doubled per failure in a row, at most
+    /// [`RETRY_CAP`].
+    fn backoff(&mut self, first: Duration) -> Duration {
+        let n = self.failures.min(16);
+        self.failures = self.failures.saturating_add(1);
+        first.saturating_mul(1 << n).min(RETRY_CAP)
     }
 }
 
 /// What was said in a PR operation's thread, said once while it waits
-/// (the runner's looks and a vote's look share it).
+/// (the runner's looks and a vote's look share it), and the ends (deny,
+/// cancel, expiry) whose close failed, asked again at the next look.
 #[derive(Debug, Default)]
-pub(super) struct Said(Mutex<HashMap<u64, HashSet<&'static str>>>);
+pub(super) struct Said(
+    Mutex<HashMap<u64, HashSet<&'static str>>>,
+    Mutex<HashMap<u64, ending::Pending>>,
+);
 
 impl Said {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, HashSet<&'static str>>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn ends(&self) -> std::sync::MutexGuard<'_, HashMap<u64, ending::Pending>> {
+        self.1.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Operation `id` is to end as `pending` once its PR is closed.
+    fn pend_end(&self, id: u64, pending: ending::Pending) {
+        self.ends().insert(id, pending);
+    }
+
+    /// Operation `id` ended (or was found merged): nothing pending.
+    fn settle_end(&self, id: u64) {
+        self.ends().remove(&id);
+    }
+
+    /// The end pending for operation `id`, if any.
+    fn pending_end(&self, id: u64) -> Option<ending::Pending> {
+        self.ends().get(&id).cloned()
+    }
+
+    /// Is an end (deny, cancel, expiry) waiting for operation `id`'s PR to close?
+    pub(super) fn ending(&self, id: u64) -> bool {
+        self.ends().contains_key(&id)
     }
 
     /// True the first time `what` is said about operation `id`.
@@ -73,6 +132,7 @@ impl Said {
     /// The wait is over.
     fn end(&self, id: u64) {
         self.map().remove(&id);
+        self.settle_end(id);
     }
 }
 
@@ -285,8 +345,15 @@ impl Engine {
         )
     }
 
-    /// End an operation whose PR cannot be published.
+    /// End an operation whose PR cannot be published. Nothing is left open
+    /// and unwatched: the PR is closed if it was recorded, and hoist's
+    /// branch deleted (which closes one opened but not recorded).
     fn pr_failed(&self, op: &mut Operation, why: String) -> Result<Reply> {
+        let comment = format!("hoist: failed: {}", super::one_line(&why, 300));
+        if let Some(unclosed) = self.close_pr(op, &comment) {
+            tracing::warn!(op = op.id, %unclosed, "closing a failed pull request");
+        }
+        self.delete_pr_branch(op);
         self.save(op, State::Failed { message: why })?;
         let text = render::summary_line(op);
         self.notify.update(op, &text);
@@ -323,7 +390,20 @@ impl Engine {
             return Ok(None);
         };
         let _op = super::trail::op_span(&op).entered();
-        match self.pr_advance(&*forge, &mut op, wait)? {
+        let next = match self.pr_advance(&*forge, &mut op, wait) {
+            Ok(next) => {
+                wait.failures = 0;
+                next
+            }
+            Err(why) => {
+                // The forge or git failed: looked at again later and later
+                // (a webhook's wake still looks at once).
+                let after = wait.backoff(self.settings.follow_retry);
+                tracing::warn!(op = wait.op, error = %why, retry_in = ?after, "looking at the pull request");
+                Next::Wait(after)
+            }
+        };
+        match next {
             Next::Wait(after) => Ok(Some(Instant::now() + after)),
             Next::Done => {
                 self.unwatch_pr(wait);
@@ -368,6 +448,20 @@ impl Engine {
     ) -> std::result::Result<Next, String> {
         let (policy, _) = self.policy_for_branch(&op.branch).map_err(words)?;
         let env = self.env_named(&policy, &op.env).map_err(words)?;
+        if matches!(op.state, State::Committed { .. } | State::PrOpened { .. }) {
+            if let Some(pending) = self.pr_said.pending_end(op.id) {
+                return self.retry_end(op, pending).map_err(words);
+            }
+            if self.expire_if_due(op).map_err(words)? {
+                return Ok(match op.state {
+                    State::Merged { .. } => Next::Follow,
+                    State::Committed { .. } | State::PrOpened { .. } => {
+                        Next::Wait(self.settings.pr_poll)
+                    }
+                    _ => Next::Done,
+                });
+            }
+        }
         match op.state {
             State::Committed { .. } => match self.publish(forge, op, env) {
                 Ok(()) => {
@@ -392,9 +486,6 @@ impl Engine {
         if wait.watched != number {
             forge.watch(number, self.runner.waker(op.id));
             wait.watched = number;
-        }
-        if self.expire_if_due(op).map_err(words)? {
-            return Ok(Next::Done);
         }
         self.judge_pr(forge, op, &policy, env, wait)
     }

@@ -22,7 +22,7 @@ impl Engine {
     }
 
     /// Close `op`'s PR with `comment` and delete its branch. Best effort:
-    /// the words for the thread when the forge could not.
+    /// why, in words, when the forge could not.
     pub(in crate::engine) fn close_pr(&self, op: &Operation, comment: &str) -> Option<String> {
         let (forge, number) = (self.forge()?, op.pr.as_ref()?.number);
         if number == 0 {
@@ -33,10 +33,7 @@ impl Engine {
         self.delete_pr_branch(op);
         closed.err().map(|e| {
             self.forge_error("closing the pull request", &e);
-            format!(
-                " (the pull request could not be closed: {}; close it by hand)",
-                one_line(&e.to_string(), 200)
-            )
+            one_line(&e.to_string(), 200)
         })
     }
 

@@ -376,8 +376,8 @@ impl Engine {
         env: &Environment,
     ) -> Result<Option<Next>, String> {
         if let Err(why) = self.still_allowed(op, policy, env) {
-            self.pr_refused(op, format!("the policy changed since the request: {why}"))?;
-            return Ok(Some(Next::Done));
+            let why = format!("the policy changed since the request: {why}");
+            return self.pr_refused(op, why).map(Some);
         }
         let dropped = self.prune_approvers(op, policy, env);
         if !dropped.is_empty() {
@@ -402,21 +402,32 @@ impl Engine {
                 .filter_map(|c| c.app.parse().ok())
                 .collect();
             if let Err(f) = self.check_held(env, &apps, &op.actor) {
-                self.pr_refused(op, format!("approved, but {}", words(f)))?;
-                return Ok(Some(Next::Done));
+                return self
+                    .pr_refused(op, format!("approved, but {}", words(f)))
+                    .map(Some);
             }
         }
         Ok(None)
     }
 
-    /// End a PR operation as refused: close the PR, journal, say so.
-    fn pr_refused(&self, op: &mut Operation, reason: String) -> Result<(), String> {
+    /// End a PR operation as refused: close the PR, journal, say so (found
+    /// merged: followed; not closed: tried again at the next look).
+    fn pr_refused(&self, op: &mut Operation, reason: String) -> Result<Next, String> {
         let comment = format!("hoist: refused: {}", one_line(&reason, 500));
-        let unclosed = self.close_pr(op, &comment).unwrap_or_default();
-        self.save(op, State::Denied { reason }).map_err(words)?;
-        let text = format!("{}{unclosed}", render::summary_line(op));
-        self.notify.update(op, &text);
-        Ok(())
+        let closing = self
+            .end_pr(op, State::Denied { reason }, &comment)
+            .map_err(words)?;
+        Ok(match closing {
+            super::Closing::Closed => {
+                self.notify.update(op, &render::summary_line(op));
+                Next::Done
+            }
+            super::Closing::Merged => Next::Follow,
+            super::Closing::Unclosed(why) => {
+                tracing::warn!(op = op.id, %why, "closing a refused pull request");
+                Next::Wait(self.settings.pr_poll)
+            }
+        })
     }
 }
 

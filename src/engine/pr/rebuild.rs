@@ -32,7 +32,10 @@ impl Engine {
             .map_err(repo_words)?;
         if plan.is_noop() {
             let comment = "hoist: the base branch already has this change; closing";
-            let unclosed = self.close_pr(op, comment).unwrap_or_default();
+            let unclosed = self
+                .close_pr(op, comment)
+                .map(|why| format!(" (it could not be closed: {why}; close it by hand)"))
+                .unwrap_or_default();
             self.save(op, State::Unchanged).map_err(words)?;
             let text = format!(
                 "#{}: someone else already set this version; the pull request is closed{unclosed}",

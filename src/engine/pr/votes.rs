@@ -39,10 +39,12 @@ impl Engine {
         }
         let text = format!("#{}: approved by {voter} ({have} of {needed})", op.id);
         self.notify.update(op, &text);
-        // One look now, so the answer says whether it merged.
-        let mut wait = PrWait::new(op.id);
+        // One look now, so the answer says whether it merged. The forge's
+        // wake for this PR is the runner's: this look neither sets nor
+        // clears it.
+        let number = op.pr.as_ref().map_or(0, |p| p.number);
+        let mut wait = PrWait::looking(op.id, number);
         let next = self.pr_advance(&*forge, op, &mut wait);
-        self.unwatch_pr(&mut wait);
         let text = match next {
             Ok(Next::Follow) => {
                 if self.settings.wait {

@@ -52,6 +52,11 @@ pub(super) struct ForgeState {
     /// (id, env, sha, statuses).
     pub deployments: Vec<(u64, String, String, Vec<DeploymentState>)>,
     watched: HashMap<u64, Wake>,
+    /// `open` fails with this (after opening the PR when it is Refused,
+    /// as a label GitHub refuses does).
+    pub open_error: Option<fn() -> ForgeError>,
+    /// `close` fails with this.
+    pub close_error: Option<fn() -> ForgeError>,
 }
 
 pub(super) struct TestForge {
@@ -82,6 +87,11 @@ impl TestForge {
             .iter()
             .filter(|c| c.starts_with(prefix))
             .count()
+    }
+
+    /// Does anyone watch PR `number` (would a webhook wake them)?
+    pub(super) fn watching(&self, number: u64) -> bool {
+        self.state().watched.contains_key(&number)
     }
 
     /// Wake whoever watches PR `number` (a webhook delivery).
@@ -165,6 +175,13 @@ impl Forge for TestForge {
             return Err(ForgeError::Refused(format!("no branch {}", draft.head)));
         }
         let mut s = self.state();
+        let failing = s.open_error.map(|f| f());
+        if let Some(e) = failing
+            .as_ref()
+            .filter(|e| !matches!(e, ForgeError::Refused(_)))
+        {
+            return Err(ForgeError::api("opening", e.to_string()));
+        }
         let url = |n: u64| format!("https://github.test/acme/config/pull/{n}");
         if let Some(pr) = s
             .prs
@@ -187,6 +204,9 @@ impl Forge for TestForge {
             state: PrState::Open,
             comments: Vec::new(),
         });
+        if let Some(e) = failing {
+            return Err(e);
+        }
         Ok(PullRequest {
             number,
             url: url(number),
@@ -253,6 +273,9 @@ impl Forge for TestForge {
     fn close(&self, number: u64, comment: &str) -> Result<(), ForgeError> {
         self.call(format!("close {number}"))?;
         let mut s = self.state();
+        if let Some(fail) = s.close_error {
+            return Err(fail());
+        }
         let pr = &mut s.prs[number as usize - 1];
         pr.state = PrState::Closed {
             by: Some("hoist-bot".into()),
