@@ -232,6 +232,9 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
         }
         _ => None,
     };
+    // The engine and the webhook hold the journal now; at shutdown the
+    // store must be theirs alone to be closed.
+    drop(journal);
     let runner = engine.clone();
     let slack = slack_parts.map(|(api, live, me, config)| {
         Slack::new(slack::Parts {

@@ -10,6 +10,7 @@
 //! - the **config repo** sees every push the remote turns down because the
 //!   branch moved (each is re-planned and pushed again);
 //! - the **cluster** sees every rollout being followed;
+//! - the **forge** (GitHub) sees its own failures, counted like the others;
 //! - every port's failures are counted by their stable kind.
 //!
 //! Times are the journal's, in whole seconds.
@@ -182,7 +183,8 @@ impl Ops {
             out,
             "hoist_errors_total",
             "Failures at the engine's ports by kind: repo_git, repo_target, repo_refused, \
-             repo_signing, journal_*, cluster_missing, cluster_config, cluster_api.",
+             repo_signing, journal_*, cluster_missing, cluster_config, cluster_api, \
+             forge_rate_limited, forge_missing, forge_refused, forge_api.",
             self.errors
                 .snapshot()
                 .into_iter()

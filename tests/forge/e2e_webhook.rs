@@ -5,7 +5,8 @@
 //! it), and within a poll without a webhook; a delivery with a bad
 //! signature is answered 401 and changes nothing (the same delivery id,
 //! signed, is then acted on: the bad one was not remembered); a delivery
-//! seen before is answered without acting again.
+//! seen before is answered without acting again. Forge failures (a
+//! secondary rate limit) are counted in `hoist_errors_total{kind}`.
 
 use super::forge_e2e::{exec, github_world, serve, wait_for};
 use crate::support::slack::{get, post};
@@ -189,9 +190,14 @@ fn without_a_webhook_a_pr_closed_on_github_is_seen_at_the_next_poll() {
     let (w, fake) = github_world();
     let (code, opened) = exec(&w, &fake, "console:alice", "deploy api v1.2.4 to prod");
     assert_eq!(code, 0, "{opened}");
+    // GitHub's secondary limit answers the next request: the bot waits
+    // as told, counts it, and carries on.
+    fake.secondary_limit(1);
     let bot = serve(&w, &fake, &[("HOIST_GITHUB_POLL", "5s")]);
     fake.close(1, "octocat");
     wait_for("the cancellation", || {
         (metric(&bot.addr, CANCELLED) == 1).then_some(())
     });
+    let limited = "hoist_errors_total{kind=\"forge_rate_limited\"}";
+    assert_eq!(metric(&bot.addr, limited), 1, "counted by kind");
 }
