@@ -1,6 +1,7 @@
 //! The GitHub forge adapter against the fake GitHub over loopback, with a
-//! real bare repository behind it: opening (and opening again), looking
-//! (mergeable unknown then known, reviews, checks), merging for real (and
+//! real bare repository behind it: opening (and opening again, into the
+//! same base only), looking (mergeable unknown then known, reviews by
+//! people with write access only, checks, a blocked PR), merging for real (and
 //! 405/409), closing, deleting branches, deployments, teams, webhook
 //! wakes. Limits, App tokens and hostile answers: `github_limits.rs`.
 
@@ -197,24 +198,6 @@ fn opening_again_finds_the_pr_into_the_same_base_only() {
         }
         other => panic!("{other:?}"),
     }
-}
-
-#[test]
-fn refused_labels_still_give_the_opened_pr() {
-    let s = setup();
-    s.branch("hoist/op1", "README.md", "one\n");
-    let gh = s.token();
-    s.fake.refuse_labels();
-    let pr = gh.open(&s.draft("hoist/op1")).unwrap();
-    assert_eq!(pr.number, 1);
-    assert!(s.fake.pr(1).open && s.fake.pr(1).labels.is_empty());
-    let calls = s.fake.calls();
-    assert!(
-        calls
-            .iter()
-            .any(|c| c.path.ends_with("/issues/1/labels") && c.status == 422),
-        "{calls:?}"
-    );
 }
 
 #[test]

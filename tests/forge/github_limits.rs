@@ -2,7 +2,8 @@
 //! requests (304s cost nothing), secondary and primary rate limits, the
 //! pacing of content-creating requests under an enforced limit, App tokens
 //! (signed JWT, refreshed before expiry, used by git through the credential
-//! helper), and hostile answers (too large, hostile names).
+//! helper), and hostile or refusing answers (too large, hostile names,
+//! cut lists, refused labels, a wrong token, an http API URL).
 
 use crate::forge_github::setup;
 use crate::support::github::{APP_ID, INSTALLATION, TOKEN};
@@ -323,4 +324,22 @@ fn the_adapter_may_be_dropped_on_an_async_thread() {
         .build()
         .unwrap();
     runtime.block_on(async move { drop(gh) });
+}
+
+#[test]
+fn refused_labels_still_give_the_opened_pr() {
+    let s = setup();
+    s.branch("hoist/op1", "README.md", "one\n");
+    let gh = s.token();
+    s.fake.refuse_labels();
+    let pr = gh.open(&s.draft("hoist/op1")).unwrap();
+    assert_eq!(pr.number, 1);
+    assert!(s.fake.pr(1).open && s.fake.pr(1).labels.is_empty());
+    let calls = s.fake.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.path.ends_with("/issues/1/labels") && c.status == 422),
+        "{calls:?}"
+    );
 }
