@@ -33,6 +33,9 @@ pub(super) struct Following {
     /// The (env, app) of an ordered plan's steps after this one: rolled out
     /// by this operation too, so not drift while it runs.
     later: Vec<(String, String)>,
+    /// The forge was asked to record the deployment (the runner's first
+    /// step does it, so no request waits on the forge).
+    recorded: bool,
 }
 
 impl Following {
@@ -105,7 +108,6 @@ impl Engine {
         let Some(following) = self.following_of(op, policy) else {
             return false;
         };
-        self.deployment_start(op, policy);
         self.runner.hand(
             &self.me,
             super::runner::Work::Follow(Box::new(following)),
@@ -133,6 +135,7 @@ impl Engine {
             timeout: self.env_timeout(op, policy),
             rollout: None,
             ending: None,
+            recorded: false,
             later: op.changes[op.step_range().end..]
                 .iter()
                 .map(|c| (op.env.clone(), c.app.clone()))
@@ -169,6 +172,15 @@ impl Engine {
         }
         if let Some((state, label)) = f.ending.clone() {
             return self.end_following(f, &mut op, state, &label);
+        }
+        if !f.recorded {
+            f.recorded = true;
+            if op.deployment.is_none()
+                && self.forge().is_some()
+                && let Ok((policy, _)) = self.policy_on(&op.branch, false)
+            {
+                self.deployment_start(&mut op, &policy);
+            }
         }
         let sha = op.revision().unwrap_or_default().to_string();
         let branch = op.branch.clone();

@@ -14,15 +14,17 @@
 //! idempotent per head, and a merge done but not recorded is found merged.
 //!
 //! `look.rs` judges one look at an open PR, `rebuild.rs` the moved base,
-//! `votes.rs` the chat votes on a PR, `words.rs` what the PR says,
-//! `deployments.rs` the forge's record of rollouts, `ending.rs` a deny,
-//! cancel or expiry (the PR looked at, then closed, then the end journaled)
-//! and `connect.rs` the forge itself and the calls nothing waits on.
+//! `merge.rs` the merge at quorum, `votes.rs` the chat votes on a PR,
+//! `words.rs` what the PR says, `deployments.rs` the forge's record of
+//! rollouts, `ending.rs` a deny, cancel or expiry (the PR looked at, then
+//! closed, then the end journaled) and `connect.rs` the forge itself and
+//! the calls nothing waits on.
 
 mod connect;
 mod deployments;
 mod ending;
 mod look;
+mod merge;
 mod rebuild;
 mod votes;
 mod words;
@@ -420,7 +422,6 @@ impl Engine {
                 else {
                     return Ok(None);
                 };
-                self.deployment_start(&mut op, &policy);
                 drop(held);
                 *work = Work::Follow(Box::new(following));
                 Ok(Some(Instant::now()))
@@ -446,7 +447,9 @@ impl Engine {
         op: &mut Operation,
         wait: &mut PrWait,
     ) -> std::result::Result<Next, String> {
-        let (policy, _) = self.policy_for_branch(&op.branch).map_err(words)?;
+        // The policy as the mirror knows it: fetched only right before a
+        // merge (merge.rs), a rebuild, or by any request or vote.
+        let (policy, _) = self.policy_on(&op.branch, false).map_err(words)?;
         let env = self.env_named(&policy, &op.env).map_err(words)?;
         if matches!(op.state, State::Committed { .. } | State::PrOpened { .. }) {
             if let Some(pending) = self.pr_said.pending_end(op.id) {

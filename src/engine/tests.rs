@@ -26,6 +26,7 @@ mod forge;
 mod memory_repo;
 mod ordered;
 mod pr;
+mod pr_base;
 mod pr_ends;
 mod pr_life;
 mod pr_merges;

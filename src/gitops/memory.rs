@@ -251,6 +251,15 @@ impl Memory {
         id
     }
 
+    /// Someone force-pushes `branch` on the remote back to `commit` (one of
+    /// its ancestors, dropping what came after). Hoist sees it only once it
+    /// fetches.
+    pub fn force_as_someone_else(&self, branch: &str, commit: &str) {
+        let mut state = self.lock();
+        assert!(state.commits.contains_key(commit), "no commit {commit}");
+        state.remote.insert(branch.to_string(), commit.to_string());
+    }
+
     /// `branch`'s tip on the remote, if the branch exists there.
     pub fn remote_tip(&self, branch: &str) -> Option<Sha> {
         self.lock().remote.get(branch).cloned()

@@ -1,11 +1,11 @@
-//! One look at an open pull request: merged or closed on the forge, a head
-//! that is not hoist's, GitHub reviews counted as approvals, the quorum
-//! checked against the policy as it is now, then the merge with the
-//! expected head once the checks pass and the forge says it can merge.
+//! One look at an open pull request: merged or closed on the forge, a base
+//! that is not the environment's branch, a head that is not hoist's,
+//! GitHub reviews counted as approvals (each person once), then at quorum
+//! the merge (`merge.rs`).
 
 use super::{Next, PrWait, words};
 use crate::engine::approve::rule_of;
-use crate::engine::ports::{Checks, Forge, ForgeError, Merged, PrLook, PrState, ReviewApproval};
+use crate::engine::ports::{Forge, ForgeError, PrLook, PrState, ReviewApproval};
 use crate::engine::{Engine, Operation, State, one_line, render};
 use crate::policy::{self, Environment, Policy};
 use std::collections::BTreeMap;
@@ -111,48 +111,7 @@ impl Engine {
         if (op.approvers.len() as u32) < op.needed {
             return Ok(Next::Wait(pace));
         }
-        if let Some(next) = self.pr_recheck(op, policy, env)? {
-            return Ok(next);
-        }
-        match &look.checks {
-            Checks::Failing(what) => {
-                if self.pr_said.once(op.id, "checks-failing") {
-                    let text = format!(
-                        "#{}: approved, but a required check failed on the pull request: {}; \
-                         hoist merges once the checks pass (re-run them on {})",
-                        op.id,
-                        one_line(what, 200),
-                        forge.name()
-                    );
-                    self.notify.update(op, &text);
-                }
-                return Ok(Next::Wait(pace));
-            }
-            Checks::Pending(_) => return Ok(Next::Wait(pace)),
-            Checks::Passing => self.pr_said.unsay(op.id, "checks-failing"),
-        }
-        if look.mergeable != Some(true) {
-            return Ok(Next::Wait(pace));
-        }
-        let title = one_line(&op.summary, 200);
-        let message = crate::engine::ordered::commit_message(op);
-        match forge.merge(number, &head, env.pr.merge, &title, &message) {
-            Ok(Merged::Merged { sha }) => {
-                crate::engine::checkpoint("merged, not yet recorded");
-                self.pr_merged(op, &sha, None).map_err(words)?;
-                Ok(Next::Follow)
-            }
-            Ok(Merged::NotMergeable(why) | Merged::HeadMoved(why)) => {
-                tracing::info!(op = op.id, why = %one_line(&why, 200), "not merged; looking again");
-                Ok(Next::Wait(pace))
-            }
-            Err(ForgeError::RateLimited { forge, wait: after }) => {
-                let why = format!("{forge} asked hoist to wait {}s", after.as_secs());
-                self.say_wait(op, wait, &one_line(&why, 200));
-                Ok(Next::Wait(after))
-            }
-            Err(e) => Err(one_line(&crate::engine::ports::report(&e), 300)),
-        }
+        self.merge_when_ready(forge, op, &look, wait, pace)
     }
 
     /// The forge shows the PR merged. Merged into the environment's branch
@@ -369,7 +328,7 @@ impl Engine {
     /// At quorum: the requester, the gates and every approver judged by the
     /// policy as it is now, and locks and freezes looked at again. `Some`
     /// when it cannot merge now: refused (the PR closed) or short again.
-    fn pr_recheck(
+    pub(super) fn pr_recheck(
         &self,
         op: &mut Operation,
         policy: &Policy,

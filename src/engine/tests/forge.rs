@@ -57,6 +57,11 @@ pub(super) struct ForgeState {
     pub open_error: Option<fn() -> ForgeError>,
     /// `close` fails with this.
     pub close_error: Option<fn() -> ForgeError>,
+    /// `merge` answers "not mergeable" with these words (a 405: a branch
+    /// protection the look does not show).
+    pub merge_refusal: Option<String>,
+    /// `deployment` takes this long (a slow forge).
+    pub deployment_delay: Duration,
 }
 
 pub(super) struct TestForge {
@@ -243,6 +248,9 @@ impl Forge for TestForge {
         message: &str,
     ) -> Result<Merged, ForgeError> {
         self.call(format!("merge {number}"))?;
+        if let Some(why) = self.state().merge_refusal.clone() {
+            return Ok(Merged::NotMergeable(why));
+        }
         let pr = self.pr(number);
         let now = self.repo.remote_tip(&pr.head).unwrap_or_default();
         if pr.state != PrState::Open || !self.mergeable(&pr) {
@@ -289,6 +297,8 @@ impl Forge for TestForge {
     }
 
     fn deployment(&self, env: &str, sha: &str, _description: &str) -> Result<u64, ForgeError> {
+        let delay = self.state().deployment_delay;
+        std::thread::sleep(delay);
         self.call(format!("deployment {env}"))?;
         let mut s = self.state();
         let id = s.deployments.len() as u64 + 1;

@@ -332,3 +332,22 @@ fn a_forge_that_fails_deployments_never_fails_the_rollout() {
     assert_eq!(w.op(1).deployment, None);
     assert_eq!(w.engine.forge_errors(), 1, "logged and counted");
 }
+
+#[test]
+fn a_push_is_answered_without_waiting_for_the_forges_deployment() {
+    let cluster = Arc::new(Simulated::new(Duration::from_millis(1)));
+    let (w, forge) = pr_world(Some(cluster));
+    forge.state().deployment_delay = Duration::from_millis(1500);
+    let start = Instant::now();
+    let r = w.ask("console:bob", "deploy api v2.0.0 to dev");
+    assert_eq!(r.state, "pushed", "{}", r.message);
+    assert!(
+        start.elapsed() < Duration::from_millis(1000),
+        "the request waited {:?} on the forge",
+        start.elapsed()
+    );
+    let r = w.engine.wait(r);
+    assert_eq!(r.state, "healthy", "{}", r.message);
+    assert_eq!(forge.state().deployments.len(), 1, "recorded by the runner");
+    assert_eq!(w.op(1).deployment, Some(1));
+}

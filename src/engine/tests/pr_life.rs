@@ -56,9 +56,13 @@ fn a_moved_base_rebuilds_the_pr_and_keeps_approvals_for_the_same_change() {
         "sidecar 2.0.2",
     );
     forge.poke(1);
-    let op = until(&w, 1, "rebuilt", |op| {
-        op.commit.as_deref() != Some(old.as_str())
+    // The thread is told last, once the rebuilt PR is recorded.
+    let op = until(&w, 1, "rebuilt and said so", |_| {
+        w.said_about(1)
+            .iter()
+            .any(|t| t.contains("approvals kept (1 of 2)"))
     });
+    assert_ne!(op.commit.as_deref(), Some(old.as_str()));
     let new = op.commit.clone().unwrap();
     assert_eq!(
         op.approvers,
@@ -71,11 +75,6 @@ fn a_moved_base_rebuilds_the_pr_and_keeps_approvals_for_the_same_change() {
         "replaced with a lease"
     );
     assert_eq!(w.repo.commit_at(&new).unwrap().parent, Some(tip));
-    let said = w.said_about(1);
-    assert!(
-        said.iter().any(|t| t.contains("approvals kept (1 of 2)")),
-        "{said:?}"
-    );
     let r = w.ask("console:dave", "approve 1");
     assert_eq!(r.state, "merged", "{}", r.message);
     assert_eq!(forge.state().merges[0].head, new);
@@ -100,20 +99,17 @@ fn a_moved_base_that_changes_the_change_voids_the_approvals() {
         "hotfix v1.5.0",
     );
     forge.poke(1);
-    let op = until(&w, 1, "rebuilt", |op| {
-        op.commit.as_deref() != Some(old.as_str())
+    // The thread is told last, once the rebuilt PR is recorded.
+    let op = until(&w, 1, "rebuilt and said so", |_| {
+        w.said_about(1).iter().any(|t| {
+            t.contains("console:alice, main changed since your request")
+                && t.contains("approvals void (console:carol)")
+        })
     });
+    assert_ne!(op.commit.as_deref(), Some(old.as_str()));
     assert!(op.approvers.is_empty(), "{:?}", op.approvers);
     assert_eq!(op.changes[0].old_value.as_deref(), Some("v1.5.0"));
     assert!(matches!(op.state, State::PrOpened { number: 1, .. }));
-    let said = w.said_about(1);
-    assert!(
-        said.iter().any(
-            |t| t.contains("console:alice, main changed since your request")
-                && t.contains("approvals void (console:carol)")
-        ),
-        "{said:?}"
-    );
     assert!(
         forge.pr(1).body.contains("Approvals: 0 of 2"),
         "{}",
@@ -201,6 +197,9 @@ fn a_restart_between_opening_and_recording_gives_one_pr() {
     let (w, forge) = pr_world(None);
     opened(&w);
     let sha = w.op(1).commit.unwrap();
+    // The first process is gone before its record is lost: its runner
+    // must not open the PR again in between.
+    w.engine.stop_following();
     lose_last_record(&w, 1, State::Committed { sha }, PullRef::default());
     let (_engine, resumed) = restart(&w, &forge);
     assert!(

@@ -92,6 +92,8 @@ fn ids_linked_after_the_votes_count_as_one_person_at_quorum() {
         ),
         "carol-gh may review",
     );
+    // Looks read the policy hoist last fetched: any request or vote fetches.
+    crate::engine::ports::ConfigRepo::refresh(&*w.repo, "main").unwrap();
     forge.review(1, &[("carol-gh", &head)]);
     until(&w, 1, "two approvers", |op| op.approvers.len() == 2);
     w.repo.commit_as_someone_else(
