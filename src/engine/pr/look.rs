@@ -88,17 +88,7 @@ impl Engine {
         self.pr_said.unsay(op.id, "foreign-base");
         let head = op.commit.clone().unwrap_or_default();
         if look.head != head {
-            if self.pr_said.once(op.id, "foreign-head") {
-                let text = format!(
-                    "#{}: someone pushed {} to hoist's branch {}; hoist merges only its own \
-                     commit {}, so this pull request will not be merged as it is",
-                    op.id,
-                    render::short(&one_line(&look.head, 64)),
-                    crate::engine::PullRef::branch(op.id),
-                    render::short(&head)
-                );
-                self.notify.update(op, &text);
-            }
+            self.put_back(op, &look.head, &head);
             return Ok(Next::Wait(pace));
         }
         self.pr_said.unsay(op.id, "foreign-head");
@@ -162,6 +152,45 @@ impl Engine {
         );
         self.notify.update(op, &text);
         Ok(Next::Done)
+    }
+
+    /// Someone pushed `theirs` to hoist's own branch: hoist puts its
+    /// commit `ours` back, with a lease on `theirs` (the branch is hoist's,
+    /// so nothing is voided: the change is hoist's again), and says so once.
+    /// Until it is back, nothing is merged.
+    fn put_back(&self, op: &Operation, theirs: &str, ours: &str) {
+        let branch = crate::engine::PullRef::branch(op.id);
+        let back = commit_id(theirs)
+            && match self.repo.push(&branch, ours, theirs) {
+                Ok(()) => true,
+                Err(e) => {
+                    let e = crate::engine::ports::report(&e);
+                    tracing::warn!(op = op.id, error = %e, "putting hoist's commit back");
+                    false
+                }
+            };
+        if !self.pr_said.once(op.id, "foreign-head") {
+            return;
+        }
+        let theirs = one_line(theirs, 64);
+        let theirs = render::short(&theirs);
+        let text = if back {
+            format!(
+                "#{}: someone pushed {theirs} to hoist's branch {branch}; hoist put its own \
+                 commit {} back (push to a branch of your own to propose another change); \
+                 approvals stand",
+                op.id,
+                render::short(ours)
+            )
+        } else {
+            format!(
+                "#{}: someone pushed {theirs} to hoist's branch {branch}; hoist merges only \
+                 its own commit {}, so this pull request will not be merged as it is",
+                op.id,
+                render::short(ours)
+            )
+        };
+        self.notify.update(op, &text);
     }
 
     /// When to look again: the forge's hint, at the latest the engine's pace.

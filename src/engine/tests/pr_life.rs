@@ -272,10 +272,11 @@ fn failing_checks_are_said_once_and_the_merge_waits_for_them() {
 }
 
 #[test]
-fn a_head_that_is_not_hoists_is_never_merged() {
+fn a_head_that_is_not_hoists_is_never_merged_and_hoists_is_put_back() {
     let (w, forge) = pr_world(None);
     opened(&w);
     let ours = w.op(1).commit.unwrap();
+    forge.state().checks = Some(Checks::Pending("ci".into()));
     w.ask("console:carol", "approve 1");
     let theirs = w.repo.commit_as_someone_else(
         "hoist/1",
@@ -283,16 +284,27 @@ fn a_head_that_is_not_hoists_is_never_merged() {
         kustomization("v6.6.6", "2.0.1"),
         "sneaky",
     );
-    let r = w.ask("console:dave", "approve 1");
-    assert_eq!(r.state, "pr-opened", "{}", r.message);
-    until(&w, 1, "looked at a few times", |_| forge.calls("look") >= 5);
+    forge.poke(1);
+    until(&w, 1, "put back", |_| {
+        w.repo.remote_tip("hoist/1").as_ref() == Some(&ours)
+    });
     let said = w.said_about(1);
     let noted = said
         .iter()
         .filter(|t| t.contains("someone pushed") && t.contains(&theirs[..7]))
         .count();
     assert_eq!(noted, 1, "said once: {said:?}");
-    assert!(forge.state().merges.is_empty());
-    assert_eq!(w.op(1).commit, Some(ours));
-    assert!(w.hoist_commits().is_empty());
+    assert!(
+        said.iter().any(|t| t.contains("hoist put its own commit")),
+        "{said:?}"
+    );
+    assert_eq!(w.op(1).approvers, ["console:carol"], "nothing voided");
+    forge.state().checks = None;
+    let r = w.ask("console:dave", "approve 1");
+    assert_eq!(r.state, "merged", "{}", r.message);
+    let merges = forge.state().merges.clone();
+    assert_eq!(merges.len(), 1);
+    assert_eq!(merges[0].head, ours, "only hoist's commit is merged");
+    assert!(w.remote_file(PROD_API).contains("newTag: v2.0.0"));
+    assert!(!w.remote_file(PROD_API).contains("v6.6.6"));
 }
