@@ -122,10 +122,12 @@ impl Engine {
         };
         for op in waiting {
             let due = op.expires_at.is_some_and(|t| now >= t);
-            let waiting = matches!(
-                op.state,
-                State::AwaitingApproval { .. } | State::PrOpened { .. }
-            );
+            let waiting = match op.state {
+                State::AwaitingApproval { .. } | State::PrOpened { .. } => true,
+                // A PR not opened yet (the forge failing) expires too.
+                State::Committed { .. } => op.pr.is_some(),
+                _ => false,
+            };
             if !due || !waiting {
                 continue;
             }

@@ -453,7 +453,7 @@ impl Engine {
         let env = self.env_named(&policy, &op.env).map_err(words)?;
         if matches!(op.state, State::Committed { .. } | State::PrOpened { .. }) {
             if let Some(pending) = self.pr_said.pending_end(op.id) {
-                return self.retry_end(op, pending).map_err(words);
+                return self.retry_end(op, pending);
             }
             if self.expire_if_due(op).map_err(words)? {
                 return Ok(match op.state {

@@ -93,20 +93,28 @@ impl Engine {
         }
     }
 
-    /// The runner's look at an operation whose end is pending: close again.
-    pub(super) fn retry_end(&self, op: &mut Operation, pending: Pending) -> Result<Next> {
-        Ok(match self.end_pr(op, pending.end, &pending.comment)? {
+    /// The runner's look at an operation whose end is pending: close again
+    /// (still failing: an error, so the runner waits longer each time).
+    pub(super) fn retry_end(
+        &self,
+        op: &mut Operation,
+        pending: Pending,
+    ) -> std::result::Result<Next, String> {
+        let closing = self
+            .end_pr(op, pending.end, &pending.comment)
+            .map_err(super::words)?;
+        match closing {
             Closing::Closed => {
                 let text = format!(
                     "{} (the pull request is closed now)",
                     render::summary_line(op)
                 );
                 self.notify.update(op, &text);
-                Next::Done
+                Ok(Next::Done)
             }
-            Closing::Merged => Next::Follow,
-            Closing::Unclosed(_) => Next::Wait(self.settings.pr_poll),
-        })
+            Closing::Merged => Ok(Next::Follow),
+            Closing::Unclosed(why) => Err(format!("closing the pull request: {why}")),
+        }
     }
 
     /// The words when `what` (denied, cancelled...) did not happen because

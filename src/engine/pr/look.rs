@@ -405,17 +405,15 @@ impl Engine {
         let closing = self
             .end_pr(op, State::Denied { reason }, &comment)
             .map_err(words)?;
-        Ok(match closing {
+        match closing {
             super::Closing::Closed => {
                 self.notify.update(op, &render::summary_line(op));
-                Next::Done
+                Ok(Next::Done)
             }
-            super::Closing::Merged => Next::Follow,
-            super::Closing::Unclosed(why) => {
-                tracing::warn!(op = op.id, %why, "closing a refused pull request");
-                Next::Wait(self.settings.pr_poll)
-            }
-        })
+            super::Closing::Merged => Ok(Next::Follow),
+            // Tried again at the next look, later each time.
+            super::Closing::Unclosed(why) => Err(format!("closing a refused pull request: {why}")),
+        }
     }
 }
 
