@@ -27,127 +27,18 @@ mod look;
 mod merge;
 mod rebuild;
 mod votes;
+mod wait;
 mod words;
 
 pub(super) use ending::Closing;
+pub(super) use wait::{Next, PrWait, Said};
 
 use super::operation::PullRef;
 use super::ports::{Draft, Forge, ForgeError, Plan, RepoError};
 use super::runner::Work;
 use super::{Engine, Fail, Operation, Reply, Result, State, checkpoint, render};
 use crate::policy::{Environment, Policy};
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// The longest wait between looks after the forge or git failed.
-const RETRY_CAP: Duration = Duration::from_secs(600);
-
-/// The runner's hold on an operation whose pull request is being waited on.
-#[derive(Debug)]
-pub(super) struct PrWait {
-    pub(super) op: u64,
-    /// The PR number the forge was asked to wake for (0: none yet).
-    watched: u64,
-    /// Looks that failed in a row (the next waits twice as long).
-    failures: u32,
-}
-
-impl PrWait {
-    pub(super) fn new(op: u64) -> PrWait {
-        PrWait {
-            op,
-            watched: 0,
-            failures: 0,
-        }
-    }
-
-    /// One look outside the runner (a vote's) at PR `number`, whose wake
-    /// is the runner's: it is neither set nor cleared.
-    pub(super) fn looking(op: u64, number: u64) -> PrWait {
-        PrWait {
-            op,
-            watched: number,
-            failures: 0,
-        }
-    }
-
-    /// After a failed look: `first` doubled per failure in a row, at most
-    /// [`RETRY_CAP`].
-    fn backoff(&mut self, first: Duration) -> Duration {
-        let n = self.failures.min(16);
-        self.failures = self.failures.saturating_add(1);
-        first.saturating_mul(1 << n).min(RETRY_CAP)
-    }
-}
-
-/// What was said in a PR operation's thread, said once while it waits
-/// (the runner's looks and a vote's look share it), and the ends (deny,
-/// cancel, expiry) whose close failed, asked again at the next look.
-#[derive(Debug, Default)]
-pub(super) struct Said(
-    Mutex<HashMap<u64, HashSet<&'static str>>>,
-    Mutex<HashMap<u64, ending::Pending>>,
-);
-
-impl Said {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, HashSet<&'static str>>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn ends(&self) -> std::sync::MutexGuard<'_, HashMap<u64, ending::Pending>> {
-        self.1.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Operation `id` is to end as `pending` once its PR is closed.
-    fn pend_end(&self, id: u64, pending: ending::Pending) {
-        self.ends().insert(id, pending);
-    }
-
-    /// Operation `id` ended (or was found merged): nothing pending.
-    fn settle_end(&self, id: u64) {
-        self.ends().remove(&id);
-    }
-
-    /// The end pending for operation `id`, if any.
-    fn pending_end(&self, id: u64) -> Option<ending::Pending> {
-        self.ends().get(&id).cloned()
-    }
-
-    /// Is an end (deny, cancel, expiry) waiting for operation `id`'s PR to close?
-    pub(super) fn ending(&self, id: u64) -> bool {
-        self.ends().contains_key(&id)
-    }
-
-    /// True the first time `what` is said about operation `id`.
-    fn once(&self, id: u64, what: &'static str) -> bool {
-        self.map().entry(id).or_default().insert(what)
-    }
-
-    /// The condition ended: said again if it comes back.
-    fn unsay(&self, id: u64, what: &'static str) {
-        if let Some(said) = self.map().get_mut(&id) {
-            said.remove(what);
-        }
-    }
-
-    /// The wait is over.
-    fn end(&self, id: u64) {
-        self.map().remove(&id);
-        self.settle_end(id);
-    }
-}
-
-/// What the runner does after one look.
-#[derive(Debug)]
-pub(super) enum Next {
-    /// Look again after this long at the latest.
-    Wait(Duration),
-    /// The PR is merged: follow the rollout.
-    Follow,
-    /// The operation ended.
-    Done,
-}
 
 /// Why publishing (push + open) did not happen yet.
 enum Unpublished {

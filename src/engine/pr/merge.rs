@@ -3,11 +3,13 @@
 //! branch is fetched (not on every look), hoist's change must still stand
 //! on it (a base force-pushed under the PR is rebuilt on, never merged
 //! into), the policy at that fresh tip judges the requester and every
-//! approver again, and the merge is asked with the expected head.
+//! approver again, and the merge is asked with the expected head. Refused
+//! then (the policy changed, a lock or a freeze), the PR is closed.
 
 use super::{Next, PrWait, words};
 use crate::engine::ports::{Checks, Forge, ForgeError, Merged, PrLook, RepoError, report};
-use crate::engine::{Engine, Operation, one_line};
+use crate::engine::{Engine, Operation, State, one_line, render};
+use crate::policy::{Environment, Policy};
 use std::time::Duration;
 
 impl Engine {
@@ -96,6 +98,68 @@ impl Engine {
                 Ok(Next::Wait(after))
             }
             Err(e) => Err(one_line(&report(&e), 300)),
+        }
+    }
+
+    /// At quorum: the requester, the gates and every approver judged by the
+    /// policy as it is now, and locks and freezes looked at again. `Some`
+    /// when it cannot merge now: refused (the PR closed) or short again.
+    pub(super) fn pr_recheck(
+        &self,
+        op: &mut Operation,
+        policy: &Policy,
+        env: &Environment,
+    ) -> Result<Option<Next>, String> {
+        if let Err(why) = self.still_allowed(op, policy, env) {
+            let why = format!("the policy changed since the request: {why}");
+            return self.pr_refused(op, why).map(Some);
+        }
+        let dropped = self.prune_approvers(op, policy, env);
+        if !dropped.is_empty() {
+            self.journal.put(op).map_err(|e| e.report())?;
+            let (needed, have) = (op.needed, op.approvers.len() as u32);
+            let text = format!(
+                "#{}: the policy changed since the votes: {} no longer count(s) as \
+                 approver(s); {} needs {needed} approval(s), has {have}",
+                op.id,
+                dropped.join(", "),
+                env.name
+            );
+            self.notify.update(op, &text);
+            if have < needed {
+                return Ok(Some(Next::Wait(self.settings.pr_poll)));
+            }
+        }
+        if op.break_glass.is_none() {
+            let apps: Vec<hoist_commands::Name> = op
+                .changes
+                .iter()
+                .filter_map(|c| c.app.parse().ok())
+                .collect();
+            if let Err(f) = self.check_held(env, &apps, &op.actor) {
+                return self
+                    .pr_refused(op, format!("approved, but {}", words(f)))
+                    .map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// End a PR operation as refused: close the PR, journal, say so (found
+    /// merged: followed; not closed: tried again at the next look).
+    fn pr_refused(&self, op: &mut Operation, reason: String) -> Result<Next, String> {
+        let comment = format!("hoist: refused: {}", one_line(&reason, 500));
+        let closing = self
+            .end_pr(op, State::Denied { reason }, &comment)
+            .map_err(words)?;
+        match closing {
+            super::Closing::Closed => {
+                self.notify.update(op, &render::summary_line(op));
+                Ok(Next::Done)
+            }
+            super::Closing::Merged => Ok(Next::Follow),
+            // Tried again at the next look, later each time.
+            super::Closing::Unclosed(why) => Err(format!("closing a refused pull request: {why}")),
         }
     }
 }

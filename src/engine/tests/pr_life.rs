@@ -194,11 +194,22 @@ fn a_rate_limit_is_said_once() {
 
 #[test]
 fn a_restart_between_opening_and_recording_gives_one_pr() {
-    let (w, forge) = pr_world(None);
+    // The first process looks once an hour: after its first look its
+    // runner is idle, so it cannot open the PR again while the record is
+    // lost (stopping the runner does not wait for a step under way).
+    let w = World::with_settings(None, |s| s.pr_poll = Duration::from_secs(3600));
+    w.repo.commit_as_someone_else(
+        "main",
+        "hoist.yaml",
+        super::pr::PR_POLICY,
+        "prod through PRs",
+    );
+    let forge = TestForge::new(w.repo.clone());
+    assert!(w.engine.set_forge(forge.clone()));
     opened(&w);
+    until(&w, 1, "looked at once", |_| forge.calls("look 1") >= 1);
+    std::thread::sleep(Duration::from_millis(20));
     let sha = w.op(1).commit.unwrap();
-    // The first process is gone before its record is lost: its runner
-    // must not open the PR again in between.
     w.engine.stop_following();
     lose_last_record(&w, 1, State::Committed { sha }, PullRef::default());
     let (_engine, resumed) = restart(&w, &forge);

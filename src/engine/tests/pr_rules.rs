@@ -77,12 +77,7 @@ fn a_review_by_someone_who_approved_in_chat_is_not_counted_again() {
 #[test]
 fn ids_linked_after_the_votes_count_as_one_person_at_quorum() {
     let (w, forge) = pr_world(None);
-    opened(&w);
-    let head = w.op(1).commit.unwrap();
-    w.ask("console:carol", "approve 1");
-    // Before `people:` links them, carol-gh looks like someone else: but
-    // the review waits for a head hoist then holds the PR at.
-    forge.state().checks = Some(crate::engine::ports::Checks::Pending("ci".into()));
+    // carol-gh may review, and is not linked to console:carol yet.
     w.repo.commit_as_someone_else(
         "main",
         "hoist.yaml",
@@ -92,8 +87,10 @@ fn ids_linked_after_the_votes_count_as_one_person_at_quorum() {
         ),
         "carol-gh may review",
     );
-    // Looks read the policy hoist last fetched: any request or vote fetches.
-    crate::engine::ports::ConfigRepo::refresh(&*w.repo, "main").unwrap();
+    opened(&w);
+    let head = w.op(1).commit.unwrap();
+    forge.state().checks = Some(crate::engine::ports::Checks::Pending("ci".into()));
+    w.ask("console:carol", "approve 1");
     forge.review(1, &[("carol-gh", &head)]);
     until(&w, 1, "two approvers", |op| op.approvers.len() == 2);
     w.repo.commit_as_someone_else(
