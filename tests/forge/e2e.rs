@@ -4,7 +4,9 @@
 //! hoist with the head it expects (GitHub's merge commit has hoist's signed
 //! commit as its second parent) and recorded as a deployment; a PR closed by
 //! a human cancels the operation; a base moved with a conflicting change
-//! rebuilds the PR and voids the approvals.
+//! rebuilds the PR and voids the approvals; a base that changed the same
+//! file without a conflict is rebuilt on before the merge (same change, same
+//! approvals), so the merged file is the one hoist signed.
 
 use crate::support::github::{FakeGitHub, TOKEN};
 use crate::support::kube::FakeKube;
@@ -269,4 +271,42 @@ fn a_base_moved_with_a_conflicting_change_rebuilds_the_pr_and_voids_the_approval
         "{again}"
     );
     assert!(fake.pr(1).open);
+}
+
+#[test]
+fn a_base_that_changed_the_same_file_without_a_conflict_is_rebuilt_on_before_the_merge() {
+    let (w, fake) = github_world();
+    let (code, opened) = exec(&w, &fake, "console:alice", "deploy api v1.2.4 to prod");
+    assert_eq!(code, 0, "{opened}");
+    let first = fake.pr(1).head_sha;
+    let (code, one) = exec(&w, &fake, "console:carol", "approve 1");
+    assert_eq!(code, 0, "{one}");
+    // A human edits another line of the same file on main: GitHub would
+    // merge it cleanly, writing a file hoist never signed.
+    let text = w.show("main", PROD_API).replace("count: 4", "count: 5");
+    assert!(text.contains("count: 5"), "{text}");
+    w.commit_file(PROD_API, &text, "scale api in prod by hand");
+    let moved = w.tip();
+    let (code, two) = exec(&w, &fake, "console:dave", "approve 1");
+    assert_eq!(code, 0, "{two}");
+
+    let bot = serve(&w, &fake, &[]);
+    let merge = wait_for("the merge", || fake.pr(1).merged_sha);
+    let head = fake.pr(1).head_sha;
+    assert_ne!(head, first, "rebuilt before the merge");
+    let parent = git(&w.origin, &["rev-parse", &format!("{head}^")]);
+    assert_eq!(parent.trim(), moved, "rebuilt on the moved base");
+    assert!(w.verify(&head, &w.allowed_signers).status.success());
+    // The merged file is exactly the one hoist signed: both edits, whole.
+    assert_eq!(w.show(&merge, PROD_API), w.show(&head, PROD_API));
+    let merged = w.show(&merge, PROD_API);
+    assert!(
+        merged.contains("count: 5") && prod_tag(&w, &merge).contains("v1.2.4"),
+        "{merged}"
+    );
+    let said = said_by(bot);
+    assert!(
+        !said.contains("approvals void"),
+        "same change, approvals kept: {said}"
+    );
 }

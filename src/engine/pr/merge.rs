@@ -59,6 +59,15 @@ impl Engine {
             );
             return self.rebuild(forge, op, &policy, env, pace);
         }
+        if self.target_files_moved(op, &policy, &tip)? {
+            // Someone changed a file hoist's commit edits since it was
+            // planned, without a conflict: GitHub's three-way merge would
+            // write a file hoist never signed (and `audit` would call the
+            // change out of band). Built again on the new tip: the same
+            // change keeps its approvals.
+            tracing::info!(op = op.id, "a target file moved on the base; rebuilding");
+            return self.rebuild(forge, op, &policy, env, pace);
+        }
         if let Some(next) = self.pr_recheck(op, &policy, env)? {
             return Ok(next);
         }
@@ -99,6 +108,34 @@ impl Engine {
             }
             Err(e) => Err(one_line(&report(&e), 300)),
         }
+    }
+
+    /// Does a file hoist's commit edits differ at `tip` from the base the
+    /// commit was planned on?
+    fn target_files_moved(
+        &self,
+        op: &Operation,
+        policy: &Policy,
+        tip: &str,
+    ) -> Result<bool, String> {
+        let Some(base) = op.base.as_deref() else {
+            return Ok(false);
+        };
+        if base == tip {
+            return Ok(false);
+        }
+        let edits = self.edits_of(op, policy).map_err(words)?;
+        for (target, _) in &edits {
+            let read = |at: &str| {
+                self.repo
+                    .read_file(at, &target.file)
+                    .map_err(|e| report(&e))
+            };
+            if read(base)? != read(tip)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// At quorum: the requester, the gates and every approver judged by the
