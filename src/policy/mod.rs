@@ -14,7 +14,7 @@ pub use decide::{Decision, Refusal, Verb, decide, may_unlock, may_vote};
 pub use freeze::Freeze;
 pub use load::{Problem, load};
 pub use model::*;
-pub use paths::{branch_problem, target_file_problem};
+pub use paths::{branch_problem, login_ok, target_file_problem};
 pub use schema::schema;
 
 use crate::yaml::Pos;

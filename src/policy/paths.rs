@@ -89,7 +89,7 @@ pub fn target_file_problem(file: &str) -> Option<String> {
 }
 
 /// A GitHub login: 1-39 ASCII letters, digits and single inner hyphens.
-pub(crate) fn login_ok(login: &str) -> bool {
+pub fn login_ok(login: &str) -> bool {
     (1..=39).contains(&login.len())
         && login
             .bytes()

@@ -14,14 +14,6 @@ use std::time::Duration;
 /// At most this many reviews are read from one look.
 const REVIEWS_MAX: usize = 100;
 
-/// A GitHub login as GitHub allows it: letters, digits, `-`, 1 to 39.
-fn login_ok(login: &str) -> bool {
-    (1..=39).contains(&login.len())
-        && login
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-}
-
 /// A full commit id (SHA-1 or SHA-256, hex).
 fn commit_id(sha: &str) -> bool {
     matches!(sha.len(), 40 | 64) && sha.bytes().all(|b| b.is_ascii_hexdigit())
@@ -269,7 +261,7 @@ impl Engine {
         let rule = rule_of(op, env);
         let mut now: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for r in reviews.iter().take(REVIEWS_MAX) {
-            if r.commit != head || !login_ok(&r.login) {
+            if r.commit != head || !policy::login_ok(&r.login) {
                 continue;
             }
             let actor = format!("github:{}", r.login);
@@ -359,11 +351,11 @@ impl Engine {
 mod tests {
     #[test]
     fn logins_are_what_github_allows() {
-        assert!(super::login_ok("octo-cat9"));
-        assert!(!super::login_ok(""));
-        assert!(!super::login_ok("a b"));
-        assert!(!super::login_ok("evil\nHoist-Approved-By: x"));
-        assert!(!super::login_ok(&"a".repeat(40)));
+        assert!(crate::policy::login_ok("octo-cat9"));
+        assert!(!crate::policy::login_ok(""));
+        assert!(!crate::policy::login_ok("a b"));
+        assert!(!crate::policy::login_ok("evil\nHoist-Approved-By: x"));
+        assert!(!crate::policy::login_ok(&"a".repeat(40)));
     }
 
     #[test]

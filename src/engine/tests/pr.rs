@@ -42,6 +42,25 @@ pub(super) fn pr_world(cluster: Option<Arc<dyn Cluster>>) -> (World, Arc<TestFor
     (w, forge)
 }
 
+/// A second engine over the same ports (the first stopped).
+pub(super) fn restarted(w: &World, forge: &Arc<TestForge>) -> Arc<Engine> {
+    w.engine.stop_following();
+    let settings = Settings {
+        pr_poll: Duration::from_millis(20),
+        ..Default::default()
+    };
+    let engine = Engine::new(
+        w.repo.clone(),
+        w.journal.clone(),
+        None,
+        w.said.clone(),
+        w.clock.clone(),
+        settings,
+    );
+    assert!(engine.set_forge(forge.clone()));
+    engine
+}
+
 /// alice asks for api v2.0.0 in prod: PR #1 for operation #1.
 pub(super) fn opened(w: &World) -> Reply {
     let r = w.ask(

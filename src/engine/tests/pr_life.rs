@@ -5,7 +5,7 @@
 //! forge and its record gives one PR and one merge.
 
 use super::forge::TestForge;
-use super::pr::{opened, pr_world, until};
+use super::pr::{opened, pr_world, restarted, until};
 use super::*;
 use crate::engine::ports::Checks;
 use crate::engine::{PullRef, State};
@@ -14,20 +14,7 @@ use std::time::Instant;
 /// The engine of a process started again over the same repo, journal and
 /// forge (the first one stopped), with what it resumed.
 fn restart(w: &World, forge: &Arc<TestForge>) -> (Arc<Engine>, Vec<Reply>) {
-    w.engine.stop_following();
-    let settings = Settings {
-        pr_poll: Duration::from_millis(20),
-        ..Default::default()
-    };
-    let engine = Engine::new(
-        w.repo.clone(),
-        w.journal.clone(),
-        None,
-        w.said.clone(),
-        w.clock.clone(),
-        settings,
-    );
-    assert!(engine.set_forge(forge.clone()));
+    let engine = restarted(w, forge);
     let resumed = engine.resume();
     (engine, resumed)
 }

@@ -6,7 +6,7 @@
 //! not said to be approved.
 
 use super::forge::TestForge;
-use super::pr::{PR_POLICY, opened, pr_world, until};
+use super::pr::{PR_POLICY, opened, pr_world, restarted, until};
 use super::*;
 use crate::engine::{PullRef, State};
 
@@ -200,23 +200,4 @@ fn a_pr_request_resumed_before_its_approvals_is_opened_or_refused_in_its_own_wor
     assert!(!refused.message.contains("approved"), "{}", refused.message);
     assert!(refused.message.contains("locked"), "{}", refused.message);
     engine.stop_following();
-}
-
-/// A second engine over the same ports (the first stopped).
-fn restarted(w: &World, forge: &Arc<TestForge>) -> Arc<Engine> {
-    w.engine.stop_following();
-    let settings = Settings {
-        pr_poll: Duration::from_millis(20),
-        ..Default::default()
-    };
-    let engine = Engine::new(
-        w.repo.clone(),
-        w.journal.clone(),
-        None,
-        w.said.clone(),
-        w.clock.clone(),
-        settings,
-    );
-    assert!(engine.set_forge(forge.clone()));
-    engine
 }

@@ -4,9 +4,10 @@
 //! (`[A-Za-z0-9-]{1,39}`), commit ids, the repository a git remote URL
 //! points at, and which git remotes GitHub's token may be handed to.
 
-/// A GitHub login: 1 to 39 letters, digits and dashes.
+/// A GitHub login: 1 to 39 letters, digits and single inner dashes (the
+/// policy's rule, so a login hoist reads is one `hoist.yaml` could name).
 pub fn is_login(s: &str) -> bool {
-    (1..=39).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    crate::policy::login_ok(s)
 }
 
 /// A full commit id (SHA-1 or SHA-256, lower-case hex).
