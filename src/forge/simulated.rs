@@ -180,37 +180,6 @@ impl SimulatedForge {
             .and_then(|i| records.prs.get_mut(i))
             .ok_or_else(|| ForgeError::Missing(format!("pull request #{number}")))
     }
-
-    /// The new commit for `pr` merged with `method` onto `base_tip`, or why not.
-    fn merge_commit(
-        &self,
-        head: &str,
-        base_tip: &str,
-        method: MergeMethod,
-        message: &str,
-    ) -> Result<Result<Sha, String>, GitError> {
-        let tree = match self.remote.fit(base_tip, head)? {
-            Fit::Descends => self.remote.tree_of(head)?,
-            Fit::Merges(tree) => tree,
-            Fit::Conflicts => return Ok(Err("the head conflicts with the base".into())),
-        };
-        Ok(match method {
-            MergeMethod::Merge => {
-                Ok(self
-                    .remote
-                    .commit_tree(&tree, &[base_tip, head], message, None)?)
-            }
-            MergeMethod::Squash => {
-                Ok(self.remote.commit_tree(&tree, &[base_tip], message, None)?)
-            }
-            MergeMethod::Rebase => {
-                let since = self.remote.merge_base(base_tip, head)?;
-                self.remote
-                    .rebase(&since, head, base_tip)?
-                    .ok_or_else(|| "a commit conflicts with the base".to_string())
-            }
-        })
-    }
 }
 
 impl Forge for SimulatedForge {
@@ -333,7 +302,8 @@ impl Forge for SimulatedForge {
             format!("{title}\n\n{message}\n")
         };
         let new = match self
-            .merge_commit(&now, &base_tip, method, &text)
+            .remote
+            .merged(&now, &base_tip, method, &text)
             .map_err(git_failed("merging"))?
         {
             Ok(sha) => sha,

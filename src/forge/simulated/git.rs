@@ -4,7 +4,7 @@
 //! Only validated ref names and hex object ids reach git's argv; commit
 //! messages go through stdin.
 
-use crate::engine::ports::Sha;
+use crate::engine::ports::{MergeMethod, Sha};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -299,5 +299,31 @@ impl Remote {
         }
         let name = format!("refs/heads/{branch}");
         self.git(&["update-ref", "-d", &name]).map(|_| true)
+    }
+}
+
+impl Remote {
+    /// The new commit for `head` merged with `method` onto `base_tip`, or why not.
+    pub fn merged(
+        &self,
+        head: &str,
+        base_tip: &str,
+        method: MergeMethod,
+        message: &str,
+    ) -> Result<Result<Sha, String>, GitError> {
+        let tree = match self.fit(base_tip, head)? {
+            Fit::Descends => self.tree_of(head)?,
+            Fit::Merges(tree) => tree,
+            Fit::Conflicts => return Ok(Err("the head conflicts with the base".into())),
+        };
+        Ok(match method {
+            MergeMethod::Merge => Ok(self.commit_tree(&tree, &[base_tip, head], message, None)?),
+            MergeMethod::Squash => Ok(self.commit_tree(&tree, &[base_tip], message, None)?),
+            MergeMethod::Rebase => {
+                let since = self.merge_base(base_tip, head)?;
+                self.rebase(&since, head, base_tip)?
+                    .ok_or_else(|| "a commit conflicts with the base".to_string())
+            }
+        })
     }
 }
