@@ -148,8 +148,7 @@ impl World {
                 .with_clock(clock.clone()),
         );
         let journal = Arc::new(crate::store::Memory::with_clock(clock.clone()));
-        let said = Arc::new(Said::default());
-        let settings = Settings {
+        let mut settings = Settings {
             push: super::Backoff {
                 first: Duration::from_millis(1),
                 cap: Duration::from_millis(5),
@@ -157,8 +156,19 @@ impl World {
             },
             ..Default::default()
         };
-        let mut settings = settings;
         adjust(&mut settings);
+        World::over(repo, journal, cluster, clock, settings)
+    }
+
+    /// An engine over these ports, telling a fresh recording `Notify`.
+    fn over(
+        repo: Arc<Memory>,
+        journal: Arc<crate::store::Memory>,
+        cluster: Option<Arc<dyn Cluster>>,
+        clock: Arc<TestClock>,
+        settings: Settings,
+    ) -> World {
+        let said = Arc::new(Said::default());
         let engine = Engine::new(
             repo.clone(),
             journal.clone(),

@@ -36,6 +36,21 @@ apps:
 const V1: &str = "image:\n  tag: v1.0.0\n";
 const V2: &str = "image:\n  tag: v2.0.0\n";
 
+/// The three apps at v2 in staging and v1 in prod, committed; their prod
+/// Applications at that commit.
+fn three_apps(h: &Harness, fake: &FakeKube) {
+    let mut files = Vec::new();
+    for app in ["api", "web", "worker"] {
+        files.push((format!("ordered/{app}/staging.yaml"), V2.to_string()));
+        files.push((format!("ordered/{app}/prod.yaml"), V1.to_string()));
+    }
+    h.world.commit_files(&files, "three apps");
+    let base = h.world.tip();
+    for app in ["api", "web", "worker"] {
+        fake.apply(application("argocd", &format!("{app}-prod"), &base));
+    }
+}
+
 /// Wait until `f` holds (10 s at most).
 fn until(what: &str, f: impl Fn() -> bool) {
     for _ in 0..1000 {
@@ -50,16 +65,7 @@ fn until(what: &str, f: impl Fn() -> bool) {
 #[test]
 fn a_degraded_middle_step_stops_the_plan_says_what_went_out_and_its_rollback_undoes_it() {
     let (h, fake, _dir) = world_of(ORDERED, Settings::default());
-    let mut files = Vec::new();
-    for app in ["api", "web", "worker"] {
-        files.push((format!("ordered/{app}/staging.yaml"), V2.to_string()));
-        files.push((format!("ordered/{app}/prod.yaml"), V1.to_string()));
-    }
-    h.world.commit_files(&files, "three apps");
-    let base = h.world.tip();
-    for app in ["api", "web", "worker"] {
-        fake.apply(application("argocd", &format!("{app}-prod"), &base));
-    }
+    three_apps(&h, &fake);
 
     let reply = h.ask(
         "console:alice",
@@ -140,16 +146,7 @@ fn stopped_after_a_step_turned_healthy_the_next_start_writes_the_next_step_once(
             ..Settings::default()
         },
     );
-    let mut files = Vec::new();
-    for app in ["api", "web", "worker"] {
-        files.push((format!("ordered/{app}/staging.yaml"), V2.to_string()));
-        files.push((format!("ordered/{app}/prod.yaml"), V1.to_string()));
-    }
-    h.world.commit_files(&files, "three apps");
-    let base = h.world.tip();
-    for app in ["api", "web", "worker"] {
-        fake.apply(application("argocd", &format!("{app}-prod"), &base));
-    }
+    three_apps(&h, &fake);
     let reply = h.ask(
         "console:alice",
         None,

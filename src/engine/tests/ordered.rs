@@ -50,22 +50,7 @@ fn world(cluster: Option<Arc<dyn Cluster>>, journal: Option<Arc<crate::store::Me
     );
     let journal =
         journal.unwrap_or_else(|| Arc::new(crate::store::Memory::with_clock(clock.clone())));
-    let said = Arc::new(Said::default());
-    let engine = Engine::new(
-        repo.clone(),
-        journal.clone(),
-        cluster,
-        said.clone(),
-        clock.clone(),
-        Settings::default(),
-    );
-    World {
-        repo,
-        journal,
-        said,
-        clock,
-        engine,
-    }
+    World::over(repo, journal, cluster, clock, Settings::default())
 }
 
 /// Subjects of hoist's commits, oldest first.

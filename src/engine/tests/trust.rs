@@ -49,22 +49,7 @@ fn world(signers: bool) -> World {
         "lead@example.com",
     );
     let journal = Arc::new(crate::store::Memory::with_clock(clock.clone()));
-    let said = Arc::new(Said::default());
-    let engine = Engine::new(
-        repo.clone(),
-        journal.clone(),
-        None,
-        said.clone(),
-        clock.clone(),
-        Settings::default(),
-    );
-    World {
-        repo,
-        journal,
-        said,
-        clock,
-        engine,
-    }
+    World::over(repo, journal, None, clock, Settings::default())
 }
 
 fn alerts(w: &World) -> Vec<String> {
