@@ -11,6 +11,11 @@ use crate::policy::Environment;
 /// The longest value written into a PR description.
 const VALUE_MAX: usize = 300;
 
+/// The most bytes of diff a description shows: GitHub refuses a body over
+/// 65,536 characters (and the PR with it), and a promotion of many apps
+/// could write more; the rest is in the commit.
+const DIFF_MAX: usize = 48 * 1024;
+
 /// One line of outside text for markdown.
 fn flat(text: &str) -> String {
     one_line(text, VALUE_MAX).replace('`', "'")
@@ -85,18 +90,31 @@ pub(super) fn body(op: &Operation, env: &Environment) -> String {
         op.needed,
         prose(&approvers_from(op, env))
     ));
+    let (mut shown, mut left) = (0, 0);
     for c in &op.changes {
         for l in &c.lines {
-            out.push_str(&format!(
+            let line = format!(
                 "# {}:{}\n- {}\n+ {}\n",
                 flat(&c.file),
                 l.line,
                 flat(l.old.trim()),
                 flat(l.new.trim())
-            ));
+            );
+            if shown + line.len() > DIFF_MAX {
+                left += 1;
+                continue;
+            }
+            shown += line.len();
+            out.push_str(&line);
         }
     }
     out.push_str("```\n\n");
+    if left > 0 {
+        out.push_str(&format!(
+            "({left} more changed line(s) are in the commit: the description stays under \
+             GitHub's size limit.)\n\n"
+        ));
+    }
     let reviews = if env.pr.github_reviews {
         " or an approving review here"
     } else {
@@ -144,5 +162,62 @@ mod tests {
             "ping `@octocat` and `@acme/sre` about `#12,` see `acme/app#3` 'x'"
         );
         assert_eq!(super::prose("login fix"), "login fix");
+    }
+
+    #[test]
+    fn a_description_stays_under_githubs_size_limit_however_many_lines_change() {
+        let line = |n: usize| crate::engine::ports::LineChange {
+            line: n,
+            old: format!("tag: {}", "o".repeat(400)),
+            new: format!("tag: {}", "n".repeat(400)),
+        };
+        let change = crate::engine::Change {
+            app: "api".into(),
+            version: "v2".into(),
+            file: format!("apps/{}/values.yaml", "d".repeat(300)),
+            old_value: None,
+            new_value: "v2".into(),
+            lines: (1..=500).map(line).collect(),
+        };
+        let op = crate::engine::Operation {
+            id: 7,
+            verb: "promote".into(),
+            summary: "promote many apps staging to prod".into(),
+            actor: "console:alice".into(),
+            channel: None,
+            chat: "cli".into(),
+            env: "prod".into(),
+            reason: Some("r".repeat(10_000)),
+            ticket: None,
+            created_at: 0,
+            state: crate::engine::State::Requested,
+            branch: "main".into(),
+            base: None,
+            changes: vec![change.clone(), change],
+            commit: None,
+            needed: 2,
+            approvers: Vec::new(),
+            expires_at: None,
+            break_glass: None,
+            transitions: Vec::new(),
+            memberships: Default::default(),
+            ordered: None,
+            pr: None,
+            deployment: None,
+        };
+        let (policy, found) = crate::policy::load(
+            "environments:\n  prod:\n    deployers: [\"*\"]\n    via: pull-request\napps: {}\n",
+        );
+        assert!(found.is_empty(), "{found:?}");
+        let body = super::body(&op, &policy.environments[0]);
+        assert!(body.chars().count() < 65_536, "{} characters", body.len());
+        assert!(
+            body.contains("more changed line(s) are in the commit"),
+            "{body}"
+        );
+        assert!(
+            body.contains("```diff\n# apps/"),
+            "the first lines are shown"
+        );
     }
 }
