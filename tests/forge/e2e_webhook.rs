@@ -135,12 +135,23 @@ fn a_pr_closed_on_github_cancels_at_once_by_webhook_and_a_bad_signature_changes_
             ("HOIST_GITHUB_POLL", "600s"),
         ],
     );
-    // Resumed: the bot looked at the PR once; from now on it waits 10 min.
-    wait_for("the resumed look", || {
-        fake.calls()
+    // Resumed: the bot looked at the PR. The fake's first read says
+    // `mergeable: null`, so the bot asks again after 3 s; only after that
+    // second read does it wait the 10 min poll. Closing the PR before then
+    // would let that second look cancel it with no webhook at all.
+    wait_for("the resumed looks", || {
+        let reads = fake
+            .calls()
             .iter()
-            .any(|c| c.method == "GET" && c.path.contains("/pulls/1"))
-            .then_some(())
+            .filter(|c| {
+                c.method == "GET"
+                    && c.path
+                        .split('?')
+                        .next()
+                        .is_some_and(|p| p.ends_with("/pulls/1"))
+            })
+            .count();
+        (reads >= 2).then_some(())
     });
     fake.close(1, "octocat");
     let body = closed(1);
