@@ -106,23 +106,22 @@ impl<P: Platform> Chat<P> {
     }
 
     /// The platform groups (of those the policy names) that `user` is in,
-    /// as the policy names them (`slack-group:S1`).
-    pub(super) async fn memberships(&self, user: &str) -> Vec<String> {
+    /// as the policy names them (`slack-group:S1`), asked from `channel`.
+    pub(super) async fn memberships(&self, user: &str, channel: &str) -> Vec<String> {
         let engine = self.engine.clone();
         let groups = tokio::task::spawn_blocking(move || engine.platform_groups())
             .await
             .unwrap_or_default();
-        let mut out = Vec::new();
-        for g in groups {
-            let Some(id) = own(self.platform().group_kind(), &g) else {
-                continue;
-            };
-            let members = self.platform().group_members(id).await;
-            if members.iter().any(|u| u == user) {
-                out.push(g.clone());
-            }
+        let kind = self.platform().group_kind();
+        let ids: Vec<String> = groups
+            .iter()
+            .filter_map(|g| own(kind, g).map(str::to_string))
+            .collect();
+        if ids.is_empty() {
+            return Vec::new();
         }
-        out
+        let member = self.platform().member_of(user, channel, &ids).await;
+        member.iter().map(|id| format!("{kind}:{id}")).collect()
     }
 
     /// Is this delivery new? `key` is the platform's id of it: retried

@@ -153,7 +153,11 @@ impl<P: Platform> Live<P> {
     /// Post the live message, or edit it; its id.
     async fn show(&self, id: u64, at: &Place, message: &Message) -> Option<String> {
         if let Some(live) = self.notes.live(id) {
-            if let Err(e) = self.out.edit(&at.channel, &live, message).await {
+            if let Err(e) = self
+                .out
+                .edit(&at.channel, at.thread.as_deref(), &live, message)
+                .await
+            {
                 tracing::warn!(error = %e, operation = id, "editing the live message");
             }
             return Some(live);

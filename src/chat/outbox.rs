@@ -76,12 +76,23 @@ impl<P: Platform> Outbox<P> {
         self.platform.post(channel, thread, message).await
     }
 
-    pub async fn edit(&self, channel: &str, id: &str, message: &Message) -> Result<(), P::Error> {
-        self.platform.edit(channel, id, message).await
+    pub async fn edit(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        id: &str,
+        message: &Message,
+    ) -> Result<(), P::Error> {
+        self.platform.edit(channel, thread, id, message).await
     }
 
-    pub async fn delete(&self, channel: &str, id: &str) -> Result<(), P::Error> {
-        self.platform.delete(channel, id).await
+    pub async fn delete(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        id: &str,
+    ) -> Result<(), P::Error> {
+        self.platform.delete(channel, thread, id).await
     }
 
     /// Tell only `user`; `text` is escaped. A failure is logged.

@@ -67,17 +67,20 @@ pub trait Platform: Send + Sync + 'static {
         thread: Option<&str>,
         message: &Message,
     ) -> impl Future<Output = Result<String, Self::Error>> + Send;
-    /// Replace the message `id` of hoist's in place.
+    /// Replace the message `id` of hoist's in place; it was posted in
+    /// `channel` (in `thread` when set), as [`Platform::post`] was asked.
     fn edit(
         &self,
         channel: &str,
+        thread: Option<&str>,
         id: &str,
         message: &Message,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
-    /// Delete the message `id` of hoist's.
+    /// Delete the message `id` of hoist's, posted in `channel` (`thread`).
     fn delete(
         &self,
         channel: &str,
+        thread: Option<&str>,
         id: &str,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
     /// Words only `user` sees (already escaped).
@@ -91,6 +94,26 @@ pub trait Platform: Send + Sync + 'static {
     /// The user ids in group `id` (the part after `GROUP_KIND:`). A group
     /// that cannot be read has nobody in it.
     fn group_members(&self, id: &str) -> impl Future<Output = Vec<String>> + Send;
+    /// Which of `groups` (ids after `GROUP_KIND:`) `user` is in, asked from
+    /// `channel`. By default from [`Platform::group_members`]; a platform
+    /// whose groups are read per member (Discord's roles) answers itself.
+    fn member_of(
+        &self,
+        user: &str,
+        channel: &str,
+        groups: &[String],
+    ) -> impl Future<Output = Vec<String>> + Send {
+        let _ = channel;
+        async move {
+            let mut out = Vec::new();
+            for g in groups {
+                if self.group_members(g).await.iter().any(|u| u == user) {
+                    out.push(g.clone());
+                }
+            }
+            out
+        }
+    }
 
     /// A mention of user `id` (markup), or the id as escaped text when it
     /// is not one of the platform's ids.

@@ -56,7 +56,7 @@ impl<P: Platform> Chat<P> {
             actor: self.actor(&s.user),
             channel: Some(self.channel(&s.channel)),
             chat_link: None,
-            memberships: self.memberships(&s.user).await,
+            memberships: self.memberships(&s.user, &s.channel).await,
             command,
         };
         // Only a writing request (not a dry run) opens an operation with a live message.
@@ -96,7 +96,7 @@ impl<P: Platform> Chat<P> {
         let reply = self.run(req).await;
         let Some(id) = reply.operation else {
             // The branch or the policy changed since the dry run.
-            if echo && let Err(e) = self.out.delete(&s.channel, &root).await {
+            if echo && let Err(e) = self.out.delete(&s.channel, None, &root).await {
                 tracing::warn!(error = %e, "deleting the request's echo");
             }
             return self.answer(&s, thread.as_deref(), reply).await;

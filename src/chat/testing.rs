@@ -131,7 +131,13 @@ impl Platform for Recorder {
         Ok(id)
     }
 
-    async fn edit(&self, channel: &str, id: &str, message: &Message) -> Result<(), String> {
+    async fn edit(
+        &self,
+        channel: &str,
+        _thread: Option<&str>,
+        id: &str,
+        message: &Message,
+    ) -> Result<(), String> {
         self.record(Call {
             id: Some(id.to_string()),
             text: message.body.clone(),
@@ -141,7 +147,7 @@ impl Platform for Recorder {
         Ok(())
     }
 
-    async fn delete(&self, channel: &str, id: &str) -> Result<(), String> {
+    async fn delete(&self, channel: &str, _thread: Option<&str>, id: &str) -> Result<(), String> {
         self.record(Call {
             id: Some(id.to_string()),
             ..self.call("delete", channel)

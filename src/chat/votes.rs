@@ -109,7 +109,7 @@ impl<P: Platform> Chat<P> {
             actor: self.actor(user),
             channel: Some(self.channel(channel)),
             chat_link: None,
-            memberships: self.memberships(user).await,
+            memberships: self.memberships(user, channel).await,
             command,
         };
         let reply = self.run(req).await;

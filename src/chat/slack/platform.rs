@@ -51,11 +51,23 @@ impl Platform for SlackPlatform {
             .await
     }
 
-    async fn edit(&self, channel: &str, id: &str, message: &Message) -> Result<(), CallError> {
+    /// A Slack message is named by its channel and `ts`, in a thread or not.
+    async fn edit(
+        &self,
+        channel: &str,
+        _thread: Option<&str>,
+        id: &str,
+        message: &Message,
+    ) -> Result<(), CallError> {
         self.api.update(channel, id, render::content(message)).await
     }
 
-    async fn delete(&self, channel: &str, id: &str) -> Result<(), CallError> {
+    async fn delete(
+        &self,
+        channel: &str,
+        _thread: Option<&str>,
+        id: &str,
+    ) -> Result<(), CallError> {
         self.api.delete(channel, id).await
     }
 
