@@ -1,6 +1,6 @@
 //! Chat surfaces: each turns platform traffic into engine [`Request`]s and
 //! renders operation updates back: the console (`hoist try`, `hoist exec`)
-//! and chat platforms (`hoist serve`: Slack today).
+//! and chat platforms (`hoist serve`: Slack and Discord).
 //!
 //! What every chat platform needs is here, platform-neutral, and a platform
 //! is a thin adapter behind the [`Platform`] trait (calls, formats) plus its
@@ -17,15 +17,17 @@
 //! - `outbox`: posts paced per channel, escaping, failures logged.
 //! - `work`: the bounded runtime the work after an acknowledgement runs on.
 //! - `platform`: the [`Platform`] trait and the neutral [`Message`].
+//! - `slack`, `discord`: the platforms, each a thin adapter on the above.
 //!
-//! Only `slack` (and its children) names slack-morphism types; nothing else
-//! here names a platform.
+//! Only `slack` (and its children) names slack-morphism types, only
+//! `discord` serenity's; nothing else here names a platform.
 //!
 //! [`Request`]: crate::engine::Request
 
 pub mod adapter;
 pub mod compose;
 pub mod console;
+pub mod discord;
 pub mod live;
 pub mod notes;
 pub mod outbox;

@@ -1,0 +1,402 @@
+//! Discord: the only module (with its children) that names serenity types,
+//! and all it holds is Discord. Like Slack beside it, it is a thin adapter
+//! on the platform-neutral chat layer: [`Discord`] is the
+//! [`crate::chat::Platform`] (posts, edits, deletes, whispers, roles, and
+//! Discord's formats), and learns where things are from the inbound traffic
+//! the gateway and the interactions endpoint decode ([`Discord::learn`],
+//! [`Discord::learn_roles`], [`Discord::locate`], [`Discord::interaction`]).
+//!
+//! REST goes through serenity's [`Http`], keeping its ratelimiter (per-route
+//! buckets from `X-RateLimit-*`, 429 `retry_after`, the global limit); only
+//! ids checked to be snowflakes ([`text::snowflake`]) and interaction
+//! tokens of Discord's shape are ever put in a route.
+//!
+//! - `platform`: the `Platform` implementation (threads, edits, deletes).
+//! - `render`: hoist's messages as Discord JSON, `allowed_mentions`, limits.
+//! - `text`: escaping, code spans, mentions, emoji, snowflakes.
+//! - `places`: what was learned (guilds, thread parents, hoist's messages).
+//! - `members`: a member's roles, cached with a TTL.
+//! - `whisper`: words to one person (interaction, DM, or a mention).
+
+pub mod members;
+pub mod places;
+pub mod platform;
+pub mod render;
+pub mod text;
+pub mod whisper;
+// Helper B's modules (inbound side) are declared here:
+// gateway, decode, interactions, register.
+
+#[cfg(test)]
+mod tests;
+
+use crate::chat::Reactions;
+use crate::engine::one_line;
+use places::{Kind, Places};
+use serde_json::Value;
+use serenity::http::{Http, HttpBuilder, LightMethod, Request, Route};
+use serenity::model::id::{ApplicationId, ChannelId};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Discord settings, read from the environment by `cli`: `DISCORD_TOKEN`,
+/// `DISCORD_API_URL` (tests: the fake's base URL), `HOIST_DISCORD_ROLE_TTL`,
+/// `HOIST_DISCORD_APPROVE` / `HOIST_DISCORD_DENY` (reaction names).
+#[derive(Clone)]
+pub struct Config {
+    /// The bot token (a secret: never logged; `Debug` redacts it).
+    pub token: String,
+    pub api_url: Option<String>,
+    pub role_ttl: Duration,
+    pub reactions: Reactions,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("token", &"<redacted>")
+            .field("api_url", &self.api_url)
+            .field("role_ttl", &self.role_ttl)
+            .field("reactions", &self.reactions)
+            .finish()
+    }
+}
+
+impl Config {
+    /// The default reactions: approve ✅ 👍, deny ❌ 👎.
+    pub fn default_reactions() -> Reactions {
+        Reactions::new(&["✅", "👍"], &["❌", "👎"])
+    }
+}
+
+/// Why the Discord client could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("DISCORD_TOKEN is empty or not one line of printable characters")]
+    Token,
+    #[error("DISCORD_API_URL must be http(s)://host[:port] with no path, not {0}")]
+    ApiUrl(String),
+}
+
+/// Why a Discord call did not succeed (after serenity's rate-limit waits).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// Discord answered with an error: its HTTP status, its JSON error code
+    /// (`-1` when the body was not Discord's error shape) and its message,
+    /// flattened and bounded.
+    #[error("Discord said {status} (code {code}): {message}")]
+    Discord {
+        status: u16,
+        code: i64,
+        message: String,
+    },
+    /// The request did not get an answer (connection, timeout, a body too
+    /// large or not JSON).
+    #[error("Discord could not be reached: {0}")]
+    Transport(String),
+    /// A value that is not a Discord id was not sent anywhere.
+    #[error("not a Discord id: {0}")]
+    NotAnId(String),
+    /// A webhook call before hoist knows its application id.
+    #[error("hoist's Discord application id is not known yet")]
+    NoApplication,
+}
+
+impl CallError {
+    /// Discord's JSON error code, when Discord answered with one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            CallError::Discord { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, when Discord answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            CallError::Discord { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    fn not_an_id(value: &str) -> CallError {
+        CallError::NotAnId(one_line(value, ERROR_TEXT_MAX))
+    }
+
+    fn from_serenity(e: serenity::Error) -> CallError {
+        use serenity::http::HttpError;
+        match e {
+            serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => CallError::Discord {
+                status: r.status_code.as_u16(),
+                code: i64::try_from(r.error.code).unwrap_or(-1),
+                message: one_line(&r.error.message, ERROR_TEXT_MAX),
+            },
+            serenity::Error::Http(HttpError::ApplicationIdMissing) => CallError::NoApplication,
+            other => CallError::Transport(one_line(&other.to_string(), ERROR_TEXT_MAX)),
+        }
+    }
+}
+
+/// At most this many characters of Discord's words in an error.
+pub const ERROR_TEXT_MAX: usize = 200;
+/// At most this long for one REST call, rate-limit waits included.
+pub const CALL_TIME: Duration = Duration::from_secs(60);
+/// At most this many bytes of one REST answer.
+pub const ANSWER_MAX: usize = 1024 * 1024;
+/// With `DISCORD_API_URL` (no ratelimiter, see [`Discord::new`]): how often
+/// a 429 is tried again, after 1 s, then 2 s.
+const RETRIES_429: u32 = 2;
+
+/// hoist on Discord: cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct Discord {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: Arc<Http>,
+    /// Whether serenity's ratelimiter is off (`DISCORD_API_URL` set).
+    proxied: bool,
+    me: Mutex<Option<String>>,
+    application: Mutex<Option<String>>,
+    places: Places,
+    members: members::Members,
+    whispers: whisper::Whispers,
+    reactions: Reactions,
+}
+
+impl std::fmt::Debug for Discord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Discord")
+            .field("me", &self.me())
+            .field("application", &self.application())
+            .field("proxied", &self.inner.proxied)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Discord {
+    /// The client for `config`. With `api_url` set (tests), REST goes there
+    /// instead of `https://discord.com` and serenity's ratelimiter is off:
+    /// serenity 0.12.5's ratelimiter sends every request to discord.com
+    /// whatever the proxy (`ratelimiting.rs` builds with no proxy), and
+    /// serenity pairs a proxy with a disabled ratelimiter; a 429 is then
+    /// tried again here, twice.
+    pub fn new(config: &Config) -> Result<Discord, SetupError> {
+        let token = config.token.trim();
+        if token.is_empty() || token.chars().any(|c| c.is_control()) {
+            return Err(SetupError::Token);
+        }
+        let mut builder = HttpBuilder::new(token);
+        let proxied = config.api_url.is_some();
+        if let Some(url) = &config.api_url {
+            builder = builder.proxy(api_base(url)?).ratelimiter_disabled(true);
+        }
+        Ok(Discord {
+            inner: Arc::new(Inner {
+                http: Arc::new(builder.build()),
+                proxied,
+                me: Mutex::new(None),
+                application: Mutex::new(None),
+                places: Places::default(),
+                members: members::Members::new(config.role_ttl),
+                whispers: whisper::Whispers::default(),
+                reactions: config.reactions.clone(),
+            }),
+        })
+    }
+
+    /// serenity's client, for the gateway and command registration.
+    pub fn http(&self) -> Arc<Http> {
+        self.inner.http.clone()
+    }
+
+    /// The reactions that vote.
+    pub fn reactions(&self) -> &Reactions {
+        &self.inner.reactions
+    }
+
+    /// Once known (READY or GET /users/@me, GET /oauth2/applications/@me):
+    /// hoist's own user id (its reactions and messages are ignored inbound)
+    /// and application id (webhooks). A value that is not a snowflake is
+    /// ignored.
+    pub fn set_identity(&self, user: &str, application: &str) {
+        if text::snowflake(user) {
+            *places::lock(&self.inner.me) = Some(user.to_string());
+        }
+        if let Some(n) = text::id(application) {
+            *places::lock(&self.inner.application) = Some(application.to_string());
+            self.inner.http.set_application_id(ApplicationId::new(n));
+        }
+    }
+
+    pub fn me(&self) -> Option<String> {
+        places::lock(&self.inner.me).clone()
+    }
+
+    pub fn application(&self) -> Option<String> {
+        places::lock(&self.inner.application).clone()
+    }
+
+    /// What an inbound event told: the guild of a channel, the parent of a
+    /// thread. Values that are not snowflakes are ignored.
+    pub fn learn(&self, channel: &str, guild: Option<&str>, parent: Option<&str>) {
+        if !text::snowflake(channel) {
+            return;
+        }
+        let guild = guild.filter(|g| text::snowflake(g));
+        let parent = parent.filter(|p| text::snowflake(p) && *p != channel);
+        self.inner.places.learn(channel, guild, parent);
+    }
+
+    /// A member's roles as an inbound event carried them (fresh for
+    /// `role_ttl`).
+    pub fn learn_roles(&self, guild: &str, user: &str, roles: &[String]) {
+        if text::snowflake(guild) && text::snowflake(user) {
+            self.inner.members.learn(guild, user, roles);
+        }
+    }
+
+    /// Where an inbound event's channel sits: a thread's as `(parent,
+    /// Some(thread))`, any other as `(channel, None)`. From what was
+    /// learned, else GET /channels/{id} (types 10, 11, 12 are threads),
+    /// remembered. A channel that cannot be read is taken as it is.
+    pub async fn locate(&self, actual: &str) -> (String, Option<String>) {
+        let places = &self.inner.places;
+        if let Some(parent) = places.parent(actual) {
+            return (parent, Some(actual.to_string()));
+        }
+        let Some(n) = text::id(actual) else {
+            return (actual.to_string(), None);
+        };
+        if places.kind(actual).is_some() {
+            return (actual.to_string(), None);
+        }
+        let route = Route::Channel {
+            channel_id: ChannelId::new(n),
+        };
+        let Ok(channel) = self.call(route, LightMethod::Get, None).await else {
+            return (actual.to_string(), None);
+        };
+        let guild = channel["guild_id"].as_str().filter(|g| text::snowflake(g));
+        let kind = channel["type"].as_u64();
+        let parent = channel["parent_id"]
+            .as_str()
+            .filter(|p| text::snowflake(p) && *p != actual);
+        match (kind, parent) {
+            (Some(10..=12), Some(parent)) => {
+                places.learn(actual, guild, Some(parent));
+                (parent.to_string(), Some(actual.to_string()))
+            }
+            _ => {
+                places.learn(actual, guild, None);
+                // DMs (1, 3) and forums (15, 16) cannot start a thread from
+                // a message.
+                let kind = match kind {
+                    Some(1 | 3 | 15 | 16) => Kind::NoThreads,
+                    _ => Kind::Channel,
+                };
+                places.set_kind(actual, kind);
+                (actual.to_string(), None)
+            }
+        }
+    }
+
+    /// An interaction of `user` in `channel` (as [`Discord::locate`] names
+    /// it), whose token (valid 15 minutes) whispers go to.
+    pub fn interaction(&self, channel: &str, user: &str, token: &str) {
+        self.inner.whispers.register(channel, user, token);
+    }
+
+    /// The end of handling an interaction: if no whisper used its deferred
+    /// original response, `text` (already escaped) is edited into it, so
+    /// "hoist is thinking" never stays.
+    pub async fn finish_interaction(&self, channel: &str, user: &str, text: &str) {
+        if let Err(e) = whisper::finish(self, channel, user, text).await {
+            tracing::warn!(error = %e, "discord: could not answer an interaction");
+        }
+    }
+
+    pub(crate) fn places(&self) -> &Places {
+        &self.inner.places
+    }
+
+    pub(crate) fn members(&self) -> &members::Members {
+        &self.inner.members
+    }
+
+    pub(crate) fn whispers(&self) -> &whisper::Whispers {
+        &self.inner.whispers
+    }
+
+    /// One REST call: `body` as JSON, the answer as JSON (`null` when
+    /// empty), bounded in time and size.
+    pub(crate) async fn call(
+        &self,
+        route: Route<'_>,
+        method: LightMethod,
+        body: Option<&Value>,
+    ) -> Result<Value, CallError> {
+        let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
+        let mut attempt = 0;
+        loop {
+            let request = Request::new(route, method).body(bytes.clone());
+            let answer = tokio::time::timeout(CALL_TIME, self.once(request)).await;
+            let result = answer.unwrap_or_else(|_| {
+                Err(CallError::Transport(format!(
+                    "no answer in {}s",
+                    CALL_TIME.as_secs()
+                )))
+            });
+            match result {
+                Err(e)
+                    if self.inner.proxied && e.status() == Some(429) && attempt < RETRIES_429 =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn once(&self, request: Request<'_>) -> Result<Value, CallError> {
+        let transport = |e: &dyn std::fmt::Display| {
+            CallError::Transport(one_line(&e.to_string(), ERROR_TEXT_MAX))
+        };
+        let mut response = self
+            .inner
+            .http
+            .request(request)
+            .await
+            .map_err(CallError::from_serenity)?;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
+            if body.len() + chunk.len() > ANSWER_MAX {
+                return Err(CallError::Transport(format!(
+                    "an answer over {ANSWER_MAX} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&body).map_err(|e| transport(&e))
+    }
+}
+
+/// The base URL serenity's proxy setting takes: `http(s)://host[:port]`.
+fn api_base(url: &str) -> Result<String, SetupError> {
+    let bad = || SetupError::ApiUrl(one_line(url, ERROR_TEXT_MAX));
+    let base = url.trim().trim_end_matches('/');
+    let rest = base
+        .strip_prefix("http://")
+        .or_else(|| base.strip_prefix("https://"))
+        .ok_or_else(bad)?;
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if rest.is_empty() || !rest.chars().all(ok) {
+        return Err(bad());
+    }
+    Ok(base.to_string())
+}

@@ -1,0 +1,213 @@
+//! Words only one person sees. Discord has ephemeral messages only as
+//! answers to an interaction, so a whisper goes, in order of preference:
+//!
+//! 1. to a pending interaction of that person in that channel (a slash
+//!    command or a button press, registered by [`Discord::interaction`],
+//!    its token valid 15 minutes): the first whisper fills the deferred
+//!    original response (PATCH /webhooks/APP/TOKEN/messages/@original),
+//!    later ones are ephemeral follow-ups (flags 64). The interaction must
+//!    have been deferred as a (ephemeral) response of its own (type 5), not
+//!    as an update of the pressed message (type 6), whose original response
+//!    would be that message;
+//! 2. else as a direct message (POST /users/@me/channels, then a post);
+//! 3. a DM the person refuses (Discord's code 50007) is said in the thread
+//!    or channel, mentioning them.
+
+use super::places::{Bounded, lock};
+use super::{CallError, Discord, render, text};
+use crate::chat::{Message, Platform};
+use serde_json::json;
+use serenity::http::{LightMethod, Route};
+use serenity::model::id::{ApplicationId, ChannelId};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long after it arrived an interaction's token is used (Discord's
+/// tokens are valid 15 minutes; a minute is kept for the call itself).
+pub const INTERACTION_TTL: Duration = Duration::from_secs(14 * 60);
+/// At most this many pending interactions, and this many DM channels, are
+/// kept (the oldest forgotten first).
+pub const WHISPERS_MAX: usize = 10_000;
+/// An interaction token's longest accepted length.
+pub const TOKEN_MAX: usize = 512;
+/// Discord's code for "Cannot send messages to this user".
+pub const DM_REFUSED: i64 = 50_007;
+
+#[derive(Debug, Clone)]
+struct Pending {
+    token: String,
+    at: Instant,
+    /// Whether the deferred original response was filled.
+    answered: bool,
+}
+
+/// Which answer of an interaction a whisper takes.
+enum Answer {
+    Original(String),
+    Followup(String),
+}
+
+/// The pending interactions per (channel, user), and DM channels per user.
+#[derive(Debug)]
+pub struct Whispers {
+    pending: Mutex<Bounded<(String, String), Pending>>,
+    dms: Mutex<Bounded<String, String>>,
+}
+
+impl Default for Whispers {
+    fn default() -> Whispers {
+        Whispers {
+            pending: Mutex::new(Bounded::new(WHISPERS_MAX)),
+            dms: Mutex::new(Bounded::new(WHISPERS_MAX)),
+        }
+    }
+}
+
+/// Whether `token` has the shape of an interaction token (URL-safe
+/// characters only), so it may be put in a route.
+pub fn token_ok(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= TOKEN_MAX
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+impl Whispers {
+    /// An interaction of `user` in `channel` with `token`, just received.
+    /// A token of another shape is ignored.
+    pub fn register(&self, channel: &str, user: &str, token: &str) {
+        if !token_ok(token) {
+            return;
+        }
+        let pending = Pending {
+            token: token.to_string(),
+            at: Instant::now(),
+            answered: false,
+        };
+        lock(&self.pending).insert((channel.to_string(), user.to_string()), pending);
+    }
+
+    /// The answer the next whisper to `user` in `channel` takes, claimed:
+    /// the original response once, follow-ups after.
+    fn claim(&self, channel: &str, user: &str, original_only: bool) -> Option<Answer> {
+        let key = (channel.to_string(), user.to_string());
+        let mut pending = lock(&self.pending);
+        let p = pending.get(&key)?.clone();
+        if p.at.elapsed() >= INTERACTION_TTL {
+            pending.remove(&key);
+            return None;
+        }
+        if p.answered {
+            return (!original_only).then_some(Answer::Followup(p.token));
+        }
+        pending.insert(
+            key,
+            Pending {
+                answered: true,
+                ..p.clone()
+            },
+        );
+        Some(Answer::Original(p.token))
+    }
+
+    fn dm(&self, user: &str) -> Option<String> {
+        lock(&self.dms).get(&user.to_string()).cloned()
+    }
+}
+
+/// `text` (escaped) to `user` only, asked from `channel` (`thread`).
+pub async fn ephemeral(
+    d: &Discord,
+    channel: &str,
+    user: &str,
+    thread: Option<&str>,
+    text: &str,
+) -> Result<(), CallError> {
+    if !text::snowflake(user) {
+        return Err(CallError::not_an_id(user));
+    }
+    if let Some(answer) = d.whispers().claim(channel, user, false) {
+        match answer_with(d, answer, text).await {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "discord: an interaction answer failed; a DM instead")
+            }
+        }
+    }
+    match direct(d, user, text).await {
+        Err(e) if e.code() == Some(DM_REFUSED) => {
+            let said = Message::text(format!("{} {text}", text::mention(user)));
+            d.post(channel, thread, &said).await.map(|_| ())
+        }
+        other => other,
+    }
+}
+
+/// The end of an interaction: `text` in its original response, unless a
+/// whisper filled it already.
+pub async fn finish(d: &Discord, channel: &str, user: &str, text: &str) -> Result<(), CallError> {
+    match d.whispers().claim(channel, user, true) {
+        Some(answer) => answer_with(d, answer, text).await,
+        None => Ok(()),
+    }
+}
+
+async fn answer_with(d: &Discord, answer: Answer, text: &str) -> Result<(), CallError> {
+    let app = d
+        .application()
+        .and_then(|a| text::id(&a))
+        .ok_or(CallError::NoApplication)?;
+    let application_id = ApplicationId::new(app);
+    let mut body = render::words(text);
+    match &answer {
+        Answer::Original(token) => {
+            body["embeds"] = json!([]);
+            body["components"] = json!([]);
+            let route = Route::WebhookOriginalInteractionResponse {
+                application_id,
+                token,
+            };
+            d.call(route, LightMethod::Patch, Some(&body)).await?;
+        }
+        Answer::Followup(token) => {
+            body["flags"] = json!(64);
+            let route = Route::WebhookFollowupMessages {
+                application_id,
+                token,
+            };
+            d.call(route, LightMethod::Post, Some(&body)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A direct message to `user` (its DM channel opened once, remembered).
+async fn direct(d: &Discord, user: &str, text: &str) -> Result<(), CallError> {
+    let channel = match d.whispers().dm(user) {
+        Some(c) => c,
+        None => {
+            let opened = d
+                .call(
+                    Route::UserMeDmChannels,
+                    LightMethod::Post,
+                    Some(&json!({"recipient_id": user})),
+                )
+                .await?;
+            let id = opened["id"]
+                .as_str()
+                .filter(|c| text::snowflake(c))
+                .ok_or_else(|| CallError::Transport("a DM channel without an id".into()))?
+                .to_string();
+            lock(&d.whispers().dms).insert(user.to_string(), id.clone());
+            id
+        }
+    };
+    let n = text::id(&channel).ok_or_else(|| CallError::not_an_id(&channel))?;
+    let route = Route::ChannelMessages {
+        channel_id: ChannelId::new(n),
+    };
+    d.call(route, LightMethod::Post, Some(&render::words(text)))
+        .await
+        .map(|_| ())
+}
