@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 mod accept;
 mod body;
+pub mod discord;
 pub mod github;
 pub mod ops;
 mod stall;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub slack: Option<Arc<Slack>>,
     /// `None` without `GITHUB_WEBHOOK_SECRET`: `/github/webhook` answers 404.
     pub github: Option<Arc<github::Webhook>>,
+    /// `None` without `DISCORD_PUBLIC_KEY`: `/discord/interactions` answers 404.
+    pub discord: Option<Arc<discord::Interactions>>,
     pub metrics: Arc<Metrics>,
     /// Set once start-up (mirror, journal, resume) is done.
     pub ready: Arc<AtomicBool>,
@@ -123,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .route("/slack/events", post(events))
         .route("/slack/interactive", post(interactive))
         .route("/github/webhook", post(github::webhook))
+        .route("/discord/interactions", post(discord::interactions))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -331,6 +335,9 @@ async fn metrics(State(s): State<AppState>) -> Response {
     }
     if let Some(github) = &s.github {
         github.render(&mut out);
+    }
+    if let Some(discord) = &s.discord {
+        discord.render(&mut out);
     }
     let refused = m.refused.snapshot().into_iter();
     family(

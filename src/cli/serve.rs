@@ -252,6 +252,7 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
     let state = AppState {
         slack: slack.clone(),
         github: webhook,
+        discord: None,
         metrics,
         ready: ready.clone(),
         limits,

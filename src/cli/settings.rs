@@ -16,16 +16,18 @@
 //! | subcommand | areas |
 //! |---|---|
 //! | every one, before it runs | `Log` ([`Area::LOG`], for the logger) |
-//! | `serve` | `Place`, `Signing`, `PolicySigners`, `Git`, `Push`, `Cluster`, `GitHub`, `Slack`, `Http`, `Serve`, `Test` |
+//! | `serve` | `Place`, `Signing`, `PolicySigners`, `Git`, `Push`, `Cluster`, `GitHub`, `Slack`, `Discord`, `Http`, `Serve`, `Test` |
 //! | `exec` | `Place`, `Signing`, `PolicySigners`, `Git`, `Push`, `Cluster`, `GitHub`, `Test` (after `--as` and the command are checked: a bad value is its JSON error) |
 //! | `try` | `Git` (author, access), `Console` (`USER`), `Test` |
 //! | `check` | `PolicySigners` |
+//! | `discord register` | `Discord` |
 //! | `schema` | none besides `Log` |
 //!
 //! An area not read keeps its defaults. `KUBECONFIG` says whether a cluster
 //! is configured; the Kubernetes client reads the files it lists itself.
 
 mod areas;
+pub mod discord;
 pub mod github;
 mod read;
 #[cfg(test)]
@@ -64,6 +66,8 @@ pub enum Area {
     GitHub,
     /// `SLACK_*`, `HOIST_SLACK_GROUP_TTL`, `HOIST_SLACK_APPROVE`, `HOIST_SLACK_DENY`.
     Slack,
+    /// `DISCORD_TOKEN`, `DISCORD_PUBLIC_KEY`, `DISCORD_API_URL`, `HOIST_DISCORD_*` ([`discord`]).
+    Discord,
     /// `HOIST_HTTP_HEADER_TIMEOUT`, `HOIST_HTTP_BODY_TIMEOUT`, `HOIST_HTTP_MAX_CONNECTIONS`.
     Http,
     /// `HOIST_SLACK_WORK_LIMIT`, `HOIST_SHUTDOWN_GRACE`, `HOIST_DRIFT_*`, `HOIST_JOURNAL_RETENTION`.
@@ -86,6 +90,7 @@ impl Area {
         Area::Cluster,
         Area::GitHub,
         Area::Slack,
+        Area::Discord,
         Area::Http,
         Area::Serve,
         Area::Test,
@@ -124,6 +129,8 @@ pub struct Settings {
     pub github: github::GitHub,
     /// `None` when Slack is not configured (no `SLACK_BOT_TOKEN`).
     pub slack: Option<slack::Config>,
+    /// `None` when Discord is not configured (no `DISCORD_TOKEN`).
+    pub discord: Option<discord::Discord>,
     /// The listener's limits before the open-file limit is applied.
     pub http: Limits,
     pub serve: Serve,
@@ -295,6 +302,7 @@ impl Settings {
                 Area::Cluster => s.cluster = areas::cluster(&v)?,
                 Area::GitHub => s.github = github::github(&v)?,
                 Area::Slack => s.slack = areas::slack(&v)?,
+                Area::Discord => s.discord = discord::discord(&v)?,
                 Area::Http => {
                     let d = Limits::default();
                     s.http = Limits {

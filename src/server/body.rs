@@ -25,6 +25,8 @@ pub fn body_limit(path: &str) -> usize {
         SLACK_BODY_LIMIT
     } else if path == "/github/webhook" {
         super::github::GITHUB_BODY_LIMIT
+    } else if path == "/discord/interactions" {
+        super::discord::DISCORD_BODY_LIMIT
     } else {
         0
     }

@@ -236,9 +236,10 @@ fn words_split_like_a_shell() {
 const INTERNAL: [&str; 2] = ["HOIST_GIT_CREDENTIAL_PROTOCOL", "HOIST_GIT_CREDENTIAL_HOST"];
 
 /// The settings module, where every variable is read (its tests aside).
-const SETTINGS: [&str; 4] = [
+const SETTINGS: [&str; 5] = [
     "src/cli/settings.rs",
     "src/cli/settings/areas.rs",
+    "src/cli/settings/discord.rs",
     "src/cli/settings/github.rs",
     "src/cli/settings/read.rs",
 ];
