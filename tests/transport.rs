@@ -11,6 +11,8 @@
 
 mod support;
 
+#[path = "discord/fake.rs"]
+mod discord_fake;
 #[path = "forge/e2e.rs"]
 mod forge_e2e;
 #[path = "forge/e2e_app.rs"]

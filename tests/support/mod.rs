@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod discord;
 pub mod github;
 pub mod harness;
 pub mod http_git;
