@@ -20,11 +20,14 @@ pub const MEMBERS_MAX: usize = 10_000;
 /// At most this many roles are kept per member.
 pub const ROLES_MAX: usize = 250;
 
+/// A member's roles and when they were seen.
+type Seen = (Vec<String>, Instant);
+
 /// The roles of members hoist heard of, per (guild, user).
 #[derive(Debug)]
 pub struct Members {
     ttl: Duration,
-    known: Mutex<Bounded<(String, String), (Vec<String>, Instant)>>,
+    known: Mutex<Bounded<(String, String), Seen>>,
 }
 
 impl Members {

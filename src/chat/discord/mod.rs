@@ -24,8 +24,12 @@ pub mod platform;
 pub mod render;
 pub mod text;
 pub mod whisper;
-// Helper B's modules (inbound side) are declared here:
-// gateway, decode, interactions, register.
+// The inbound side: the gateway, the interactions endpoint's answers,
+// decoding, and `hoist discord register`.
+pub mod decode;
+pub mod gateway;
+pub mod inbound;
+pub mod interactions;
 
 #[cfg(test)]
 mod tests;
@@ -178,10 +182,11 @@ impl std::fmt::Debug for Discord {
 impl Discord {
     /// The client for `config`. With `api_url` set (tests), REST goes there
     /// instead of `https://discord.com` and serenity's ratelimiter is off:
-    /// serenity 0.12.5's ratelimiter sends every request to discord.com
-    /// whatever the proxy (`ratelimiting.rs` builds with no proxy), and
-    /// serenity pairs a proxy with a disabled ratelimiter; a 429 is then
-    /// tried again here, twice.
+    /// serenity's ratelimiter sends every request to discord.com whatever
+    /// the proxy (0.12.5 `ratelimiting.rs` builds requests with no proxy;
+    /// by design, serenity-rs/serenity#1739: a proxy is meant to do the rate
+    /// limiting). A 429 is then tried again here, after 1 s and 2 s (the
+    /// answer's `retry_after` does not reach past serenity's error).
     pub fn new(config: &Config) -> Result<Discord, SetupError> {
         let token = config.token.trim();
         if token.is_empty() || token.chars().any(|c| c.is_control()) {

@@ -82,7 +82,7 @@ pub fn words(text_: &str) -> Value {
 /// A title is one line.
 fn flat(text_: &str) -> String {
     text_
-        .split(|c: char| c == '\n' || c == '\r')
+        .split(['\n', '\r'])
         .filter(|l| !l.trim().is_empty())
         .collect::<Vec<_>>()
         .join(" ")

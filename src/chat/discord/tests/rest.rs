@@ -1,0 +1,241 @@
+//! The REST calls the platform makes, against a small Discord on loopback
+//! (real HTTP through serenity's `Http` with its proxy set): the thread
+//! started from the operation's message, a reply where none can be, edits
+//! found after a restart, whispers through an interaction, a DM or a
+//! mention, roles read per member and cached. The fuller fake (gateway,
+//! rate limits, signed interactions) is `tests/support/discord`.
+
+use crate::chat::discord::{Config, Discord};
+use crate::chat::{Message, Platform};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Rule = dyn Fn(&str, &str) -> (u16, Value) + Send + Sync;
+
+/// What the fake was asked (`METHOD /path` under `/api/v10`, the body) and
+/// how it answers.
+struct Fake {
+    calls: Mutex<Vec<(String, Value)>>,
+    rule: Box<Rule>,
+}
+
+impl Fake {
+    fn calls(&self) -> Vec<(String, Value)> {
+        self.calls.lock().expect("calls").clone()
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.calls().into_iter().map(|(c, _)| c).collect()
+    }
+}
+
+async fn answer(
+    State(fake): State<Arc<Fake>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> (StatusCode, axum::Json<Value>) {
+    let path = uri.path().strip_prefix("/api/v10").unwrap_or(uri.path());
+    let call = format!("{method} {path}");
+    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    fake.calls.lock().expect("calls").push((call, body));
+    let (status, value) = (fake.rule)(method.as_str(), path);
+    (
+        StatusCode::from_u16(status).expect("status"),
+        axum::Json(value),
+    )
+}
+
+/// A fake answering with `rule`, and a `Discord` pointed at it.
+async fn discord(
+    rule: impl Fn(&str, &str) -> (u16, Value) + Send + Sync + 'static,
+) -> (Discord, Arc<Fake>) {
+    let fake = Arc::new(Fake {
+        calls: Mutex::new(Vec::new()),
+        rule: Box::new(rule),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new()
+        .fallback(answer)
+        .with_state(fake.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let d = Discord::new(&Config {
+        token: "t0ken".into(),
+        api_url: Some(format!("http://{addr}")),
+        role_ttl: Duration::from_secs(300),
+        reactions: Config::default_reactions(),
+    })
+    .expect("discord");
+    (d, fake)
+}
+
+fn message(id: &str) -> (u16, Value) {
+    (200, json!({"id": id, "channel_id": "0", "content": ""}))
+}
+
+fn refused(status: u16, code: i64) -> (u16, Value) {
+    (status, json!({"code": code, "message": "refused"}))
+}
+
+#[tokio::test]
+async fn a_reply_starts_the_thread_once_and_is_edited_there() {
+    let (d, fake) = discord(|m, p| match (m, p) {
+        ("POST", "/channels/200/messages/300/threads") => (
+            201,
+            json!({"id": "300", "type": 11, "guild_id": "100", "parent_id": "200"}),
+        ),
+        ("POST", "/channels/300/messages") => message("400"),
+        _ => message("1"),
+    })
+    .await;
+    let said = Message::text("hello");
+    assert_eq!(d.post("200", Some("300"), &said).await, Ok("400".into()));
+    assert_eq!(d.post("200", Some("300"), &said).await, Ok("400".into()));
+    d.edit("200", Some("300"), "400", &said)
+        .await
+        .expect("edit");
+    assert_eq!(
+        fake.asked(),
+        [
+            "POST /channels/200/messages/300/threads",
+            "POST /channels/300/messages",
+            "POST /channels/300/messages",
+            "PATCH /channels/300/messages/400",
+        ]
+    );
+    assert_eq!(fake.calls()[0].1["name"], "hello");
+    assert_eq!(
+        d.permalink("200", "400", Some("300")),
+        "https://discord.com/channels/100/300/400"
+    );
+    assert_eq!(d.locate("300").await, ("200".into(), Some("300".into())));
+    assert_eq!(fake.calls().len(), 4, "the thread was known: no GET");
+}
+
+#[tokio::test]
+async fn where_no_thread_can_start_a_post_replies_to_the_message() {
+    let (d, fake) = discord(|m, p| match (m, p) {
+        ("POST", "/channels/200/messages/300/threads") => refused(400, 50_024),
+        ("POST", "/channels/200/messages/301/threads") => refused(400, 160_004),
+        _ => message("500"),
+    })
+    .await;
+    let said = Message::text("hi");
+    d.post("200", Some("300"), &said).await.expect("post");
+    d.post("200", Some("310"), &said).await.expect("post");
+    let calls = fake.calls();
+    assert_eq!(calls[1].0, "POST /channels/200/messages");
+    assert_eq!(calls[1].1["message_reference"]["message_id"], "300");
+    assert_eq!(calls[2].0, "POST /channels/200/messages", "not asked again");
+    assert_eq!(calls[2].1["message_reference"]["message_id"], "310");
+    // An existing thread is used.
+    let (d, fake) = discord(|m, p| match (m, p) {
+        ("POST", "/channels/200/messages/301/threads") => refused(400, 160_004),
+        _ => message("501"),
+    })
+    .await;
+    d.post("200", Some("301"), &said).await.expect("post");
+    assert_eq!(fake.asked()[1], "POST /channels/301/messages");
+    // Ids that are not snowflakes go nowhere.
+    assert!(d.post("20/0", None, &said).await.is_err());
+    assert!(d.post("200", Some("../x"), &said).await.is_err());
+    assert_eq!(fake.calls().len(), 2);
+}
+
+#[tokio::test]
+async fn after_a_restart_an_edit_looks_in_the_thread_then_the_channel() {
+    let (d, fake) = discord(|m, p| match (m, p) {
+        ("PATCH", "/channels/300/messages/400") => refused(404, 10_008),
+        _ => message("400"),
+    })
+    .await;
+    d.edit("200", Some("300"), "400", &Message::text("x"))
+        .await
+        .expect("edit");
+    d.delete("200", Some("300"), "400").await.expect("delete");
+    assert_eq!(
+        fake.asked(),
+        [
+            "PATCH /channels/300/messages/400",
+            "PATCH /channels/200/messages/400",
+            "DELETE /channels/200/messages/400",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_whisper_answers_the_interaction_then_follows_up() {
+    let (d, fake) = discord(|_, _| message("1")).await;
+    d.set_identity("10", "20");
+    d.interaction("200", "11", "tok-EN.1");
+    d.ephemeral("200", "11", None, "first")
+        .await
+        .expect("whisper");
+    d.ephemeral("200", "11", None, "second")
+        .await
+        .expect("whisper");
+    d.finish_interaction("200", "11", "done").await;
+    d.interaction("200", "12", "tok/../x");
+    d.finish_interaction("200", "12", "done").await;
+    let calls = fake.calls();
+    assert_eq!(calls[0].0, "PATCH /webhooks/20/tok-EN.1/messages/@original");
+    assert_eq!(calls[0].1["content"], "first");
+    assert_eq!(calls[1].0, "POST /webhooks/20/tok-EN.1");
+    assert_eq!(calls[1].1["flags"], 64);
+    assert_eq!(calls.len(), 2, "finished already; a bad token is not used");
+}
+
+#[tokio::test]
+async fn a_refused_dm_is_said_in_the_thread_mentioning_the_person() {
+    let (d, fake) = discord(|m, p| match (m, p) {
+        ("POST", "/users/@me/channels") => (200, json!({"id": "900", "type": 1})),
+        ("POST", "/channels/900/messages") => refused(403, 50_007),
+        ("POST", "/channels/200/messages/300/threads") => refused(403, 50_013),
+        _ => message("2"),
+    })
+    .await;
+    d.ephemeral("200", "11", Some("300"), "only you")
+        .await
+        .expect("whisper");
+    let calls = fake.calls();
+    assert_eq!(calls[0].1["recipient_id"], "11");
+    let last = calls.last().expect("a post");
+    assert_eq!(last.0, "POST /channels/200/messages");
+    assert_eq!(last.1["content"], "<@11> only you");
+    assert_eq!(last.1["allowed_mentions"]["users"], json!(["11"]));
+}
+
+#[tokio::test]
+async fn roles_are_read_per_member_and_kept_for_the_ttl() {
+    let (d, fake) = discord(|m, p| match (m, p) {
+        ("GET", "/channels/200") => (200, json!({"id": "200", "type": 0, "guild_id": "100"})),
+        ("GET", "/guilds/100/members/11") => (200, json!({"roles": ["5", "x/y"]})),
+        _ => refused(404, 10_007),
+    })
+    .await;
+    let groups: Vec<String> = ["5", "6", "100"].map(String::from).to_vec();
+    assert_eq!(d.member_of("11", "200", &groups).await, ["5", "100"]);
+    assert_eq!(d.member_of("11", "200", &groups).await, ["5", "100"]);
+    assert_eq!(d.member_of("12", "200", &groups).await, ["100"]);
+    d.learn_roles("100", "13", &["6".to_string()]);
+    assert_eq!(d.member_of("13", "200", &groups).await, ["6", "100"]);
+    assert_eq!(
+        d.member_of("11", "20/0", &groups).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        fake.asked(),
+        [
+            "GET /channels/200",
+            "GET /guilds/100/members/11",
+            "GET /guilds/100/members/12",
+        ]
+    );
+}
