@@ -191,7 +191,7 @@ fn discords_limits_are_kept_with_a_marker() {
     let live = render::body(&Message {
         header: Some(long.clone()),
         body: long.clone(),
-        context: Some(long.clone()),
+        context: Some(long),
         vote_on: None,
     });
     let embed = &live["embeds"][0];
