@@ -1,10 +1,11 @@
 //! The `hoist` subcommands (README "Set up" and "Use it from scripts"): `try`, `exec`, `serve`,
-//! `check`, `schema`, `audit`.
+//! `check`, `schema`, `audit`, `discord register`.
 //! Flags override `HOIST_*` environment variables; secrets never print.
 //! Every variable is read in `settings.rs`; each subcommand reads the areas it uses.
 
 mod audit;
 mod check;
+mod discord;
 pub mod example;
 mod exec;
 mod serve;
@@ -52,6 +53,8 @@ pub enum Sub {
     /// Every change to a target in the config repo's history: who, what,
     /// through hoist or out of band, and each signature's verdict.
     Audit(audit::AuditArgs),
+    /// Discord: `register` the `/hoist` command.
+    Discord(discord::DiscordArgs),
 }
 
 /// Run the CLI; returns the process exit code.
@@ -91,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Sub::Check { repo } => check::run(&repo),
         Sub::Audit(args) => audit::run(args),
+        Sub::Discord(args) => discord::run(args),
         Sub::Schema => {
             let schema = serde_json::to_string_pretty(&crate::policy::schema())?;
             println!("{schema}");

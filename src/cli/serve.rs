@@ -1,7 +1,9 @@
 //! `hoist serve`: the bot. Given every setting read and checked first
 //! ([`super::settings`]), it opens the mirror and the journal, switches on
 //! the chat surfaces the environment configures (Slack over HTTP with
-//! `SLACK_SIGNING_SECRET`, over Socket Mode with `SLACK_APP_TOKEN`), connects
+//! `SLACK_SIGNING_SECRET`, over Socket Mode with `SLACK_APP_TOKEN`; Discord's
+//! gateway with `DISCORD_TOKEN` and its interactions endpoint with
+//! `DISCORD_PUBLIC_KEY`, [`discord`]), connects
 //! GitHub for `via: pull-request` environments when a token or an App is set
 //! (its webhook with `GITHUB_WEBHOOK_SECRET`, [`github`]), follows
 //! rollouts when a cluster is configured (drift alerts go to each
@@ -12,12 +14,15 @@
 //! engine's journal, config repo, cluster and forge ports are wrapped so
 //! `/metrics` can observe operations (`server::ops`).
 
+pub(super) mod discord;
 mod env;
 mod github;
 mod life;
 mod retention;
 
 use super::{settings, setup};
+use crate::chat::discord::gateway::Gateway;
+use crate::chat::discord::inbound::{self, Inbound};
 use crate::chat::live::LiveNotify;
 use crate::chat::slack::{self, Slack, api::Api};
 use crate::engine::ports::{Clock, Cluster, ConfigRepo, Forge, Journal, Notify, SystemClock};
@@ -149,6 +154,7 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
         .filter(|_| hub.is_some())
         .map(|(owner, name)| format!("{owner}/{name}"));
     summary.push(github::part(&config.github, hub_repo.as_deref()));
+    summary.extend(discord::parts(config.discord.as_ref()));
     let git_settings = setup::git_access(&config.git, &config.github, hub.as_ref(), &args.repo);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -203,6 +209,18 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
         }
         None => Arc::new(Logged),
     };
+    let discord_started = match &config.discord {
+        Some(d) => Some(discord::start(d, &work_rt, store.clone())?),
+        None => None,
+    };
+    let notify: Arc<dyn Notify> = match &discord_started {
+        Some(d) if slack_config.is_some() => Arc::new(discord::Both(vec![
+            notify,
+            Arc::new(LiveNotify(d.live.clone())),
+        ])),
+        Some(d) => Arc::new(LiveNotify(d.live.clone())),
+        None => notify,
+    };
 
     let cluster = setup::cluster(&config.cluster)?
         .map(|c| Arc::new(Observed::<dyn Cluster>::new(c, metrics.clone())) as Arc<dyn Cluster>);
@@ -248,11 +266,34 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
             work: work.clone(),
         })
     });
+    let inbound = discord_started.as_ref().map(|d| {
+        Inbound::new(inbound::Parts {
+            engine: engine.clone(),
+            discord: d.discord.clone(),
+            live: d.live.clone(),
+            journal: store.clone(),
+            clock: clock.clone(),
+            prefix: config
+                .discord
+                .as_ref()
+                .map(|s| s.prefix.clone())
+                .unwrap_or_default(),
+            work: work.clone(),
+        })
+    });
+    let key = config.discord.as_ref().and_then(|d| d.public_key);
+    let interactions = match (&inbound, key) {
+        (Some(i), Some(key)) => {
+            let handler: Arc<dyn server::discord::Handler> = Arc::new(i.clone());
+            server::discord::Interactions::new(key, clock.clone(), handler, work).map(Arc::new)
+        }
+        _ => None,
+    };
     let ready = Arc::new(AtomicBool::new(false));
     let state = AppState {
         slack: slack.clone(),
         github: webhook,
-        discord: None,
+        discord: interactions,
         metrics,
         ready: ready.clone(),
         limits,
@@ -270,6 +311,10 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
             (Some(s), Some(token)) => {
                 Some(slack::socket::SocketMode::start(s.clone(), &token).await?)
             }
+            _ => None,
+        };
+        let gateway = match (&inbound, &discord_started) {
+            (Some(i), Some(d)) => Some(Gateway::start(i.clone(), &d.config).await?),
             _ => None,
         };
         // Beside the server: ready once the config repo answers and its
@@ -322,6 +367,9 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
         });
         if let Some(s) = socket {
             s.stop().await;
+        }
+        if let Some(g) = gateway {
+            g.stop().await;
         }
         life::drain(&state, grace).await;
         // `send` fails only if the server already ended, which is fine.

@@ -107,6 +107,8 @@ impl Area {
     ];
     pub const TRY: &[Area] = &[Area::Git, Area::Console, Area::Test];
     pub const CHECK: &[Area] = &[Area::PolicySigners];
+    /// `hoist discord register`.
+    pub const DISCORD: &[Area] = &[Area::Discord];
     /// Read for every subcommand, before it runs.
     pub const LOG: &[Area] = &[Area::Log];
 }

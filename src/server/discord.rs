@@ -22,9 +22,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serenity::interactions_endpoint::Verifier;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -34,32 +31,7 @@ pub const DISCORD_BODY_LIMIT: usize = 64 * 1024;
 /// How far a signed timestamp may be from now, either way.
 pub const SKEW: i64 = 5 * 60;
 
-/// The work that follows an acknowledgement.
-pub type Job = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-
-/// What to answer a verified interaction.
-pub enum Answer {
-    /// This, and nothing more to do.
-    Now(serde_json::Value),
-    /// `ack` at once, then `work`; `busy` instead when the work runtime is full.
-    Then {
-        ack: serde_json::Value,
-        busy: serde_json::Value,
-        work: Job,
-    },
-    /// Not an interaction hoist takes (400, with why).
-    Bad(String),
-}
-
-impl std::fmt::Debug for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Answer::Now(v) => f.debug_tuple("Now").field(v).finish(),
-            Answer::Then { ack, .. } => f.debug_struct("Then").field("ack", ack).finish(),
-            Answer::Bad(why) => f.debug_tuple("Bad").field(why).finish(),
-        }
-    }
-}
+pub use crate::chat::discord::interactions::{Answer, Job, Key};
 
 /// What a verified interaction (not a PING) becomes. Called on the
 /// server's threads: it must answer at once and put the rest in the job.
@@ -90,7 +62,7 @@ impl Reject {
 
 /// The endpoint: the key, the clock, the handler and the work runtime.
 pub struct Interactions {
-    verifier: Verifier,
+    key: Key,
     clock: Arc<dyn Clock>,
     handler: Arc<dyn Handler>,
     work: Work,
@@ -116,7 +88,7 @@ impl Interactions {
         work: Work,
     ) -> Option<Interactions> {
         Some(Interactions {
-            verifier: Verifier::try_new(public_key).ok()?,
+            key: Key::new(public_key)?,
             clock,
             handler,
             work,
@@ -143,9 +115,9 @@ impl Interactions {
             return Err(Reject::Malformed);
         }
         // The signature first: an unsigned timestamp tells nothing.
-        self.verifier
-            .verify(signature, timestamp, body)
-            .map_err(|()| Reject::Mismatch)?;
+        if !self.key.verify(signature, timestamp, body) {
+            return Err(Reject::Mismatch);
+        }
         let at: i64 = timestamp.parse().map_err(|_| Reject::Malformed)?;
         if (self.clock.now() - at).abs() > SKEW {
             return Err(Reject::Stale);

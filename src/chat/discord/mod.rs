@@ -32,6 +32,7 @@ pub mod decode;
 pub mod gateway;
 pub mod inbound;
 pub mod interactions;
+pub mod register;
 
 #[cfg(test)]
 mod tests;

@@ -77,7 +77,6 @@ pub fn summary(parts: &[Part]) {
             Part::Off(what) => tell(true, &format!("  off: {what}")),
         }
     }
-    tell(false, "  not built yet: Discord");
 }
 
 /// What a shutdown still waits for: requests acknowledged over HTTP whose

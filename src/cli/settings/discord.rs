@@ -73,7 +73,7 @@ pub fn discord<F: Fn(&str) -> Option<OsString>>(v: &Vars<F>) -> Result<Option<Di
         "DISCORD_PUBLIC_KEY",
         |s| {
             let key = hex32(s)?;
-            serenity::interactions_endpoint::Verifier::try_new(key).ok()?;
+            crate::chat::discord::interactions::Key::new(key)?;
             Some(key)
         },
         "is not an Ed25519 public key (64 hex digits: the application's \"Public Key\")",

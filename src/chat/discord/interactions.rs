@@ -1,0 +1,179 @@
+//! Discord's HTTP interactions once their signature held
+//! (`src/server/discord.rs` checks it, and answers PING): what to answer at
+//! once, within Discord's 3 seconds, and the work that follows.
+//!
+//! - `/hoist command:<text>` (APPLICATION_COMMAND): a deferred, ephemeral
+//!   answer (type 5, flags 64) at once; then the interaction is registered
+//!   for whispers ([`Discord::interaction`]: the first edits the deferred
+//!   answer, later ones are ephemeral follow-ups) and the words go to the
+//!   neutral layer as a command nobody else saw (its echo is posted by the
+//!   neutral layer once a dry run says it would be written); at the end the
+//!   deferred answer is filled if nothing else filled it.
+//! - Approve and Deny buttons (MESSAGE_COMPONENT, `hoist:approve:<id>`): a
+//!   deferred update (type 6) at once, then a vote ([`Press`]).
+//! - Autocomplete: the verbs matching what was typed (type 8), at once.
+//!
+//! The channel object tells the guild and a thread's parent, the member its
+//! roles: both are learned first. An interaction from a DM (a `user`, no
+//! `member`) is refused politely; one of another kind is a 400. Each
+//! interaction is acted on once (`discord:interaction:<id>`).
+//!
+//! [`Discord::interaction`]: super::Discord::interaction
+
+use super::decode::{Ask, From, Interaction, choices};
+use super::inbound::Inbound;
+use super::{text, whisper};
+use crate::chat::{Audience, Press, Said};
+use serde_json::{Value, json};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// The work that follows an acknowledgement.
+pub type Job = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// What to answer a verified interaction.
+pub enum Answer {
+    /// This, and nothing more to do.
+    Now(Value),
+    /// `ack` at once, then `work`; `busy` instead when the work runtime is full.
+    Then { ack: Value, busy: Value, work: Job },
+    /// Not an interaction hoist takes (400, with why).
+    Bad(String),
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Now(v) => f.debug_tuple("Now").field(v).finish(),
+            Answer::Then { ack, .. } => f.debug_struct("Then").field("ack", ack).finish(),
+            Answer::Bad(why) => f.debug_tuple("Bad").field(why).finish(),
+        }
+    }
+}
+
+/// The application's public key, that Discord signs interactions with
+/// (serenity's verifier: Ed25519 over the timestamp and the raw body).
+#[derive(Clone)]
+pub struct Key(serenity::interactions_endpoint::Verifier);
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key")
+    }
+}
+
+impl Key {
+    /// `None` when the bytes are not an Ed25519 public key.
+    pub fn new(public_key: [u8; 32]) -> Option<Key> {
+        serenity::interactions_endpoint::Verifier::try_new(public_key)
+            .ok()
+            .map(Key)
+    }
+
+    /// Whether `signature` (128 hex digits) signs `timestamp` + `body`.
+    pub fn verify(&self, signature: &str, timestamp: &str, body: &[u8]) -> bool {
+        self.0.verify(signature, timestamp, body).is_ok()
+    }
+}
+
+/// Words to the asker only, now (type 4, ephemeral, mentioning nobody).
+fn whisper_now(words: &str) -> Value {
+    json!({"type": 4, "data": {"content": words, "flags": 64, "allowed_mentions": {"parse": []}}})
+}
+
+const BUSY: &str = "hoist is busy right now and did nothing; try again in a minute.";
+const DIRECT: &str = "hoist takes requests in a server's channels, not in direct messages.";
+const DONE: &str = "Done: hoist answered in the channel.";
+
+impl Inbound {
+    /// The answer to a verified interaction body (not a PING).
+    pub fn answer(self: &Arc<Self>, body: &[u8]) -> Answer {
+        let i = match Interaction::read(body) {
+            Ok(i) => i,
+            Err(why) => return Answer::Bad(why),
+        };
+        let Some(ask) = i.ask() else {
+            return Answer::Bad(format!("not an interaction hoist takes (type {})", i.kind));
+        };
+        if let Ask::Complete(typed) = &ask {
+            let choices: Vec<Value> = choices(typed)
+                .into_iter()
+                .map(|(name, value)| json!({"name": name, "value": value}))
+                .collect();
+            return Answer::Now(json!({"type": 8, "data": {"choices": choices}}));
+        }
+        let Some(from) = i.from() else {
+            return Answer::Now(whisper_now(DIRECT));
+        };
+        let key = format!("discord:interaction:{}", i.id);
+        let this = self.clone();
+        match ask {
+            Ask::Command(line) => {
+                if !whisper::token_ok(&i.token) {
+                    return Answer::Bad("an interaction token of another shape".into());
+                }
+                let work = async move {
+                    if !this.chat.first_seen(key).await {
+                        return;
+                    }
+                    let channel = this.place(&from).await;
+                    this.discord.interaction(&channel, &from.user, &i.token);
+                    this.chat
+                        .on_words(Said {
+                            user: from.user.clone(),
+                            channel: channel.clone(),
+                            message: None,
+                            thread: None,
+                            text: line,
+                            addressed: true,
+                            audience: Audience::Asker,
+                        })
+                        .await;
+                    let done = text::escape(DONE);
+                    this.discord
+                        .finish_interaction(&channel, &from.user, &done)
+                        .await;
+                };
+                Answer::Then {
+                    ack: json!({"type": 5, "data": {"flags": 64}}),
+                    busy: whisper_now(BUSY),
+                    work: Box::pin(work),
+                }
+            }
+            Ask::Press { operation, approve } => {
+                let work = async move {
+                    if !this.chat.first_seen(key).await {
+                        return;
+                    }
+                    let channel = this.place(&from).await;
+                    let press = Press {
+                        user: from.user,
+                        channel,
+                        operation,
+                        approve,
+                    };
+                    this.chat.on_press(press).await
+                };
+                Answer::Then {
+                    ack: json!({"type": 6}),
+                    busy: whisper_now(BUSY),
+                    work: Box::pin(work),
+                }
+            }
+            Ask::Complete(_) => Answer::Bad("autocomplete was answered above".into()),
+        }
+    }
+
+    /// What the interaction taught, and its channel as the neutral layer
+    /// names it (a thread's parent).
+    async fn place(&self, from: &From) -> String {
+        let guild = from.guild.as_deref();
+        self.discord
+            .learn(&from.channel, guild, from.parent.as_deref());
+        if let Some(g) = guild {
+            self.discord.learn_roles(g, &from.user, &from.roles);
+        }
+        self.discord.locate(&from.channel).await.0
+    }
+}
