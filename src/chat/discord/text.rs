@@ -2,8 +2,8 @@
 //! markdown (`*`, `_`, `~`, `|`, `` ` ``, `#`, `-`, `>`, `[x](url)`), mentions
 //! (`<@1>`, `<@&1>`, `<#1>`, `@everyone`, `@here`), links and emoji markup
 //! (`<:name:1>`, `<t:1>`) in a message, so every word hoist did not write
-//! itself goes through [`escape`], which puts a backslash before every ASCII
-//! punctuation character (Discord's own escape: the backslash is not shown).
+//! itself goes through [`escape`], which puts a backslash (Discord's own
+//! escape, not shown) before each character that would be markup there.
 //! Only the mentions hoist builds ([`mention`], [`group`]) stay markup, and
 //! only for a snowflake ([`snowflake`]). A quoted command line is one code
 //! span ([`code`]) that a backtick in it cannot end.
@@ -26,33 +26,61 @@ pub fn id(id: &str) -> Option<u64> {
     id.parse::<u64>().ok().filter(|n| *n != 0)
 }
 
-/// Whether `c` is escaped with a backslash: every ASCII punctuation
-/// character (Discord's markdown treats a backslash before any of them as
-/// an escape and shows the character alone).
-fn special(c: char) -> bool {
-    c.is_ascii_punctuation()
+/// Characters that are markup wherever they are: emphasis, strikethrough,
+/// spoilers, code, quotes, masked links, mentions and `<...>` markup, and
+/// the backslash itself.
+fn always(c: char) -> bool {
+    matches!(
+        c,
+        '\\' | '*' | '_' | '~' | '`' | '|' | '<' | '>' | '[' | ']' | '@'
+    )
 }
 
-/// Outside text made inert. A backslash already escaping a punctuation
-/// character is kept with it, so escaping escaped text changes nothing;
-/// every other punctuation character (the backslash too) gets one.
+/// Outside text made inert, with a backslash (Discord's own escape, not
+/// shown): before every character that is always markup ([`always`]),
+/// before `#`, `-` and `+` starting a line (headings, subtext, lists) and
+/// the `.` of a number starting one (`1.` lists), and before the `:` of
+/// `://` (links). Other punctuation stays as it is, so the words read the
+/// same in a notification. A backslash already escaping punctuation is
+/// kept with it, so escaping escaped text changes nothing.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 4);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\\'
-            && let Some(&next) = chars.peek()
-            && special(next)
-        {
-            out.push('\\');
-            out.push(next);
-            chars.next();
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut line_start = true;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '\\' && next.is_some_and(|n| n.is_ascii_punctuation()) {
+            out.push(c);
+            out.extend(next);
+            line_start = false;
+            i += 2;
             continue;
         }
-        if special(c) {
+        if line_start && c.is_ascii_digit() {
+            let run = chars[i..].iter().take_while(|d| d.is_ascii_digit()).count();
+            out.extend(&chars[i..i + run]);
+            i += run;
+            if chars.get(i) == Some(&'.') {
+                out.push_str("\\.");
+                i += 1;
+            }
+            line_start = false;
+            continue;
+        }
+        let starts_line = line_start && matches!(c, '#' | '-' | '+');
+        let link = c == ':' && next == Some('/');
+        if always(c) || starts_line || link {
             out.push('\\');
         }
         out.push(c);
+        line_start = match c {
+            '\n' | '\r' => true,
+            ' ' | '\t' => line_start,
+            _ => false,
+        };
+        i += 1;
     }
     out
 }
