@@ -12,7 +12,7 @@
 use super::life::Part;
 use crate::chat::Reactions;
 use crate::chat::discord::inbound::{self, Inbound};
-use crate::chat::discord::{Config, Discord, register};
+use crate::chat::discord::{Config, Discord, register, text};
 use crate::chat::live::Live;
 use crate::cli::settings::discord::Discord as Settings;
 use crate::engine::Operation;
@@ -27,9 +27,10 @@ pub fn config(s: &Settings) -> Config {
         token: s.token.expose().to_string(),
         api_url: s.api_url.clone(),
         role_ttl: s.role_ttl,
+        // Named as inbound reactions are: `✅\u{FE0F}` is `✅`.
         reactions: Reactions {
-            approve: s.approve.clone(),
-            deny: s.deny.clone(),
+            approve: s.approve.iter().map(|n| text::reaction_name(n)).collect(),
+            deny: s.deny.iter().map(|n| text::reaction_name(n)).collect(),
         },
     }
 }
@@ -144,10 +145,16 @@ mod tests {
     }
 
     #[test]
-    fn the_summary_names_what_is_missing() {
-        let off = parts(None);
-        assert!(matches!(&off[..], [Part::Off(t)] if t.contains("DISCORD_TOKEN")));
-        let s = Settings {
+    fn configured_reactions_are_named_as_inbound_ones_are() {
+        let mut s = settings();
+        s.approve = vec!["👍🏽".into(), "✅\u{FE0F}".into(), "shipit".into()];
+        let c = config(&s);
+        assert_eq!(c.reactions.approve, ["👍", "✅", "shipit"]);
+        assert_eq!(c.token, "t");
+    }
+
+    fn settings() -> Settings {
+        Settings {
             token: crate::cli::settings::Secret::new("t".into()),
             public_key: None,
             api_url: None,
@@ -155,8 +162,14 @@ mod tests {
             role_ttl: std::time::Duration::from_secs(300),
             approve: vec![],
             deny: vec![],
-        };
-        let p = parts(Some(&s));
+        }
+    }
+
+    #[test]
+    fn the_summary_names_what_is_missing() {
+        let off = parts(None);
+        assert!(matches!(&off[..], [Part::Off(t)] if t.contains("DISCORD_TOKEN")));
+        let p = parts(Some(&settings()));
         assert!(matches!(&p[0], Part::On(t) if t.contains("gateway")));
         assert!(matches!(&p[1], Part::Off(t) if t.contains("DISCORD_PUBLIC_KEY")));
     }
