@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 pub const APPROVE: &str = "hoist:approve:";
 pub const DENY: &str = "hoist:deny:";
 
-/// Discord's limits, in characters.
+/// Discord's limits, in UTF-16 code units ([`text::discord_len`]).
 pub const CONTENT_MAX: usize = 2_000;
 pub const TITLE_MAX: usize = 256;
 pub const DESCRIPTION_MAX: usize = 4_096;
@@ -51,7 +51,7 @@ pub fn body(message: &Message) -> Value {
                 }
                 description.push_str(context);
             }
-            let room = DESCRIPTION_MAX.min(EMBED_MAX - title.chars().count());
+            let room = DESCRIPTION_MAX.min(EMBED_MAX - text::discord_len(&title));
             let description = text::bounded(&description, room);
             let mut embed = serde_json::Map::new();
             embed.insert("title".into(), json!(title));

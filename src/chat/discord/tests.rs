@@ -213,6 +213,18 @@ fn discords_limits_are_kept_with_a_marker() {
     );
     let cut = text::bounded(&format!("{}<@123456>bbb", "a".repeat(1_990)), 2_000);
     assert_eq!(cut, format!("{}{CUT}", "a".repeat(1_990)));
+    // Discord counts UTF-16 units: an emoji is two.
+    let thumbs = render::body(&Message::text("👍".repeat(1_500)));
+    let content = thumbs["content"].as_str().expect("content");
+    assert!(
+        text::discord_len(content) <= CONTENT_MAX,
+        "{}",
+        text::discord_len(content)
+    );
+    assert!(content.starts_with("👍👍") && content.ends_with(CUT));
+    // An escaped `<` early on is not a mention to drop.
+    let early = text::bounded(&escape(&format!("<{}", "a".repeat(3_000))), 100);
+    assert_eq!(text::discord_len(&early), 100, "{early}");
     // A header of many lines is one title line.
     let multi = render::body(&Message {
         header: Some("a\nb\r\nc".into()),

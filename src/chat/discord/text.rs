@@ -149,21 +149,37 @@ pub fn reaction_name(name: &str) -> String {
 /// The marker a cut text ends with.
 pub const CUT: &str = "… (cut)";
 
-/// `text` in at most `max` characters: when longer, cut at a character
-/// boundary (never in the middle of an escape) and ended with [`CUT`].
+/// The length Discord's limits count, taken as UTF-16 code units (what a
+/// JavaScript string's length is; never less than the characters).
+pub fn discord_len(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// `text` within `max` of [`discord_len`]: when longer, cut at a character
+/// boundary (never in the middle of an escape or of a mention) and ended
+/// with [`CUT`].
 pub fn bounded(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
+    if discord_len(text) <= max {
         return text.to_string();
     }
-    let keep = max.saturating_sub(CUT.chars().count());
-    let mut out: String = text.chars().take(keep).collect();
+    let mut room = max.saturating_sub(discord_len(CUT));
+    let mut out = String::new();
+    for c in text.chars() {
+        let w = c.len_utf16();
+        if w > room {
+            break;
+        }
+        room -= w;
+        out.push(c);
+    }
     // A cut `<@123` is inert text (no closing `>`), but drop it for looks;
     // then a trailing lone backslash would escape the marker's first
     // character.
-    if let Some(open) = out.rfind('<')
-        && !out[open..].contains('>')
-    {
-        out.truncate(open);
+    if let Some(open) = out.rfind("<@") {
+        let tail = out[open + 2..].trim_start_matches(['&', '!']);
+        if tail.bytes().all(|b| b.is_ascii_digit()) {
+            out.truncate(open);
+        }
     }
     let trailing = out.chars().rev().take_while(|c| *c == '\\').count();
     if trailing % 2 == 1 {

@@ -239,3 +239,19 @@ async fn roles_are_read_per_member_and_kept_for_the_ttl() {
         ]
     );
 }
+
+#[tokio::test]
+async fn discords_error_words_are_flattened_and_bounded() {
+    let hostile = format!("line one\nline two\u{202e} {}", "x".repeat(5_000));
+    let (d, _fake) = discord(move |_, _| (400, json!({"code": 50_035, "message": hostile}))).await;
+    let e = d
+        .post("200", None, &Message::text("hi"))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), Some(50_035));
+    assert_eq!(e.status(), Some(400));
+    let said = e.to_string();
+    assert!(!said.contains('\n') && !said.contains('\u{202e}'), "{said}");
+    assert!(said.chars().count() < 300, "{said}");
+    assert!(said.contains("line one line two"), "{said}");
+}
