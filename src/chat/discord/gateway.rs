@@ -21,6 +21,9 @@ use serenity::all::{
 use serenity::model::channel::{Reaction, ReactionType};
 use std::sync::Arc;
 
+/// How long a shutdown waits for the gateway client to end.
+pub const STOP_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What hoist asks the gateway for.
 pub fn intents() -> GatewayIntents {
     GatewayIntents::GUILD_MESSAGES
@@ -149,9 +152,11 @@ impl Gateway {
         Ok(Gateway { shards, task })
     }
 
-    /// Close the websocket and wait for the client to end.
+    /// Close the websocket and wait (at most [`STOP_TIME`]) for the client to end.
     pub async fn stop(self) {
         self.shards.shutdown_all().await;
-        let _ = self.task.await;
+        if tokio::time::timeout(STOP_TIME, self.task).await.is_err() {
+            tracing::warn!("discord: the gateway did not stop in time; left behind");
+        }
     }
 }

@@ -1,11 +1,11 @@
 //! The life cycle of `hoist serve`: the start-up summary of what is on and
 //! what is off (naming the variable that would switch it on), and the
-//! shutdown. The first SIGTERM or SIGINT makes `/readyz` and the Slack
-//! endpoints answer 503, stops Socket Mode, and waits (at most the grace,
-//! `HOIST_SHUTDOWN_GRACE`, 30 s) until no acknowledged request is still
-//! short of the journal and no commit is between approval and push; a
-//! rollout being followed is not waited for (the next start follows it
-//! again). Then the listener closes and the process exits 0. A second
+//! shutdown. The first SIGTERM or SIGINT makes `/readyz` and the Slack and
+//! Discord endpoints answer 503, stops Socket Mode and Discord's gateway,
+//! and waits (at most the grace, `HOIST_SHUTDOWN_GRACE`, 30 s) until no
+//! acknowledged request is still short of the journal and no commit is
+//! between approval and push; a rollout being followed is not waited for
+//! (the next start follows it again). Then the listener closes and the process exits 0. A second
 //! signal exits at once with 128 + the signal's number (130, 143): the
 //! journal is written before every side effect, so the next start carries
 //! on from there without doing anything twice.
