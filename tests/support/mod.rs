@@ -56,6 +56,9 @@ pub fn serve_command(world: &World, repo: &str) -> Command {
         .env_remove("SLACK_BOT_TOKEN")
         .env_remove("SLACK_APP_TOKEN")
         .env_remove("SLACK_SIGNING_SECRET")
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("DISCORD_PUBLIC_KEY")
+        .env_remove("DISCORD_API_URL")
         .env_remove("HOIST_SIGNING_KEY")
         .env("HOME", world.dir.path())
         .env("GIT_CONFIG_NOSYSTEM", "1");

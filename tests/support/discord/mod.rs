@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub use wire::{BOT, GUILD};
+pub use wire::{APP, BOT, GUILD};
 
 pub const TOKEN: &str = "fake-discord-bot-token";
 /// RFC 8032 test 1: the key Discord's interactions are signed with here.
