@@ -11,8 +11,14 @@
 
 mod support;
 
+#[path = "discord/e2e.rs"]
+mod discord_e2e;
 #[path = "discord/fake.rs"]
 mod discord_fake;
+#[path = "discord/gateway.rs"]
+mod discord_gateway;
+#[path = "discord/interactions.rs"]
+mod discord_interactions;
 #[path = "forge/e2e.rs"]
 mod forge_e2e;
 #[path = "forge/e2e_app.rs"]

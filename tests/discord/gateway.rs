@@ -1,0 +1,113 @@
+//! The gateway end to end: a socket dropped under hoist is resumed (the
+//! session and the last sequence number it saw), the fake replays what was
+//! missed and the last event hoist had already handled, and a replayed
+//! MESSAGE_CREATE makes no second operation. An incident rollback asked in
+//! the incident channel goes out with no approvals, to the last version
+//! that settled in prod.
+
+use crate::discord_e2e::{
+    ALICE, DEPLOY, DEV, INCIDENT, WAIT, connected, hoist_commits, mention, world,
+};
+use crate::support::discord::GUILD;
+
+#[test]
+fn a_dropped_socket_is_resumed_and_a_replayed_message_makes_no_second_operation() {
+    let w = world();
+    let (fake, bot) = connected(&w);
+    let session = fake.wait_session(WAIT);
+    let first = fake.say(
+        ALICE,
+        &[DEV],
+        DEPLOY,
+        &mention("deploy api v1.2.4 to staging"),
+    );
+    fake.wait_message(&first, "pushed", WAIT);
+
+    fake.drop_socket();
+    // Said while hoist is away: delivered by the replay.
+    let second = fake.say(
+        ALICE,
+        &[DEV],
+        DEPLOY,
+        &mention("deploy api v1.2.5 to staging"),
+    );
+    fake.wait_message(&second, "pushed", WAIT);
+    let resumes = fake.resumes();
+    assert_eq!(resumes.len(), 1, "{resumes:?}");
+    assert_eq!(resumes[0]["session_id"], session.as_str());
+    assert_eq!(
+        resumes[0]["seq"].as_u64(),
+        Some(2),
+        "READY 1, the first request 2"
+    );
+    assert_eq!(fake.identifies().len(), 1, "resumed, not identified again");
+
+    // The first request came twice (before the drop and in the replay).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(hoist_commits(&w).len(), 2, "one operation per request");
+    let threads = fake
+        .calls_of("POST /channels/{id}/messages/{id}/threads")
+        .into_iter()
+        .filter(|c| c.path.contains(&first))
+        .count();
+    let posted_in_first = fake
+        .messages()
+        .into_iter()
+        .filter(|m| m.channel == first)
+        .count();
+    assert!(threads >= 1);
+    let lives = fake
+        .messages()
+        .into_iter()
+        .filter(|m| m.channel == first && m.text().contains("v1.2.4"))
+        .count();
+    assert_eq!(
+        lives, 1,
+        "one live message for the first request: {posted_in_first} in its thread"
+    );
+    drop(bot);
+}
+
+#[test]
+fn an_incident_rollback_from_the_incident_channel_needs_no_approval() {
+    let w = world();
+    // v1.2.4 then v1.2.5 reached prod earlier (approved on the console).
+    for v in ["v1.2.4", "v1.2.5"] {
+        let (code, asked) = w.exec("console:alice", &format!("deploy api {v} to prod"));
+        assert_eq!(code, 0, "{asked}");
+        let id = asked["operation"].as_u64().expect("an operation");
+        for who in ["console:carol", "console:dave"] {
+            let (code, r) = w.exec(who, &format!("approve {id}"));
+            assert_eq!(code, 0, "{r}");
+        }
+    }
+    let before = hoist_commits(&w).len();
+    let (fake, _bot) = connected(&w);
+    let request = fake.say(
+        ALICE,
+        &[DEV],
+        INCIDENT,
+        &mention("rollback api in prod --reason 500s on login"),
+    );
+    fake.wait_message(&request, "pushed", WAIT);
+    assert_eq!(hoist_commits(&w).len(), before + 1);
+    let tag = w.show("main", "apps/api/overlays/prod/kustomization.yaml");
+    assert!(
+        tag.contains("newTag: v1.2.4"),
+        "back to the last before v1.2.5: {tag}"
+    );
+    assert_eq!(
+        w.tip_trailers("Hoist-Break-Glass"),
+        [format!(
+            "incident rollback by discord:{ALICE} in discord:{INCIDENT}: 500s on login"
+        )]
+    );
+    assert_eq!(
+        w.tip_trailers("Hoist-Chat"),
+        [format!(
+            "https://discord.com/channels/{GUILD}/{INCIDENT}/{request}"
+        )]
+    );
+    assert!(w.tip_trailers("Hoist-Approved-By").is_empty());
+    assert!(w.verify("main", &w.allowed_signers).status.success());
+}
