@@ -335,3 +335,47 @@ proptest! {
         prop_assert!(place_of_link(&s, None).is_none() || s.starts_with("https://discord.com/channels/"));
     }
 }
+
+#[test]
+fn the_client_refuses_a_bad_token_or_api_url_and_never_shows_the_token() {
+    use super::{Config, Discord, SetupError};
+    let config = |token: &str, url: Option<&str>| Config {
+        token: token.into(),
+        api_url: url.map(String::from),
+        role_ttl: std::time::Duration::from_secs(300),
+        reactions: Config::default_reactions(),
+    };
+    assert!(matches!(
+        Discord::new(&config(" ", None)),
+        Err(SetupError::Token)
+    ));
+    assert!(matches!(
+        Discord::new(&config("a\nb", None)),
+        Err(SetupError::Token)
+    ));
+    for url in [
+        "ftp://x",
+        "http://x/path",
+        "http://",
+        "javascript:x",
+        "http://a b",
+    ] {
+        let e = Discord::new(&config("t", Some(url)));
+        assert!(matches!(e, Err(SetupError::ApiUrl(_))), "{url}");
+    }
+    let ok = config("s3cret-token", Some("http://127.0.0.1:9/"));
+    assert!(!format!("{ok:?}").contains("s3cret"));
+    let d = Discord::new(&ok).expect("client");
+    assert!(!format!("{d:?}").contains("s3cret"));
+    // Identity and what was learned take snowflakes only.
+    d.set_identity("<@1>", "2/3");
+    assert_eq!((d.me(), d.application()), (None, None));
+    d.set_identity("10", "20");
+    assert_eq!(
+        (d.me().as_deref(), d.application().as_deref()),
+        (Some("10"), Some("20"))
+    );
+    d.learn("300", Some("../1"), Some("2 00"));
+    assert_eq!(d.places().parent("300"), None);
+    assert_eq!(d.places().guild("300"), None);
+}

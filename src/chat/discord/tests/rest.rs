@@ -144,6 +144,7 @@ async fn where_no_thread_can_start_a_post_replies_to_the_message() {
     d.post("200", Some("301"), &said).await.expect("post");
     assert_eq!(fake.asked()[1], "POST /channels/301/messages");
     // Ids that are not snowflakes go nowhere.
+    assert_eq!(d.locate("1/../2").await, ("1/../2".into(), None));
     assert!(d.post("20/0", None, &said).await.is_err());
     assert!(d.post("200", Some("../x"), &said).await.is_err());
     assert_eq!(fake.calls().len(), 2);
