@@ -86,33 +86,54 @@ const BUSY: &str = "hoist is busy right now and did nothing; try again in a minu
 const DIRECT: &str = "hoist takes requests in a server's channels, not in direct messages.";
 const DONE: &str = "Done: hoist answered in the channel.";
 
+/// A verified body, read: answered without the adapter (bad bodies and
+/// kinds, bad tokens, autocomplete, DMs), or to act on.
+#[derive(Debug)]
+pub enum Read {
+    Answer(Answer),
+    Act(Box<Interaction>, Ask, From),
+}
+
+/// Read a verified interaction body (not a PING).
+pub fn read(body: &[u8]) -> Read {
+    let i = match Interaction::read(body) {
+        Ok(i) => i,
+        Err(why) => return Read::Answer(Answer::Bad(why)),
+    };
+    let Some(ask) = i.ask() else {
+        let why = format!("not an interaction hoist takes (type {})", i.kind);
+        return Read::Answer(Answer::Bad(why));
+    };
+    if let Ask::Complete(typed) = &ask {
+        let choices: Vec<Value> = choices(typed)
+            .into_iter()
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect();
+        return Read::Answer(Answer::Now(
+            json!({"type": 8, "data": {"choices": choices}}),
+        ));
+    }
+    let Some(from) = i.from() else {
+        return Read::Answer(Answer::Now(whisper_now(DIRECT)));
+    };
+    if matches!(ask, Ask::Command(_)) && !whisper::token_ok(&i.token) {
+        let why = "an interaction token of another shape".to_string();
+        return Read::Answer(Answer::Bad(why));
+    }
+    Read::Act(Box::new(i), ask, from)
+}
+
 impl Inbound {
     /// The answer to a verified interaction body (not a PING).
     pub fn answer(self: &Arc<Self>, body: &[u8]) -> Answer {
-        let i = match Interaction::read(body) {
-            Ok(i) => i,
-            Err(why) => return Answer::Bad(why),
-        };
-        let Some(ask) = i.ask() else {
-            return Answer::Bad(format!("not an interaction hoist takes (type {})", i.kind));
-        };
-        if let Ask::Complete(typed) = &ask {
-            let choices: Vec<Value> = choices(typed)
-                .into_iter()
-                .map(|(name, value)| json!({"name": name, "value": value}))
-                .collect();
-            return Answer::Now(json!({"type": 8, "data": {"choices": choices}}));
-        }
-        let Some(from) = i.from() else {
-            return Answer::Now(whisper_now(DIRECT));
+        let (i, ask, from) = match read(body) {
+            Read::Answer(a) => return a,
+            Read::Act(i, ask, from) => (i, ask, from),
         };
         let key = format!("discord:interaction:{}", i.id);
         let this = self.clone();
         match ask {
             Ask::Command(line) => {
-                if !whisper::token_ok(&i.token) {
-                    return Answer::Bad("an interaction token of another shape".into());
-                }
                 let work = async move {
                     if !this.chat.first_seen(key).await {
                         return;
@@ -161,7 +182,7 @@ impl Inbound {
                     work: Box::pin(work),
                 }
             }
-            Ask::Complete(_) => Answer::Bad("autocomplete was answered above".into()),
+            Ask::Complete(_) => Answer::Bad("autocomplete is answered by `read`".into()),
         }
     }
 
@@ -175,5 +196,89 @@ impl Inbound {
             self.discord.learn_roles(g, &from.user, &from.roles);
         }
         self.discord.locate(&from.channel).await.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now(body: serde_json::Value) -> Value {
+        match read(body.to_string().as_bytes()) {
+            Read::Answer(Answer::Now(v)) => v,
+            other => panic!("not answered at once: {other:?}"),
+        }
+    }
+
+    fn bad(body: &[u8]) -> String {
+        match read(body) {
+            Read::Answer(Answer::Bad(why)) => why,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    const MEMBER: &str = r#"{"user":{"id":"9"},"roles":["3"]}"#;
+
+    #[test]
+    fn autocomplete_is_answered_at_once_with_matching_verbs() {
+        let v = now(json!({"id": "1", "type": 4,
+            "data": {"options": [{"name": "command", "value": "ro", "focused": true}]}}));
+        assert_eq!(v["type"], 8);
+        let choices = v["data"]["choices"].as_array().unwrap();
+        assert_eq!(choices.len(), 1);
+        assert_eq!(choices[0]["value"], "rollback");
+    }
+
+    #[test]
+    fn a_dm_is_refused_politely_to_the_asker_only() {
+        let v = now(
+            json!({"id": "1", "type": 2, "token": "t", "channel_id": "5",
+            "user": {"id": "9"}, "data": {"options": [{"name": "command", "value": "status"}]}}),
+        );
+        assert_eq!(v["type"], 4);
+        assert_eq!(v["data"]["flags"], 64);
+        assert_eq!(v["data"]["allowed_mentions"]["parse"], json!([]));
+        assert!(
+            v["data"]["content"]
+                .as_str()
+                .unwrap()
+                .contains("direct messages")
+        );
+    }
+
+    #[test]
+    fn unknown_kinds_bad_bodies_and_bad_tokens_are_refused() {
+        assert!(bad(br#"{"id":"1","type":9}"#).contains("type 9"));
+        assert!(bad(b"not json").starts_with("not an interaction"));
+        let token =
+            format!(r#"{{"id":"1","type":2,"token":"a/../b","channel_id":"5","member":{MEMBER}}}"#);
+        assert!(bad(token.as_bytes()).contains("token"));
+    }
+
+    #[test]
+    fn commands_and_buttons_from_a_guild_are_acted_on() {
+        let body = format!(
+            r#"{{"id":"1","type":2,"token":"tok","channel_id":"5","guild_id":"7","member":{MEMBER},
+            "data":{{"options":[{{"name":"command","value":"status"}}]}}}}"#
+        );
+        let Read::Act(_, ask, from) = read(body.as_bytes()) else {
+            panic!("not acted on");
+        };
+        assert_eq!(ask, Ask::Command("status".into()));
+        assert_eq!((from.user.as_str(), from.channel.as_str()), ("9", "5"));
+        let body = format!(
+            r#"{{"id":"2","type":3,"channel_id":"5","member":{MEMBER},
+            "data":{{"custom_id":"hoist:deny:12"}}}}"#
+        );
+        let Read::Act(_, ask, _) = read(body.as_bytes()) else {
+            panic!("not acted on");
+        };
+        assert_eq!(
+            ask,
+            Ask::Press {
+                operation: 12,
+                approve: false
+            }
+        );
     }
 }
