@@ -6,20 +6,23 @@
 //! the gateway and the interactions endpoint decode ([`Discord::learn`],
 //! [`Discord::learn_roles`], [`Discord::locate`], [`Discord::interaction`]).
 //!
-//! REST goes through serenity's [`Http`], keeping its ratelimiter (per-route
-//! buckets from `X-RateLimit-*`, 429 `retry_after`, the global limit); only
+//! REST uses serenity's routes and requests, sent by hoist and paced by its
+//! own rate limiting (`pace`: per-route buckets from `X-RateLimit-*`, 429
+//! `retry_after`, the global limit), the same with Discord or a fake; only
 //! ids checked to be snowflakes ([`text::snowflake`]) and interaction
 //! tokens of Discord's shape are ever put in a route.
 //!
 //! - `platform`: the `Platform` implementation (threads, edits, deletes).
 //! - `render`: hoist's messages as Discord JSON, `allowed_mentions`, limits.
 //! - `rest`: one REST call, bounded, and its errors.
+//! - `pace`: Discord's rate limits, waited out.
 //! - `text`: escaping, code spans, mentions, emoji, snowflakes.
 //! - `places`: what was learned (guilds, thread parents, hoist's messages).
 //! - `members`: a member's roles, cached with a TTL.
 //! - `whisper`: words to one person (interaction, DM, or a mention).
 
 pub mod members;
+pub mod pace;
 pub mod places;
 pub mod platform;
 pub mod render;
@@ -83,6 +86,8 @@ pub enum SetupError {
     Token,
     #[error("DISCORD_API_URL must be http(s)://host[:port] with no path, not {0}")]
     ApiUrl(String),
+    #[error("the HTTP client for Discord could not be built (TLS)")]
+    Client,
 }
 
 /// hoist on Discord: cheap to clone (an `Arc` inside).
@@ -93,8 +98,9 @@ pub struct Discord {
 
 struct Inner {
     http: Arc<Http>,
-    /// Whether serenity's ratelimiter is off (`DISCORD_API_URL` set).
-    proxied: bool,
+    /// The HTTP client `http` holds too: REST calls are sent with it.
+    client: reqwest::Client,
+    pace: pace::Pace,
     me: Mutex<Option<String>>,
     application: Mutex<Option<String>>,
     places: Places,
@@ -108,33 +114,38 @@ impl std::fmt::Debug for Discord {
         f.debug_struct("Discord")
             .field("me", &self.me())
             .field("application", &self.application())
-            .field("proxied", &self.inner.proxied)
+            .field("api", &self.inner.http.proxy)
             .finish_non_exhaustive()
     }
 }
 
 impl Discord {
     /// The client for `config`. With `api_url` set (tests), REST goes there
-    /// instead of `https://discord.com` and serenity's ratelimiter is off:
-    /// serenity's ratelimiter sends every request to discord.com whatever
-    /// the proxy (0.12.5 `ratelimiting.rs` builds requests with no proxy;
-    /// by design, serenity-rs/serenity#1739: a proxy is meant to do the rate
-    /// limiting). A 429 is then tried again here, after 1 s and 2 s (the
-    /// answer's `retry_after` does not reach past serenity's error).
+    /// instead of `https://discord.com`. serenity's ratelimiter is always
+    /// off: it sends every request to discord.com whatever the proxy
+    /// (0.12.5 `ratelimiting.rs`; by design, serenity-rs/serenity#1739), and
+    /// its errors drop the headers and `retry_after`; hoist paces its calls
+    /// itself (`pace`), so production and tests take the same path.
     pub fn new(config: &Config) -> Result<Discord, SetupError> {
         let token = config.token.trim();
         if token.is_empty() || token.chars().any(|c| c.is_control()) {
             return Err(SetupError::Token);
         }
-        let mut builder = HttpBuilder::new(token);
-        let proxied = config.api_url.is_some();
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .build()
+            .map_err(|_| SetupError::Client)?;
+        let mut builder = HttpBuilder::new(token)
+            .client(client.clone())
+            .ratelimiter_disabled(true);
         if let Some(url) = &config.api_url {
-            builder = builder.proxy(api_base(url)?).ratelimiter_disabled(true);
+            builder = builder.proxy(api_base(url)?);
         }
         Ok(Discord {
             inner: Arc::new(Inner {
                 http: Arc::new(builder.build()),
-                proxied,
+                client,
+                pace: pace::Pace::default(),
                 me: Mutex::new(None),
                 application: Mutex::new(None),
                 places: Places::default(),
@@ -242,9 +253,23 @@ impl Discord {
     }
 
     /// An interaction of `user` in `channel` (as [`Discord::locate`] names
-    /// it), whose token (valid 15 minutes) whispers go to.
+    /// it), whose token (valid 15 minutes) whispers go to: a command
+    /// deferred with an answer of its own (type 5), whose first whisper
+    /// fills that answer.
     pub fn interaction(&self, channel: &str, user: &str, token: &str) {
-        self.inner.whispers.register(channel, user, token);
+        self.inner
+            .whispers
+            .register(channel, user, token, whisper::Kind::Command);
+    }
+
+    /// A button press (MESSAGE_COMPONENT, deferred as an update, type 6)
+    /// of `user` in `channel`: its whispers are ephemeral follow-ups only,
+    /// never an edit of its original response, which is the pressed
+    /// message (hoist's live message).
+    pub fn interaction_component(&self, channel: &str, user: &str, token: &str) {
+        self.inner
+            .whispers
+            .register(channel, user, token, whisper::Kind::Component);
     }
 
     /// The end of handling an interaction: if no whisper used its deferred

@@ -1,15 +1,19 @@
-//! REST calls to Discord through serenity's [`Http`] (its ratelimiter, or
-//! with `DISCORD_API_URL` a retry of 429s here), each bounded in time and in
-//! the size of its answer, and their errors as hoist reports them: Discord's
-//! status, error code and message, flattened and bounded.
+//! REST calls to Discord: serenity's routes and requests, sent here (so
+//! the answer's rate-limit headers are seen) and paced by hoist's own
+//! rate limiting ([`super::pace`]; serenity's ratelimiter is off), each
+//! bounded in time and in the size of its answer, and their errors as hoist
+//! reports them: Discord's status, error code and message, flattened and
+//! bounded.
 
+use super::pace::{Key, WAIT_MAX};
 use super::{Discord, SetupError};
 use crate::engine::one_line;
 use serde_json::Value;
 use serenity::http::{LightMethod, Request, Route};
 use std::time::Duration;
+use tokio::time::Instant;
 
-/// Why a Discord call did not succeed (after serenity's rate-limit waits).
+/// Why a Discord call did not succeed (after the rate-limit waits).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
     /// Discord answered with an error: its HTTP status, its JSON error code
@@ -31,6 +35,15 @@ pub enum CallError {
     /// A webhook call before hoist knows its application id.
     #[error("hoist's Discord application id is not known yet")]
     NoApplication,
+    /// Discord's rate limit asked for a wait longer than hoist waits (at
+    /// once, or within the call's time): the call was not made.
+    #[error(
+        "Discord's {} rate limit asks to wait {wait_ms} ms; hoist waits at most {}s at once and {}s per call",
+        if *global { "global" } else { "route's" },
+        WAIT_MAX.as_secs(),
+        CALL_TIME.as_secs()
+    )]
+    RateLimited { global: bool, wait_ms: u64 },
 }
 
 impl CallError {
@@ -74,66 +87,114 @@ pub const ERROR_TEXT_MAX: usize = 200;
 pub const CALL_TIME: Duration = Duration::from_secs(60);
 /// At most this many bytes of one REST answer.
 pub const ANSWER_MAX: usize = 1024 * 1024;
-/// With `DISCORD_API_URL` (no ratelimiter, see [`Discord::new`]): how often
-/// a 429 is tried again, after 1 s, then 2 s.
-const RETRIES_429: u32 = 2;
+/// How often a call answered 429 is tried again (each after the wait
+/// Discord asked for, see [`super::pace`]).
+pub const RETRIES_429: u32 = 3;
+
+/// One answer: its status, headers and body.
+struct Answer {
+    status: u16,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+}
 
 impl Discord {
     /// One REST call: `body` as JSON, the answer as JSON (`null` when
-    /// empty), bounded in time and size.
+    /// empty), paced by Discord's rate limits ([`super::pace`]), bounded in
+    /// time (rate-limit waits included) and size.
     pub(crate) async fn call(
         &self,
         route: Route<'_>,
         method: LightMethod,
         body: Option<&Value>,
     ) -> Result<Value, CallError> {
+        let deadline = Instant::now() + CALL_TIME;
         let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
-        let mut attempt = 0;
+        let key = Key::of(method.reqwest_method().as_str(), &route.path());
+        let pace = &self.inner.pace;
+        let mut limited = 0;
         loop {
+            pace.ready(&key, deadline).await?;
             let request = Request::new(route, method).body(bytes.clone());
-            let answer = tokio::time::timeout(CALL_TIME, self.once(request)).await;
-            let result = answer.unwrap_or_else(|_| {
+            let answer = self.send(request, deadline).await?;
+            let asked = pace.learn(&key, answer.status, &answer.headers, &answer.body);
+            if let Some(wait) = asked {
+                tracing::debug!(route = key.route(), ?wait, "discord: a 429");
+                if limited < RETRIES_429 {
+                    limited += 1;
+                    continue;
+                }
+            }
+            return answer.value();
+        }
+    }
+
+    /// `request` sent as it is (no ratelimiter: [`super::pace`] paces), its
+    /// answer read up to [`ANSWER_MAX`] bytes, all before `deadline`.
+    async fn send(&self, request: Request<'_>, deadline: Instant) -> Result<Answer, CallError> {
+        let http = &self.inner.http;
+        let built = request
+            .build(&self.inner.client, http.token(), http.proxy.as_deref())
+            .map_err(CallError::from_serenity)?;
+        let exchange = async {
+            let mut response = built.send().await.map_err(|e| transport(&e))?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
+                if body.len() + chunk.len() > ANSWER_MAX {
+                    return Err(CallError::Transport(format!(
+                        "an answer over {ANSWER_MAX} bytes"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Answer {
+                status,
+                headers,
+                body,
+            })
+        };
+        tokio::time::timeout_at(deadline, exchange)
+            .await
+            .unwrap_or_else(|_| {
                 Err(CallError::Transport(format!(
                     "no answer in {}s",
                     CALL_TIME.as_secs()
                 )))
-            });
-            match result {
-                Err(e)
-                    if self.inner.proxied && e.status() == Some(429) && attempt < RETRIES_429 =>
-                {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
-                }
-                other => return other,
-            }
-        }
+            })
     }
+}
 
-    async fn once(&self, request: Request<'_>) -> Result<Value, CallError> {
-        let transport = |e: &dyn std::fmt::Display| {
-            CallError::Transport(one_line(&e.to_string(), ERROR_TEXT_MAX))
-        };
-        let mut response = self
-            .inner
-            .http
-            .request(request)
-            .await
-            .map_err(CallError::from_serenity)?;
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
-            if body.len() + chunk.len() > ANSWER_MAX {
-                return Err(CallError::Transport(format!(
-                    "an answer over {ANSWER_MAX} bytes"
-                )));
+impl Answer {
+    /// A success's JSON (`null` when empty), or Discord's error.
+    fn value(self) -> Result<Value, CallError> {
+        let blank = self.body.iter().all(u8::is_ascii_whitespace);
+        if (200..300).contains(&self.status) {
+            if blank {
+                return Ok(Value::Null);
             }
-            body.extend_from_slice(&chunk);
+            return serde_json::from_slice(&self.body).map_err(|e| transport(&e));
         }
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Value::Null);
-        }
-        serde_json::from_slice(&body).map_err(|e| transport(&e))
+        let error: Value = serde_json::from_slice(&self.body).unwrap_or(Value::Null);
+        let message = match error["message"].as_str() {
+            Some(m) => m.to_string(),
+            None if blank => String::new(),
+            None => format!(
+                "not Discord's error: {}",
+                String::from_utf8_lossy(&self.body)
+            ),
+        };
+        Err(CallError::Discord {
+            status: self.status,
+            code: error["code"].as_i64().unwrap_or(-1),
+            message: one_line(&message, ERROR_TEXT_MAX),
+        })
     }
+}
+
+fn transport(e: &dyn std::fmt::Display) -> CallError {
+    CallError::Transport(one_line(&e.to_string(), ERROR_TEXT_MAX))
 }
 
 /// The base URL serenity's proxy setting takes: `http(s)://host[:port]`.

@@ -3,6 +3,7 @@
 //! the JSON hoist posts (embed, buttons, `allowed_mentions`) and Discord's
 //! limits. `rest` checks the calls against a small Discord on loopback.
 
+mod pace;
 mod rest;
 
 use super::platform::{permalink, place_of_link};

@@ -1,14 +1,14 @@
 //! Words only one person sees. Discord has ephemeral messages only as
 //! answers to an interaction, so a whisper goes, in order of preference:
 //!
-//! 1. to a pending interaction of that person in that channel (a slash
-//!    command or a button press, registered by [`Discord::interaction`],
-//!    its token valid 15 minutes): the first whisper fills the deferred
-//!    original response (PATCH /webhooks/APP/TOKEN/messages/@original),
-//!    later ones are ephemeral follow-ups (flags 64). The interaction must
-//!    have been deferred as a (ephemeral) response of its own (type 5), not
-//!    as an update of the pressed message (type 6), whose original response
-//!    would be that message;
+//! 1. to a pending interaction of that person in that channel, its token
+//!    valid 15 minutes. A slash command ([`Discord::interaction`], deferred
+//!    as an ephemeral response of its own, type 5): the first whisper fills
+//!    that deferred response (PATCH /webhooks/APP/TOKEN/messages/@original),
+//!    later ones are ephemeral follow-ups (POST /webhooks/APP/TOKEN, flags
+//!    64). A button press ([`Discord::interaction_component`], deferred as
+//!    an update of the pressed message, type 6): follow-ups only, since its
+//!    original response is the pressed message, hoist's live message;
 //! 2. else as a direct message (POST /users/@me/channels, then a post);
 //! 3. a DM the person refuses (Discord's code 50007) is said in the thread
 //!    or channel, mentioning them.
@@ -33,11 +33,23 @@ pub const TOKEN_MAX: usize = 512;
 /// Discord's code for "Cannot send messages to this user".
 pub const DM_REFUSED: i64 = 50_007;
 
+/// How an interaction was deferred, so what its whispers may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A command deferred with an answer of its own (type 5): the first
+    /// whisper fills it, later ones follow up.
+    Command,
+    /// A button press deferred as an update of the pressed message (type
+    /// 6): its original response is that message, so follow-ups only.
+    Component,
+}
+
 #[derive(Debug, Clone)]
 struct Pending {
     token: String,
     at: Instant,
-    /// Whether the deferred original response was filled.
+    /// Whether the deferred original response was filled (a component's
+    /// never may be: it is taken as filled).
     answered: bool,
 }
 
@@ -74,16 +86,16 @@ pub fn token_ok(token: &str) -> bool {
 }
 
 impl Whispers {
-    /// An interaction of `user` in `channel` with `token`, just received.
-    /// A token of another shape is ignored.
-    pub fn register(&self, channel: &str, user: &str, token: &str) {
+    /// An interaction of `user` in `channel` with `token`, just received,
+    /// deferred as `kind` says. A token of another shape is ignored.
+    pub fn register(&self, channel: &str, user: &str, token: &str, kind: Kind) {
         if !token_ok(token) {
             return;
         }
         let pending = Pending {
             token: token.to_string(),
             at: Instant::now(),
-            answered: false,
+            answered: kind == Kind::Component,
         };
         lock(&self.pending).insert((channel.to_string(), user.to_string()), pending);
     }

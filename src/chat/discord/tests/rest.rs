@@ -256,3 +256,24 @@ async fn discords_error_words_are_flattened_and_bounded() {
     assert!(said.chars().count() < 300, "{said}");
     assert!(said.contains("line one line two"), "{said}");
 }
+
+#[tokio::test]
+async fn a_button_press_whispers_in_follow_ups_never_in_the_pressed_message() {
+    let (d, fake) = discord(|_, _| message("1")).await;
+    d.set_identity("10", "20");
+    d.interaction_component("200", "11", "press-1");
+    d.ephemeral("200", "11", None, "first")
+        .await
+        .expect("whisper");
+    d.ephemeral("200", "11", None, "second")
+        .await
+        .expect("whisper");
+    d.finish_interaction("200", "11", "done").await;
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 2, "nothing edits @original: {calls:?}");
+    for (call, text) in calls.iter().zip(["first", "second"]) {
+        assert_eq!(call.0, "POST /webhooks/20/press-1");
+        assert_eq!(call.1["flags"], 64);
+        assert_eq!(call.1["content"], text);
+    }
+}
