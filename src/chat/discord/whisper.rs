@@ -87,17 +87,28 @@ pub fn token_ok(token: &str) -> bool {
 
 impl Whispers {
     /// An interaction of `user` in `channel` with `token`, just received,
-    /// deferred as `kind` says. A token of another shape is ignored.
+    /// deferred as `kind` says. A token of another shape is ignored. A press
+    /// does not take the place of a command whose deferred answer is still
+    /// unfilled (its end would find no answer to fill, and "hoist is
+    /// thinking" would stay): its whispers go to that command's answer.
     pub fn register(&self, channel: &str, user: &str, token: &str, kind: Kind) {
         if !token_ok(token) {
             return;
         }
-        let pending = Pending {
+        let key = (channel.to_string(), user.to_string());
+        let mut pending = lock(&self.pending);
+        let waiting = pending
+            .get(&key)
+            .is_some_and(|p| !p.answered && p.at.elapsed() < INTERACTION_TTL);
+        if kind == Kind::Component && waiting {
+            return;
+        }
+        let new = Pending {
             token: token.to_string(),
             at: Instant::now(),
             answered: kind == Kind::Component,
         };
-        lock(&self.pending).insert((channel.to_string(), user.to_string()), pending);
+        pending.insert(key, new);
     }
 
     /// The answer the next whisper to `user` in `channel` takes, claimed:

@@ -277,3 +277,28 @@ async fn a_button_press_whispers_in_follow_ups_never_in_the_pressed_message() {
         assert_eq!(call.1["content"], text);
     }
 }
+
+#[tokio::test]
+async fn a_press_during_a_command_leaves_the_commands_answer_to_be_filled() {
+    let (d, fake) = discord(|_, _| message("1")).await;
+    d.set_identity("10", "20");
+    d.interaction("200", "11", "command-1");
+    d.interaction_component("200", "11", "press-1");
+    d.ephemeral("200", "11", None, "counted")
+        .await
+        .expect("whisper");
+    d.finish_interaction("200", "11", "done").await;
+    d.interaction_component("200", "11", "press-2");
+    d.ephemeral("200", "11", None, "again")
+        .await
+        .expect("whisper");
+    let asked = fake.asked();
+    assert_eq!(
+        asked,
+        [
+            "PATCH /webhooks/20/command-1/messages/@original",
+            "POST /webhooks/20/press-2",
+        ],
+        "the command's answer once, then the later press's follow-up"
+    );
+}
