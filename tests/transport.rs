@@ -19,6 +19,8 @@ mod discord_fake;
 mod discord_gateway;
 #[path = "discord/interactions.rs"]
 mod discord_interactions;
+#[path = "discord/votes.rs"]
+mod discord_votes;
 #[path = "forge/e2e.rs"]
 mod forge_e2e;
 #[path = "forge/e2e_app.rs"]

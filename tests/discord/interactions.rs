@@ -126,6 +126,8 @@ fn a_prod_deploy_through_slash_hoist_lands_after_two_approve_buttons() {
         &asker(ALICE, &[DEV]),
         "deploy api v1.2.4 to prod",
     );
+    // Discord's global limit answers the first call after: hoist waits it out.
+    fake.global_limit(1);
     let (status, ack) = signed(&bot, &cmd);
     assert_eq!(status, 200);
     assert_eq!(ack["type"], 5, "a deferred answer at once: {ack}");
@@ -144,6 +146,19 @@ fn a_prod_deploy_through_slash_hoist_lands_after_two_approve_buttons() {
             .into_iter()
             .find(|c| c.method == "PATCH" && c.path == original && c.status == 200)
     });
+
+    let calls = fake.calls();
+    let limited = calls
+        .iter()
+        .position(|c| c.status == 429)
+        .expect("a global 429");
+    assert!(
+        calls[limited + 1..]
+            .iter()
+            .any(|c| c.route == calls[limited].route && c.status < 300),
+        "the same call again after the wait: {:?}",
+        &calls[limited..]
+    );
 
     let hoists = fake_message(&fake, &live.id);
     for (n, user) in [CAROL, DAVE].iter().enumerate() {
@@ -240,4 +255,28 @@ fn register_overwrites_the_guilds_slash_hoist_with_one_command_option() {
     );
     assert!(fake.commands(GUILD).is_some());
     assert!(said.contains("hoist"), "says what it did: {said}");
+}
+
+#[test]
+fn serve_says_which_discord_parts_are_on_and_names_the_missing_variable() {
+    let w = world();
+    let fake = FakeDiscord::start(&[DEPLOY]);
+    let mut cmd = crate::support::serve_command(&w, w.origin.to_str().unwrap());
+    cmd.env("DISCORD_TOKEN", discord::TOKEN)
+        .env("DISCORD_API_URL", &fake.url)
+        .stderr(std::process::Stdio::piped());
+    let bot = Bot::start(cmd);
+    fake.wait_session(WAIT);
+    let (status, _, _) = post(&bot.addr, "/discord/interactions", &[], "{}");
+    assert_eq!(status, 404, "no public key, no endpoint");
+    let said = crate::forge_e2e::said_by(bot);
+    assert!(said.contains("Discord gateway"), "{said}");
+    assert!(
+        said.contains("DISCORD_PUBLIC_KEY is not set"),
+        "names what is missing: {said}"
+    );
+    assert!(
+        !said.contains(discord::TOKEN),
+        "the token never shows: {said}"
+    );
 }
