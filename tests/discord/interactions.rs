@@ -161,6 +161,36 @@ fn a_prod_deploy_through_slash_hoist_lands_after_two_approve_buttons() {
     );
 
     let hoists = fake_message(&fake, &live.id);
+    // The requester's own Approve does not count; her /hoist is still
+    // pending, so she is told in an ephemeral follow-up of it.
+    let own = wire::Asker {
+        user: ALICE,
+        roles: &[DEV],
+        channel: &echo.id,
+        parent: Some(DEPLOY),
+    };
+    let press = wire::press(
+        &fake.snowflake(),
+        "aW50ZXJhY3Rpb246b3du",
+        &own,
+        hoists.clone(),
+        "hoist:approve:1",
+    );
+    assert_eq!(signed(&bot, &press).1["type"], 6);
+    let followups = format!("/webhooks/{APP}/{token}");
+    let told = fake.wait("the requester told", WAIT, |f| {
+        f.calls().into_iter().find(|c| {
+            c.method == "POST" && c.path == followups && c.body.to_string().contains("not counted")
+        })
+    });
+    assert_eq!(told.body["flags"], 64, "ephemeral: {}", told.body);
+    assert!(
+        fake.message(&live.id)
+            .unwrap()
+            .text()
+            .contains("needs 2 approval(s)"),
+        "the live message is not overwritten"
+    );
     for (n, user) in [CAROL, DAVE].iter().enumerate() {
         let who = wire::Asker {
             user,
@@ -211,12 +241,12 @@ fn fake_message(fake: &FakeDiscord, id: &str) -> Value {
     v
 }
 
-#[test]
-fn register_overwrites_the_guilds_slash_hoist_with_one_command_option() {
-    let fake = FakeDiscord::start(&[]);
+/// `hoist discord register ARGS` against `fake`: what it said.
+fn register(fake: &FakeDiscord, args: &[&str]) -> String {
     let home = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(BIN)
-        .args(["discord", "register", "--guild", GUILD])
+        .args(["discord", "register"])
+        .args(args)
         .env("HOME", home.path())
         .env("DISCORD_TOKEN", discord::TOKEN)
         .env("DISCORD_API_URL", &fake.url)
@@ -229,6 +259,18 @@ fn register_overwrites_the_guilds_slash_hoist_with_one_command_option() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "{said}");
+    assert!(
+        !said.contains(discord::TOKEN),
+        "the token never shows: {said}"
+    );
+    said
+}
+
+#[test]
+fn register_overwrites_slash_hoist_with_one_command_option_in_a_guild_or_globally() {
+    let fake = FakeDiscord::start(&[]);
+    let said = register(&fake, &["--guild", GUILD]);
+    assert!(said.contains("hoist"), "says what it did: {said}");
     let puts = fake.calls_of("PUT /applications/{id}/guilds/{id}/commands");
     assert_eq!(puts.len(), 1, "{:?}", fake.calls());
     assert_eq!(
@@ -254,7 +296,32 @@ fn register_overwrites_the_guilds_slash_hoist_with_one_command_option() {
         "{hoist}"
     );
     assert!(fake.commands(GUILD).is_some());
-    assert!(said.contains("hoist"), "says what it did: {said}");
+    assert!(fake.commands("global").is_none(), "a guild's only");
+
+    register(&fake, &[]);
+    let global = fake.calls_of("PUT /applications/{id}/commands");
+    assert_eq!(global.len(), 1, "{:?}", fake.calls());
+    assert_eq!(global[0].path, format!("/applications/{APP}/commands"));
+    assert_eq!(global[0].body, puts[0].body, "the same command");
+    // A guild id that is not a snowflake never reaches a URL.
+    let before = fake.calls().len();
+    let out = std::process::Command::new(BIN)
+        .args(["discord", "register", "--guild", "../../users/@me"])
+        .env("DISCORD_TOKEN", discord::TOKEN)
+        .env("DISCORD_API_URL", &fake.url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let after: Vec<_> = fake.calls()[before..]
+        .iter()
+        .map(|c| c.path.clone())
+        .collect();
+    assert!(
+        after
+            .iter()
+            .all(|p| !p.contains("users/@me/commands") && !p.contains("..")),
+        "{after:?}"
+    );
 }
 
 #[test]
