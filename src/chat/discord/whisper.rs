@@ -51,6 +51,7 @@ struct Pending {
     /// Whether the deferred original response was filled (a component's
     /// never may be: it is taken as filled).
     answered: bool,
+    kind: Kind,
 }
 
 /// Which answer of an interaction a whisper takes.
@@ -88,9 +89,10 @@ pub fn token_ok(token: &str) -> bool {
 impl Whispers {
     /// An interaction of `user` in `channel` with `token`, just received,
     /// deferred as `kind` says. A token of another shape is ignored. A press
-    /// does not take the place of a command whose deferred answer is still
-    /// unfilled (its end would find no answer to fill, and "hoist is
-    /// thinking" would stay): its whispers go to that command's answer.
+    /// does not take the place of a command of the same person still
+    /// pending there (its end would find no answer to fill, and "hoist is
+    /// thinking" would stay): the press's whispers go to that command's
+    /// answer, or as its ephemeral follow-ups.
     pub fn register(&self, channel: &str, user: &str, token: &str, kind: Kind) {
         if !token_ok(token) {
             return;
@@ -99,7 +101,7 @@ impl Whispers {
         let mut pending = lock(&self.pending);
         let waiting = pending
             .get(&key)
-            .is_some_and(|p| !p.answered && p.at.elapsed() < INTERACTION_TTL);
+            .is_some_and(|p| p.kind == Kind::Command && p.at.elapsed() < INTERACTION_TTL);
         if kind == Kind::Component && waiting {
             return;
         }
@@ -107,6 +109,7 @@ impl Whispers {
             token: token.to_string(),
             at: Instant::now(),
             answered: kind == Kind::Component,
+            kind,
         };
         pending.insert(key, new);
     }

@@ -279,7 +279,7 @@ async fn a_button_press_whispers_in_follow_ups_never_in_the_pressed_message() {
 }
 
 #[tokio::test]
-async fn a_press_during_a_command_leaves_the_commands_answer_to_be_filled() {
+async fn a_press_during_a_command_whispers_through_the_command() {
     let (d, fake) = discord(|_, _| message("1")).await;
     d.set_identity("10", "20");
     d.interaction("200", "11", "command-1");
@@ -292,13 +292,19 @@ async fn a_press_during_a_command_leaves_the_commands_answer_to_be_filled() {
     d.ephemeral("200", "11", None, "again")
         .await
         .expect("whisper");
-    let asked = fake.asked();
+    // Another person's press is their own.
+    d.interaction_component("200", "12", "press-3");
+    d.ephemeral("200", "12", None, "yours")
+        .await
+        .expect("whisper");
     assert_eq!(
-        asked,
+        fake.asked(),
         [
             "PATCH /webhooks/20/command-1/messages/@original",
-            "POST /webhooks/20/press-2",
+            "POST /webhooks/20/command-1",
+            "POST /webhooks/20/press-3",
         ],
-        "the command's answer once, then the later press's follow-up"
+        "the command's answer once, then its follow-ups; the end had nothing left to fill"
     );
+    assert_eq!(fake.calls()[1].1["flags"], 64);
 }
