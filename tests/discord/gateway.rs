@@ -3,10 +3,12 @@
 //! missed and the last event hoist had already handled, and a replayed
 //! MESSAGE_CREATE makes no second operation. An incident rollback asked in
 //! the incident channel goes out with no approvals, to the last version
-//! that settled in prod.
+//! that settled in prod. After a restart, a reaction in an operation's
+//! thread (which the new process learns from Discord) still votes.
 
 use crate::discord_e2e::{
-    ALICE, DEPLOY, DEV, INCIDENT, WAIT, connected, hoist_commits, mention, world,
+    ALICE, CAROL, DAVE, DEPLOY, DEV, INCIDENT, SRE, WAIT, connected, hoist_commits, mention, serve,
+    wait_until, world,
 };
 use crate::support::discord::GUILD;
 
@@ -110,4 +112,37 @@ fn an_incident_rollback_from_the_incident_channel_needs_no_approval() {
     );
     assert!(w.tip_trailers("Hoist-Approved-By").is_empty());
     assert!(w.verify("main", &w.allowed_signers).status.success());
+}
+
+#[test]
+fn after_a_restart_a_reaction_in_the_thread_still_votes_and_the_live_message_is_edited() {
+    let w = world();
+    let (fake, bot) = connected(&w);
+    let request = fake.say(ALICE, &[DEV], DEPLOY, &mention("deploy api v1.2.4 to prod"));
+    let live = fake.wait_message(&request, "needs 2 approval(s)", WAIT);
+    fake.react(CAROL, &[SRE], &request, &live.id, "✅");
+    fake.wait("1 of 2", WAIT, |f| {
+        f.message(&live.id).filter(|m| m.text().contains("1 of 2"))
+    });
+    drop(bot);
+
+    // A new process knows nothing of the thread but what Discord tells it.
+    let _bot = serve(&w, &fake, &[]);
+    wait_until("a second session", || fake.identifies().len() == 2);
+    fake.react(DAVE, &[SRE], &request, &live.id, "✅");
+    wait_until("the commit", || hoist_commits(&w).len() == 1);
+    assert_eq!(
+        w.tip_trailers("Hoist-Approved-By"),
+        [format!("discord:{CAROL}"), format!("discord:{DAVE}")]
+    );
+    let asked = fake.calls_of("GET /channels/{id}");
+    assert!(
+        asked
+            .iter()
+            .any(|c| c.path == format!("/channels/{request}")),
+        "where the reaction was is asked of Discord: {asked:?}"
+    );
+    fake.wait("the same live message at pushed", WAIT, |f| {
+        f.message(&live.id).filter(|m| m.text().contains("pushed"))
+    });
 }
