@@ -168,6 +168,7 @@ impl Inbound {
                         return;
                     }
                     let channel = this.place(&from).await;
+                    this.discord.interaction_component(&channel, &from.user, &i.token);
                     let press = Press {
                         user: from.user,
                         channel,
