@@ -19,6 +19,10 @@ mod discord_fake;
 mod discord_gateway;
 #[path = "discord/interactions.rs"]
 mod discord_interactions;
+#[path = "discord/removals.rs"]
+mod discord_removals;
+#[path = "discord/threads.rs"]
+mod discord_threads;
 #[path = "discord/votes.rs"]
 mod discord_votes;
 #[path = "forge/e2e.rs"]

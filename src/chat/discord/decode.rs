@@ -10,14 +10,13 @@ use super::places::{Bounded, lock};
 use super::text;
 use hoist_commands::Verb;
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// The longest command line taken from a message or an interaction.
 pub const LINE_MAX: usize = 4_000;
 /// The longest reaction name kept (a custom emoji's name is at most 32).
 pub const REACTION_NAME_MAX: usize = 64;
-/// Reaction states remembered to tell a replay from a new event.
-pub const REACTIONS_MAX: usize = 10_000;
 /// Discord takes at most 25 autocomplete choices, names of 100 characters.
 pub const CHOICES_MAX: usize = 25;
 const CHOICE_NAME_MAX: usize = 100;
@@ -59,27 +58,136 @@ pub fn reaction_name(unicode: Option<&str>, custom: Option<&str>) -> Option<Stri
     ok.then_some(name)
 }
 
-/// Which reactions are on which message, as far as the events told: a
-/// replayed add (or remove) finds the state it would set already there.
+/// Which reactions are on which message, as far as the events told, per
+/// person and raw emoji (👍 and 👍🏽 are two reactions that vote by one
+/// name): a replayed add (or remove) finds the state it would set already
+/// there, and a person's approval stands while any of their approving
+/// reactions on the message does. At most [`REACTION_MESSAGES_MAX`]
+/// messages (the oldest forgotten) of [`REACTIONS_PER_MESSAGE_MAX`]
+/// reactions each.
 #[derive(Debug)]
-pub struct ReactionStates(Mutex<Bounded<(String, String, String), bool>>);
+pub struct ReactionStates(Mutex<Bounded<String, OnMessage>>);
+
+/// The reactions on one message: (person, raw emoji) -> (name, still on).
+type OnMessage = HashMap<(String, String), (String, bool)>;
+
+/// Messages whose reactions are remembered.
+pub const REACTION_MESSAGES_MAX: usize = 2_000;
+/// Reactions remembered per message; past that, a new one is acted on as
+/// if nothing were known of it.
+pub const REACTIONS_PER_MESSAGE_MAX: usize = 250;
 
 impl Default for ReactionStates {
     fn default() -> Self {
-        ReactionStates(Mutex::new(Bounded::new(REACTIONS_MAX)))
+        ReactionStates(Mutex::new(Bounded::new(REACTION_MESSAGES_MAX)))
     }
 }
 
+/// What a reaction event does, once compared with what is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A replay: it changes nothing.
+    Replay,
+    /// New, but the person's vote stays as it was (another approving
+    /// reaction of theirs is still on the message, or was already).
+    Quiet,
+    /// To act on.
+    Act,
+}
+
 impl ReactionStates {
-    /// Whether `user` adding (or removing) `name` on `message` changes what
-    /// is known: false for a replay. Remembered either way.
-    pub fn fresh(&self, message: &str, user: &str, name: &str, added: bool) -> bool {
-        let key = (message.to_string(), user.to_string(), name.to_string());
-        let mut states = lock(&self.0);
-        let was = states.get(&key).copied();
-        states.insert(key, added);
-        was != Some(added)
+    /// `user` adding (or removing) `raw` (voting as `name`) on `message`;
+    /// `approving` tells which names approve. Remembered either way.
+    pub fn apply(
+        &self,
+        message: &str,
+        user: &str,
+        (raw, name): (&str, &str),
+        added: bool,
+        approving: &dyn Fn(&str) -> bool,
+    ) -> Step {
+        let mut all = lock(&self.0);
+        let mut on = all.remove(&message.to_string()).unwrap_or_default();
+        let key = (user.to_string(), raw.to_string());
+        let was = on.get(&key).map(|(_, a)| *a);
+        let step = if was == Some(added) {
+            Step::Replay
+        } else {
+            if was.is_some() || on.len() < REACTIONS_PER_MESSAGE_MAX {
+                on.insert(key, (name.to_string(), added));
+            }
+            let others = on
+                .iter()
+                .any(|((u, r), (n, a))| u == user && r != raw && *a && approving(n));
+            if approving(name) && others {
+                Step::Quiet
+            } else {
+                Step::Act
+            }
+        };
+        all.insert(message.to_string(), on);
+        step
     }
+
+    /// Every reaction on `message` removed (MESSAGE_REACTION_REMOVE_ALL):
+    /// the people whose approval that took back, with a name that approved.
+    pub fn remove_all(&self, message: &str, approving: &dyn Fn(&str) -> bool) -> Vec<Voter> {
+        let on = lock(&self.0)
+            .remove(&message.to_string())
+            .unwrap_or_default();
+        let mut gone: Vec<Voter> = Vec::new();
+        for ((user, _), (name, added)) in on {
+            if added && approving(&name) && !gone.iter().any(|(u, _)| *u == user) {
+                gone.push((user, name));
+            }
+        }
+        gone.sort();
+        gone
+    }
+
+    /// Every `raw` reaction on `message` removed
+    /// (MESSAGE_REACTION_REMOVE_EMOJI): the people left with no approving
+    /// reaction there, with the name that approved.
+    pub fn remove_emoji(
+        &self,
+        message: &str,
+        raw: &str,
+        approving: &dyn Fn(&str) -> bool,
+    ) -> Vec<Voter> {
+        let mut all = lock(&self.0);
+        let Some(mut on) = all.remove(&message.to_string()) else {
+            return Vec::new();
+        };
+        let mut hit: Vec<Voter> = Vec::new();
+        for ((user, r), (name, added)) in on.iter_mut() {
+            if r == raw && *added {
+                *added = false;
+                if approving(name) {
+                    hit.push((user.clone(), name.clone()));
+                }
+            }
+        }
+        hit.retain(|(user, _)| {
+            !on.iter()
+                .any(|((u, _), (n, a))| u == user && *a && approving(n))
+        });
+        all.insert(message.to_string(), on);
+        hit.sort();
+        hit
+    }
+}
+
+/// A person and the reaction name their vote was cast with.
+pub type Voter = (String, String);
+
+/// When a snowflake was made (Discord's epoch is 2015-01-01): a message's
+/// or an interaction's id tells when it was sent.
+pub fn snowflake_time(id: &str) -> Option<std::time::SystemTime> {
+    if !text::snowflake(id) {
+        return None;
+    }
+    let ms = (id.parse::<u64>().ok()? >> 22).checked_add(1_420_070_400_000)?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(ms))
 }
 
 /// Autocomplete choices for what was typed so far: the verbs whose name

@@ -59,21 +59,90 @@ fn skin_tones_and_variation_selectors_are_the_same_reaction() {
     assert_eq!(reaction_name(Some("a\nb"), None), None);
 }
 
+fn approving(name: &str) -> bool {
+    ["✅", "👍"].contains(&name)
+}
+
 #[test]
 fn a_replayed_reaction_is_not_fresh_but_taking_it_back_is() {
     let s = ReactionStates::default();
-    assert!(s.fresh("m1", "u1", "✅", true));
-    assert!(!s.fresh("m1", "u1", "✅", true), "a replayed add");
-    assert!(s.fresh("m1", "u2", "✅", true), "another person");
-    assert!(s.fresh("m1", "u1", "👍", true), "another emoji");
-    assert!(s.fresh("m1", "u1", "✅", false), "taken back");
-    assert!(!s.fresh("m1", "u1", "✅", false), "a replayed remove");
-    assert!(s.fresh("m1", "u1", "✅", true), "added again");
-    // Bounded: the oldest states are forgotten, never more than the cap.
-    for n in 0..REACTIONS_MAX + 10 {
-        s.fresh(&n.to_string(), "u", "✅", true);
+    let step = |m: &str, u: &str, raw: &str, added| s.apply(m, u, (raw, raw), added, &approving);
+    assert_eq!(step("m1", "u1", "✅", true), Step::Act);
+    assert_eq!(step("m1", "u1", "✅", true), Step::Replay, "a replayed add");
+    assert_eq!(step("m1", "u2", "✅", true), Step::Act, "another person");
+    assert_eq!(step("m1", "u1", "❌", true), Step::Act, "another emoji");
+    assert_eq!(step("m1", "u1", "✅", false), Step::Act, "taken back");
+    assert_eq!(
+        step("m1", "u1", "✅", false),
+        Step::Replay,
+        "a replayed remove"
+    );
+    assert_eq!(step("m1", "u1", "✅", true), Step::Act, "added again");
+    // Bounded: the oldest messages are forgotten, never more than the cap,
+    // and never more than the cap of reactions on one message.
+    for n in 0..REACTION_MESSAGES_MAX + 10 {
+        step(&n.to_string(), "u", "✅", true);
     }
-    assert!(lock(&s.0).len() <= REACTIONS_MAX);
+    assert!(lock(&s.0).len() <= REACTION_MESSAGES_MAX);
+    for n in 0..REACTIONS_PER_MESSAGE_MAX + 10 {
+        step("m2", &n.to_string(), "✅", true);
+    }
+    let on = lock(&s.0).get(&"m2".to_string()).map(|on| on.len());
+    assert_eq!(on, Some(REACTIONS_PER_MESSAGE_MAX));
+}
+
+#[test]
+fn an_approval_stands_while_any_approving_reaction_of_that_person_does() {
+    let s = ReactionStates::default();
+    let step =
+        |u: &str, raw: &str, name: &str, added| s.apply("m", u, (raw, name), added, &approving);
+    assert_eq!(step("u1", "👍", "👍", true), Step::Act);
+    assert_eq!(step("u1", "👍🏽", "👍", true), Step::Quiet, "a skin tone");
+    assert_eq!(
+        step("u1", "✅", "✅", true),
+        Step::Quiet,
+        "another approving"
+    );
+    assert_eq!(step("u1", "👍", "👍", false), Step::Quiet, "two still on");
+    assert_eq!(step("u1", "👍🏽", "👍", false), Step::Quiet, "✅ still on");
+    assert_eq!(step("u1", "✅", "✅", false), Step::Act, "the last one");
+    // Taking every reaction off (or every one of an emoji) withdraws the
+    // approvals that were on, once.
+    step("u1", "✅", "✅", true);
+    step("u2", "👍", "👍", true);
+    step("u2", "✅", "✅", true);
+    step("u3", "❌", "❌", true);
+    let voters = |v: &[(&str, &str)]| -> Vec<Voter> {
+        v.iter()
+            .map(|(u, n)| (u.to_string(), n.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        s.remove_emoji("m", "✅", &approving),
+        voters(&[("u1", "✅")])
+    );
+    assert_eq!(s.remove_emoji("m", "✅", &approving), voters(&[]));
+    assert_eq!(s.remove_all("m", &approving), voters(&[("u2", "👍")]));
+    assert_eq!(s.remove_all("m", &approving), voters(&[]));
+    assert_eq!(
+        step("u1", "✅", "✅", true),
+        Step::Act,
+        "fresh after the removal"
+    );
+}
+
+#[test]
+fn a_snowflake_tells_when_it_was_made() {
+    // Discord's documented example: 175928847299117063 is 2016-04-30
+    // 11:18:25.796 UTC.
+    let at = snowflake_time("175928847299117063").expect("a time");
+    let ms = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    assert_eq!(ms, 1_462_015_105_796);
+    assert_eq!(snowflake_time("x1"), None);
+    assert_eq!(snowflake_time(""), None);
 }
 
 #[test]

@@ -9,14 +9,16 @@
 //! missed) are serenity's; each connection stage and each RESUME is
 //! logged, and a replayed dispatch is acted on once ([`Inbound`]).
 //! READY tells hoist who it is ([`super::Discord::set_identity`]).
+//! Reactions taken off a message all at once (MESSAGE_REACTION_REMOVE_ALL,
+//! MESSAGE_REACTION_REMOVE_EMOJI) withdraw the approvals they held.
 //! [`Gateway::stop`] closes the websocket (the shard manager's shutdown).
 
 use super::decode::reaction_name;
-use super::inbound::{Inbound, Posted, Reacted};
+use super::inbound::{Cleared, Inbound, Posted, Reacted};
 use super::{Config, api_base};
 use serenity::all::{
-    ClientBuilder, Context, EventHandler, GatewayIntents, HttpBuilder, Message, Ready,
-    ResumedEvent, ShardManager, ShardStageUpdateEvent,
+    ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, HttpBuilder, Message,
+    MessageId, Ready, ResumedEvent, ShardManager, ShardStageUpdateEvent,
 };
 use serenity::model::channel::{Reaction, ReactionType};
 use std::sync::Arc;
@@ -64,13 +66,24 @@ impl Handler {
     }
 }
 
+/// The raw emoji (a unicode emoji as sent, a custom emoji's id) and the
+/// name it votes by.
+fn emoji(e: &ReactionType) -> (String, Option<String>) {
+    match e {
+        ReactionType::Unicode(u) => {
+            let raw = u.chars().take(super::decode::REACTION_NAME_MAX).collect();
+            (raw, reaction_name(Some(u), None))
+        }
+        ReactionType::Custom { id, name, .. } => {
+            (id.to_string(), reaction_name(None, name.as_deref()))
+        }
+        _ => (String::new(), None),
+    }
+}
+
 /// A reaction event in plain values.
 fn reacted(r: &Reaction, added: bool) -> Reacted {
-    let name = match &r.emoji {
-        ReactionType::Unicode(u) => reaction_name(Some(u), None),
-        ReactionType::Custom { name, .. } => reaction_name(None, name.as_deref()),
-        _ => None,
-    };
+    let (raw, name) = emoji(&r.emoji);
     Reacted {
         channel: r.channel_id.to_string(),
         message: r.message_id.to_string(),
@@ -82,6 +95,7 @@ fn reacted(r: &Reaction, added: bool) -> Reacted {
             .as_ref()
             .map(|m| m.roles.iter().map(|r| r.to_string()).collect()),
         name,
+        raw,
         added,
     }
 }
@@ -115,7 +129,7 @@ impl EventHandler for Handler {
                 .as_ref()
                 .map(|p| p.roles.iter().map(|r| r.to_string()).collect()),
         };
-        self.run("message", self.0.on_message(posted));
+        self.0.message(posted);
     }
 
     async fn reaction_add(&self, _: Context, r: Reaction) {
@@ -124,6 +138,28 @@ impl EventHandler for Handler {
 
     async fn reaction_remove(&self, _: Context, r: Reaction) {
         self.run("reaction", self.0.on_reaction(reacted(&r, false)));
+    }
+
+    async fn reaction_remove_all(&self, _: Context, channel: ChannelId, message: MessageId) {
+        let cleared = Cleared {
+            channel: channel.to_string(),
+            message: message.to_string(),
+            raw: None,
+        };
+        self.run("reaction removal", self.0.on_cleared(cleared));
+    }
+
+    async fn reaction_remove_emoji(&self, _: Context, r: Reaction) {
+        let (raw, _) = emoji(&r.emoji);
+        if raw.is_empty() {
+            return;
+        }
+        let cleared = Cleared {
+            channel: r.channel_id.to_string(),
+            message: r.message_id.to_string(),
+            raw: Some(raw),
+        };
+        self.run("reaction removal", self.0.on_cleared(cleared));
     }
 }
 

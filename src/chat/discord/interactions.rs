@@ -14,13 +14,16 @@
 //! - Autocomplete: the verbs matching what was typed (type 8), at once.
 //!
 //! The channel object tells the guild and a thread's parent, the member its
-//! roles: both are learned first. An interaction from a DM (a `user`, no
-//! `member`) is refused politely; one of another kind is a 400. Each
-//! interaction is acted on once (`discord:interaction:<id>`).
+//! roles: both are learned once the interaction is known not to be a
+//! replay, the roles as old as the interaction. A thread that is not one of
+//! hoist's operation threads is a channel of its own to the policy. An
+//! interaction from a DM (a `user`, no `member`) is refused politely; one
+//! of another kind is a 400. Each interaction is acted on once
+//! (`discord:interaction:<id>`).
 //!
 //! [`Discord::interaction`]: super::Discord::interaction
 
-use super::decode::{Ask, From, Interaction, choices};
+use super::decode::{Ask, From, Interaction, choices, snowflake_time};
 use super::inbound::Inbound;
 use super::{text, whisper};
 use crate::chat::{Audience, Press, Said};
@@ -138,7 +141,7 @@ impl Inbound {
                     if !this.chat.first_seen(key).await {
                         return;
                     }
-                    let channel = this.place(&from).await;
+                    let channel = this.place(&i.id, &from).await;
                     this.discord.interaction(&channel, &from.user, &i.token);
                     this.chat
                         .on_words(Said {
@@ -167,8 +170,9 @@ impl Inbound {
                     if !this.chat.first_seen(key).await {
                         return;
                     }
-                    let channel = this.place(&from).await;
-                    this.discord.interaction_component(&channel, &from.user, &i.token);
+                    let channel = this.place(&i.id, &from).await;
+                    this.discord
+                        .interaction_component(&channel, &from.user, &i.token);
                     let press = Press {
                         user: from.user,
                         channel,
@@ -187,16 +191,18 @@ impl Inbound {
         }
     }
 
-    /// What the interaction taught, and its channel as the neutral layer
-    /// names it (a thread's parent).
-    async fn place(&self, from: &From) -> String {
+    /// What interaction `id` taught (it is no replay: its roles are as old
+    /// as it is), and its channel as the neutral layer names it: the parent
+    /// of one of hoist's operation threads, any other thread itself
+    /// ([`Inbound::request_channel`]).
+    async fn place(&self, id: &str, from: &From) -> String {
         let guild = from.guild.as_deref();
         self.discord
             .learn(&from.channel, guild, from.parent.as_deref());
-        if let Some(g) = guild {
-            self.discord.learn_roles(g, &from.user, &from.roles);
+        if let (Some(g), Some(at)) = (guild, snowflake_time(id)) {
+            self.discord.learn_roles_at(g, &from.user, &from.roles, at);
         }
-        self.discord.locate(&from.channel).await.0
+        self.request_channel(&from.channel).await.0
     }
 }
 

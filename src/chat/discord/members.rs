@@ -13,7 +13,7 @@ use super::{CallError, Discord, text};
 use serenity::http::{LightMethod, Route};
 use serenity::model::id::{GuildId, UserId};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// At most this many members' roles are kept.
 pub const MEMBERS_MAX: usize = 10_000;
@@ -45,6 +45,23 @@ impl Members {
             (guild.to_string(), user.to_string()),
             (roles, Instant::now()),
         );
+    }
+
+    /// `user`'s roles in `guild` as an event of time `at` carried them:
+    /// their TTL runs from `at` (a late or replayed event is already old),
+    /// and roles seen later are never replaced by these. A time in the
+    /// future counts as now.
+    pub fn learn_at(&self, guild: &str, user: &str, roles: &[String], at: SystemTime) {
+        let age = SystemTime::now().duration_since(at).unwrap_or_default();
+        let Some(seen) = Instant::now().checked_sub(age) else {
+            return;
+        };
+        let key = (guild.to_string(), user.to_string());
+        let mut known = lock(&self.known);
+        if known.get(&key).is_some_and(|(_, was)| *was >= seen) {
+            return;
+        }
+        known.insert(key, (clean(roles), seen));
     }
 
     /// The roles known for `user` in `guild` and how old they are.

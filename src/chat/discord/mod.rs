@@ -207,6 +207,20 @@ impl Discord {
         }
     }
 
+    /// A member's roles as an inbound event of time `at` carried them:
+    /// fresh for `role_ttl` from `at`, never replacing roles seen later.
+    pub fn learn_roles_at(
+        &self,
+        guild: &str,
+        user: &str,
+        roles: &[String],
+        at: std::time::SystemTime,
+    ) {
+        if text::snowflake(guild) && text::snowflake(user) {
+            self.inner.members.learn_at(guild, user, roles, at);
+        }
+    }
+
     /// Where an inbound event's channel sits: a thread's as `(parent,
     /// Some(thread))`, any other as `(channel, None)`. From what was
     /// learned, else GET /channels/{id} (types 10, 11, 12 are threads),

@@ -5,6 +5,7 @@
 
 mod pace;
 mod rest;
+mod roles;
 
 use super::platform::{permalink, place_of_link};
 use super::render::{self, CONTENT_MAX, DESCRIPTION_MAX, TITLE_MAX};

@@ -13,6 +13,10 @@ use super::read::{Error, Secret, Vars};
 use std::ffi::OsString;
 use std::time::Duration;
 
+/// The longest a member's roles are trusted (`HOIST_DISCORD_ROLE_TTL`, in
+/// seconds): a role taken away must stop counting within the hour.
+pub const ROLE_TTL_MAX: u64 = 3_600;
+
 /// The prefix that addresses hoist when `HOIST_DISCORD_PREFIX` is not set.
 pub const PREFIX: &str = "!hoist";
 
@@ -114,12 +118,23 @@ pub fn discord<F: Fn(&str) -> Option<OsString>>(v: &Vars<F>) -> Result<Option<Di
         public_key,
         api_url,
         prefix: prefix.unwrap_or_else(|| PREFIX.to_string()),
-        role_ttl: v
-            .seconds("HOIST_DISCORD_ROLE_TTL")?
-            .unwrap_or(Duration::from_secs(300)),
+        role_ttl: role_ttl(v)?,
         approve: reactions("HOIST_DISCORD_APPROVE", &APPROVE)?,
         deny: reactions("HOIST_DISCORD_DENY", &DENY)?,
     }))
+}
+
+/// `HOIST_DISCORD_ROLE_TTL`: 1..=[`ROLE_TTL_MAX`] seconds, 300 unless set.
+fn role_ttl(v: &Vars<impl Fn(&str) -> Option<OsString>>) -> Result<Duration, Error> {
+    const NAME: &str = "HOIST_DISCORD_ROLE_TTL";
+    match v.seconds(NAME)? {
+        None => Ok(Duration::from_secs(300)),
+        Some(t) if (1..=ROLE_TTL_MAX).contains(&t.as_secs()) => Ok(t),
+        Some(_) => Err(Error::bad(
+            NAME,
+            format!("must be 1 to {ROLE_TTL_MAX} seconds"),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -207,6 +222,22 @@ mod tests {
             let e = read(vars).unwrap_err();
             assert_eq!(e.variable, variable, "{vars:?}");
             assert!(e.to_string().contains(variable), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_role_ttl_outside_one_second_to_an_hour_is_refused() {
+        let t = ("DISCORD_TOKEN", "t");
+        for ttl in ["0", "3601", "18446744073709551615"] {
+            let e = read(&[t, ("HOIST_DISCORD_ROLE_TTL", ttl)]).unwrap_err();
+            assert_eq!(e.variable, "HOIST_DISCORD_ROLE_TTL", "{ttl}");
+            assert!(e.to_string().contains("HOIST_DISCORD_ROLE_TTL"), "{e}");
+        }
+        for (ttl, secs) in [("1", 1), ("3600", 3_600)] {
+            let d = read(&[t, ("HOIST_DISCORD_ROLE_TTL", ttl)])
+                .unwrap()
+                .unwrap();
+            assert_eq!(d.role_ttl, Duration::from_secs(secs));
         }
     }
 }

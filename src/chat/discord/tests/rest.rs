@@ -18,7 +18,7 @@ type Rule = dyn Fn(&str, &str) -> (u16, Value) + Send + Sync;
 
 /// What the fake was asked (`METHOD /path` under `/api/v10`, the body) and
 /// how it answers.
-struct Fake {
+pub(super) struct Fake {
     calls: Mutex<Vec<(String, Value)>>,
     rule: Box<Rule>,
 }
@@ -28,7 +28,7 @@ impl Fake {
         self.calls.lock().expect("calls").clone()
     }
 
-    fn asked(&self) -> Vec<String> {
+    pub(super) fn asked(&self) -> Vec<String> {
         self.calls().into_iter().map(|(c, _)| c).collect()
     }
 }
@@ -51,7 +51,7 @@ async fn answer(
 }
 
 /// A fake answering with `rule`, and a `Discord` pointed at it.
-async fn discord(
+pub(super) async fn discord(
     rule: impl Fn(&str, &str) -> (u16, Value) + Send + Sync + 'static,
 ) -> (Discord, Arc<Fake>) {
     let fake = Arc::new(Fake {
@@ -80,7 +80,7 @@ fn message(id: &str) -> (u16, Value) {
     (200, json!({"id": id, "channel_id": "0", "content": ""}))
 }
 
-fn refused(status: u16, code: i64) -> (u16, Value) {
+pub(super) fn refused(status: u16, code: i64) -> (u16, Value) {
     (status, json!({"code": code, "message": "refused"}))
 }
 
