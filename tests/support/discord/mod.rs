@@ -17,6 +17,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+// Not every test binary that includes `support` names them.
+#[allow(unused_imports)]
 pub use wire::{APP, BOT, GUILD};
 
 pub const TOKEN: &str = "fake-discord-bot-token";
