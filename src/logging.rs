@@ -50,6 +50,14 @@ impl Format {
     }
 }
 
+/// `hoist serve`'s filter when `HOIST_LOG` is unset: `info`, but serenity
+/// (Discord's gateway) at `warn`. serenity opens INFO spans recording whole
+/// gateway events and requests (a gateway-delivered interaction holds its
+/// token, a message its author's words), and every line inside a span
+/// carries its fields: below `warn` those spans are off, so its warnings
+/// come without them.
+pub const SERVE_DEFAULT: &str = "info,serenity=warn";
+
 /// `HOIST_LOG`'s value as a filter; unset or empty: `default`.
 pub fn filter(value: Option<&str>, default: &str) -> Result<EnvFilter, String> {
     let text = value
@@ -328,6 +336,32 @@ mod tests {
         assert_eq!(got[0]["op"], 3);
         assert_eq!(got[0]["app"], "api,web");
         assert_eq!(got[0]["error"], "remote hung up");
+    }
+
+    #[test]
+    fn serves_default_keeps_serenitys_info_spans_and_their_tokens_out() {
+        let got = lines(super::SERVE_DEFAULT, || {
+            let _dispatch = tracing::info_span!(
+                target: "serenity::gateway::shard",
+                "handle_gateway_dispatch",
+                event = "InteractionCreate { token: \"secret-token\" }"
+            )
+            .entered();
+            tracing::info!(target: "serenity::gateway::shard", "not shown");
+            tracing::warn!(target: "serenity::gateway::shard", "Sequence off");
+            tracing::info!("hoist's own");
+        });
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0]["message"], "Sequence off");
+        assert_eq!(got[1]["message"], "hoist's own");
+        for line in &got {
+            assert!(
+                !Value::Object(line.clone())
+                    .to_string()
+                    .contains("secret-token"),
+                "{line:?}"
+            );
+        }
     }
 
     #[test]

@@ -59,11 +59,12 @@ pub enum Sub {
 
 /// Run the CLI; returns the process exit code.
 /// Install the logger from `HOIST_LOG`, `HOIST_LOG_FORMAT` and `NO_COLOR`:
-/// `serve` logs at `info` by default, the others (which talk to a person on
+/// `serve` logs at `info` by default (serenity at `warn`:
+/// [`crate::logging::SERVE_DEFAULT`]), the others (which talk to a person on
 /// stdout) only warnings.
 pub fn init_logging(cli: &Cli) -> Result<(), String> {
     let default = match cli.command {
-        Sub::Serve(_) => "info",
+        Sub::Serve(_) => crate::logging::SERVE_DEFAULT,
         _ => "warn",
     };
     let settings = Settings::from_env(Area::LOG, &Flags::default()).map_err(|e| e.to_string())?;

@@ -33,7 +33,7 @@ mod write;
 
 pub use land::Backoff;
 pub use locks::Lock;
-pub use message::one_line;
+pub use message::{invisible, one_line};
 pub use operation::{Change, Operation, PullRef, State};
 pub use rollout::{Rollout, Step, follow_blocking};
 pub use rules::PolicyError;

@@ -125,11 +125,17 @@ async fn roles(d: &Discord, guild: &str, user: &str) -> Vec<String> {
         Err(e) => {
             tracing::warn!(error = %e, "discord: could not read a member's roles");
             match known {
-                Some((roles, age)) if age < members.ttl * 2 => roles,
+                Some((roles, age)) if age < grace(members.ttl) => roles,
                 _ => Vec::new(),
             }
         }
     }
+}
+
+/// How long roles are used when asking fails: two TTLs (saturating: a
+/// TTL near `Duration::MAX` never overflows).
+pub(crate) fn grace(ttl: Duration) -> Duration {
+    ttl.saturating_mul(2)
 }
 
 /// GET /guilds/G/members/U: the member's roles; not a member (404): none.

@@ -224,7 +224,8 @@ impl Discord {
     /// Where an inbound event's channel sits: a thread's as `(parent,
     /// Some(thread))`, any other as `(channel, None)`. From what was
     /// learned, else GET /channels/{id} (types 10, 11, 12 are threads),
-    /// remembered. A channel that cannot be read is taken as it is.
+    /// remembered. A channel that cannot be read is taken as it is, and not
+    /// asked again for [`places::UNREADABLE_FOR`].
     pub async fn locate(&self, actual: &str) -> (String, Option<String>) {
         let places = &self.inner.places;
         if let Some(parent) = places.parent(actual) {
@@ -233,14 +234,19 @@ impl Discord {
         let Some(n) = text::id(actual) else {
             return (actual.to_string(), None);
         };
-        if places.kind(actual).is_some() {
+        if places.kind(actual).is_some() || places.recently_unreadable(actual) {
             return (actual.to_string(), None);
         }
         let route = Route::Channel {
             channel_id: ChannelId::new(n),
         };
-        let Ok(channel) = self.call(route, LightMethod::Get, None).await else {
-            return (actual.to_string(), None);
+        let channel = match self.call(route, LightMethod::Get, None).await {
+            Ok(channel) => channel,
+            Err(e) => {
+                tracing::debug!(error = %e, "discord: a channel could not be read");
+                places.unreadable(actual);
+                return (actual.to_string(), None);
+            }
         };
         let guild = channel["guild_id"].as_str().filter(|g| text::snowflake(g));
         let kind = channel["type"].as_u64();

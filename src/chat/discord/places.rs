@@ -2,8 +2,11 @@
 //! channel (for permalinks and role lookups), the parent of a thread (so a
 //! thread's traffic is reported as its parent channel's, and a permalink into
 //! a thread finds its operation), which channels are known not to be threads
-//! or not to hold threads, and the channel each of hoist's messages went to
-//! (so an edit or a delete finds it). Everything is learned from inbound
+//! or not to hold threads, the channel each of hoist's messages went to
+//! (so an edit or a delete finds it) and the channels hoist posted in (the
+//! only places a refused whisper may be said publicly), and the channels
+//! that could not be read (not asked again for [`UNREADABLE_FOR`]). A
+//! thread's parent and its kind are one entry, forgotten together. Everything is learned from inbound
 //! events and from hoist's own calls, and every table is bounded
 //! ([`Bounded`]): the oldest entry goes first, and a forgotten entry is only
 //! asked again (or, for a message, looked for in the thread, then the
@@ -12,6 +15,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// At most this many entries in each of the tables below.
 pub const PLACES_MAX: usize = 10_000;
@@ -85,13 +89,28 @@ pub enum Kind {
     NoThreads,
 }
 
+/// What one channel is known to be: a thread of its parent, or a channel
+/// of a [`Kind`]. One entry per channel, so a thread's parent and its kind
+/// are forgotten together (never a thread taken for a channel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Known {
+    Thread(String),
+    Channel(Kind),
+}
+
+/// How long a channel that could not be read is not asked again.
+pub const UNREADABLE_FOR: Duration = Duration::from_secs(30);
+
 /// The learned tables, each behind its own lock (never held across a call).
 #[derive(Debug)]
 pub struct Places {
     guilds: Mutex<Bounded<String, String>>,
-    parents: Mutex<Bounded<String, String>>,
-    kinds: Mutex<Bounded<String, Kind>>,
+    channels: Mutex<Bounded<String, Known>>,
     messages: Mutex<Bounded<String, String>>,
+    /// The channels (and threads) hoist posted in.
+    posted_in: Mutex<Bounded<String, ()>>,
+    /// Channels whose GET /channels/{id} failed, and when.
+    unreadable: Mutex<Bounded<String, Instant>>,
 }
 
 impl Default for Places {
@@ -104,9 +123,10 @@ impl Places {
     pub fn new(cap: usize) -> Places {
         Places {
             guilds: Mutex::new(Bounded::new(cap)),
-            parents: Mutex::new(Bounded::new(cap)),
-            kinds: Mutex::new(Bounded::new(cap)),
+            channels: Mutex::new(Bounded::new(cap)),
             messages: Mutex::new(Bounded::new(cap)),
+            posted_in: Mutex::new(Bounded::new(cap)),
+            unreadable: Mutex::new(Bounded::new(cap)),
         }
     }
 
@@ -125,12 +145,11 @@ impl Places {
             }
         }
         if let Some(p) = parent {
-            let mut parents = lock(&self.parents);
-            if parents.get(&channel.to_string()).map(String::as_str) != Some(p) {
-                parents.insert(channel.to_string(), p.to_string());
+            let thread = Known::Thread(p.to_string());
+            let mut channels = lock(&self.channels);
+            if channels.get(&channel.to_string()) != Some(&thread) {
+                channels.insert(channel.to_string(), thread);
             }
-            // A thread cannot hold threads of its own.
-            lock(&self.kinds).insert(channel.to_string(), Kind::NoThreads);
         }
     }
 
@@ -146,26 +165,59 @@ impl Places {
 
     /// The parent channel of thread `channel`, when it is a known thread.
     pub fn parent(&self, channel: &str) -> Option<String> {
-        lock(&self.parents).get(&channel.to_string()).cloned()
+        match lock(&self.channels).get(&channel.to_string())? {
+            Known::Thread(p) => Some(p.clone()),
+            Known::Channel(_) => None,
+        }
     }
 
+    /// What `channel` is known to be; a thread cannot hold threads of its
+    /// own.
     pub fn kind(&self, channel: &str) -> Option<Kind> {
-        lock(&self.kinds).get(&channel.to_string()).copied()
+        match lock(&self.channels).get(&channel.to_string())? {
+            Known::Thread(_) => Some(Kind::NoThreads),
+            Known::Channel(k) => Some(*k),
+        }
     }
 
     /// `channel` is what `kind` says; a channel known to hold no threads
-    /// stays so.
+    /// (or to be a thread) stays so.
     pub fn set_kind(&self, channel: &str, kind: Kind) {
-        let mut kinds = lock(&self.kinds);
-        if kinds.get(&channel.to_string()) == Some(&Kind::NoThreads) {
+        let mut channels = lock(&self.channels);
+        if matches!(
+            channels.get(&channel.to_string()),
+            Some(Known::Thread(_) | Known::Channel(Kind::NoThreads))
+        ) {
             return;
         }
-        kinds.insert(channel.to_string(), kind);
+        channels.insert(channel.to_string(), Known::Channel(kind));
     }
 
     /// hoist's message `id` went to channel `channel`.
     pub fn posted(&self, id: &str, channel: &str) {
         lock(&self.messages).insert(id.to_string(), channel.to_string());
+        let mut posted_in = lock(&self.posted_in);
+        if posted_in.get(&channel.to_string()).is_none() {
+            posted_in.insert(channel.to_string(), ());
+        }
+    }
+
+    /// Whether hoist posted in `channel` (a channel or a thread), as far as
+    /// it remembers.
+    pub fn hoist_posted_in(&self, channel: &str) -> bool {
+        lock(&self.posted_in).get(&channel.to_string()).is_some()
+    }
+
+    /// Reading `channel` (GET /channels/{id}) just failed.
+    pub fn unreadable(&self, channel: &str) {
+        lock(&self.unreadable).insert(channel.to_string(), Instant::now());
+    }
+
+    /// Whether reading `channel` failed within [`UNREADABLE_FOR`].
+    pub fn recently_unreadable(&self, channel: &str) -> bool {
+        lock(&self.unreadable)
+            .get(&channel.to_string())
+            .is_some_and(|at| at.elapsed() < UNREADABLE_FOR)
     }
 
     /// The channel hoist's message `id` went to, when remembered.
@@ -221,5 +273,34 @@ mod tests {
         p.set_kind("300", Kind::Channel);
         assert_eq!(p.kind("300"), Some(Kind::NoThreads), "stays");
         assert_eq!(p.parent("200"), None);
+    }
+
+    #[test]
+    fn a_threads_parent_and_kind_are_forgotten_together() {
+        let p = Places::new(2);
+        p.learn("300", None, Some("200"));
+        p.learn("301", None, Some("200"));
+        // Learned again (a later event in the thread), then a third thread.
+        p.learn("300", None, Some("200"));
+        p.learn("302", None, Some("200"));
+        for t in ["300", "301", "302"] {
+            let (parent, kind) = (p.parent(t), p.kind(t));
+            assert!(
+                parent.is_some() || kind.is_none(),
+                "{t} is known as no thread but not as a thread: it would locate as ({t}, None)"
+            );
+        }
+    }
+
+    #[test]
+    fn where_hoist_posted_and_what_could_not_be_read_are_remembered() {
+        let p = Places::new(2);
+        assert!(!p.hoist_posted_in("300"));
+        p.posted("400", "300");
+        p.posted("401", "300");
+        assert!(p.hoist_posted_in("300") && !p.hoist_posted_in("200"));
+        assert!(!p.recently_unreadable("200"));
+        p.unreadable("200");
+        assert!(p.recently_unreadable("200"));
     }
 }

@@ -9,7 +9,7 @@ use super::pace::{Key, WAIT_MAX};
 use super::{Discord, SetupError};
 use crate::engine::one_line;
 use serde_json::Value;
-use serenity::http::{LightMethod, Request, Route};
+use serenity::http::{LightMethod, Route};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -66,19 +66,6 @@ impl CallError {
     pub(crate) fn not_an_id(value: &str) -> CallError {
         CallError::NotAnId(one_line(value, ERROR_TEXT_MAX))
     }
-
-    pub(crate) fn from_serenity(e: serenity::Error) -> CallError {
-        use serenity::http::HttpError;
-        match e {
-            serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => CallError::Discord {
-                status: r.status_code.as_u16(),
-                code: i64::try_from(r.error.code).unwrap_or(-1),
-                message: one_line(&r.error.message, ERROR_TEXT_MAX),
-            },
-            serenity::Error::Http(HttpError::ApplicationIdMissing) => CallError::NoApplication,
-            other => CallError::Transport(one_line(&other.to_string(), ERROR_TEXT_MAX)),
-        }
-    }
 }
 
 /// At most this many characters of Discord's words in an error.
@@ -115,8 +102,7 @@ impl Discord {
         let mut limited = 0;
         loop {
             pace.ready(&key, deadline).await?;
-            let request = Request::new(route, method).body(bytes.clone());
-            let answer = self.send(request, deadline).await?;
+            let answer = self.send(route, method, bytes.clone(), deadline).await?;
             let asked = pace.learn(&key, answer.status, &answer.headers, &answer.body);
             if let Some(wait) = asked {
                 tracing::debug!(route = key.route(), ?wait, "discord: a 429");
@@ -129,19 +115,55 @@ impl Discord {
         }
     }
 
-    /// `request` sent as it is (no ratelimiter: [`super::pace`] paces), its
-    /// answer read up to [`ANSWER_MAX`] bytes, all before `deadline`.
-    async fn send(&self, request: Request<'_>, deadline: Instant) -> Result<Answer, CallError> {
+    /// The request for `route`, built here rather than by serenity's
+    /// `Request::build`, whose tracing span (at INFO) records the route,
+    /// and a webhook's route holds an interaction token. The token headers
+    /// are marked sensitive.
+    fn request(
+        &self,
+        route: Route<'_>,
+        method: LightMethod,
+        body: Option<Vec<u8>>,
+    ) -> Result<reqwest::RequestBuilder, CallError> {
+        use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
         let http = &self.inner.http;
-        let built = request
-            .build(&self.inner.client, http.token(), http.proxy.as_deref())
-            .map_err(CallError::from_serenity)?;
+        let mut url = route.path().into_owned();
+        if let Some(proxy) = http.proxy.as_deref() {
+            url = url.replace("https://discord.com", proxy.trim_end_matches('/'));
+        }
+        let url = reqwest::Url::parse(&url)
+            .map_err(|_| CallError::Transport("a route that is not a URL".into()))?;
+        let mut token = http::HeaderValue::from_str(http.token())
+            .map_err(|_| CallError::Transport("a token that is not a header".into()))?;
+        token.set_sensitive(true);
+        let builder = self
+            .inner
+            .client
+            .request(method.reqwest_method(), url)
+            .header(USER_AGENT, serenity::constants::USER_AGENT)
+            .header(AUTHORIZATION, token);
+        Ok(match body {
+            Some(bytes) => builder.header(CONTENT_TYPE, "application/json").body(bytes),
+            None => builder.header(CONTENT_LENGTH, 0),
+        })
+    }
+
+    /// `route` called as it is (no ratelimiter: [`super::pace`] paces), its
+    /// answer read up to [`ANSWER_MAX`] bytes, all before `deadline`.
+    async fn send(
+        &self,
+        route: Route<'_>,
+        method: LightMethod,
+        body: Option<Vec<u8>>,
+        deadline: Instant,
+    ) -> Result<Answer, CallError> {
+        let built = self.request(route, method, body)?;
         let exchange = async {
-            let mut response = built.send().await.map_err(|e| transport(&e))?;
+            let mut response = built.send().await.map_err(unanswered)?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
+            while let Some(chunk) = response.chunk().await.map_err(unanswered)? {
                 if body.len() + chunk.len() > ANSWER_MAX {
                     return Err(CallError::Transport(format!(
                         "an answer over {ANSWER_MAX} bytes"
@@ -195,6 +217,12 @@ impl Answer {
 
 fn transport(e: &dyn std::fmt::Display) -> CallError {
     CallError::Transport(one_line(&e.to_string(), ERROR_TEXT_MAX))
+}
+
+/// A request that got no answer, said without its URL: a webhook's URL
+/// holds an interaction token, which never reaches an error or a log.
+fn unanswered(e: reqwest::Error) -> CallError {
+    transport(&e.without_url())
 }
 
 /// The base URL serenity's proxy setting takes: `http(s)://host[:port]`.

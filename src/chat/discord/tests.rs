@@ -3,6 +3,7 @@
 //! the JSON hoist posts (embed, buttons, `allowed_mentions`) and Discord's
 //! limits. `rest` checks the calls against a small Discord on loopback.
 
+mod guards;
 mod pace;
 mod rest;
 mod roles;

@@ -8,6 +8,8 @@
 //! only for a snowflake ([`snowflake`]). A quoted command line is one code
 //! span ([`code`]) that a backtick in it cannot end.
 
+use crate::engine::invisible;
+
 /// The longest snowflake Discord sends (`u64::MAX` has 20 digits).
 pub const SNOWFLAKE_MAX: usize = 20;
 
@@ -42,9 +44,12 @@ fn always(c: char) -> bool {
 /// the `.` of a number starting one (`1.` lists), and before the `:` of
 /// `://` (links). Other punctuation stays as it is, so the words read the
 /// same in a notification. A backslash already escaping punctuation is
-/// kept with it, so escaping escaped text changes nothing.
+/// kept with it, so escaping escaped text changes nothing. Invisible
+/// format characters (bidi overrides and isolates, zero-width ones:
+/// [`crate::engine::invisible`]) are dropped, so the words read as they
+/// are.
 pub fn escape(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
+    let chars: Vec<char> = text.chars().filter(|c| !invisible(*c)).collect();
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     let mut line_start = true;
     let mut i = 0;
@@ -91,10 +96,12 @@ pub const BACKTICK: char = '\u{2cb}';
 
 /// `text` as one inline code span: inside it Discord shows every character
 /// as it is (no markdown, no mention), backticks become [`BACKTICK`] and line
-/// breaks spaces, so the span ends where hoist ends it.
+/// breaks spaces, so the span ends where hoist ends it; invisible format
+/// characters are dropped.
 pub fn code(text: &str) -> String {
     let inner: String = text
         .chars()
+        .filter(|c| !invisible(*c))
         .map(|c| match c {
             '`' => BACKTICK,
             c if c.is_control() => ' ',

@@ -11,9 +11,16 @@
 //!    original response is the pressed message, hoist's live message;
 //! 2. else as a direct message (POST /users/@me/channels, then a post);
 //! 3. a DM the person refuses (Discord's code 50007) is said in the thread
-//!    or channel, mentioning them.
+//!    or channel, mentioning them, but only where hoist itself posted (an
+//!    operation's thread, the channel of its live message), at most once per
+//!    person and place in [`PUBLIC_GAP`]: a whisper is never a way to make
+//!    hoist post anywhere it can read, or as often as someone toggles a
+//!    reaction. Otherwise it is dropped (logged at debug).
+//!
+//! The same words to the same person within [`REPEAT_GAP`] go once: the
+//! repeats are dropped before any DM is tried.
 
-use super::places::{Bounded, lock};
+use super::places::{Bounded, Kind as PlaceKind, lock};
 use super::{CallError, Discord, render, text};
 use crate::chat::{Message, Platform};
 use serde_json::json;
@@ -32,6 +39,11 @@ pub const WHISPERS_MAX: usize = 10_000;
 pub const TOKEN_MAX: usize = 512;
 /// Discord's code for "Cannot send messages to this user".
 pub const DM_REFUSED: i64 = 50_007;
+/// At most one refused whisper said publicly per person and place in this
+/// long.
+pub const PUBLIC_GAP: Duration = Duration::from_secs(5 * 60);
+/// The same words to the same person go at most once in this long.
+pub const REPEAT_GAP: Duration = Duration::from_secs(10);
 
 /// How an interaction was deferred, so what its whispers may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,11 +72,17 @@ enum Answer {
     Followup(String),
 }
 
-/// The pending interactions per (channel, user), and DM channels per user.
+/// The pending interactions per (channel, user), DM channels per user, and
+/// when words were last sent to a person (per words, and publicly per
+/// place).
 #[derive(Debug)]
 pub struct Whispers {
     pending: Mutex<Bounded<(String, String), Pending>>,
     dms: Mutex<Bounded<String, String>>,
+    /// (user, a hash of the words) -> when they were last whispered.
+    said: Mutex<Bounded<(String, u64), Instant>>,
+    /// (user, place) -> when a refused whisper was last said there.
+    public: Mutex<Bounded<(String, String), Instant>>,
 }
 
 impl Default for Whispers {
@@ -72,8 +90,25 @@ impl Default for Whispers {
         Whispers {
             pending: Mutex::new(Bounded::new(WHISPERS_MAX)),
             dms: Mutex::new(Bounded::new(WHISPERS_MAX)),
+            said: Mutex::new(Bounded::new(WHISPERS_MAX)),
+            public: Mutex::new(Bounded::new(WHISPERS_MAX)),
         }
     }
+}
+
+/// Whether `key` was not stamped within `gap` in `table`; if so it is
+/// stamped now.
+fn first_in<K: Eq + std::hash::Hash + Clone>(
+    table: &Mutex<Bounded<K, Instant>>,
+    key: K,
+    gap: Duration,
+) -> bool {
+    let mut table = lock(table);
+    if table.get(&key).is_some_and(|at| at.elapsed() < gap) {
+        return false;
+    }
+    table.insert(key, Instant::now());
+    true
 }
 
 /// Whether `token` has the shape of an interaction token (URL-safe
@@ -140,6 +175,25 @@ impl Whispers {
     fn dm(&self, user: &str) -> Option<String> {
         lock(&self.dms).get(&user.to_string()).cloned()
     }
+
+    /// Whether `text` to `user` was not whispered within [`REPEAT_GAP`]
+    /// (and is counted as whispered now).
+    fn first_saying(&self, user: &str, text: &str) -> bool {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut hash = DefaultHasher::new();
+        text.hash(&mut hash);
+        first_in(&self.said, (user.to_string(), hash.finish()), REPEAT_GAP)
+    }
+
+    /// Whether a refused whisper to `user` may be said in `place` now
+    /// (none was within [`PUBLIC_GAP`]), counted as said.
+    fn first_public(&self, user: &str, place: &str) -> bool {
+        first_in(
+            &self.public,
+            (user.to_string(), place.to_string()),
+            PUBLIC_GAP,
+        )
+    }
 }
 
 /// `text` (escaped) to `user` only, asked from `channel` (`thread`).
@@ -161,13 +215,47 @@ pub async fn ephemeral(
             }
         }
     }
+    if !d.whispers().first_saying(user, text) {
+        tracing::debug!("discord: the same whisper to the same person again, dropped");
+        return Ok(());
+    }
     match direct(d, user, text).await {
-        Err(e) if e.code() == Some(DM_REFUSED) => {
-            let said = Message::text(format!("{} {text}", text::mention(user)));
-            d.post(channel, thread, &said).await.map(|_| ())
-        }
+        Err(e) if e.code() == Some(DM_REFUSED) => publicly(d, channel, user, thread, text).await,
         other => other,
     }
+}
+
+/// A whisper whose DM was refused, said in the thread (or channel) with a
+/// mention: only where hoist posted, once per person and place in
+/// [`PUBLIC_GAP`]; else dropped.
+async fn publicly(
+    d: &Discord,
+    channel: &str,
+    user: &str,
+    thread: Option<&str>,
+    text: &str,
+) -> Result<(), CallError> {
+    let places = d.places();
+    // Where the post would go: thread R when hoist posted in it, else the
+    // channel when it holds no threads and hoist posted there (replies).
+    let ours = match thread {
+        Some(r) => {
+            places.hoist_posted_in(r)
+                || (places.kind(channel) == Some(PlaceKind::NoThreads)
+                    && places.hoist_posted_in(channel))
+        }
+        None => places.hoist_posted_in(channel),
+    };
+    if !ours {
+        tracing::debug!("discord: a refused whisper where hoist did not post, dropped");
+        return Ok(());
+    }
+    if !d.whispers().first_public(user, thread.unwrap_or(channel)) {
+        tracing::debug!("discord: a refused whisper said there recently, dropped");
+        return Ok(());
+    }
+    let said = Message::text(format!("{} {text}", text::mention(user)));
+    d.post(channel, thread, &said).await.map(|_| ())
 }
 
 /// The end of an interaction: `text` in its original response, unless a

@@ -202,11 +202,15 @@ async fn a_refused_dm_is_said_in_the_thread_mentioning_the_person() {
         _ => message("2"),
     })
     .await;
+    // hoist posted there (no thread can start: a reply in the channel).
+    d.post("200", Some("300"), &Message::text("live"))
+        .await
+        .expect("post");
     d.ephemeral("200", "11", Some("300"), "only you")
         .await
         .expect("whisper");
     let calls = fake.calls();
-    assert_eq!(calls[0].1["recipient_id"], "11");
+    assert_eq!(calls[2].1["recipient_id"], "11");
     let last = calls.last().expect("a post");
     assert_eq!(last.0, "POST /channels/200/messages");
     assert_eq!(last.1["content"], "<@11> only you");
