@@ -120,6 +120,9 @@ fn after_a_restart_a_reaction_in_the_thread_still_votes_and_the_live_message_is_
     let (fake, bot) = connected(&w);
     let request = fake.say(ALICE, &[DEV], DEPLOY, &mention("deploy api v1.2.4 to prod"));
     let live = fake.wait_message(&request, "needs 2 approval(s)", WAIT);
+    // The approval request is posted once the live message is noted: only
+    // then does a reaction on it find its operation.
+    fake.wait_message(&request, "Approval needed", WAIT);
     fake.react(CAROL, &[SRE], &request, &live.id, "✅");
     fake.wait("1 of 2", WAIT, |f| {
         f.message(&live.id).filter(|m| m.text().contains("1 of 2"))

@@ -24,6 +24,9 @@ fn an_approval_stands_while_another_approving_reaction_of_that_person_does() {
     let (fake, _bot) = connected(&w);
     let request = fake.say(ALICE, &[DEV], DEPLOY, &mention("deploy api v1.2.4 to prod"));
     let live = fake.wait_message(&request, "needs 2 approval(s)", WAIT);
+    // The approval request is posted once the live message is noted: only
+    // then does a reaction on it find its operation.
+    fake.wait_message(&request, "Approval needed", WAIT);
     fake.react(CAROL, &[SRE], &request, &live.id, "✅");
     at(&fake, &live, "1 of 2");
     fake.react(CAROL, &[SRE], &request, &live.id, "👍");
@@ -45,6 +48,9 @@ fn clearing_the_reactions_of_the_live_message_withdraws_their_approvals() {
     let (fake, _bot) = connected(&w);
     let request = fake.say(ALICE, &[DEV], DEPLOY, &mention("deploy api v1.2.4 to prod"));
     let live = fake.wait_message(&request, "needs 2 approval(s)", WAIT);
+    // The approval request is posted once the live message is noted: only
+    // then does a reaction on it find its operation.
+    fake.wait_message(&request, "Approval needed", WAIT);
     fake.react(CAROL, &[SRE], &request, &live.id, "✅");
     at(&fake, &live, "1 of 2");
     fake.dispatch(

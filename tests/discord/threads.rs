@@ -81,6 +81,9 @@ fn a_request_from_a_thread_the_policy_takes_is_voted_on_in_that_thread() {
     );
     let live = said_in(&fake, IN_DEPLOY, "needs 2 approval(s)");
     assert!(fake.channel(&request).is_none(), "no thread in a thread");
+    // The approval request is posted once the live message is noted: only
+    // then does a reaction on it find its operation.
+    said_in(&fake, IN_DEPLOY, "Approval needed");
     fake.react(CAROL, &[SRE], IN_DEPLOY, &live.id, "✅");
     fake.wait("1 of 2", WAIT, |f| {
         f.message(&live.id).filter(|m| m.text().contains("1 of 2"))
@@ -118,6 +121,8 @@ fn words_in_an_operation_thread_count_without_a_mention() {
     let (fake, _bot) = connected(&w);
     let request = fake.say(ALICE, &[DEV], DEPLOY, &mention("deploy api v1.2.4 to prod"));
     let live = fake.wait_message(&request, "needs 2 approval(s)", WAIT);
+    // Once the approval request is posted, the thread is known as #1's.
+    fake.wait_message(&request, "Approval needed", WAIT);
     fake.say(CAROL, &[SRE], &request, "approve 1");
     fake.wait("1 of 2", WAIT, |f| {
         f.message(&live.id).filter(|m| m.text().contains("1 of 2"))

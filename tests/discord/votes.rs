@@ -16,6 +16,9 @@ fn a_reaction_taken_back_before_the_quorum_withdraws_that_approval() {
     let (fake, _bot) = connected(&w);
     let request = fake.say(ALICE, &[DEV], DEPLOY, &mention("deploy api v1.2.4 to prod"));
     let live = fake.wait_message(&request, "needs 2 approval(s)", WAIT);
+    // The approval request is posted once the live message is noted: only
+    // then does a reaction on it find its operation.
+    fake.wait_message(&request, "Approval needed", WAIT);
     let at = |needle: &'static str| {
         fake.wait(needle, WAIT, |f| {
             f.message(&live.id).filter(|m| m.text().contains(needle))
@@ -60,6 +63,7 @@ fn where_no_thread_may_be_started_hoist_replies_to_the_request_in_the_channel() 
     let refused = fake.calls_of("POST /channels/{id}/messages/{id}/threads");
     assert!(refused.iter().all(|c| c.status == 403), "{refused:?}");
     // Reactions on the reply, in the channel itself, are votes too.
+    fake.wait_message(DEPLOY, "Approval needed", WAIT);
     fake.react(CAROL, &[SRE], DEPLOY, &live.id, "✅");
     fake.react(DAVE, &[SRE], DEPLOY, &live.id, "✅");
     wait_until("the commit", || hoist_commits(&w).len() == 1);
