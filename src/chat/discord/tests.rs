@@ -1,8 +1,10 @@
 //! Unit tests of Discord's formats: hostile outside text made inert,
 //! mentions only for snowflakes, permalinks both ways and their refusals,
 //! the JSON hoist posts (embed, buttons, `allowed_mentions`) and Discord's
-//! limits. `rest` checks the calls against a small Discord on loopback.
+//! limits. `rest` checks the calls against a small Discord on loopback
+//! (`fake`).
 
+mod fake;
 mod guards;
 mod pace;
 mod rest;

@@ -4,9 +4,9 @@
 //! interaction token never reaches an error's words, a huge role TTL does
 //! not overflow, and invisible characters never reach a post.
 
-use super::rest::{discord, refused};
+use super::fake::{discord, pointed_at, refused};
 use crate::chat::discord::text::{code, escape};
-use crate::chat::discord::{CallError, Config, Discord, members};
+use crate::chat::discord::{CallError, Discord, members};
 use crate::chat::{Message, Platform};
 use proptest::prelude::*;
 use serde_json::json;
@@ -20,10 +20,10 @@ fn count(asked: &[String], call: &str) -> usize {
 
 #[tokio::test]
 async fn a_refused_whisper_is_said_only_where_hoist_posted_once_in_a_while() {
-    let (d, fake) = discord(|m, p| match (m, p) {
-        ("POST", "/users/@me/channels") => (200, json!({"id": "900", "type": 1})),
-        ("POST", "/channels/900/messages") => refused(403, 50_007),
-        ("POST", "/channels/200/messages/300/threads") => (
+    let (d, fake) = discord(|call, _| match call {
+        "POST /users/@me/channels" => (200, json!({"id": "900", "type": 1})),
+        "POST /channels/900/messages" => refused(403, 50_007),
+        "POST /channels/200/messages/300/threads" => (
             201,
             json!({"id": "300", "type": 11, "guild_id": "100", "parent_id": "200"}),
         ),
@@ -98,13 +98,7 @@ async fn a_failed_webhook_call_never_says_its_token() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = closed.local_addr().expect("addr");
     drop(closed);
-    let d = Discord::new(&Config {
-        token: "t0ken".into(),
-        api_url: Some(format!("http://{addr}")),
-        role_ttl: Duration::from_secs(300),
-        reactions: Config::default_reactions(),
-    })
-    .expect("discord");
+    let d = pointed_at(&format!("http://{addr}"));
     let e = followup(&d).await;
     assert!(matches!(e, CallError::Transport(_)), "{e:?}");
     assert!(!e.to_string().contains(token), "{e}");

@@ -5,94 +5,16 @@
 //! pausing every route, a wait over the cap refused at once. Also the
 //! routes as Discord keys them, and the bounded tables.
 
+use super::fake::{Said, discord};
 use crate::chat::Message;
 use crate::chat::Platform;
 use crate::chat::discord::pace::{Key, Pace, ROUTES_MAX};
-use crate::chat::discord::{CallError, Config, Discord};
-use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
+use crate::chat::discord::{CallError, Discord};
+use serde_json::json;
 use std::time::{Duration, Instant};
 
-/// An answer: status, headers, JSON.
-type Said = (u16, Vec<(&'static str, String)>, Value);
-/// How the fake answers `METHOD /path` (under `/api/v10`), the how-many-th
-/// call of that path it is (from 0).
-type Rule = dyn Fn(&str, usize) -> Said + Send + Sync;
-
-struct Fake {
-    /// `METHOD /path` and when it arrived.
-    calls: Mutex<Vec<(String, Instant)>>,
-    rule: Box<Rule>,
-}
-
-impl Fake {
-    fn arrivals(&self, call: &str) -> Vec<Instant> {
-        let calls = self.calls.lock().expect("calls");
-        calls
-            .iter()
-            .filter(|(c, _)| c == call)
-            .map(|c| c.1)
-            .collect()
-    }
-
-    fn count(&self) -> usize {
-        self.calls.lock().expect("calls").len()
-    }
-}
-
-async fn answer(State(fake): State<Arc<Fake>>, method: Method, uri: Uri) -> Response {
-    let path = uri.path().strip_prefix("/api/v10").unwrap_or(uri.path());
-    let call = format!("{method} {path}");
-    let nth = {
-        let mut calls = fake.calls.lock().expect("calls");
-        let nth = calls.iter().filter(|(c, _)| *c == call).count();
-        calls.push((call.clone(), Instant::now()));
-        nth
-    };
-    let (status, headers, body) = (fake.rule)(&call, nth);
-    let mut response = (
-        StatusCode::from_u16(status).expect("status"),
-        axum::Json(body),
-    )
-        .into_response();
-    for (k, v) in headers {
-        let name = HeaderName::from_static(k);
-        let value = HeaderValue::from_str(&v).expect("header");
-        response.headers_mut().insert(name, value);
-    }
-    response
-}
-
-async fn discord(
-    rule: impl Fn(&str, usize) -> Said + Send + Sync + 'static,
-) -> (Discord, Arc<Fake>) {
-    let fake = Arc::new(Fake {
-        calls: Mutex::new(Vec::new()),
-        rule: Box::new(rule),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = axum::Router::new()
-        .fallback(answer)
-        .with_state(fake.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let d = Discord::new(&Config {
-        token: "t0ken".into(),
-        api_url: Some(format!("http://{addr}")),
-        role_ttl: Duration::from_secs(300),
-        reactions: Config::default_reactions(),
-    })
-    .expect("discord");
-    (d, fake)
-}
-
 fn posted() -> Said {
-    (200, vec![], json!({"id": "1", "channel_id": "200"}))
+    (200, json!({"id": "1", "channel_id": "200"})).into()
 }
 
 fn limited(retry_after: f64, global: bool) -> Said {
@@ -111,7 +33,7 @@ fn limited(retry_after: f64, global: bool) -> Said {
     }
     let body = json!({"message": "You are being rate limited.", "retry_after": retry_after,
                       "global": global, "code": 0});
-    (429, headers, body)
+    (429, headers, body).into()
 }
 
 const POST_200: &str = "POST /channels/200/messages";

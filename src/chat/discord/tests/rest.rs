@@ -1,97 +1,39 @@
-//! The REST calls the platform makes, against a small Discord on loopback
-//! (real HTTP through serenity's `Http` with its proxy set): the thread
-//! started from the operation's message, a reply where none can be, edits
-//! found after a restart, whispers through an interaction, a DM or a
-//! mention, roles read per member and cached. The fuller fake (gateway,
-//! rate limits, signed interactions) is `tests/support/discord`.
+//! The REST calls the platform makes, against the small Discord on
+//! loopback of `fake`: the thread started from the operation's message, a
+//! reply where none can be, edits found after a restart, whispers through
+//! an interaction, a DM or a mention, roles read per member and cached.
 
-use crate::chat::discord::{Config, Discord};
+use super::fake::{Fake, discord, refused};
+use crate::chat::discord::Discord;
 use crate::chat::{Message, Platform};
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-type Rule = dyn Fn(&str, &str) -> (u16, Value) + Send + Sync;
-
-/// What the fake was asked (`METHOD /path` under `/api/v10`, the body) and
-/// how it answers.
-pub(super) struct Fake {
-    calls: Mutex<Vec<(String, Value)>>,
-    rule: Box<Rule>,
-}
-
-impl Fake {
-    fn calls(&self) -> Vec<(String, Value)> {
-        self.calls.lock().expect("calls").clone()
-    }
-
-    pub(super) fn asked(&self) -> Vec<String> {
-        self.calls().into_iter().map(|(c, _)| c).collect()
-    }
-}
-
-async fn answer(
-    State(fake): State<Arc<Fake>>,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
-) -> (StatusCode, axum::Json<Value>) {
-    let path = uri.path().strip_prefix("/api/v10").unwrap_or(uri.path());
-    let call = format!("{method} {path}");
-    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    fake.calls.lock().expect("calls").push((call, body));
-    let (status, value) = (fake.rule)(method.as_str(), path);
-    (
-        StatusCode::from_u16(status).expect("status"),
-        axum::Json(value),
-    )
-}
-
-/// A fake answering with `rule`, and a `Discord` pointed at it.
-pub(super) async fn discord(
-    rule: impl Fn(&str, &str) -> (u16, Value) + Send + Sync + 'static,
-) -> (Discord, Arc<Fake>) {
-    let fake = Arc::new(Fake {
-        calls: Mutex::new(Vec::new()),
-        rule: Box::new(rule),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = axum::Router::new()
-        .fallback(answer)
-        .with_state(fake.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let d = Discord::new(&Config {
-        token: "t0ken".into(),
-        api_url: Some(format!("http://{addr}")),
-        role_ttl: Duration::from_secs(300),
-        reactions: Config::default_reactions(),
-    })
-    .expect("discord");
-    (d, fake)
-}
+use std::sync::Arc;
 
 fn message(id: &str) -> (u16, Value) {
     (200, json!({"id": id, "channel_id": "0", "content": ""}))
 }
 
-pub(super) fn refused(status: u16, code: i64) -> (u16, Value) {
-    (status, json!({"code": code, "message": "refused"}))
+/// A fake answering every call with a message, and a `Discord` that knows
+/// who it is and its application (20), as after the gateway's READY.
+async fn ready() -> (Discord, Arc<Fake>) {
+    let (d, fake) = discord(|_, _| message("1")).await;
+    d.set_identity("10", "20");
+    (d, fake)
+}
+
+/// `user` is told `text` privately in channel 200.
+async fn whisper(d: &Discord, user: &str, text: &str) {
+    d.ephemeral("200", user, None, text).await.expect("whisper");
 }
 
 #[tokio::test]
 async fn a_reply_starts_the_thread_once_and_is_edited_there() {
-    let (d, fake) = discord(|m, p| match (m, p) {
-        ("POST", "/channels/200/messages/300/threads") => (
+    let (d, fake) = discord(|call, _| match call {
+        "POST /channels/200/messages/300/threads" => (
             201,
             json!({"id": "300", "type": 11, "guild_id": "100", "parent_id": "200"}),
         ),
-        ("POST", "/channels/300/messages") => message("400"),
+        "POST /channels/300/messages" => message("400"),
         _ => message("1"),
     })
     .await;
@@ -121,9 +63,9 @@ async fn a_reply_starts_the_thread_once_and_is_edited_there() {
 
 #[tokio::test]
 async fn where_no_thread_can_start_a_post_replies_to_the_message() {
-    let (d, fake) = discord(|m, p| match (m, p) {
-        ("POST", "/channels/200/messages/300/threads") => refused(400, 50_024),
-        ("POST", "/channels/200/messages/301/threads") => refused(400, 160_004),
+    let (d, fake) = discord(|call, _| match call {
+        "POST /channels/200/messages/300/threads" => refused(400, 50_024),
+        "POST /channels/200/messages/301/threads" => refused(400, 160_004),
         _ => message("500"),
     })
     .await;
@@ -136,8 +78,8 @@ async fn where_no_thread_can_start_a_post_replies_to_the_message() {
     assert_eq!(calls[2].0, "POST /channels/200/messages", "not asked again");
     assert_eq!(calls[2].1["message_reference"]["message_id"], "310");
     // An existing thread is used.
-    let (d, fake) = discord(|m, p| match (m, p) {
-        ("POST", "/channels/200/messages/301/threads") => refused(400, 160_004),
+    let (d, fake) = discord(|call, _| match call {
+        "POST /channels/200/messages/301/threads" => refused(400, 160_004),
         _ => message("501"),
     })
     .await;
@@ -152,8 +94,8 @@ async fn where_no_thread_can_start_a_post_replies_to_the_message() {
 
 #[tokio::test]
 async fn after_a_restart_an_edit_looks_in_the_thread_then_the_channel() {
-    let (d, fake) = discord(|m, p| match (m, p) {
-        ("PATCH", "/channels/300/messages/400") => refused(404, 10_008),
+    let (d, fake) = discord(|call, _| match call {
+        "PATCH /channels/300/messages/400" => refused(404, 10_008),
         _ => message("400"),
     })
     .await;
@@ -173,15 +115,10 @@ async fn after_a_restart_an_edit_looks_in_the_thread_then_the_channel() {
 
 #[tokio::test]
 async fn a_whisper_answers_the_interaction_then_follows_up() {
-    let (d, fake) = discord(|_, _| message("1")).await;
-    d.set_identity("10", "20");
+    let (d, fake) = ready().await;
     d.interaction("200", "11", "tok-EN.1");
-    d.ephemeral("200", "11", None, "first")
-        .await
-        .expect("whisper");
-    d.ephemeral("200", "11", None, "second")
-        .await
-        .expect("whisper");
+    whisper(&d, "11", "first").await;
+    whisper(&d, "11", "second").await;
     d.finish_interaction("200", "11", "done").await;
     d.interaction("200", "12", "tok/../x");
     d.finish_interaction("200", "12", "done").await;
@@ -195,10 +132,10 @@ async fn a_whisper_answers_the_interaction_then_follows_up() {
 
 #[tokio::test]
 async fn a_refused_dm_is_said_in_the_thread_mentioning_the_person() {
-    let (d, fake) = discord(|m, p| match (m, p) {
-        ("POST", "/users/@me/channels") => (200, json!({"id": "900", "type": 1})),
-        ("POST", "/channels/900/messages") => refused(403, 50_007),
-        ("POST", "/channels/200/messages/300/threads") => refused(403, 50_013),
+    let (d, fake) = discord(|call, _| match call {
+        "POST /users/@me/channels" => (200, json!({"id": "900", "type": 1})),
+        "POST /channels/900/messages" => refused(403, 50_007),
+        "POST /channels/200/messages/300/threads" => refused(403, 50_013),
         _ => message("2"),
     })
     .await;
@@ -219,9 +156,9 @@ async fn a_refused_dm_is_said_in_the_thread_mentioning_the_person() {
 
 #[tokio::test]
 async fn roles_are_read_per_member_and_kept_for_the_ttl() {
-    let (d, fake) = discord(|m, p| match (m, p) {
-        ("GET", "/channels/200") => (200, json!({"id": "200", "type": 0, "guild_id": "100"})),
-        ("GET", "/guilds/100/members/11") => (200, json!({"roles": ["5", "x/y"]})),
+    let (d, fake) = discord(|call, _| match call {
+        "GET /channels/200" => (200, json!({"id": "200", "type": 0, "guild_id": "100"})),
+        "GET /guilds/100/members/11" => (200, json!({"roles": ["5", "x/y"]})),
         _ => refused(404, 10_007),
     })
     .await;
@@ -263,15 +200,10 @@ async fn discords_error_words_are_flattened_and_bounded() {
 
 #[tokio::test]
 async fn a_button_press_whispers_in_follow_ups_never_in_the_pressed_message() {
-    let (d, fake) = discord(|_, _| message("1")).await;
-    d.set_identity("10", "20");
+    let (d, fake) = ready().await;
     d.interaction_component("200", "11", "press-1");
-    d.ephemeral("200", "11", None, "first")
-        .await
-        .expect("whisper");
-    d.ephemeral("200", "11", None, "second")
-        .await
-        .expect("whisper");
+    whisper(&d, "11", "first").await;
+    whisper(&d, "11", "second").await;
     d.finish_interaction("200", "11", "done").await;
     let calls = fake.calls();
     assert_eq!(calls.len(), 2, "nothing edits @original: {calls:?}");
@@ -284,23 +216,16 @@ async fn a_button_press_whispers_in_follow_ups_never_in_the_pressed_message() {
 
 #[tokio::test]
 async fn a_press_during_a_command_whispers_through_the_command() {
-    let (d, fake) = discord(|_, _| message("1")).await;
-    d.set_identity("10", "20");
+    let (d, fake) = ready().await;
     d.interaction("200", "11", "command-1");
     d.interaction_component("200", "11", "press-1");
-    d.ephemeral("200", "11", None, "counted")
-        .await
-        .expect("whisper");
+    whisper(&d, "11", "counted").await;
     d.finish_interaction("200", "11", "done").await;
     d.interaction_component("200", "11", "press-2");
-    d.ephemeral("200", "11", None, "again")
-        .await
-        .expect("whisper");
+    whisper(&d, "11", "again").await;
     // Another person's press is their own.
     d.interaction_component("200", "12", "press-3");
-    d.ephemeral("200", "12", None, "yours")
-        .await
-        .expect("whisper");
+    whisper(&d, "12", "yours").await;
     assert_eq!(
         fake.asked(),
         [

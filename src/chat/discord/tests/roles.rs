@@ -2,16 +2,16 @@
 //! event (a gateway RESUME replays dispatches from before a role was taken
 //! away) neither counts as fresh nor replaces what a later event told.
 
-use super::rest::{discord, refused};
+use super::fake::{discord, refused};
 use crate::chat::Platform;
 use serde_json::json;
 use std::time::{Duration, SystemTime};
 
 #[tokio::test]
 async fn roles_from_an_old_event_are_stale_and_never_replace_newer_ones() {
-    let (d, fake) = discord(|m, p| match (m, p) {
-        ("GET", "/guilds/100/members/13") => (200, json!({"roles": []})),
-        ("GET", "/guilds/100/members/14") => (200, json!({"roles": []})),
+    let (d, fake) = discord(|call, _| match call {
+        "GET /guilds/100/members/13" => (200, json!({"roles": []})),
+        "GET /guilds/100/members/14" => (200, json!({"roles": []})),
         _ => refused(404, 10_007),
     })
     .await;
