@@ -220,21 +220,21 @@ pub async fn ephemeral(
         return Ok(());
     }
     match direct(d, user, text).await {
-        Err(e) if e.code() == Some(DM_REFUSED) => publicly(d, channel, user, thread, text).await,
+        Err(e) if e.code() == Some(DM_REFUSED) => {
+            if !publicly(d, channel, user, thread) {
+                return Ok(());
+            }
+            let said = Message::text(format!("{} {text}", text::mention(user)));
+            d.post(channel, thread, &said).await.map(|_| ())
+        }
         other => other,
     }
 }
 
-/// A whisper whose DM was refused, said in the thread (or channel) with a
-/// mention: only where hoist posted, once per person and place in
-/// [`PUBLIC_GAP`]; else dropped.
-async fn publicly(
-    d: &Discord,
-    channel: &str,
-    user: &str,
-    thread: Option<&str>,
-    text: &str,
-) -> Result<(), CallError> {
+/// Whether a whisper to `user` whose DM was refused is said in the thread
+/// (or channel) with a mention: only where hoist posted, once per person
+/// and place in [`PUBLIC_GAP`] (counted as said now); else it is dropped.
+fn publicly(d: &Discord, channel: &str, user: &str, thread: Option<&str>) -> bool {
     let places = d.places();
     // Where the post would go: thread R when hoist posted in it, else the
     // channel when it holds no threads and hoist posted there (replies).
@@ -248,14 +248,13 @@ async fn publicly(
     };
     if !ours {
         tracing::debug!("discord: a refused whisper where hoist did not post, dropped");
-        return Ok(());
+        return false;
     }
     if !d.whispers().first_public(user, thread.unwrap_or(channel)) {
         tracing::debug!("discord: a refused whisper said there recently, dropped");
-        return Ok(());
+        return false;
     }
-    let said = Message::text(format!("{} {text}", text::mention(user)));
-    d.post(channel, thread, &said).await.map(|_| ())
+    true
 }
 
 /// The end of an interaction: `text` in its original response, unless a
