@@ -146,3 +146,28 @@ pub fn actor<P: Platform>(p: &P, actor: &str) -> String {
 pub fn own<'a>(name: &str, value: &'a str) -> Option<&'a str> {
     value.strip_prefix(name)?.strip_prefix(':')
 }
+
+/// What stands for a backtick inside a code span (Slack and Discord have no
+/// escape for one there): U+02CB MODIFIER LETTER GRAVE ACCENT, which looks
+/// the same.
+pub const BACKTICK: char = '\u{2cb}';
+
+/// `text`, already made inert by the platform's rules, as one inline code
+/// span of backtick markup (Slack's and Discord's `Platform::code`):
+/// backticks become [`BACKTICK`] and line breaks spaces, so the span ends
+/// where hoist ends it.
+pub fn code_span(text: impl IntoIterator<Item = char>) -> String {
+    let inner: String = text
+        .into_iter()
+        .map(|c| match c {
+            '`' => BACKTICK,
+            '\n' | '\r' => ' ',
+            c => c,
+        })
+        .collect();
+    if inner.trim().is_empty() {
+        // An empty span is shown as two backticks; say it in words instead.
+        return "(nothing)".to_string();
+    }
+    format!("`{inner}`")
+}

@@ -8,6 +8,7 @@
 //! only for a snowflake ([`snowflake`]). A quoted command line is one code
 //! span ([`code`]) that a backtick in it cannot end.
 
+use crate::chat::platform::code_span;
 use crate::engine::invisible;
 
 /// The longest snowflake Discord sends (`u64::MAX` has 20 digits).
@@ -90,29 +91,16 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// What stands for a backtick inside a code span: U+02CB MODIFIER LETTER
-/// GRAVE ACCENT, which looks the same.
-pub const BACKTICK: char = '\u{2cb}';
-
 /// `text` as one inline code span: inside it Discord shows every character
-/// as it is (no markdown, no mention), backticks become [`BACKTICK`] and line
-/// breaks spaces, so the span ends where hoist ends it; invisible format
-/// characters are dropped.
+/// as it is (no markdown, no mention), so only what would end the span is
+/// changed ([`code_span`]); control characters become spaces and invisible
+/// format characters are dropped.
 pub fn code(text: &str) -> String {
-    let inner: String = text
-        .chars()
-        .filter(|c| !invisible(*c))
-        .map(|c| match c {
-            '`' => BACKTICK,
-            c if c.is_control() => ' ',
-            c => c,
-        })
-        .collect();
-    if inner.trim().is_empty() {
-        // An empty span is shown as two backticks; say it in words instead.
-        return "(nothing)".to_string();
-    }
-    format!("`{inner}`")
+    code_span(
+        text.chars()
+            .filter(|c| !invisible(*c))
+            .map(|c| if c.is_control() { ' ' } else { c }),
+    )
 }
 
 /// A mention of user `id` (`<@1>`), hoist's own markup, or the id as

@@ -9,6 +9,8 @@
 //! command line is put in a code span with [`code`], which a backtick in it
 //! cannot end.
 
+use crate::chat::platform::code_span;
+
 /// Slack's escaping of `&`, `<` and `>`. An entity that is already one of
 /// those three (`&amp;`, `&lt;`, `&gt;`) is kept, so escaping twice is
 /// escaping once (engine text that passes two layers is not garbled). The
@@ -48,26 +50,9 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// What stands for a backtick inside a code span (Slack has no escape for
-/// one there): U+02CB MODIFIER LETTER GRAVE ACCENT, which looks the same.
-pub const BACKTICK: char = '\u{2cb}';
-
-/// `text` escaped, as one inline code span: backticks become [`BACKTICK`]
-/// and line breaks spaces, so the span ends where hoist ends it.
+/// `text` escaped, as one inline code span ([`code_span`]).
 pub fn code(text: &str) -> String {
-    let inner: String = escape(text)
-        .chars()
-        .map(|c| match c {
-            '`' => BACKTICK,
-            '\n' | '\r' => ' ',
-            c => c,
-        })
-        .collect();
-    if inner.trim().is_empty() {
-        // An empty span is shown as two backticks; say it in words instead.
-        return "(nothing)".to_string();
-    }
-    format!("`{inner}`")
+    code_span(escape(text).chars())
 }
 
 /// A mention of Slack user `id` (`<@U123>`), hoist's own markup. An id that
