@@ -7,7 +7,7 @@
 //! and the request's message link; the live message is edited in its
 //! thread through the stages, through a 429 on the way.
 
-use crate::support::discord::{self, BOT, FakeDiscord, GUILD};
+use crate::support::discord::{self, BOT, FakeDiscord, GUILD, Posted};
 use crate::support::{Bot, World, git, serve_command};
 use std::time::{Duration, Instant};
 
@@ -108,12 +108,45 @@ pub fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
 }
 
 /// The DM hoist sent `user` containing `needle`.
-pub fn dm_to(fake: &FakeDiscord, user: &str, needle: &str) -> discord::Posted {
+pub fn dm_to(fake: &FakeDiscord, user: &str, needle: &str) -> Posted {
     fake.wait(&format!("a DM to {user} with {needle:?}"), WAIT, |f| {
         let dm = f.dm_of(user)?;
         f.messages()
             .into_iter()
             .find(|m| m.channel == dm && m.text().contains(needle))
+    })
+}
+
+/// v1.2.4 then v1.2.5 reach prod before hoist meets Discord: asked and
+/// approved on the console, the history a rollback goes back in.
+pub fn two_prod_deploys_on_the_console(w: &World) {
+    for v in ["v1.2.4", "v1.2.5"] {
+        let (code, asked) = w.exec("console:alice", &format!("deploy api {v} to prod"));
+        assert_eq!(code, 0, "{asked}");
+        let id = asked["operation"].as_u64().expect("an operation");
+        for who in ["console:carol", "console:dave"] {
+            let (code, r) = w.exec(who, &format!("approve {id}"));
+            assert_eq!(code, 0, "{r}");
+        }
+    }
+}
+
+/// Alice asks by mention in DEPLOY for the prod deploy that needs two SRE
+/// approvals: the request's id and hoist's live message in its thread,
+/// once the approval request is posted too. hoist notes the live message
+/// after Discord answers its post, and posts the approval request after
+/// that: only then does a reaction on the live message find its operation.
+pub fn prod_deploy_awaiting_approval(fake: &FakeDiscord) -> (String, Posted) {
+    let request = fake.say(ALICE, &[DEV], DEPLOY, &mention("deploy api v1.2.4 to prod"));
+    let live = fake.wait_message(&request, "needs 2 approval(s)", WAIT);
+    fake.wait_message(&request, "Approval needed", WAIT);
+    (request, live)
+}
+
+/// Wait until hoist's message `live`, edited in place, says `needle`.
+pub fn live_says(fake: &FakeDiscord, live: &Posted, needle: &str) -> Posted {
+    fake.wait(&format!("the live message at {needle}"), WAIT, |f| {
+        f.message(&live.id).filter(|m| m.text().contains(needle))
     })
 }
 
@@ -168,9 +201,7 @@ fn a_prod_deploy_asked_by_mention_lands_after_two_sre_reactions_with_its_message
     let patch = "PATCH /channels/{id}/messages/{id}";
     fake.rate_limit(patch, 1);
     fake.react(CAROL, &[SRE], &request, &live.id, "✅");
-    fake.wait("the live message at 1 of 2", WAIT, |f| {
-        f.message(&live.id).filter(|m| m.text().contains("1 of 2"))
-    });
+    live_says(&fake, &live, "1 of 2");
     let edits = fake.calls_of(patch);
     let limited = edits
         .iter()
@@ -204,9 +235,7 @@ fn a_prod_deploy_asked_by_mention_lands_after_two_sre_reactions_with_its_message
     assert_eq!(w.tip_trailers("Hoist-Chat"), [link]);
     let verify = w.verify("main", &w.allowed_signers);
     assert!(verify.status.success(), "{verify:?}");
-    fake.wait("the live message at pushed", WAIT, |f| {
-        f.message(&live.id).filter(|m| m.text().contains("pushed"))
-    });
+    live_says(&fake, &live, "pushed");
     let in_thread: Vec<_> = fake
         .calls_of(patch)
         .into_iter()

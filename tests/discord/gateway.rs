@@ -7,8 +7,9 @@
 //! thread (which the new process learns from Discord) still votes.
 
 use crate::discord_e2e::{
-    ALICE, CAROL, DAVE, DEPLOY, DEV, INCIDENT, SRE, WAIT, connected, hoist_commits, mention, serve,
-    wait_until, world,
+    ALICE, CAROL, DAVE, DEPLOY, DEV, INCIDENT, SRE, WAIT, connected, hoist_commits, live_says,
+    mention, prod_deploy_awaiting_approval, serve, two_prod_deploys_on_the_console, wait_until,
+    world,
 };
 use crate::support::discord::GUILD;
 
@@ -73,16 +74,7 @@ fn a_dropped_socket_is_resumed_and_a_replayed_message_makes_no_second_operation(
 #[test]
 fn an_incident_rollback_from_the_incident_channel_needs_no_approval() {
     let w = world();
-    // v1.2.4 then v1.2.5 reached prod earlier (approved on the console).
-    for v in ["v1.2.4", "v1.2.5"] {
-        let (code, asked) = w.exec("console:alice", &format!("deploy api {v} to prod"));
-        assert_eq!(code, 0, "{asked}");
-        let id = asked["operation"].as_u64().expect("an operation");
-        for who in ["console:carol", "console:dave"] {
-            let (code, r) = w.exec(who, &format!("approve {id}"));
-            assert_eq!(code, 0, "{r}");
-        }
-    }
+    two_prod_deploys_on_the_console(&w);
     let before = hoist_commits(&w).len();
     let (fake, _bot) = connected(&w);
     let request = fake.say(
@@ -118,15 +110,9 @@ fn an_incident_rollback_from_the_incident_channel_needs_no_approval() {
 fn after_a_restart_a_reaction_in_the_thread_still_votes_and_the_live_message_is_edited() {
     let w = world();
     let (fake, bot) = connected(&w);
-    let request = fake.say(ALICE, &[DEV], DEPLOY, &mention("deploy api v1.2.4 to prod"));
-    let live = fake.wait_message(&request, "needs 2 approval(s)", WAIT);
-    // The approval request is posted once the live message is noted: only
-    // then does a reaction on it find its operation.
-    fake.wait_message(&request, "Approval needed", WAIT);
+    let (request, live) = prod_deploy_awaiting_approval(&fake);
     fake.react(CAROL, &[SRE], &request, &live.id, "✅");
-    fake.wait("1 of 2", WAIT, |f| {
-        f.message(&live.id).filter(|m| m.text().contains("1 of 2"))
-    });
+    live_says(&fake, &live, "1 of 2");
     drop(bot);
 
     // A new process knows nothing of the thread but what Discord tells it.
@@ -145,7 +131,5 @@ fn after_a_restart_a_reaction_in_the_thread_still_votes_and_the_live_message_is_
             .any(|c| c.path == format!("/channels/{request}")),
         "where the reaction was is asked of Discord: {asked:?}"
     );
-    fake.wait("the same live message at pushed", WAIT, |f| {
-        f.message(&live.id).filter(|m| m.text().contains("pushed"))
-    });
+    live_says(&fake, &live, "pushed");
 }

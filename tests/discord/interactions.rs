@@ -6,7 +6,7 @@
 //! the `/hoist` command of a guild.
 
 use crate::discord_e2e::{
-    ALICE, CAROL, DAVE, DEPLOY, DEV, SRE, WAIT, connected, hoist_commits, world,
+    ALICE, CAROL, DAVE, DEPLOY, DEV, SRE, WAIT, connected, hoist_commits, live_says, world,
 };
 use crate::support::discord::{self, APP, FakeDiscord, GUILD, wire};
 use crate::support::slack::post;
@@ -208,9 +208,7 @@ fn a_prod_deploy_through_slash_hoist_lands_after_two_approve_buttons() {
         let (status, ack) = signed(&bot, &press);
         assert_eq!((status, &ack["type"]), (200, &json!(6)), "{ack}");
         if n == 0 {
-            fake.wait("1 of 2", WAIT, |f| {
-                f.message(&live.id).filter(|m| m.text().contains("1 of 2"))
-            });
+            live_says(&fake, &live, "1 of 2");
             assert!(hoist_commits(&w).is_empty(), "one approval is not enough");
         }
     }
@@ -222,9 +220,7 @@ fn a_prod_deploy_through_slash_hoist_lands_after_two_approve_buttons() {
     let link = format!("https://discord.com/channels/{GUILD}/{DEPLOY}/{}", echo.id);
     assert_eq!(w.tip_trailers("Hoist-Chat"), [link]);
     assert!(w.verify("main", &w.allowed_signers).status.success());
-    fake.wait("pushed", WAIT, |f| {
-        f.message(&live.id).filter(|m| m.text().contains("pushed"))
-    });
+    live_says(&fake, &live, "pushed");
 }
 
 /// hoist's message `id` as Discord would put it in an interaction.

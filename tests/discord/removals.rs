@@ -5,30 +5,19 @@
 //! (MESSAGE_REACTION_REMOVE_EMOJI) withdraws the approvals it took away.
 
 use crate::discord_e2e::{
-    ALICE, CAROL, DAVE, DEPLOY, DEV, SRE, WAIT, connected, hoist_commits, mention, wait_until,
-    world,
+    CAROL, DAVE, SRE, connected, hoist_commits, live_says, prod_deploy_awaiting_approval,
+    wait_until, world,
 };
-use crate::support::discord::{FakeDiscord, GUILD, Posted};
+use crate::support::discord::GUILD;
 use serde_json::json;
-
-/// Wait until the live message says `needle`.
-fn at(fake: &FakeDiscord, live: &Posted, needle: &str) {
-    fake.wait(needle, WAIT, |f| {
-        f.message(&live.id).filter(|m| m.text().contains(needle))
-    });
-}
 
 #[test]
 fn an_approval_stands_while_another_approving_reaction_of_that_person_does() {
     let w = world();
     let (fake, _bot) = connected(&w);
-    let request = fake.say(ALICE, &[DEV], DEPLOY, &mention("deploy api v1.2.4 to prod"));
-    let live = fake.wait_message(&request, "needs 2 approval(s)", WAIT);
-    // The approval request is posted once the live message is noted: only
-    // then does a reaction on it find its operation.
-    fake.wait_message(&request, "Approval needed", WAIT);
+    let (request, live) = prod_deploy_awaiting_approval(&fake);
     fake.react(CAROL, &[SRE], &request, &live.id, "✅");
-    at(&fake, &live, "1 of 2");
+    live_says(&fake, &live, "1 of 2");
     fake.react(CAROL, &[SRE], &request, &live.id, "👍");
     fake.react(CAROL, &[SRE], &request, &live.id, "👍🏽");
     fake.unreact(CAROL, &request, &live.id, "✅");
@@ -46,20 +35,16 @@ fn an_approval_stands_while_another_approving_reaction_of_that_person_does() {
 fn clearing_the_reactions_of_the_live_message_withdraws_their_approvals() {
     let w = world();
     let (fake, _bot) = connected(&w);
-    let request = fake.say(ALICE, &[DEV], DEPLOY, &mention("deploy api v1.2.4 to prod"));
-    let live = fake.wait_message(&request, "needs 2 approval(s)", WAIT);
-    // The approval request is posted once the live message is noted: only
-    // then does a reaction on it find its operation.
-    fake.wait_message(&request, "Approval needed", WAIT);
+    let (request, live) = prod_deploy_awaiting_approval(&fake);
     fake.react(CAROL, &[SRE], &request, &live.id, "✅");
-    at(&fake, &live, "1 of 2");
+    live_says(&fake, &live, "1 of 2");
     fake.dispatch(
         "MESSAGE_REACTION_REMOVE_ALL",
         json!({"channel_id": request, "message_id": live.id, "guild_id": GUILD}),
     );
-    at(&fake, &live, "0 of 2");
+    live_says(&fake, &live, "0 of 2");
     fake.react(CAROL, &[SRE], &request, &live.id, "👍");
-    at(&fake, &live, "1 of 2");
+    live_says(&fake, &live, "1 of 2");
     // serenity 0.12.5 reads this event as a whole reaction: it needs
     // `burst` and `type` too.
     fake.dispatch(
@@ -67,9 +52,9 @@ fn clearing_the_reactions_of_the_live_message_withdraws_their_approvals() {
         json!({"channel_id": request, "message_id": live.id, "guild_id": GUILD,
                "emoji": {"id": null, "name": "👍"}, "burst": false, "type": 0}),
     );
-    at(&fake, &live, "0 of 2");
+    live_says(&fake, &live, "0 of 2");
     fake.react(DAVE, &[SRE], &request, &live.id, "✅");
-    at(&fake, &live, "1 of 2");
+    live_says(&fake, &live, "1 of 2");
     assert!(
         hoist_commits(&w).is_empty(),
         "Carol's approval was taken away"

@@ -10,8 +10,9 @@
 
 use crate::discord_e2e::serve;
 use crate::discord_e2e::{
-    ALICE, CAROL, DAVE, DEPLOY, DEV, INCIDENT, SRE, WAIT, connected, dm_to, hoist_commits, mention,
-    policy, wait_until, world,
+    ALICE, CAROL, DAVE, DEPLOY, DEV, INCIDENT, SRE, WAIT, connected, dm_to, hoist_commits,
+    live_says, mention, policy, prod_deploy_awaiting_approval, two_prod_deploys_on_the_console,
+    wait_until, world,
 };
 use crate::support::discord::{BOT, FakeDiscord, Posted};
 
@@ -38,15 +39,7 @@ fn said_in(fake: &FakeDiscord, channel: &str, needle: &str) -> Posted {
 #[test]
 fn a_rollback_typed_in_a_thread_of_the_incident_channel_is_no_incident_rollback() {
     let w = world();
-    for v in ["v1.2.4", "v1.2.5"] {
-        let (code, asked) = w.exec("console:alice", &format!("deploy api {v} to prod"));
-        assert_eq!(code, 0, "{asked}");
-        let id = asked["operation"].as_u64().expect("an operation");
-        for who in ["console:carol", "console:dave"] {
-            let (code, r) = w.exec(who, &format!("approve {id}"));
-            assert_eq!(code, 0, "{r}");
-        }
-    }
+    two_prod_deploys_on_the_console(&w);
     let before = hoist_commits(&w).len();
     let (fake, _bot) = connected(&w);
     fake.add_channel(IN_INCIDENT, 11, Some(INCIDENT));
@@ -85,9 +78,7 @@ fn a_request_from_a_thread_the_policy_takes_is_voted_on_in_that_thread() {
     // then does a reaction on it find its operation.
     said_in(&fake, IN_DEPLOY, "Approval needed");
     fake.react(CAROL, &[SRE], IN_DEPLOY, &live.id, "✅");
-    fake.wait("1 of 2", WAIT, |f| {
-        f.message(&live.id).filter(|m| m.text().contains("1 of 2"))
-    });
+    live_says(&fake, &live, "1 of 2");
     fake.react(DAVE, &[SRE], IN_DEPLOY, &live.id, "✅");
     wait_until("the commit", || hoist_commits(&w).len() == 1);
     assert_eq!(
@@ -119,14 +110,10 @@ fn chatter_outside_hoists_threads_costs_no_lookup() {
 fn words_in_an_operation_thread_count_without_a_mention() {
     let w = world();
     let (fake, _bot) = connected(&w);
-    let request = fake.say(ALICE, &[DEV], DEPLOY, &mention("deploy api v1.2.4 to prod"));
-    let live = fake.wait_message(&request, "needs 2 approval(s)", WAIT);
     // Once the approval request is posted, the thread is known as #1's.
-    fake.wait_message(&request, "Approval needed", WAIT);
+    let (request, live) = prod_deploy_awaiting_approval(&fake);
     fake.say(CAROL, &[SRE], &request, "approve 1");
-    fake.wait("1 of 2", WAIT, |f| {
-        f.message(&live.id).filter(|m| m.text().contains("1 of 2"))
-    });
+    live_says(&fake, &live, "1 of 2");
 }
 
 #[test]

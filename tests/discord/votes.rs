@@ -5,8 +5,8 @@
 //! to the request, and edits its message there.
 
 use crate::discord_e2e::{
-    ALICE, CAROL, DAVE, DEPLOY, DEV, SRE, WAIT, connected, hoist_commits, mention, wait_until,
-    world,
+    ALICE, CAROL, DAVE, DEPLOY, DEV, SRE, WAIT, connected, hoist_commits, live_says, mention,
+    prod_deploy_awaiting_approval, wait_until, world,
 };
 use crate::support::discord::BOT;
 
@@ -14,22 +14,13 @@ use crate::support::discord::BOT;
 fn a_reaction_taken_back_before_the_quorum_withdraws_that_approval() {
     let w = world();
     let (fake, _bot) = connected(&w);
-    let request = fake.say(ALICE, &[DEV], DEPLOY, &mention("deploy api v1.2.4 to prod"));
-    let live = fake.wait_message(&request, "needs 2 approval(s)", WAIT);
-    // The approval request is posted once the live message is noted: only
-    // then does a reaction on it find its operation.
-    fake.wait_message(&request, "Approval needed", WAIT);
-    let at = |needle: &'static str| {
-        fake.wait(needle, WAIT, |f| {
-            f.message(&live.id).filter(|m| m.text().contains(needle))
-        })
-    };
+    let (request, live) = prod_deploy_awaiting_approval(&fake);
     fake.react(CAROL, &[SRE], &request, &live.id, "✅");
-    at("1 of 2");
+    live_says(&fake, &live, "1 of 2");
     fake.unreact(CAROL, &request, &live.id, "✅");
-    at("0 of 2");
+    live_says(&fake, &live, "0 of 2");
     fake.react(DAVE, &[SRE], &request, &live.id, "✅");
-    at("1 of 2");
+    live_says(&fake, &live, "1 of 2");
     assert!(
         hoist_commits(&w).is_empty(),
         "carol's approval was taken back"
@@ -67,9 +58,7 @@ fn where_no_thread_may_be_started_hoist_replies_to_the_request_in_the_channel() 
     fake.react(CAROL, &[SRE], DEPLOY, &live.id, "✅");
     fake.react(DAVE, &[SRE], DEPLOY, &live.id, "✅");
     wait_until("the commit", || hoist_commits(&w).len() == 1);
-    fake.wait("the reply edited to pushed", WAIT, |f| {
-        f.message(&live.id).filter(|m| m.text().contains("pushed"))
-    });
+    live_says(&fake, &live, "pushed");
     let edits = fake.calls_of("PATCH /channels/{id}/messages/{id}");
     let here = format!("/channels/{DEPLOY}/messages/{}", live.id);
     assert!(
