@@ -6,7 +6,8 @@
 //!   the traits in `engine::ports`.
 //! - `policy`: the repo's `hoist.yaml`: who may do what where. Pure.
 //! - `gitops`: the only module that touches git (mirror, edits, signing, history).
-//! - `store`: the embedded redb journal.
+//! - `store`: the journal (embedded redb; or the Kubernetes API for replicas).
+//! - `ha`: more than one replica: the Kubernetes connection, Lease leadership.
 //! - `cluster`: following the reconcile (Argo CD / Flux; simulated for `hoist try`).
 //! - `forge`: pull requests on the config repo's host (GitHub; simulated for `hoist try`).
 //! - `chat`: the console surface (`try`, `exec`) and Slack (`chat::slack`).
@@ -20,6 +21,7 @@ pub mod cluster;
 pub mod engine;
 pub mod forge;
 pub mod gitops;
+pub mod ha;
 pub mod logging;
 pub mod metrics;
 pub mod policy;

@@ -446,6 +446,10 @@ pub enum JournalError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// Another writer (another replica) changed the record since this
+    /// process read it: nothing was written; read it again and decide again.
+    #[error("journal: {what} was changed by another writer since it was read")]
+    Conflict { what: String },
     /// A record could not be encoded.
     #[error("journal: {what} cannot be encoded")]
     Encode {
@@ -463,6 +467,7 @@ impl JournalError {
             JournalError::Storage(_) => "journal_storage",
             JournalError::Corrupt { .. } => "journal_corrupt",
             JournalError::Encode { .. } => "journal_encode",
+            JournalError::Conflict { .. } => "journal_conflict",
         }
     }
 

@@ -10,10 +10,12 @@
 //!   of a journal written before the indexes.
 //! - `memory`: [`Memory`], the same behaviour without a file.
 //! - `index`: what the indexes hold for one operation, shared by both.
-//! - `conformance` (tests): the one suite every implementation passes.
+//! - `conformance`: the one suite every implementation passes (public so
+//!   the Kubernetes journal's integration test runs it against a fake API
+//!   server; not part of hoist's interface).
 
-#[cfg(test)]
-pub(crate) mod conformance;
+#[doc(hidden)]
+pub mod conformance;
 mod disk;
 mod index;
 mod memory;
