@@ -4,6 +4,8 @@
 //! come in time (a pull request's too: it is closed); about once a minute it fetches the default branch, so a
 //! `hoist.yaml` change (what is watched for drift, the alert channels, the
 //! platform groups, the rules) reaches a running bot without a restart.
+//! With replicas, drift and expiry are the leader's alone, and the leader
+//! adopts, every couple of seconds, what other replicas handed on ([`super::lead`]).
 
 use super::{Engine, Fail, State};
 use crate::policy::Policy;
@@ -17,6 +19,10 @@ const POLICY_EVERY: Duration = Duration::from_secs(60);
 /// in minutes or hours: ten seconds late is on time).
 const EXPIRE_EVERY: Duration = Duration::from_secs(10);
 
+/// How often the leader looks for work other replicas handed on (one
+/// indexed read of the unfinished operations).
+const ADOPT_EVERY: Duration = Duration::from_secs(2);
+
 /// What the chores keep between rounds.
 #[derive(Debug, Default)]
 pub(super) struct Chores {
@@ -27,6 +33,8 @@ pub(super) struct Chores {
     unreadable: Option<String>,
     /// When expiry was last looked at.
     expired: Option<Instant>,
+    /// When the leader last adopted what other replicas handed on.
+    adopted: Option<Instant>,
 }
 
 impl Engine {
@@ -57,6 +65,25 @@ impl Engine {
 
     /// One round of chores; `fetch`: ask the remote for the policy first.
     pub fn chores(&self, fetch: bool) {
+        if !self.leads() {
+            // Another replica does drift and expiry; the policy is kept
+            // fresh for requests all the same.
+            if fetch && let Err(Fail::Refused(m) | Fail::Error(m)) = self.chores_policy(true) {
+                tracing::debug!(error = %m, "chores: reading the policy");
+            }
+            return;
+        }
+        let adopt = {
+            let mut chores = self.chores_state();
+            let due = chores.adopted.is_none_or(|t| t.elapsed() >= ADOPT_EVERY);
+            if due {
+                chores.adopted = Some(Instant::now());
+            }
+            due
+        };
+        if adopt {
+            self.adopt();
+        }
         match self.chores_policy(fetch) {
             Ok(policy) => self.look_for_drift(&policy),
             // Fetching failed or hoist.yaml is broken: drift waits for a

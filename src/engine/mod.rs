@@ -11,6 +11,7 @@ pub mod drift;
 mod follow;
 mod intent;
 mod land;
+mod lead;
 mod locks;
 mod message;
 mod operation;
@@ -132,9 +133,23 @@ impl From<RepoError> for Fail {
 
 impl From<JournalError> for Fail {
     fn from(e: JournalError) -> Self {
+        if matches!(e, JournalError::Conflict { .. }) {
+            CONFLICTED.with(|c| c.set(true));
+        }
         Fail::Error(e.report())
     }
 }
+
+thread_local! {
+    /// Set when a journal write on this thread lost a compare-and-swap to
+    /// another replica ([`JournalError::Conflict`]); [`Engine::handle`]
+    /// reads and clears it to decide a vote, a cancel or a lock again.
+    static CONFLICTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// How many times a request that lost a race with another replica is
+/// decided again from what the journal holds now.
+const CONFLICT_RETRIES: usize = 5;
 
 type Result<T, E = Fail> = std::result::Result<T, E>;
 
@@ -219,6 +234,9 @@ pub struct Engine {
     /// What the chores thread keeps between rounds: drift seen, the policy
     /// it last read (see [`chores`]).
     chores: Mutex<chores::Chores>,
+    /// Does this replica do the singleton work (following, PR waits,
+    /// drift, expiry)? Always, unless replicas elect a leader ([`lead`]).
+    leading: std::sync::atomic::AtomicBool,
     /// The engine itself, for the runner's workers (which end with it).
     me: Weak<Engine>,
 }
@@ -262,6 +280,7 @@ impl Engine {
             groups_cache: Mutex::new(None),
             runner: runner::Runner::default(),
             chores: Mutex::default(),
+            leading: std::sync::atomic::AtomicBool::new(true),
             me: me.clone(),
         })
     }
@@ -274,18 +293,43 @@ impl Engine {
             tracing::info_span!("request", actor = %req.actor, command = %req.command).entered();
         let noted = trust::Noted::begin();
         let result = match &req.command {
+            // A write creates its operation: it is never run twice. Its own
+            // transitions are compare-and-swaps, so a race lost to another
+            // replica ends this request and leaves the operation to the winner.
             Command::Deploy(_) | Command::Promote(_) | Command::Rollback(_) => self.write(req),
             Command::Status(s) => self.status(s),
             Command::History(h) => self.history(h),
             Command::Audit(a) => self.audit(a),
             Command::Help(h) => Ok(Reply::done(h.text())),
-            Command::Approve(a) => self.vote(req, a.id.0, None),
-            Command::Deny(d) => self.vote(req, d.id.0, Some(d.reason.clone())),
-            Command::Cancel(c) => self.cancel(req, c.id.0),
-            Command::Lock(l) => self.lock(req, l),
-            Command::Unlock(u) => self.unlock(req, u),
+            // Votes, cancels and locks lost to another replica's write are
+            // decided again on what the journal holds now (a vote counted
+            // once per person, whatever the replica).
+            _ => self.decided_again(|| match &req.command {
+                Command::Approve(a) => self.vote(req, a.id.0, None),
+                Command::Deny(d) => self.vote(req, d.id.0, Some(d.reason.clone())),
+                Command::Cancel(c) => self.cancel(req, c.id.0),
+                Command::Lock(l) => self.lock(req, l),
+                Command::Unlock(u) => self.unlock(req, u),
+                _ => Err(Fail::Error("not a vote, a cancel or a lock".into())),
+            }),
         };
         noted.finish(answer(result))
+    }
+
+    /// Run `decide` again (at most [`CONFLICT_RETRIES`] times) while it
+    /// fails because another replica wrote first.
+    fn decided_again(&self, decide: impl Fn() -> Result<Reply>) -> Result<Reply> {
+        let mut tries = 0;
+        loop {
+            CONFLICTED.with(|c| c.set(false));
+            let result = decide();
+            let lost = CONFLICTED.with(|c| c.replace(false));
+            if result.is_ok() || !lost || tries >= CONFLICT_RETRIES {
+                return result;
+            }
+            tries += 1;
+            tracing::info!(tries, "another replica wrote first; deciding again");
+        }
     }
 
     /// The mutex that serializes work on operation `id` in this process.

@@ -43,7 +43,7 @@ impl Engine {
     }
 
     /// A pushed operation whose rollout was being followed when hoist stopped.
-    fn refollows(&self, op: &Operation) -> bool {
+    pub(super) fn refollows(&self, op: &Operation) -> bool {
         self.cluster.is_some()
             && self.settings.wait
             && matches!(
@@ -52,7 +52,7 @@ impl Engine {
             )
     }
 
-    fn resume_op(&self, mut op: Operation) -> Option<Reply> {
+    pub(super) fn resume_op(&self, mut op: Operation) -> Option<Reply> {
         let id = op.id;
         let _span = super::trail::op_span(&op).entered();
         match self.resume_one(&mut op) {

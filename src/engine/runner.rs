@@ -54,6 +54,9 @@ struct Queue {
     flying: HashMap<u64, Vec<(String, String)>>,
     workers: usize,
     stopping: bool,
+    /// Not the leader (another replica follows): nothing is taken, and
+    /// what a worker is stepping is let go when its step ends.
+    standby: bool,
 }
 
 /// What the runner holds for one operation.
@@ -157,7 +160,7 @@ impl Runner {
     pub(super) fn hand(&self, engine: &Weak<Engine>, work: Work, workers: usize) -> bool {
         let id = work.op();
         let mut q = self.shared.lock();
-        if q.stopping || q.busy.contains(&id) || q.parked.contains_key(&id) {
+        if q.stopping || q.standby || q.busy.contains(&id) || q.parked.contains_key(&id) {
             return false;
         }
         q.flying.insert(id, work.apps());
@@ -218,6 +221,31 @@ impl Runner {
     pub(super) fn apps_in_flight(&self) -> HashSet<(String, String)> {
         let q = self.shared.lock();
         q.flying.values().flatten().cloned().collect()
+    }
+
+    /// Does the runner hold operation `id` (parked or being stepped)?
+    pub(super) fn holds(&self, id: u64) -> bool {
+        let q = self.shared.lock();
+        q.parked.contains_key(&id) || q.busy.contains(&id)
+    }
+
+    /// Stand by (another replica leads) or take work again. Standing by
+    /// hands back what is parked, for unwatching; a step running now ends
+    /// and is let go. The journal says where each operation is: the leader
+    /// carries them on.
+    pub(super) fn stand_by(&self, standby: bool) -> Vec<Work> {
+        let mut q = self.shared.lock();
+        q.standby = standby;
+        if !standby {
+            return Vec::new();
+        }
+        let q = &mut *q;
+        q.flying.retain(|id, _| q.busy.contains(id));
+        q.woken.clear();
+        q.queued.clear();
+        let left = q.parked.drain().map(|(_, p)| p.work).collect();
+        self.shared.done.notify_all();
+        left
     }
 
     /// Has following stopped (the engine is shutting down)?
@@ -300,13 +328,19 @@ fn run(shared: &Shared, engine: &Weak<Engine>) {
         .unwrap_or_else(|_| Err("following panicked; trying again".into()));
         let mut q = shared.lock();
         q.busy.remove(&id);
-        if q.stopping {
-            // Stopped while this step ran: not parked again, not watched.
+        if q.stopping || q.standby {
+            // Stopped (or no longer the leader) while this step ran: not
+            // parked again, not watched.
+            let stopping = q.stopping;
             q.flying.remove(&id);
             drop(q);
             engine.unwatch(&mut parked.work);
+            engine.release_slot(id);
             shared.done.notify_all();
-            return;
+            if stopping {
+                return;
+            }
+            continue;
         }
         match outcome {
             Ok(None) => {

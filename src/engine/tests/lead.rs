@@ -1,0 +1,202 @@
+//! Leadership between replicas, on in-memory ports shared by two engines
+//! (one config repo, one journal): the replica that does not lead serves
+//! requests and follows nothing; the leader adopts what it pushed; a leader
+//! that steps down lets go at once, and the next one carries on to the end.
+//! A vote that lost a compare-and-swap to another replica is decided again.
+
+use super::super::ports::{Journal, JournalError, Pruned};
+use super::super::{Lock, State};
+use super::*;
+use crate::cluster::Simulated;
+use std::time::Instant;
+
+/// A second engine (replica) over the same repo and journal as `w`.
+fn replica(w: &World, cluster: Arc<dyn Cluster>) -> Arc<Engine> {
+    Engine::new(
+        w.repo.clone(),
+        w.journal.clone(),
+        Some(cluster),
+        w.said.clone(),
+        w.clock.clone(),
+        Settings::default(),
+    )
+}
+
+/// Wait (bounded) until `done` holds.
+fn until(what: &str, done: impl Fn() -> bool) {
+    let end = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_replica_on_standby_pushes_and_the_leader_follows_what_it_pushed() {
+    let cluster: Arc<dyn Cluster> = Arc::new(Simulated::new(Duration::from_millis(1)));
+    let leader = World::with_cluster(Some(cluster.clone()));
+    let standby = replica(&leader, cluster);
+    standby.stand_by();
+    assert!(!standby.leads() && leader.engine.leads());
+    let r = standby.handle(&Request {
+        actor: "console:bob".into(),
+        channel: None,
+        chat_link: None,
+        memberships: Vec::new(),
+        command: hoist_commands::parse("deploy api v2.0.0 to dev").unwrap(),
+    });
+    assert_eq!(r.state, "pushed", "{}", r.message);
+    assert_eq!(standby.following(), 0, "the standby follows nothing");
+    assert!(matches!(leader.op(1).state, State::Pushed { .. }));
+    // The leader's chores adopt it and follow it to the end, once.
+    leader.engine.adopt();
+    until("healthy", || leader.op(1).state == State::Healthy);
+    until("let go", || leader.engine.following() == 0);
+    let healthy = leader
+        .said_about(1)
+        .iter()
+        .filter(|t| t.contains("Healthy") || t.contains("healthy"))
+        .count();
+    assert_eq!(healthy, 1, "{:?}", leader.said_about(1));
+    // Adopting again finds nothing to do.
+    leader.engine.adopt();
+    assert_eq!(leader.engine.following(), 0);
+}
+
+#[test]
+fn a_leader_that_steps_down_lets_go_and_the_next_leader_carries_on() {
+    let slow: Arc<dyn Cluster> = Arc::new(Simulated::new(Duration::from_millis(400)));
+    let first = World::with_cluster(Some(slow.clone()));
+    let r = first.ask("console:bob", "deploy api v2.0.0 to dev");
+    assert_eq!(r.state, "pushed", "{}", r.message);
+    assert_eq!(first.engine.following(), 1);
+    first.engine.step_down();
+    until("let go", || first.engine.following() == 0);
+    assert!(!first.engine.leads());
+    // Not leading: nothing is adopted, and the operation is not finished.
+    first.engine.adopt();
+    assert_eq!(first.engine.following(), 0);
+    assert!(!first.op(1).state.is_terminal(), "{:?}", first.op(1).state);
+    let second = replica(&first, slow);
+    second.stand_by();
+    let resumed = second.lead();
+    assert!(
+        resumed.iter().any(|r| r.operation == Some(1)),
+        "{resumed:?}"
+    );
+    until("healthy", || first.op(1).state == State::Healthy);
+    assert_eq!(first.engine.following(), 0, "the old leader stayed out");
+}
+
+/// The in-memory journal, answering `Conflict` to the next `lose` writes
+/// of an operation that gained an approver, as the Kubernetes journal does
+/// when another replica wrote first.
+struct Racing {
+    inner: crate::store::Memory,
+    lose: std::sync::atomic::AtomicU32,
+}
+
+impl Journal for Racing {
+    fn put(&self, op: &Operation) -> Result<(), JournalError> {
+        let before = self.inner.get(op.id)?.map_or(0, |o| o.approvers.len());
+        let left = self.lose.load(Ordering::SeqCst);
+        if op.approvers.len() > before && left > 0 {
+            self.lose.store(left - 1, Ordering::SeqCst);
+            return Err(JournalError::Conflict {
+                what: format!("operation {}", op.id),
+            });
+        }
+        self.inner.put(op)
+    }
+    fn create(&self, op: &mut Operation) -> Result<(), JournalError> {
+        self.inner.create(op)
+    }
+    fn put_all(&self, ops: &[&Operation]) -> Result<(), JournalError> {
+        self.inner.put_all(ops)
+    }
+    fn get(&self, id: u64) -> Result<Option<Operation>, JournalError> {
+        self.inner.get(id)
+    }
+    fn list(&self) -> Result<Vec<Operation>, JournalError> {
+        self.inner.list()
+    }
+    fn unfinished(&self) -> Result<Vec<Operation>, JournalError> {
+        self.inner.unfinished()
+    }
+    fn of_app(&self, env: &str, app: &str) -> Result<Vec<Operation>, JournalError> {
+        self.inner.of_app(env, app)
+    }
+    fn latest(&self, env: &str, app: &str) -> Result<Option<Operation>, JournalError> {
+        self.inner.latest(env, app)
+    }
+    fn of_version(&self, env: &str, app: &str, v: &str) -> Result<Vec<Operation>, JournalError> {
+        self.inner.of_version(env, app, v)
+    }
+    fn locks(&self) -> Result<Vec<Lock>, JournalError> {
+        self.inner.locks()
+    }
+    fn put_lock(&self, lock: &Lock) -> Result<(), JournalError> {
+        self.inner.put_lock(lock)
+    }
+    fn remove_lock(&self, env: &str, app: Option<&str>) -> Result<Option<Lock>, JournalError> {
+        self.inner.remove_lock(env, app)
+    }
+    fn first_seen(&self, key: &str, now: i64) -> Result<bool, JournalError> {
+        self.inner.first_seen(key, now)
+    }
+    fn remember(&self, key: &str, value: &str) -> Result<(), JournalError> {
+        self.inner.remember(key, value)
+    }
+    fn recall(&self, key: &str) -> Result<Option<String>, JournalError> {
+        self.inner.recall(key)
+    }
+    fn prune(&self, before: i64) -> Result<Pruned, JournalError> {
+        self.inner.prune(before)
+    }
+}
+
+#[test]
+fn a_vote_that_lost_a_race_to_another_replica_is_decided_again_and_counted_once() {
+    let w = World::new();
+    let racing = Arc::new(Racing {
+        inner: crate::store::Memory::with_clock(w.clock.clone()),
+        lose: std::sync::atomic::AtomicU32::new(2),
+    });
+    let engine = Engine::new(
+        w.repo.clone(),
+        racing.clone(),
+        None,
+        w.said.clone(),
+        w.clock,
+        Settings::default(),
+    );
+    let ask = |actor: &str, text: &str| {
+        engine.handle(&Request {
+            actor: actor.into(),
+            channel: None,
+            chat_link: None,
+            memberships: Vec::new(),
+            command: hoist_commands::parse(text).unwrap(),
+        })
+    };
+    let r = ask("console:alice", "deploy api v2.0.0 to prod");
+    assert_eq!(r.state, "awaiting-approval", "{}", r.message);
+    let r = ask("console:carol", "approve 1");
+    assert!(r.outcome == super::super::Outcome::Ok, "{}", r.message);
+    assert_eq!(
+        racing.lose.load(Ordering::SeqCst),
+        0,
+        "lost twice, then won"
+    );
+    assert_eq!(racing.get(1).unwrap().unwrap().approvers.len(), 1);
+    // Lost more often than it is decided again: an error, nothing counted.
+    racing.lose.store(9, Ordering::SeqCst);
+    let r = ask("console:dave", "approve 1");
+    assert_eq!(r.outcome, super::super::Outcome::Error, "{}", r.message);
+    assert!(
+        r.message.contains("changed by another writer"),
+        "{}",
+        r.message
+    );
+    assert_eq!(racing.get(1).unwrap().unwrap().approvers.len(), 1);
+}
