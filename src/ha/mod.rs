@@ -10,6 +10,8 @@
 //! so the engine's synchronous ports can call the async client from any
 //! thread, each call bounded in time.
 
+pub mod lease;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -9,6 +9,8 @@
 //!   operation's index entries are kept; `migrate`: the one-time indexing
 //!   of a journal written before the indexes.
 //! - `memory`: [`Memory`], the same behaviour without a file.
+//! - `kube`: [`KubeJournal`], the journal as objects in the Kubernetes API,
+//!   shared by replicas (every write a compare-and-swap).
 //! - `index`: what the indexes hold for one operation, shared by both.
 //! - `conformance`: the one suite every implementation passes (public so
 //!   the Kubernetes journal's integration test runs it against a fake API
@@ -18,11 +20,13 @@
 pub mod conformance;
 mod disk;
 mod index;
+pub mod kube;
 mod memory;
 mod migrate;
 mod tables;
 
 pub use disk::Store;
+pub use kube::KubeJournal;
 pub use memory::Memory;
 
 #[cfg(test)]
