@@ -10,6 +10,9 @@
 #[path = "render.rs"]
 mod render;
 
+#[path = "ha.rs"]
+mod ha;
+
 use hoist::yaml::{self, Kind, Limits, Node};
 use render::*;
 use std::collections::BTreeSet;
@@ -17,7 +20,7 @@ use std::path::Path;
 
 #[test]
 fn every_container_runs_unprivileged_on_a_read_only_root() {
-    for dir in VARIANTS {
+    for dir in VARIANTS.into_iter().chain([ha::HA]) {
         let Some(docs) = render(dir) else { return };
         let (_, spec) = pod(&docs, dir);
         let pod_says = |path: &str| text(spec, &format!("securityContext.{path}"));
@@ -306,7 +309,10 @@ fn http_mode_serves_8080_and_socket_mode_admits_nothing() {
 
 #[test]
 fn every_object_is_labelled_and_none_is_a_secret() {
-    for dir in VARIANTS.into_iter().chain(["deploy/overlays/argocd-app"]) {
+    for dir in VARIANTS
+        .into_iter()
+        .chain(["deploy/overlays/argocd-app", ha::HA])
+    {
         let Some(docs) = render(dir) else { return };
         for doc in &docs {
             let labels = pairs(doc, "metadata.labels");
