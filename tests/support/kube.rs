@@ -1,35 +1,48 @@
 //! A fake Kubernetes API server over real HTTP on 127.0.0.1, speaking the
-//! wire protocol kube's client and watcher use for custom resources:
-//! `GET .../namespaces/NS/PLURAL[/NAME]` and the all-namespaces collection;
-//! lists with `resourceVersion`, `limit`/`continue` and `labelSelector`;
-//! `?watch=true` as chunked newline-delimited events (ADDED, MODIFIED,
-//! DELETED, BOOKMARK) replayed from the asked resourceVersion, closed at
-//! `timeoutSeconds`; a resourceVersion older than the last compaction answered
-//! as an in-stream `ERROR` event with code 410 (what makes a watcher relist);
-//! merge-patch `PATCH` (recorded, and streamed like any change). The test
-//! scripts status changes; objects are JSON as Argo CD and Flux write them.
+//! wire protocol kube's client and watcher use for namespaced objects under
+//! `/apis/GROUP/VERSION/...` (custom resources such as Argo CD's, Flux's and
+//! hoist's own journal, and `coordination.k8s.io/v1` Leases): get, list
+//! (`resourceVersion`, `limit`/`continue`, `labelSelector`, `fieldSelector`
+//! on the name), watch (chunked ADDED/MODIFIED/DELETED/BOOKMARK events from
+//! the asked resourceVersion, `ERROR` 410 below the last compaction), create
+//! (409 AlreadyExists), replace and merge-patch with `resourceVersion`
+//! preconditions (409 Conflict), delete with `DeleteOptions` preconditions,
+//! and the API server's request and object size limits (413). The test
+//! scripts status changes and failures: bearer tokens tell callers apart,
+//! so one caller can be answered 500 while another is served (split brain).
+//! Objects are JSON as their writers wrote them.
 
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
+
+#[path = "kube/watch.rs"]
+mod watch;
+#[path = "kube/wire.rs"]
+mod wire;
+#[path = "kube/writes.rs"]
+mod writes;
+
+/// The most requests [`FakeKube::requests`] remembers (the latest ones).
+const REQUESTS_KEPT: usize = 100_000;
 
 /// A kubeconfig in `dir` pointing at the server at `url`.
 pub fn kubeconfig_for(url: &str, dir: &Path) -> PathBuf {
-    let path = dir.join("kubeconfig");
+    write_kubeconfig(&dir.join("kubeconfig"), url, "{}")
+}
+
+fn write_kubeconfig(path: &Path, url: &str, user: &str) -> PathBuf {
     let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n\
-             users:\n- name: fake\n  user: {{}}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
-             current-context: fake\n",
-        url
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\n\
+             users:\n- name: fake\n  user: {user}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
+             current-context: fake\n"
     );
-    std::fs::write(&path, text).unwrap();
-    path
+    std::fs::write(path, text).unwrap();
+    path.to_path_buf()
 }
 
 /// `group/version/plural` of a kind the fake serves.
@@ -64,6 +77,16 @@ struct State {
     watches: Vec<String>,
     /// When each object last changed (for latency measurements).
     changed_at: HashMap<String, Instant>,
+    /// Objects created so far (their uids).
+    created: u64,
+    /// Status codes answered to every request with this bearer token.
+    fail_token: HashMap<String, u16>,
+    /// A status code answered to every request.
+    fail_all: Option<u16>,
+    /// How long every answer is held.
+    delay: Duration,
+    /// (method, path, bearer token) of the latest requests.
+    requests: VecDeque<(String, String, Option<String>)>,
 }
 
 /// The fake server; dropped with the test.
@@ -80,7 +103,7 @@ impl FakeKube {
         let (events, _) = broadcast::channel(1 << 16);
         let (st, tx) = (state.clone(), events.clone());
         let app = axum::Router::new()
-            .fallback(move |m, u, h, b| serve(st.clone(), tx.clone(), m, u, h, b));
+            .fallback(move |m, u, h, b| wire::serve(st.clone(), tx.clone(), m, u, h, b));
         let (url, runtime) = super::loopback::serve_loopback(app);
         FakeKube {
             url,
@@ -93,6 +116,116 @@ impl FakeKube {
     /// A kubeconfig pointing at this server.
     pub fn kubeconfig(&self, dir: &Path) -> PathBuf {
         kubeconfig_for(&self.url, dir)
+    }
+
+    /// A kubeconfig (`dir/kubeconfig-TOKEN`) whose user sends
+    /// `Authorization: Bearer TOKEN`, so the fake can tell callers apart.
+    pub fn kubeconfig_with_token(&self, dir: &Path, token: &str) -> PathBuf {
+        assert!(
+            !token.is_empty()
+                && token
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+            "a test token is letters, digits, '-', '_' and '.'"
+        );
+        let path = dir.join(format!("kubeconfig-{token}"));
+        write_kubeconfig(&path, &self.url, &format!("{{token: {token}}}"))
+    }
+
+    /// Answer `code` (a Status body) to every request carrying bearer
+    /// `token`, or serve it again with `None`.
+    pub fn fail_for(&self, token: &str, code: Option<u16>) {
+        let mut st = self.state.lock().unwrap();
+        match code {
+            Some(code) => st.fail_token.insert(token.to_string(), code),
+            None => st.fail_token.remove(token),
+        };
+    }
+
+    /// Answer `code` to every request, or serve again with `None`.
+    pub fn fail_all(&self, code: Option<u16>) {
+        self.state.lock().unwrap().fail_all = code;
+    }
+
+    /// Hold every answer this long (`Duration::ZERO`: none, the default).
+    pub fn delay(&self, by: Duration) {
+        self.state.lock().unwrap().delay = by;
+    }
+
+    /// (method, path, bearer token) of the latest requests (at most 100,000).
+    pub fn requests(&self) -> Vec<(String, String, Option<String>)> {
+        self.state
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Every object of `resource` (`group/version/plural`, e.g.
+    /// `hoist.dev/v1alpha1/hoistoperations`), in namespace then name order.
+    pub fn list_objects(&self, resource: &str) -> Vec<Value> {
+        let st = self.state.lock().unwrap();
+        st.objects
+            .get(resource)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Object `ns/name` of `resource` as the server holds it.
+    pub fn object(&self, resource: &str, ns: &str, name: &str) -> Option<Value> {
+        let st = self.state.lock().unwrap();
+        st.objects
+            .get(resource)?
+            .get(&(ns.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// Write `value` (its `metadata.name` set) as object `ns/NAME` of
+    /// `resource`, as another writer would, with no precondition: created or
+    /// replaced (keeping its uid and creation time), a new resourceVersion,
+    /// and an event for watches. The stored object.
+    pub fn put_object(&self, resource: &str, ns: &str, mut value: Value) -> Value {
+        let name = value["metadata"]["name"]
+            .as_str()
+            .expect("put_object: metadata.name")
+            .to_string();
+        let mut st = self.state.lock().unwrap();
+        let old = st
+            .objects
+            .get(resource)
+            .and_then(|m| m.get(&(ns.to_string(), name.clone())))
+            .cloned();
+        value["metadata"]["namespace"] = json!(ns);
+        let kind = match &old {
+            Some(old) => {
+                writes::keep_identity(&mut value, old);
+                "MODIFIED"
+            }
+            None => {
+                writes::new_identity(&mut st, &mut value);
+                "ADDED"
+            }
+        };
+        emit(&mut st, &self.events, resource.to_string(), kind, value);
+        st.objects[resource][&(ns.to_string(), name)].clone()
+    }
+
+    /// Delete object `ns/name` of `resource` as another writer would; false
+    /// when there was none.
+    pub fn delete_object(&self, resource: &str, ns: &str, name: &str) -> bool {
+        let mut st = self.state.lock().unwrap();
+        let Some(old) = st
+            .objects
+            .get(resource)
+            .and_then(|m| m.get(&(ns.to_string(), name.to_string())))
+            .cloned()
+        else {
+            return false;
+        };
+        emit(&mut st, &self.events, resource.to_string(), "DELETED", old);
+        true
     }
 
     fn emit(&self, st: &mut State, resource: String, kind: &'static str, object: Value) {
@@ -209,133 +342,6 @@ impl FakeKube {
     }
 }
 
-fn selected(object: &Value, selector: Option<&String>) -> bool {
-    let Some(selector) = selector.filter(|s| !s.is_empty()) else {
-        return true;
-    };
-    selector.split(',').all(|term| match term.split_once('=') {
-        Some((k, v)) => object["metadata"]["labels"][k].as_str() == Some(v.trim_start_matches('=')),
-        None => object["metadata"]["labels"].get(term).is_some(),
-    })
-}
-
-fn status(code: u16, reason: &str, message: &str) -> Value {
-    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-           "message": message, "reason": reason, "code": code})
-}
-
-fn reply(code: StatusCode, body: Value) -> Response {
-    (
-        code,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-async fn serve(
-    state: Arc<Mutex<State>>,
-    events: broadcast::Sender<Event>,
-    method: Method,
-    uri: Uri,
-    _headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let q: HashMap<String, String> = uri
-        .query()
-        .map(|q| {
-            q.split('&')
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        v.replace("%3D", "=")
-                            .replace("%2C", ",")
-                            .replace("%2F", "/"),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let parts: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
-    let (resource, ns, name) = match parts.as_slice() {
-        ["apis", g, v, plural] => (format!("{g}/{v}/{plural}"), None, None),
-        ["apis", g, v, "namespaces", ns, plural] => {
-            (format!("{g}/{v}/{plural}"), Some(ns.to_string()), None)
-        }
-        ["apis", g, v, "namespaces", ns, plural, name] => (
-            format!("{g}/{v}/{plural}"),
-            Some(ns.to_string()),
-            Some(name.to_string()),
-        ),
-        _ => {
-            return reply(
-                StatusCode::NOT_FOUND,
-                status(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                ),
-            );
-        }
-    };
-    let watching = matches!(q.get("watch").map(String::as_str), Some("true" | "1"));
-    match (method, name) {
-        (Method::GET, None) if watching => watch(state, events, resource, ns, q).await,
-        (Method::GET, None) => list(
-            &state,
-            &resource,
-            ns.as_deref(),
-            &q,
-            uri.query().unwrap_or(""),
-        ),
-        (Method::GET, Some(name)) => {
-            let st = state.lock().unwrap();
-            match st
-                .objects
-                .get(&resource)
-                .and_then(|m| m.get(&(ns.unwrap_or_default(), name.clone())))
-            {
-                Some(o) => reply(StatusCode::OK, o.clone()),
-                None => reply(
-                    StatusCode::NOT_FOUND,
-                    status(404, "NotFound", &format!("\"{name}\" not found")),
-                ),
-            }
-        }
-        (Method::PATCH, Some(name)) => {
-            let Ok(patch) = serde_json::from_slice::<Value>(&body) else {
-                return reply(
-                    StatusCode::BAD_REQUEST,
-                    status(400, "BadRequest", "bad patch"),
-                );
-            };
-            let ns = ns.unwrap_or_default();
-            let mut st = state.lock().unwrap();
-            let Some(mut object) = st
-                .objects
-                .get(&resource)
-                .and_then(|m| m.get(&(ns.clone(), name.clone())))
-                .cloned()
-            else {
-                return reply(
-                    StatusCode::NOT_FOUND,
-                    status(404, "NotFound", &format!("\"{name}\" not found")),
-                );
-            };
-            merge(&mut object, &patch);
-            let plural = resource.rsplit('/').next().unwrap_or_default().to_string();
-            st.patches.push((format!("{plural} {ns}/{name}"), patch));
-            emit(&mut st, &events, resource.clone(), "MODIFIED", object);
-            reply(StatusCode::OK, st.objects[&resource][&(ns, name)].clone())
-        }
-        _ => reply(
-            StatusCode::METHOD_NOT_ALLOWED,
-            status(405, "MethodNotAllowed", "not supported by the fake"),
-        ),
-    }
-}
-
 /// Store a change, log it for watches that resume, and stream it.
 fn emit(
     st: &mut State,
@@ -373,165 +379,18 @@ fn emit(
     let _ = events.send(event);
 }
 
-/// JSON merge patch (RFC 7386).
-fn merge(target: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = json!({});
-            }
-            let t = target.as_object_mut().unwrap();
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
+/// A `Status` failure body as the API server writes it.
+fn status(code: u16, reason: &str, message: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+           "message": message, "reason": reason, "code": code})
 }
 
-fn list(
-    state: &Mutex<State>,
-    resource: &str,
-    ns: Option<&str>,
-    q: &HashMap<String, String>,
-    raw: &str,
-) -> Response {
-    let mut st = state.lock().unwrap();
-    st.lists.push(raw.to_string());
-    let items: Vec<Value> = st
-        .objects
-        .get(resource)
-        .map(|m| {
-            m.iter()
-                .filter(|((n, _), o)| {
-                    ns.is_none_or(|ns| ns == n) && selected(o, q.get("labelSelector"))
-                })
-                .map(|(_, o)| o.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    // A continue token is "offset-rv": every page of one list carries the
-    // resourceVersion of its first page, as the API server's snapshot does.
-    let (start, rv): (usize, u64) = q
-        .get("continue")
-        .and_then(|c| c.split_once('-'))
-        .and_then(|(o, rv)| Some((o.parse().ok()?, rv.parse().ok()?)))
-        .unwrap_or((0, st.rv));
-    let limit: usize = q
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .filter(|l| *l > 0)
-        .unwrap_or(usize::MAX);
-    let end = start.saturating_add(limit).min(items.len());
-    let more = end < items.len();
-    let kind = resource.rsplit('/').next().unwrap_or_default();
-    reply(
-        StatusCode::OK,
-        json!({
-            "apiVersion": resource.rsplit_once('/').map(|(gv, _)| gv).unwrap_or_default(),
-            "kind": format!("{kind}List"),
-            "metadata": {"resourceVersion": rv.to_string(), "continue": if more { format!("{end}-{rv}") } else { String::new() }},
-            "items": items[start.min(items.len())..end],
-        }),
+fn reply(code: StatusCode, body: Value) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        code,
+        [("content-type", "application/json")],
+        body.to_string(),
     )
-}
-
-async fn watch(
-    state: Arc<Mutex<State>>,
-    events: broadcast::Sender<Event>,
-    resource: String,
-    ns: Option<String>,
-    q: HashMap<String, String>,
-) -> Response {
-    // Subscribed before the backlog is read, so nothing falls in between.
-    let mut live = events.subscribe();
-    let since: u64 = q
-        .get("resourceVersion")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let selector = q.get("labelSelector").cloned();
-    let wants = move |e: &Event| {
-        e.resource == resource
-            && ns.as_deref().is_none_or(|n| n == e.namespace)
-            && selected(&e.object, selector.as_ref())
-    };
-    let (backlog, expired, secs, rv_now) = {
-        let mut st = state.lock().unwrap();
-        st.watches.push(format!("{q:?}"));
-        let asked: u64 = q
-            .get("timeoutSeconds")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1800);
-        let secs = st.max_watch_secs.map_or(asked, |m| m.min(asked));
-        let expired = since != 0 && since < st.expired_below;
-        let backlog: Vec<Event> = st
-            .log
-            .iter()
-            .filter(|e| e.rv > since && wants(e))
-            .cloned()
-            .collect();
-        (backlog, expired, secs, st.rv)
-    };
-    let bookmarks = q.get("allowWatchBookmarks").is_some_and(|v| v == "true");
-    let (tx, rx) = mpsc::channel::<Bytes>(4096);
-    let line = |kind: &str, object: &Value| {
-        Bytes::from(format!("{}\n", json!({"type": kind, "object": object})))
-    };
-    tokio::spawn(async move {
-        if expired {
-            let gone = status(
-                410,
-                "Expired",
-                &format!("too old resource version: {since} ({rv_now})"),
-            );
-            let _ = tx.send(line("ERROR", &gone)).await;
-            return;
-        }
-        let mut last = since;
-        for e in backlog {
-            last = e.rv;
-            if tx.send(line(e.kind, &e.object)).await.is_err() {
-                return;
-            }
-        }
-        let deadline = tokio::time::sleep(Duration::from_secs(secs));
-        tokio::pin!(deadline);
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        loop {
-            tokio::select! {
-                _ = &mut deadline => return,
-                got = live.recv() => match got {
-                    Ok(e) if e.rv > last && wants(&e) => {
-                        last = e.rv;
-                        if tx.send(line(e.kind, &e.object)).await.is_err() { return; }
-                    }
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        let gone = status(410, "Expired", "watch fell behind");
-                        let _ = tx.send(line("ERROR", &gone)).await;
-                        return;
-                    }
-                    Err(_) => return,
-                },
-                _ = tick.tick(), if bookmarks => {
-                    let mark = json!({"kind": "Bookmark", "apiVersion": "v1", "metadata": {"resourceVersion": last.max(since).to_string()}});
-                    if tx.send(line("BOOKMARK", &mark)).await.is_err() { return; }
-                }
-            }
-        }
-    });
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|b| (Ok::<_, std::convert::Infallible>(b), rx))
-    });
-    Response::builder()
-        .status(StatusCode::OK)
-        .header("content-type", "application/json")
-        .body(Body::from_stream(stream))
-        .unwrap()
+        .into_response()
 }
