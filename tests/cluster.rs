@@ -5,6 +5,9 @@
 
 mod support;
 
+#[path = "cluster/lease.rs"]
+mod lease;
+
 use hoist::cluster::kinds::Kind;
 use hoist::cluster::{Live, Options};
 use hoist::engine::follow_blocking;
