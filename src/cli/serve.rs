@@ -18,6 +18,7 @@ pub(super) mod discord;
 mod env;
 mod github;
 mod life;
+mod replicas;
 mod retention;
 
 use super::{settings, setup};
@@ -30,7 +31,6 @@ use crate::engine::{Engine, Operation, Settings};
 use crate::gitops::GitRepo;
 use crate::server::ops::Observed;
 use crate::server::{self, AppState, Metrics};
-use crate::store::Store;
 use anyhow::{Context, anyhow};
 use life::Part;
 use std::path::PathBuf;
@@ -81,7 +81,6 @@ fn parts(
     slack: Option<&slack::Config>,
     cluster: &settings::Cluster,
     signing: Option<String>,
-    journal: &std::path::Path,
 ) -> Vec<Part> {
     let mut parts = Vec::new();
     match slack {
@@ -118,7 +117,6 @@ fn parts(
             "cluster: KUBECONFIG is not set and not in a pod; rollouts are not followed".into(),
         )
     });
-    parts.push(Part::On(format!("journal {}", journal.display())));
     parts.push(match signing {
         Some(key) => Part::On(format!("signing key {key}")),
         None => Part::Off("signing: HOIST_SIGNING_KEY is not set; commits are not signed".into()),
@@ -147,7 +145,6 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
         slack_config.as_ref(),
         &config.cluster,
         signer.as_ref().map(|s| s.describe()),
-        &args.data_dir.join("hoist.redb"),
     );
     let hub = setup::github(&config.github, &args.repo)?;
     let hub_repo = setup::github_repo(&config.github, &args.repo)
@@ -184,7 +181,14 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
         .and_then(|repo| setup::policy_signers(repo, &config.git.policy))?,
     );
     let repo: Arc<dyn ConfigRepo> = Arc::new(Observed::<dyn ConfigRepo>::new(git, metrics.clone()));
-    let store = Arc::new(Store::open(&args.data_dir)?);
+    let mut opened = replicas::open(
+        &config.store,
+        config.cluster.kubeconfig.as_deref(),
+        &args.data_dir,
+        clock.clone(),
+    )?;
+    let store = opened.journal.clone();
+    summary.push(std::mem::replace(&mut opened.part, Part::On(String::new())));
     retention::start(Arc::downgrade(&store), clock.clone(), retention)?;
     let journal: Arc<dyn Journal> =
         Arc::new(Observed::<dyn Journal>::new(store.clone(), metrics.clone()));
@@ -232,6 +236,7 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
         clock.clone(),
         settings,
     );
+    opened.prepare(&engine);
     let webhook = match (&hub, &hub_repo) {
         (Some(hub), Some(repo)) => {
             engine.set_forge(Arc::new(Observed::<dyn Forge>::new(
@@ -290,6 +295,8 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
         _ => None,
     };
     let ready = Arc::new(AtomicBool::new(false));
+    // This replica's Lease campaign, once started (replicas only).
+    let elector: Arc<std::sync::OnceLock<Arc<crate::ha::lease::Elector>>> = Arc::default();
     let state = AppState {
         slack: slack.clone(),
         github: webhook,
@@ -313,8 +320,19 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
             }
             _ => None,
         };
-        let gateway = match (&inbound, &discord_started) {
-            (Some(i), Some(d)) => Some(Gateway::start(i.clone(), &d.config).await?),
+        // Discord's gateway sends every event to every connection: alone,
+        // hoist connects now; a replica connects only while it leads.
+        let gateway: Arc<tokio::sync::Mutex<Option<Gateway>>> = Arc::default();
+        let connect = match (&inbound, &discord_started) {
+            (Some(i), Some(d)) if opened.replicas() => Some(discord::leader_gateway(
+                i.clone(),
+                d.config.clone(),
+                gateway.clone(),
+            )),
+            (Some(i), Some(d)) => {
+                *gateway.lock().await = Some(Gateway::start(i.clone(), &d.config).await?);
+                None
+            }
             _ => None,
         };
         // Beside the server: ready once the config repo answers and its
@@ -322,6 +340,7 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
         // previous process left unfinished (a rollout can take its timeout).
         let starting = engine.clone();
         let stopping = state.stopping.clone();
+        let electing = elector.clone();
         std::thread::spawn(move || {
             while let Err(e) = starting.policy() {
                 life::tell(true, &format!("not ready: {e}; trying again in 5s"));
@@ -331,8 +350,9 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
                 return;
             }
             ready.store(true, Ordering::Release);
-            for r in starting.resume() {
-                life::tell(false, &format!("resumed: {}", r.message));
+            // Alone: resume now. A replica: campaign; leading resumes.
+            if let Some(e) = opened.start(&starting, connect) {
+                let _ = electing.set(Arc::new(e));
             }
             // Drift, expiry and policy changes, from now on, on their own.
             let tick = (chores_tick / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
@@ -368,10 +388,15 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
         if let Some(s) = socket {
             s.stop().await;
         }
-        if let Some(g) = gateway {
+        if let Some(g) = gateway.lock().await.take() {
             g.stop().await;
         }
         life::drain(&state, grace).await;
+        if let Some(e) = elector.get() {
+            // Given up now, so another replica takes over at its next try.
+            let e = e.clone();
+            let _ = tokio::task::spawn_blocking(move || e.release()).await;
+        }
         // `send` fails only if the server already ended, which is fine.
         let _ = stop.send(());
         server.await.context("the server stopped")??;
@@ -383,12 +408,12 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
     drop(runner);
     work_rt.shutdown_background();
     rt.shutdown_background();
-    match Arc::try_unwrap(store) {
-        Ok(store) => {
+    match Arc::strong_count(&store) {
+        1 => {
             drop(store);
             life::tell(false, "journal closed; stopped");
         }
-        Err(_) => life::tell(
+        _ => life::tell(
             false,
             "stopped; a rollout being followed still holds the journal \
              (every transition is already on disk; the next start follows it again)",

@@ -16,7 +16,7 @@
 //! | subcommand | areas |
 //! |---|---|
 //! | every one, before it runs | `Log` ([`Area::LOG`], for the logger) |
-//! | `serve` | `Place`, `Signing`, `PolicySigners`, `Git`, `Push`, `Cluster`, `GitHub`, `Slack`, `Discord`, `Http`, `Serve`, `Test` |
+//! | `serve` | `Place`, `Signing`, `PolicySigners`, `Git`, `Push`, `Cluster`, `GitHub`, `Slack`, `Discord`, `Http`, `Serve`, `Store`, `Test` |
 //! | `exec` | `Place`, `Signing`, `PolicySigners`, `Git`, `Push`, `Cluster`, `GitHub`, `Test` (after `--as` and the command are checked: a bad value is its JSON error) |
 //! | `try` | `Git` (author, access), `Console` (`USER`), `Test` |
 //! | `check` | `PolicySigners` |
@@ -30,6 +30,7 @@ mod areas;
 pub mod discord;
 pub mod github;
 mod read;
+pub mod store;
 #[cfg(test)]
 mod tests;
 
@@ -72,6 +73,8 @@ pub enum Area {
     Http,
     /// `HOIST_SLACK_WORK_LIMIT`, `HOIST_SHUTDOWN_GRACE`, `HOIST_DRIFT_*`, `HOIST_JOURNAL_RETENTION`.
     Serve,
+    /// `HOIST_STORE`, `POD_NAMESPACE`, `POD_NAME`, `HOIST_LEASE_*` ([`store`]).
+    Store,
     /// `HOIST_LOG`, `HOIST_LOG_FORMAT`, `NO_COLOR`.
     Log,
     /// `HOIST_TEST_KILL_AT`: the durability test's kill switch.
@@ -93,6 +96,7 @@ impl Area {
         Area::Discord,
         Area::Http,
         Area::Serve,
+        Area::Store,
         Area::Test,
     ];
     pub const EXEC: &[Area] = &[
@@ -136,6 +140,8 @@ pub struct Settings {
     /// The listener's limits before the open-file limit is applied.
     pub http: Limits,
     pub serve: Serve,
+    /// `HOIST_STORE` and the Lease (`serve` only; `exec` and `try` keep redb).
+    pub store: store::Store,
     pub log: crate::logging::Settings,
     /// `HOIST_TEST_KILL_AT`: the checkpoint the process stops at (tests).
     pub kill_at: Option<u64>,
@@ -320,6 +326,7 @@ impl Settings {
                     };
                 }
                 Area::Serve => s.serve = areas::serve(&v)?,
+                Area::Store => s.store = store::store(&v)?,
                 Area::Log => {
                     s.log = crate::logging::Settings {
                         filter: v.text("HOIST_LOG")?,

@@ -11,6 +11,7 @@
 
 use super::life::Part;
 use crate::chat::Reactions;
+use crate::chat::discord::gateway::Gateway;
 use crate::chat::discord::inbound::{self, Inbound};
 use crate::chat::discord::{Config, Discord, register, text};
 use crate::chat::live::Live;
@@ -173,4 +174,30 @@ mod tests {
         assert!(matches!(&p[0], Part::On(t) if t.contains("gateway")));
         assert!(matches!(&p[1], Part::Off(t) if t.contains("DISCORD_PUBLIC_KEY")));
     }
+}
+
+/// With replicas, only the leader holds Discord's gateway (it sends every
+/// event to every connection, and a reaction has no id to be handled once
+/// by): connected when this replica starts leading, closed when it stops.
+/// Runs on the Lease's callback thread, so it may wait for the runtime.
+pub fn leader_gateway(
+    inbound: Arc<Inbound>,
+    config: Config,
+    slot: Arc<tokio::sync::Mutex<Option<Gateway>>>,
+) -> Box<dyn Fn(bool) + Send> {
+    let runtime = tokio::runtime::Handle::current();
+    Box::new(move |leading| {
+        runtime.block_on(async {
+            let mut held = slot.lock().await;
+            if let Some(g) = held.take() {
+                g.stop().await;
+            }
+            if leading {
+                match Gateway::start(inbound.clone(), &config).await {
+                    Ok(g) => *held = Some(g),
+                    Err(e) => super::life::tell(true, &format!("discord gateway: {e}")),
+                }
+            }
+        })
+    })
 }

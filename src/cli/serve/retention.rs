@@ -5,7 +5,6 @@
 //! holds the journal only while pruning, so shutting down can close it.
 
 use crate::engine::ports::{Clock, Journal};
-use crate::store::Store;
 use anyhow::Context;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -14,7 +13,11 @@ use std::time::Duration;
 const EVERY: Duration = Duration::from_secs(3600);
 
 /// Prune now and every [`EVERY`] while the journal is open.
-pub fn start(store: Weak<Store>, clock: Arc<dyn Clock>, keep: Duration) -> anyhow::Result<()> {
+pub fn start(
+    store: Weak<dyn Journal>,
+    clock: Arc<dyn Clock>,
+    keep: Duration,
+) -> anyhow::Result<()> {
     let keep = i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
     std::thread::Builder::new()
         .name("hoist-prune".into())

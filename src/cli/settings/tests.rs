@@ -19,6 +19,7 @@ pub(super) const ALL: &[Area] = &[
     Area::Slack,
     Area::Http,
     Area::Serve,
+    Area::Store,
     Area::Log,
     Area::Test,
     Area::Console,
