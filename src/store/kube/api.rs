@@ -76,6 +76,19 @@ impl Objects {
 
     /// Remember the version of `obj` as read or written now.
     pub fn saw(&self, obj: &DynamicObject) {
+        self.note_version(obj, true);
+    }
+
+    /// Remember the version of `obj` as listed: only when none is known.
+    /// A list is not the read a change is decided on (a path that changes
+    /// an operation reads it with `get` first): were a list to move a known
+    /// version forward, a write decided on an older `get` in this process
+    /// would pass over another replica's write that the list saw.
+    pub fn listed(&self, obj: &DynamicObject) {
+        self.note_version(obj, false);
+    }
+
+    fn note_version(&self, obj: &DynamicObject, replace: bool) {
         let (Some(name), Some(rv)) = (
             obj.metadata.name.as_deref(),
             token(obj.metadata.resource_version.as_deref()),
@@ -83,6 +96,9 @@ impl Objects {
             return;
         };
         let mut versions = self.versions();
+        if !replace && versions.contains_key(name) {
+            return;
+        }
         if versions.len() >= MAX_VERSIONS && !versions.contains_key(name) {
             let any = versions.keys().next().cloned();
             if let Some(any) = any {
@@ -121,7 +137,7 @@ impl Objects {
     }
 
     /// Every object of `kind` matching `selector`, page by page; each
-    /// version remembered.
+    /// version remembered where none was ([`Objects::listed`]).
     pub fn list(
         &self,
         kind: Kind,
@@ -147,7 +163,7 @@ impl Objects {
                 .kube
                 .run(&doing, async move { api.list(&params).await })?;
             for obj in &page.items {
-                self.saw(obj);
+                self.listed(obj);
             }
             out.extend(page.items);
             match token(page.metadata.continue_.as_deref()) {

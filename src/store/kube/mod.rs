@@ -7,7 +7,10 @@
 //! read is refused by the API (409) and answered as
 //! [`JournalError::Conflict`] (nothing written; read again, decide again).
 //! Nothing is ever overwritten blindly: writing an object this process has
-//! not read creates it, and that fails too when it exists.
+//! not read creates it, and that fails too when it exists. A list notes a
+//! version only where none is known (`api::Objects::listed`): changes are
+//! decided on a `get`, and a list must not move this process past a write
+//! of another replica that a decision in flight has not seen.
 //!
 //! - `objects`: the kinds, their specs, the names and labels (ids and hex only);
 //! - `codec`: records as objects and back, size limits, forgery checks;
