@@ -8,6 +8,9 @@ mod support;
 #[path = "cluster/lease.rs"]
 mod lease;
 
+#[path = "cluster/journal.rs"]
+mod journal;
+
 use hoist::cluster::kinds::Kind;
 use hoist::cluster::{Live, Options};
 use hoist::engine::follow_blocking;

@@ -84,7 +84,12 @@ impl KubeJournal {
                 Ok(()) => return Ok(()),
                 // Another replica took this number: the next one.
                 Err(e) if is_conflict(&e) => continue,
-                Err(e) => return Err(storage(e)),
+                // Not taken (or taken unseen, by a create that timed out
+                // after landing: the next try is then told 409).
+                Err(e) => {
+                    self.give_back(id);
+                    return Err(storage(e));
+                }
             }
         }
         Err(JournalError::Storage(
@@ -122,7 +127,7 @@ impl KubeJournal {
         Ok(id)
     }
 
-    /// `id` was taken but not used: the next create may take it again.
+    /// `id` was taken but not used: the next create may try it again.
     fn give_back(&self, id: u64) {
         let mut highest = self.highest();
         if *highest == Some(id) {
