@@ -8,6 +8,9 @@ mod support;
 #[path = "cluster/lease.rs"]
 mod lease;
 
+#[path = "cluster/fake_objects.rs"]
+mod fake_objects;
+
 #[path = "cluster/journal.rs"]
 mod journal;
 

@@ -15,6 +15,25 @@ use tokio::sync::broadcast;
 /// The API server's limit on a request body (3 MiB).
 const MAX_BODY: usize = 3 * 1024 * 1024;
 
+/// The request body, or None when it is over [`MAX_BODY`]: then the rest
+/// is read and dropped (up to 64 MiB), so the caller gets the 413 instead
+/// of a connection closed while it was still sending.
+async fn read_body(body: Body) -> Option<Vec<u8>> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let (mut kept, mut seen) = (Vec::new(), 0usize);
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len();
+        if seen > 64 * MAX_BODY / 3 {
+            break;
+        }
+        if seen <= MAX_BODY {
+            kept.extend_from_slice(&chunk);
+        }
+    }
+    (seen <= MAX_BODY).then_some(kept)
+}
+
 /// Where a request goes: `group/version/plural`, namespace, name.
 pub(super) struct Target {
     pub resource: String,
@@ -118,7 +137,7 @@ pub(super) async fn serve(
     if let Some(code) = failing {
         return failure(code, "the fake API server was told to fail this caller");
     }
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+    let Some(body) = read_body(body).await else {
         return failure(
             413,
             &format!("Request entity too large: limit is {MAX_BODY}"),
