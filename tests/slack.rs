@@ -5,6 +5,8 @@
 
 mod support;
 
+#[path = "slack/failover.rs"]
+mod failover;
 #[path = "slack/logs.rs"]
 mod logs;
 #[path = "slack/replay.rs"]

@@ -42,14 +42,27 @@ impl Bot {
         let addr = loopback::listening(&mut child);
         Bot { child, addr }
     }
+
+    /// SIGKILL the process (no shutdown of any kind, as a node dies) and
+    /// reap it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// `hoist serve` of `repo` with `world`'s data dir on 127.0.0.1:0, and none
 /// of the developer's cluster, Slack or signing settings: tests add theirs.
 pub fn serve_command(world: &World, repo: &str) -> Command {
+    serve_command_in(world, repo, &world.data)
+}
+
+/// [`serve_command`] with a data dir of its own (one of several replicas
+/// of the same world).
+pub fn serve_command_in(world: &World, repo: &str, data: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(["serve", "--repo", repo])
-        .args(["--data-dir", world.data.to_str().unwrap()])
+        .args(["--data-dir", data.to_str().unwrap()])
         .args(["--listen", "127.0.0.1:0"])
         .env_remove("KUBECONFIG")
         .env_remove("KUBERNETES_SERVICE_HOST")
