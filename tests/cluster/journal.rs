@@ -81,6 +81,29 @@ fn the_kubernetes_journal_conforms() {
 }
 
 #[test]
+fn request_queries_ask_the_api_by_label_never_for_the_whole_journal() {
+    let api = Api::start();
+    let j = api.journal("hoist");
+    for (env, app) in [("staging", "api"), ("staging", "web"), ("prod", "api")] {
+        let mut op = operation(0, env, &[app], "v1", 10);
+        j.create(&mut op).unwrap();
+    }
+    let before = api.fake.lists().len();
+    assert_eq!(j.of_app("staging", "api").unwrap().len(), 1);
+    assert_eq!(j.latest("prod", "api").unwrap().map(|o| o.id), Some(3));
+    assert_eq!(j.of_version("staging", "web", "v1").unwrap().len(), 1);
+    assert_eq!(j.unfinished().unwrap().len(), 3);
+    let asked = &api.fake.lists()[before..];
+    assert_eq!(asked.len(), 4, "{asked:?}");
+    for query in asked {
+        assert!(query.contains("labelSelector="), "{query}");
+        assert!(query.contains("limit=500"), "{query}");
+    }
+    let label = app_label("staging", "api").replace('/', "%2F");
+    assert!(asked[0].contains(&label), "{}", asked[0]);
+}
+
+#[test]
 fn an_operation_over_one_mebibyte_is_refused_and_nothing_is_written() {
     let api = Api::start();
     let j = api.journal("hoist");

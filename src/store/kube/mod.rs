@@ -23,7 +23,11 @@
 //! compare-and-swap; an error stops it with the earlier ones written), and
 //! [`Journal::prune`] deletes objects one by one; an object is at most
 //! [`objects::MAX_OBJECT`] (1 MiB) as sent, a larger record is an
-//! [`JournalError::Encode`] error.
+//! [`JournalError::Encode`] error. A call whose answer is lost (a timeout)
+//! may have been applied: a `put` then finds its remembered version stale
+//! (a `Conflict`: read again, and the write is there), a `create` may have
+//! made an operation the caller was told failed (its id is not handed out
+//! twice: the next create is told 409 and moves on).
 
 mod api;
 mod codec;
