@@ -120,7 +120,7 @@ fn objects_are_created_once_and_replaced_only_from_their_latest_version() {
     assert_eq!(held["spec"]["state"], "running");
 
     // Another writer through the fake: our latest read is stale too.
-    let mut theirs = held.clone();
+    let mut theirs = held;
     theirs["spec"]["state"] = json!("done");
     fake.put_object(OPS, "hoist", theirs);
     let (code, _, _) = reason(&replace(&kube, replaced.clone()).unwrap_err());

@@ -94,11 +94,14 @@ fn stored(st: &State, target: &Target, name: &str) -> Option<Value> {
         .cloned()
 }
 
-fn parse(body: &[u8]) -> Result<Value, Response> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v) if v.is_object() => Ok(v),
-        _ => Err(failure(400, "the body is not a JSON object")),
-    }
+fn parse(body: &[u8]) -> Option<Value> {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+}
+
+fn not_an_object() -> Response {
+    failure(400, "the body is not a JSON object")
 }
 
 pub(super) fn create(
@@ -108,8 +111,8 @@ pub(super) fn create(
     body: &[u8],
 ) -> Response {
     let mut object = match parse(body) {
-        Ok(o) => o,
-        Err(refused) => return refused,
+        Some(o) => o,
+        None => return not_an_object(),
     };
     let ns = target.ns.clone().unwrap_or_default();
     let Some(name) = object["metadata"]["name"]
@@ -156,8 +159,8 @@ pub(super) fn replace(
     body: &[u8],
 ) -> Response {
     let mut object = match parse(body) {
-        Ok(o) => o,
-        Err(refused) => return refused,
+        Some(o) => o,
+        None => return not_an_object(),
     };
     if object["metadata"]["name"].as_str() != Some(name) {
         return failure(
@@ -172,13 +175,14 @@ pub(super) fn replace(
     let Some(old) = stored(&st, target, name) else {
         return super::wire::not_found(target, name);
     };
-    match object["metadata"]["resourceVersion"].as_str() {
-        Some(rv) if !rv.is_empty() => {
-            if Some(rv) != old["metadata"]["resourceVersion"].as_str() {
-                return conflict(target, name, MODIFIED);
-            }
+    let rv = object["metadata"]["resourceVersion"]
+        .as_str()
+        .filter(|rv| !rv.is_empty());
+    match rv {
+        Some(rv) if Some(rv) != old["metadata"]["resourceVersion"].as_str() => {
+            return conflict(target, name, MODIFIED);
         }
-        _ if !BUILT_IN_GROUPS.contains(&group(target)) => {
+        None if !BUILT_IN_GROUPS.contains(&group(target)) => {
             let kind = object["kind"].as_str().unwrap_or_default();
             let message = format!(
                 "{kind}.{} \"{name}\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update",
@@ -218,8 +222,8 @@ pub(super) fn patch(
         );
     }
     let patch = match parse(body) {
-        Ok(p) => p,
-        Err(refused) => return refused,
+        Some(p) => p,
+        None => return not_an_object(),
     };
     let ns = target.ns.clone().unwrap_or_default();
     let mut st = state.lock().unwrap();
@@ -254,8 +258,8 @@ pub(super) fn delete(
         json!({})
     } else {
         match parse(body) {
-            Ok(o) => o,
-            Err(refused) => return refused,
+            Some(o) => o,
+            None => return not_an_object(),
         }
     };
     let mut st = state.lock().unwrap();
