@@ -18,6 +18,8 @@ type Result<T, E = JournalError> = std::result::Result<T, E>;
 /// Numbers tried by one `create` before it gives up (each one taken by
 /// another replica meanwhile).
 const MAX_ID_ATTEMPTS: u64 = 1000;
+/// Numbers found taken in a row before the highest id is listed again.
+const RELEARN_AFTER: u64 = 4;
 
 impl KubeJournal {
     /// Write `obj` as a compare-and-swap: replace the version this process
@@ -70,7 +72,12 @@ impl KubeJournal {
     }
 
     fn try_ids(&self, op: &mut Operation) -> Result<()> {
-        for _ in 0..MAX_ID_ATTEMPTS {
+        for attempt in 1..=MAX_ID_ATTEMPTS {
+            if attempt % RELEARN_AFTER == 0 {
+                // Others created many since this process last looked: learn
+                // the highest id again instead of stepping through them.
+                *self.highest() = None;
+            }
             let id = self.next_id()?;
             op.id = id;
             let obj = match operation_object(op) {

@@ -116,6 +116,29 @@ fn ids_from_two_replicas_never_collide() {
 }
 
 #[test]
+fn a_replica_that_slept_through_many_creates_takes_the_next_id_at_once() {
+    let api = Api::start();
+    let a = api.journal("hoist");
+    let mut op = operation(0, "staging", &["api"], "v1", 10);
+    a.create(&mut op).unwrap();
+    // Another replica created 1,500 operations meanwhile.
+    for id in 2..=1501 {
+        let spec = serde_json::json!({"id": id});
+        let object = super::op_object(&format!("op-{id}"), serde_json::json!({}), spec);
+        api.forge(OPERATIONS, "hoist", object);
+    }
+    let posts = |api: &Api| {
+        let requests = api.fake.requests();
+        requests.iter().filter(|(m, _, _)| m == "POST").count()
+    };
+    let before = posts(&api);
+    let mut next = operation(0, "staging", &["api"], "v2", 11);
+    a.create(&mut next).unwrap();
+    assert_eq!(next.id, 1502);
+    assert!(posts(&api) - before <= 4, "it learned the highest id again");
+}
+
+#[test]
 fn an_event_is_new_to_exactly_one_replica() {
     let api = Api::start();
     let (a, b) = (
