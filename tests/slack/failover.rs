@@ -149,7 +149,17 @@ fn a_leader_the_api_server_refuses_steps_down_before_the_other_replica_takes_ove
     });
 
     // The API server answers 500 to the leader only.
+    let lease_calls = |who: usize| {
+        p.kube
+            .requests()
+            .iter()
+            .filter(|(_, path, token)| {
+                path.contains("/leases/") && token.as_deref() == Some(NAMES[who])
+            })
+            .count()
+    };
     p.kube.fail_for(NAMES[old], Some(500));
+    let tried_before = lease_calls(old);
     let cut = Instant::now();
     // The Lease as the old leader last wrote it, then as the new one took it.
     let mut last_old = None;
@@ -189,6 +199,10 @@ fn a_leader_the_api_server_refuses_steps_down_before_the_other_replica_takes_ove
     assert!(
         down.duration_since(renewed) < jiff::SignedDuration::try_from(LEASE).unwrap(),
         "the old leader stepped down at {down}, its lease ran out at {renewed} + {LEASE:?}"
+    );
+    assert!(
+        lease_calls(old) > tried_before,
+        "the old leader is cut off, not gone: it kept asking for the Lease"
     );
     assert_eq!(p.in_flight(old), Some(0), "the old leader follows nothing");
 
