@@ -38,6 +38,17 @@ impl Replica {
         self.changes.lock().unwrap().iter().map(|c| c.0).collect()
     }
 
+    /// When the callback is told `leading` (it runs on its own thread, a
+    /// moment after `leading()` changed); panics after `within`.
+    fn wait_told(&self, leading: bool, within: Duration) -> Instant {
+        assert!(
+            wait_until(within, || self.told_at(leading).is_some()),
+            "{} was never told leading={leading}",
+            self.name
+        );
+        self.told_at(leading).unwrap()
+    }
+
     /// When the callback was last told `leading`.
     fn told_at(&self, leading: bool) -> Option<Instant> {
         let changes = self.changes.lock().unwrap();
@@ -179,7 +190,7 @@ fn a_released_leader_hands_over_within_a_retry_period_not_a_lease_duration() {
     assert!(!leader.leading());
     assert_eq!(leader.told(), [true, false], "stepped down once, told once");
     assert!(wait_until(DURATION * 2, || follower.leading()));
-    let handover = follower.told_at(true).unwrap() - released;
+    let handover = follower.wait_told(true, SLACK) - released;
     // Expiry would need the whole lease duration of silence.
     assert!(
         handover < RETRY * 2 + SLACK,
@@ -225,7 +236,7 @@ fn a_leader_the_api_fails_steps_down_before_the_other_takes_over() {
         "a kept leading {:?} without a renewal",
         cut.elapsed()
     );
-    let stepped_down = a.told_at(false).expect("a was told it stopped");
+    let stepped_down = a.wait_told(false, SLACK);
     assert!(
         stepped_down - cut <= RENEW + RETRY + SLACK,
         "a stepped down {:?} after the API failed it",
@@ -235,7 +246,7 @@ fn a_leader_the_api_fails_steps_down_before_the_other_takes_over() {
         wait_until(DURATION * 3, || b.leading()),
         "b never took over"
     );
-    let took_over = b.told_at(true).unwrap();
+    let took_over = b.wait_told(true, SLACK);
     assert!(
         stepped_down < took_over,
         "b took over before a stepped down"
@@ -294,7 +305,7 @@ fn a_lease_left_by_a_dead_replica_is_taken_a_lease_duration_after_it_was_first_s
     assert!(!a.leading(), "took a lease it saw alive a moment ago");
 
     assert!(wait_until(DURATION * 3, || a.leading()), "a never took it");
-    let took = a.told_at(true).unwrap() - started;
+    let took = a.wait_told(true, SLACK) - started;
     // Not at once, though its renewTime says 2001: from first sight.
     assert!(took >= DURATION, "taken after {took:?}");
     assert!(took < DURATION + RETRY * 2 + SLACK, "taken after {took:?}");
