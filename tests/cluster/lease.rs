@@ -351,3 +351,51 @@ fn a_lease_someone_keeps_renewing_is_never_taken() {
     assert_eq!(a.elector.holder().as_deref(), Some("elsewhere"));
     assert_eq!(a.told(), Vec::<bool>::new());
 }
+
+#[test]
+fn leading_falls_at_once_while_a_blocking_callback_still_runs_and_changes_stay_in_order() {
+    let s = setup();
+    // Taking over resumes work for a while: the callback blocks.
+    let resuming = DURATION + RENEW;
+    let a = s.replica_with("replica-a", move |leading| {
+        if leading {
+            std::thread::sleep(resuming);
+        }
+    });
+    assert!(wait_until(DURATION * 2, || a.leading()), "a never led");
+    s.fake.fail_for("replica-a", Some(500));
+    assert!(
+        wait_until(RENEW + RETRY + SLACK, || !a.leading()),
+        "a kept leading without a renewal"
+    );
+    assert_eq!(
+        a.told(),
+        Vec::<bool>::new(),
+        "the callback already returned"
+    );
+    let stopped = a.wait_told(false, resuming + SLACK);
+    assert!(a.told_at(true).unwrap() <= stopped);
+    assert_eq!(a.told(), [true, false]);
+}
+
+#[test]
+fn a_release_whose_work_does_not_stop_in_time_leaves_the_lease_to_expire() {
+    let s = setup();
+    let a = s.replica_with("replica-a", |leading| {
+        if !leading {
+            std::thread::sleep(RENEW * 2);
+        }
+    });
+    assert!(wait_until(DURATION * 2, || a.leading()), "a never led");
+    a.wait_told(true, SLACK);
+    let released = Instant::now();
+    a.elector.release();
+    let took = released.elapsed();
+    assert!(
+        took >= RENEW && took < RENEW + SLACK,
+        "release took {took:?}"
+    );
+    assert!(!a.leading());
+    // Nobody may start before the work stopped: the lease stays a's.
+    assert_eq!(s.lease()["spec"]["holderIdentity"], json!("replica-a"));
+}
