@@ -6,7 +6,10 @@
 //! run. Each operation is created, then moved through the states a
 //! followed deploy passes (approved, committed, pushed, reconciling twice,
 //! healthy), one `put` per transition; operations alternate between the two
-//! journals so both see the same machine load.
+//! journals so both see the same machine load. The fake keeps objects in
+//! memory and answers at once, with no etcd (raft, fsync) behind it: the
+//! Kubernetes figure is hoist's own side of a write (encoding, the HTTP
+//! call, the compare-and-swap bookkeeping), a floor for a real API server.
 
 use hoist::engine::ports::{Journal, LineChange, SystemClock};
 use hoist::engine::{Change, Operation, State};
