@@ -275,7 +275,8 @@ impl Pair {
             .collect()
     }
 
-    /// When replica `i` logged that it stopped leading.
+    /// When replica `i`'s engine logged that it let go of the singleton
+    /// work (`Engine::step_down`).
     pub fn stepped_down(&self, i: usize) -> Vec<jiff::Timestamp> {
         std::fs::read_to_string(&self.replicas[i].log)
             .unwrap_or_default()
@@ -284,7 +285,7 @@ impl Pair {
             .filter(|l| {
                 l["message"]
                     .as_str()
-                    .is_some_and(|m| m.starts_with("not leading"))
+                    .is_some_and(|m| m.starts_with("not leading: letting go"))
             })
             .filter_map(|l| l["timestamp"].as_str()?.parse().ok())
             .collect()
