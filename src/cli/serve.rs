@@ -352,7 +352,7 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
             ready.store(true, Ordering::Release);
             // Alone: resume now. A replica: campaign; leading resumes.
             if let Some(e) = opened.start(&starting, connect) {
-                let _ = electing.set(Arc::new(e));
+                let _ = electing.set(e);
             }
             // Drift, expiry and policy changes, from now on, on their own.
             let tick = (chores_tick / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
@@ -391,12 +391,13 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
         if let Some(g) = gateway.lock().await.take() {
             g.stop().await;
         }
-        life::drain(&state, grace).await;
         if let Some(e) = elector.get() {
-            // Given up now, so another replica takes over at its next try.
+            // Given up first, so another replica takes over at its next try
+            // while this one drains (what it pushes now, the leader follows).
             let e = e.clone();
             let _ = tokio::task::spawn_blocking(move || e.release()).await;
         }
+        life::drain(&state, grace).await;
         // `send` fails only if the server already ended, which is fine.
         let _ = stop.send(());
         server.await.context("the server stopped")??;

@@ -208,20 +208,23 @@ impl Engine {
         let _one_at_a_time = slot
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let result = self.waiting(id).and_then(|mut op| {
-            let _op = super::trail::op_span(&op).entered();
-            let Some(at) = op.approvers.iter().position(|a| a == actor) else {
-                return Err(Fail::Refused(format!("#{id}: {actor} had not approved it")));
-            };
-            op.approvers.remove(at);
-            if op.pr.is_some() {
-                return self.pr_withdraw(&mut op, actor);
-            }
-            let (needed, have) = (op.needed, op.approvers.len() as u32);
-            self.save(&mut op, State::AwaitingApproval { needed, have })?;
-            let text = format!("#{id}: {actor} withdrew their approval ({have} of {needed})");
-            self.notify.update(&op, &text);
-            Ok(render::reply(&op, text))
+        // A withdrawal lost to another replica's write is decided again.
+        let result = self.decided_again(|| {
+            self.waiting(id).and_then(|mut op| {
+                let _op = super::trail::op_span(&op).entered();
+                let Some(at) = op.approvers.iter().position(|a| a == actor) else {
+                    return Err(Fail::Refused(format!("#{id}: {actor} had not approved it")));
+                };
+                op.approvers.remove(at);
+                if op.pr.is_some() {
+                    return self.pr_withdraw(&mut op, actor);
+                }
+                let (needed, have) = (op.needed, op.approvers.len() as u32);
+                self.save(&mut op, State::AwaitingApproval { needed, have })?;
+                let text = format!("#{id}: {actor} withdrew their approval ({have} of {needed})");
+                self.notify.update(&op, &text);
+                Ok(render::reply(&op, text))
+            })
         });
         super::answer(result)
     }

@@ -236,7 +236,7 @@ pub struct Engine {
     chores: Mutex<chores::Chores>,
     /// Does this replica do the singleton work (following, PR waits,
     /// drift, expiry)? Always, unless replicas elect a leader ([`lead`]).
-    leading: std::sync::atomic::AtomicBool,
+    lead: lead::Lead,
     /// The engine itself, for the runner's workers (which end with it).
     me: Weak<Engine>,
 }
@@ -280,7 +280,7 @@ impl Engine {
             groups_cache: Mutex::new(None),
             runner: runner::Runner::default(),
             chores: Mutex::default(),
-            leading: std::sync::atomic::AtomicBool::new(true),
+            lead: lead::Lead::new(),
             me: me.clone(),
         })
     }

@@ -52,7 +52,24 @@ impl Engine {
             )
     }
 
-    pub(super) fn resume_op(&self, mut op: Operation) -> Option<Reply> {
+    /// Carry on `listed` (as a list answered it) under its slot, from the
+    /// journal's copy, unless a request or a look holds it now or it moved
+    /// since it was listed.
+    pub(super) fn resume_op(&self, listed: Operation) -> Option<Reply> {
+        let id = listed.id;
+        let slot = self.slot(id);
+        let reply = match slot.try_lock() {
+            Ok(_held) => self
+                .resume_listed(&listed)
+                .and_then(|op| self.resume_held(op)),
+            Err(_) => None,
+        };
+        drop(slot);
+        self.release_slot(id);
+        reply
+    }
+
+    fn resume_held(&self, mut op: Operation) -> Option<Reply> {
         let id = op.id;
         let _span = super::trail::op_span(&op).entered();
         match self.resume_one(&mut op) {

@@ -277,6 +277,12 @@ impl Runner {
 impl Engine {
     /// One look at `work`: `Some(t)` look again at `t` at the latest.
     fn step(&self, work: &mut Work) -> Result<Option<Instant>, String> {
+        if !self.leads() {
+            // The Lease was lost (its callback may not have run yet): let
+            // go now; the next leader carries it on from the journal.
+            self.unwatch(work);
+            return Ok(None);
+        }
         match work {
             Work::Follow(f) => self.follow_step(f),
             Work::Pr(_) => self.pr_step(work),

@@ -92,6 +92,8 @@ impl Engine {
             return self.write_on(req, true);
         }
         let mut op = self.open(req, &intent, &plan, &decision, verb)?;
+        // Carried by this request: a leader's adoption leaves it alone.
+        let _carried = self.carrying(op.id);
         let _op = super::trail::op_span(&op).entered();
         if op.pr.is_some() {
             return self.open_pr(&mut op, &policy, &tip, &intent.notes);

@@ -165,7 +165,10 @@ fn a_leader_the_api_server_refuses_steps_down_before_the_other_replica_takes_ove
     let mut last_old = None;
     let taken = loop {
         let spec = p.lease().expect("the Lease exists");
-        if spec["holderIdentity"].as_str() == Some(NAMES[new]) {
+        let pod = spec["holderIdentity"]
+            .as_str()
+            .and_then(|h| h.rsplit_once('_'));
+        if pod.map(|(pod, _)| pod) == Some(NAMES[new]) {
             break spec;
         }
         assert!(

@@ -179,15 +179,16 @@ mod tests {
 /// With replicas, only the leader holds Discord's gateway (it sends every
 /// event to every connection, and a reaction has no id to be handled once
 /// by): connected when this replica starts leading, closed when it stops.
-/// Runs on the Lease's callback thread, so it may wait for the runtime.
+/// The Lease's callback only queues the change; one task connects and
+/// closes, in order, so the callback never waits on Discord.
 pub fn leader_gateway(
     inbound: Arc<Inbound>,
     config: Config,
     slot: Arc<tokio::sync::Mutex<Option<Gateway>>>,
 ) -> Box<dyn Fn(bool) + Send> {
-    let runtime = tokio::runtime::Handle::current();
-    Box::new(move |leading| {
-        runtime.block_on(async {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<bool>();
+    tokio::spawn(async move {
+        while let Some(leading) = rx.recv().await {
             let mut held = slot.lock().await;
             if let Some(g) = held.take() {
                 g.stop().await;
@@ -198,6 +199,9 @@ pub fn leader_gateway(
                     Err(e) => super::life::tell(true, &format!("discord gateway: {e}")),
                 }
             }
-        })
+        }
+    });
+    Box::new(move |leading| {
+        let _ = tx.send(leading);
     })
 }

@@ -62,7 +62,18 @@ pub fn open(
             let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .map(|h| h.trim().to_string())
                 .unwrap_or_else(|_| "hoist".into());
-            let identity = ha::identity(settings.pod_name.as_deref(), &host, std::process::id());
+            // Unique per process even when two share a pod name (two
+            // holders with one name would both renew: two leaders).
+            let unique = {
+                use std::hash::{BuildHasher, Hasher};
+                std::collections::hash_map::RandomState::new()
+                    .build_hasher()
+                    .finish() as u32
+            };
+            let identity = format!(
+                "{}_{unique:08x}",
+                ha::identity(settings.pod_name.as_deref(), &host, std::process::id())
+            );
             let config = LeaseConfig {
                 name: settings.lease_name.clone(),
                 identity,
@@ -113,18 +124,23 @@ impl Opened {
         &self,
         engine: &Arc<Engine>,
         also: Option<Box<dyn Fn(bool) + Send>>,
-    ) -> Option<Elector> {
+    ) -> Option<Arc<Elector>> {
         let Some((kube, config)) = &self.lease else {
             for r in engine.resume() {
                 life::tell(false, &format!("resumed: {}", r.message));
             }
             return None;
         };
-        let engine: Weak<Engine> = Arc::downgrade(engine);
+        let weak: Weak<Engine> = Arc::downgrade(engine);
         let on_change = Box::new(move |leading: bool| {
-            let Some(engine) = engine.upgrade() else {
+            let Some(engine) = weak.upgrade() else {
                 return;
             };
+            // What else follows leadership (Discord's gateway) is told
+            // first: it only queues, and is connected before the takeover.
+            if let Some(also) = &also {
+                also(leading);
+            }
             if leading {
                 life::tell(
                     false,
@@ -137,10 +153,15 @@ impl Opened {
                 life::tell(true, "not leading: another replica does the singleton work");
                 engine.step_down();
             }
-            if let Some(also) = &also {
-                also(leading);
-            }
         });
-        Some(Elector::start(kube.clone(), config.clone(), on_change))
+        let elector = Arc::new(Elector::start(kube.clone(), config.clone(), on_change));
+        // The engine asks the Lease itself before each piece of singleton
+        // work: a lost Lease stops it at once, even while the callback
+        // thread is busy taking over.
+        let held = Arc::downgrade(&elector);
+        engine.check_lease_with(Arc::new(move || {
+            held.upgrade().is_some_and(|e| e.leading())
+        }));
+        Some(elector)
     }
 }

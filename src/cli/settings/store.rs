@@ -126,6 +126,12 @@ pub fn store<F: Fn(&str) -> Option<OsString>>(v: &Vars<F>) -> Result<Store, Erro
             .wait("HOIST_LEASE_RETRY_PERIOD", false)?
             .unwrap_or(d.retry_period),
     };
+    if s.lease_duration.as_secs() < 1 || s.lease_duration > Duration::from_secs(3600) {
+        return Err(Error::bad(
+            "HOIST_LEASE_DURATION",
+            "must be between 1s and 1h (the Lease counts whole seconds)",
+        ));
+    }
     if s.renew_deadline >= s.lease_duration {
         return Err(Error::bad(
             "HOIST_LEASE_RENEW_DEADLINE",
@@ -143,12 +149,6 @@ pub fn store<F: Fn(&str) -> Option<OsString>>(v: &Vars<F>) -> Result<Store, Erro
                 "must be shorter than HOIST_LEASE_RENEW_DEADLINE ({:?})",
                 s.renew_deadline
             ),
-        ));
-    }
-    if s.lease_duration.as_secs() < 1 || s.lease_duration > Duration::from_secs(3600) {
-        return Err(Error::bad(
-            "HOIST_LEASE_DURATION",
-            "must be between 1s and 1h (the Lease counts whole seconds)",
         ));
     }
     Ok(s)

@@ -48,8 +48,13 @@ fn a_replica_on_standby_pushes_and_the_leader_follows_what_it_pushed() {
     assert_eq!(r.state, "pushed", "{}", r.message);
     assert_eq!(standby.following(), 0, "the standby follows nothing");
     assert!(matches!(leader.op(1).state, State::Pushed { .. }));
-    // The leader's chores adopt it and follow it to the end, once.
-    leader.engine.adopt();
+    // A lone engine adopts nothing (it resumed everything at start).
+    assert!(leader.engine.adopt().is_empty());
+    assert_eq!(leader.engine.following(), 0);
+    // As one of several replicas, the leader takes over what the runner
+    // carries and follows it to the end, once.
+    leader.engine.stand_by();
+    assert!(leader.engine.lead().iter().any(|r| r.operation == Some(1)));
     until("healthy", || leader.op(1).state == State::Healthy);
     until("let go", || leader.engine.following() == 0);
     let healthy = leader

@@ -140,8 +140,10 @@ impl Pair {
     /// Which replica holds the Lease now.
     pub fn holder(&self) -> Option<usize> {
         let spec = self.lease()?;
+        // `POD_NAME_<8 hex>`: hoist makes each process's name unique.
         let holder = spec["holderIdentity"].as_str()?;
-        NAMES.iter().position(|n| *n == holder)
+        let (pod, _) = holder.rsplit_once('_')?;
+        NAMES.iter().position(|n| *n == pod)
     }
 
     /// Wait for one replica to lead; which.
