@@ -177,6 +177,39 @@ impl Objects {
         })
     }
 
+    /// The names of every object of `kind`, page by page, reading only
+    /// their metadata (the highest operation id is learned from names: a
+    /// journal of many large records is not fetched whole for it).
+    pub fn names(&self, kind: Kind) -> Result<Vec<String>, KubeError> {
+        let doing = format!(
+            "listing the names of {} in {}",
+            kind.plural,
+            self.kube.namespace()
+        );
+        let mut out = Vec::new();
+        let mut next: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let params = ListParams {
+                limit: Some(PAGE),
+                continue_token: next.take(),
+                ..ListParams::default()
+            };
+            let api = self.api(kind);
+            let page = self
+                .kube
+                .run(&doing, async move { api.list_metadata(&params).await })?;
+            out.extend(page.items.into_iter().filter_map(|o| o.metadata.name));
+            match token(page.metadata.continue_.as_deref()) {
+                Some(more) => next = Some(more),
+                None => return Ok(out),
+            }
+        }
+        Err(KubeError::Call {
+            doing,
+            source: format!("more than {MAX_PAGES} pages of {PAGE}").into(),
+        })
+    }
+
     /// Create `obj` (409 when it exists); its version remembered.
     pub fn create(&self, kind: Kind, mut obj: DynamicObject) -> Result<(), KubeError> {
         let name = obj.metadata.name.clone().unwrap_or_default();

@@ -120,10 +120,10 @@ impl KubeJournal {
             Some(h) => h,
             None => self
                 .objects
-                .list(OPERATIONS, None)
+                .names(OPERATIONS)
                 .map_err(storage)?
                 .iter()
-                .filter_map(|o| o.metadata.name.as_deref().and_then(id_of))
+                .filter_map(|name| id_of(name))
                 .max()
                 .unwrap_or(0),
         };
