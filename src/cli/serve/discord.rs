@@ -118,6 +118,36 @@ impl Handler for Arc<Inbound> {
     }
 }
 
+/// With replicas, only the leader holds Discord's gateway (it sends every
+/// event to every connection, and a reaction has no id to be handled once
+/// by): connected when this replica starts leading, closed when it stops.
+/// The Lease's callback only queues the change; one task connects and
+/// closes, in order, so the callback never waits on Discord.
+pub fn leader_gateway(
+    inbound: Arc<Inbound>,
+    config: Config,
+    slot: Arc<tokio::sync::Mutex<Option<Gateway>>>,
+) -> Box<dyn Fn(bool) + Send> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<bool>();
+    tokio::spawn(async move {
+        while let Some(leading) = rx.recv().await {
+            let mut held = slot.lock().await;
+            if let Some(g) = held.take() {
+                g.stop().await;
+            }
+            if leading {
+                match Gateway::start(inbound.clone(), &config).await {
+                    Ok(g) => *held = Some(g),
+                    Err(e) => super::life::tell(true, &format!("discord gateway: {e}")),
+                }
+            }
+        }
+    });
+    Box::new(move |leading| {
+        let _ = tx.send(leading);
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,34 +204,4 @@ mod tests {
         assert!(matches!(&p[0], Part::On(t) if t.contains("gateway")));
         assert!(matches!(&p[1], Part::Off(t) if t.contains("DISCORD_PUBLIC_KEY")));
     }
-}
-
-/// With replicas, only the leader holds Discord's gateway (it sends every
-/// event to every connection, and a reaction has no id to be handled once
-/// by): connected when this replica starts leading, closed when it stops.
-/// The Lease's callback only queues the change; one task connects and
-/// closes, in order, so the callback never waits on Discord.
-pub fn leader_gateway(
-    inbound: Arc<Inbound>,
-    config: Config,
-    slot: Arc<tokio::sync::Mutex<Option<Gateway>>>,
-) -> Box<dyn Fn(bool) + Send> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<bool>();
-    tokio::spawn(async move {
-        while let Some(leading) = rx.recv().await {
-            let mut held = slot.lock().await;
-            if let Some(g) = held.take() {
-                g.stop().await;
-            }
-            if leading {
-                match Gateway::start(inbound.clone(), &config).await {
-                    Ok(g) => *held = Some(g),
-                    Err(e) => super::life::tell(true, &format!("discord gateway: {e}")),
-                }
-            }
-        }
-    });
-    Box::new(move |leading| {
-        let _ = tx.send(leading);
-    })
 }
