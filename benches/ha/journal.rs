@@ -126,7 +126,12 @@ pub fn run(ops: u64) -> (Timings, Timings) {
         call_timeout: Some(Duration::from_secs(10)),
     })
     .expect("the fake API server connects");
-    let kube = KubeJournal::new(Arc::new(kube), Arc::new(SystemClock)).expect("journal");
+    let kube = KubeJournal::new(
+        Arc::new(kube),
+        Arc::new(SystemClock),
+        b"the bench's journal key, 32 bytes or more",
+    )
+    .expect("journal");
     // Warm up both (the first create lists the operations; connections open).
     let mut warm = Timings::default();
     for k in 0..5 {

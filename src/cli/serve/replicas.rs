@@ -56,7 +56,11 @@ pub fn open(
                 })
                 .context("HOIST_STORE=kubernetes")?,
             );
-            let journal = KubeJournal::new(kube.clone(), clock)
+            let key = settings
+                .journal_key
+                .as_ref()
+                .context("HOIST_JOURNAL_KEY is required with HOIST_STORE=kubernetes")?;
+            let journal = KubeJournal::new(kube.clone(), clock, key.expose().as_bytes())
                 .map_err(|e| anyhow::anyhow!("{}", e.report()))
                 .context("opening the journal in the Kubernetes API (are the CRDs of deploy/crds applied?)")?;
             let host = std::fs::read_to_string("/proc/sys/kernel/hostname")

@@ -8,8 +8,12 @@
 //! `HOIST_LEASE_RENEW_DEADLINE` (`10s`), `HOIST_LEASE_RETRY_PERIOD` (`2s`).
 //! The lease times must nest: retry period < renew deadline < duration, so
 //! a leader that cannot renew steps down before another may take over.
+//! `HOIST_JOURNAL_KEY` (a secret, at least 32 bytes of text, the same on
+//! every replica) seals every journal object, so one written by anyone
+//! else who can write hoist's namespace is refused: required with
+//! `kubernetes`, ignored with redb.
 
-use super::read::{Error, Vars};
+use super::read::{Error, Secret, Vars};
 use std::ffi::OsString;
 use std::time::Duration;
 
@@ -39,7 +43,12 @@ pub struct Store {
     pub renew_deadline: Duration,
     /// `HOIST_LEASE_RETRY_PERIOD`.
     pub retry_period: Duration,
+    /// `HOIST_JOURNAL_KEY`, with `kubernetes` (always set then).
+    pub journal_key: Option<Secret>,
 }
+
+/// The shortest `HOIST_JOURNAL_KEY`, in bytes.
+pub const MIN_JOURNAL_KEY: usize = crate::store::kube::seal::MIN_KEY;
 
 impl Default for Store {
     fn default() -> Self {
@@ -51,6 +60,7 @@ impl Default for Store {
             lease_duration: Duration::from_secs(15),
             renew_deadline: Duration::from_secs(10),
             retry_period: Duration::from_secs(2),
+            journal_key: None,
         }
     }
 }
@@ -66,6 +76,29 @@ fn subdomain(name: &str) -> bool {
                 && !part.starts_with('-')
                 && !part.ends_with('-')
         })
+}
+
+/// `HOIST_JOURNAL_KEY`: present and at least [`MIN_JOURNAL_KEY`] bytes
+/// (its value never in a message).
+fn journal_key<F: Fn(&str) -> Option<OsString>>(v: &Vars<F>) -> Result<Secret, Error> {
+    const GENERATE: &str = "e.g. `openssl rand -hex 32`, the same on every replica";
+    match v.text("HOIST_JOURNAL_KEY")? {
+        None => Err(Error::bad(
+            "HOIST_JOURNAL_KEY",
+            format!(
+                "is required with HOIST_STORE=kubernetes: the key that seals the journal's \
+                 objects ({GENERATE})"
+            ),
+        )),
+        Some(key) if key.trim().len() < MIN_JOURNAL_KEY => Err(Error::bad(
+            "HOIST_JOURNAL_KEY",
+            format!(
+                "is {} bytes; at least {MIN_JOURNAL_KEY} are needed ({GENERATE})",
+                key.trim().len()
+            ),
+        )),
+        Some(key) => Ok(Secret::new(key.trim().to_string())),
+    }
 }
 
 pub fn store<F: Fn(&str) -> Option<OsString>>(v: &Vars<F>) -> Result<Store, Error> {
@@ -108,8 +141,13 @@ pub fn store<F: Fn(&str) -> Option<OsString>>(v: &Vars<F>) -> Result<Store, Erro
             ),
         ));
     }
+    let journal_key = match kind {
+        Kind::Redb => None,
+        Kind::Kubernetes => Some(journal_key(v)?),
+    };
     let s = Store {
         kind,
+        journal_key,
         namespace: namespace.filter(|n| !n.is_empty()),
         pod_name: v
             .text("POD_NAME")?
@@ -160,6 +198,8 @@ mod tests {
     use super::super::{Area, Flags};
     use super::*;
 
+    const KEY: &str = "a2f4c1d0e9b8a7f6e5d4c3b2a1f0e9d8";
+
     #[test]
     fn redb_by_default_and_kubernetes_with_its_lease() {
         let s = read(&[Area::Store], &Flags::default(), &[]).unwrap();
@@ -175,6 +215,7 @@ mod tests {
                 ("HOIST_LEASE_DURATION", "3s"),
                 ("HOIST_LEASE_RENEW_DEADLINE", "2s"),
                 ("HOIST_LEASE_RETRY_PERIOD", "250ms"),
+                ("HOIST_JOURNAL_KEY", KEY),
             ],
         )
         .unwrap();
@@ -183,6 +224,38 @@ mod tests {
         assert_eq!(s.store.pod_name.as_deref(), Some("hoist-7d9c-x2"));
         assert_eq!(s.store.lease_name, "hoist.leader");
         assert_eq!(s.store.retry_period, Duration::from_millis(250));
+        assert_eq!(s.store.journal_key.as_ref().map(Secret::expose), Some(KEY));
+        assert!(
+            !format!("{:?}", s.store).contains(KEY),
+            "Debug shows no key"
+        );
+        // Ignored with redb.
+        let s = read(
+            &[Area::Store],
+            &Flags::default(),
+            &[("HOIST_JOURNAL_KEY", "short")],
+        )
+        .unwrap();
+        assert_eq!(s.store.journal_key, None);
+    }
+
+    #[test]
+    fn the_kubernetes_store_needs_a_journal_key_of_32_bytes() {
+        for vars in [
+            &[("HOIST_STORE", "kubernetes")][..],
+            &[("HOIST_STORE", "kubernetes"), ("HOIST_JOURNAL_KEY", "")][..],
+            &[
+                ("HOIST_STORE", "kubernetes"),
+                ("HOIST_JOURNAL_KEY", "0123456789abcdef0123456789abcde"),
+            ][..],
+        ] {
+            let e = read(&[Area::Store], &Flags::default(), vars).unwrap_err();
+            assert_eq!(e.variable, "HOIST_JOURNAL_KEY", "{vars:?}: {e}");
+            assert!(e.to_string().contains("openssl rand -hex 32"), "{e}");
+            if let Some((_, key)) = vars.get(1).filter(|(_, k)| !k.is_empty()) {
+                assert!(!e.to_string().contains(key), "{e}");
+            }
+        }
     }
 
     #[test]

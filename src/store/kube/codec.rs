@@ -4,13 +4,16 @@
 //! spec must decode, and an operation's id must agree in its name, its spec
 //! and its record, a lock's name must be the one its record's scope gets,
 //! so an object written by someone else is a `Corrupt` error, never a
-//! record answering for something it is not.
+//! record answering for something it is not. Every object is sealed with
+//! the journal key (`super::seal`) over its kind, name and content, and
+//! the seal is checked before anything in it is believed.
 
 use super::objects::{
-    KEY_KIND, KeyKind, KeySpec, LockSpec, MAX_APPS, MAX_ENV, MAX_KEY, MAX_OBJECT, MAX_STATE,
-    MAX_VALUE, MAX_VERB, OperationSpec, UNFINISHED, app_label, cut, id_of, key_name, lock_name,
-    operation_name,
+    KEY_KIND, KEYS, KeyKind, KeySpec, LOCKS, LockSpec, MAX_APPS, MAX_ENV, MAX_KEY, MAX_OBJECT,
+    MAX_STATE, MAX_VALUE, MAX_VERB, OPERATIONS, OperationSpec, UNFINISHED, app_label, cut, id_of,
+    key_name, lock_name, operation_name,
 };
+use super::seal::Sealer;
 use crate::engine::ports::JournalError;
 use crate::engine::{Lock, Operation, one_line};
 use crate::store::index;
@@ -74,7 +77,7 @@ fn object(
 
 /// `op` as its `HoistOperation`: the record, the copies `kubectl get`
 /// shows, the unfinished label and one label per app it changes.
-pub fn operation_object(op: &Operation) -> Result<DynamicObject> {
+pub fn operation_object(sealer: &Sealer, op: &Operation) -> Result<DynamicObject> {
     let what = || format!("operation {}", op.id);
     let record = serde_json::to_string(op).map_err(|e| JournalError::Encode {
         what: what(),
@@ -90,6 +93,7 @@ pub fn operation_object(op: &Operation) -> Result<DynamicObject> {
         ));
     }
     let apps = index::apps(op);
+    let name = operation_name(op.id);
     let spec = OperationSpec {
         id: op.id,
         verb: cut(&op.verb, MAX_VERB),
@@ -99,6 +103,7 @@ pub fn operation_object(op: &Operation) -> Result<DynamicObject> {
         ),
         env: cut(&op.env, MAX_ENV),
         state: cut(op.state.name(), MAX_STATE),
+        seal: sealer.seal(OPERATIONS.plural, &name, &[Some(record.as_bytes())]),
         record,
     };
     let mut labels = BTreeMap::new();
@@ -106,13 +111,7 @@ pub fn operation_object(op: &Operation) -> Result<DynamicObject> {
     for app in apps {
         labels.insert(app_label(&op.env, app), "true".to_string());
     }
-    object(
-        super::objects::OPERATIONS,
-        &operation_name(op.id),
-        spec,
-        labels,
-        what,
-    )
+    object(OPERATIONS, &name, spec, labels, what)
 }
 
 fn name_of(obj: &DynamicObject) -> &str {
@@ -121,7 +120,7 @@ fn name_of(obj: &DynamicObject) -> &str {
 
 /// The operation a `HoistOperation` holds, its id agreeing in the name,
 /// the spec and the record.
-pub fn decode_operation(obj: &DynamicObject) -> Result<Operation> {
+pub fn decode_operation(sealer: &Sealer, obj: &DynamicObject) -> Result<Operation> {
     let name = name_of(obj);
     let Some(id) = id_of(name) else {
         return Err(corrupt(
@@ -131,6 +130,14 @@ pub fn decode_operation(obj: &DynamicObject) -> Result<Operation> {
     };
     let what = || format!("operation {id}");
     let spec = OperationSpec::deserialize(&obj.data["spec"]).map_err(|e| corrupt(what(), e))?;
+    sealer
+        .check(
+            OPERATIONS.plural,
+            name,
+            &[Some(spec.record.as_bytes())],
+            &spec.seal,
+        )
+        .map_err(|e| corrupt(what(), e))?;
     if spec.id != id {
         return Err(corrupt(what(), format!("its spec says id {}", spec.id)));
     }
@@ -162,26 +169,35 @@ fn lock_what(env: &str, app: Option<&str>) -> String {
 }
 
 /// `lock` as its `HoistLock`.
-pub fn lock_object(lock: &Lock) -> Result<DynamicObject> {
+pub fn lock_object(sealer: &Sealer, lock: &Lock) -> Result<DynamicObject> {
     let what = || lock_what(&lock.env, lock.app.as_deref());
     let record = serde_json::to_string(lock).map_err(|e| JournalError::Encode {
         what: what(),
         source: Box::new(e),
     })?;
+    let name = lock_name(&lock.env, lock.app.as_deref());
     let spec = LockSpec {
         env: cut(&lock.env, MAX_ENV),
         app: lock.app.as_deref().map(|a| cut(a, MAX_ENV)),
+        seal: sealer.seal(LOCKS.plural, &name, &[Some(record.as_bytes())]),
         record,
     };
-    let name = lock_name(&lock.env, lock.app.as_deref());
-    object(super::objects::LOCKS, &name, spec, BTreeMap::new(), what)
+    object(LOCKS, &name, spec, BTreeMap::new(), what)
 }
 
 /// The lock a `HoistLock` holds, which must be the one its name is for.
-pub fn decode_lock(obj: &DynamicObject) -> Result<Lock> {
+pub fn decode_lock(sealer: &Sealer, obj: &DynamicObject) -> Result<Lock> {
     let name = name_of(obj);
     let what = || format!("lock object {}", shown(name));
     let spec = LockSpec::deserialize(&obj.data["spec"]).map_err(|e| corrupt(what(), e))?;
+    sealer
+        .check(
+            LOCKS.plural,
+            name,
+            &[Some(spec.record.as_bytes())],
+            &spec.seal,
+        )
+        .map_err(|e| corrupt(what(), e))?;
     let lock: Lock = serde_json::from_str(&spec.record).map_err(|e| corrupt(what(), e))?;
     if lock_name(&lock.env, lock.app.as_deref()) != name {
         return Err(corrupt(
@@ -201,7 +217,13 @@ pub fn key_what(kind: KeyKind, key: &str) -> String {
 }
 
 /// `key` (with a note's `value`) as its `HoistKey`, stamped `at`.
-pub fn key_object(kind: KeyKind, key: &str, value: Option<&str>, at: i64) -> Result<DynamicObject> {
+pub fn key_object(
+    sealer: &Sealer,
+    kind: KeyKind,
+    key: &str,
+    value: Option<&str>,
+    at: i64,
+) -> Result<DynamicObject> {
     let what = || key_what(kind, key);
     if key.len() > MAX_KEY {
         return Err(too_big(
@@ -218,26 +240,40 @@ pub fn key_object(kind: KeyKind, key: &str, value: Option<&str>, at: i64) -> Res
             ),
         ));
     }
+    let name = key_name(kind, key);
     let spec = KeySpec {
         key: key.to_string(),
         value: value.map(str::to_string),
         at,
+        // The time as 8 big-endian bytes.
+        seal: sealer.seal(
+            KEYS.plural,
+            &name,
+            &[
+                Some(key.as_bytes()),
+                value.map(str::as_bytes),
+                Some(&at.to_be_bytes()),
+            ],
+        ),
     };
     let labels = BTreeMap::from([(KEY_KIND.to_string(), kind.label().to_string())]);
-    object(
-        super::objects::KEYS,
-        &key_name(kind, key),
-        spec,
-        labels,
-        what,
-    )
+    object(KEYS, &name, spec, labels, what)
 }
 
 /// The spec of a `HoistKey` whose name must be that of its own key as `kind`.
-pub fn decode_key(obj: &DynamicObject, kind: KeyKind) -> Result<KeySpec> {
+pub fn decode_key(sealer: &Sealer, obj: &DynamicObject, kind: KeyKind) -> Result<KeySpec> {
     let name = name_of(obj);
     let what = || format!("{} object {}", kind.label(), shown(name));
     let spec = KeySpec::deserialize(&obj.data["spec"]).map_err(|e| corrupt(what(), e))?;
+    let at = spec.at.to_be_bytes();
+    let fields = [
+        Some(spec.key.as_bytes()),
+        spec.value.as_deref().map(str::as_bytes),
+        Some(&at[..]),
+    ];
+    sealer
+        .check(KEYS.plural, name, &fields, &spec.seal)
+        .map_err(|e| corrupt(what(), e))?;
     if key_name(kind, &spec.key) != name {
         return Err(corrupt(
             what(),

@@ -23,14 +23,14 @@ impl KubeJournal {
         let objects = self.objects.list(LOCKS, None).map_err(storage)?;
         let mut out = objects
             .iter()
-            .map(decode_lock)
+            .map(|obj| decode_lock(&self.sealer, obj))
             .collect::<Result<Vec<_>>>()?;
         out.sort_by(|a, b| (&a.env, &a.app).cmp(&(&b.env, &b.app)));
         Ok(out)
     }
 
     pub(super) fn write_lock(&self, lock: &Lock) -> Result<()> {
-        let obj = lock_object(lock)?;
+        let obj = lock_object(&self.sealer, lock)?;
         self.write(LOCKS, obj, || match &lock.app {
             Some(app) => format!("the lock on {app} in {}", lock.env),
             None => format!("the lock on {}", lock.env),
@@ -42,7 +42,7 @@ impl KubeJournal {
         let Some(obj) = self.objects.get(LOCKS, &name).map_err(storage)? else {
             return Ok(None);
         };
-        let lock = decode_lock(&obj)?;
+        let lock = decode_lock(&self.sealer, &obj)?;
         if lock.env != env || lock.app.as_deref() != app {
             return Err(corrupt(
                 format!("lock object {name}"),
@@ -65,7 +65,7 @@ impl KubeJournal {
     /// Create the dedupe key: new iff this call created it. A 409 is
     /// checked to be this key's object (not a forged one in its place).
     pub(super) fn see(&self, key: &str, now: i64) -> Result<bool> {
-        let obj = key_object(KeyKind::Dedupe, key, None, now)?;
+        let obj = key_object(&self.sealer, KeyKind::Dedupe, key, None, now)?;
         match self.objects.create(KEYS, obj) {
             Ok(()) => {
                 // Dedupe keys are never updated: no version to keep.
@@ -76,7 +76,7 @@ impl KubeJournal {
                 let name = key_name(KeyKind::Dedupe, key);
                 if let Some(found) = self.objects.get(KEYS, &name).map_err(storage)? {
                     self.objects.forget(&name);
-                    let spec = decode_key(&found, KeyKind::Dedupe)?;
+                    let spec = decode_key(&self.sealer, &found, KeyKind::Dedupe)?;
                     if spec.key != key {
                         return Err(corrupt(
                             key_what(KeyKind::Dedupe, key),
@@ -95,7 +95,13 @@ impl KubeJournal {
     pub(super) fn note(&self, key: &str, value: &str) -> Result<()> {
         let name = key_name(KeyKind::Note, key);
         for _ in 0..NOTE_ATTEMPTS {
-            let obj = key_object(KeyKind::Note, key, Some(value), self.clock.now())?;
+            let obj = key_object(
+                &self.sealer,
+                KeyKind::Note,
+                key,
+                Some(value),
+                self.clock.now(),
+            )?;
             let done = match self.objects.version(&name) {
                 Some(rv) => self.objects.replace(KEYS, obj, rv),
                 None => self.objects.create(KEYS, obj),
@@ -105,7 +111,7 @@ impl KubeJournal {
                 Err(e) if is_conflict(&e) || is_missing(&e) => {
                     self.objects.forget(&name);
                     if let Some(found) = self.objects.get(KEYS, &name).map_err(storage)? {
-                        decode_key(&found, KeyKind::Note)?;
+                        decode_key(&self.sealer, &found, KeyKind::Note)?;
                     }
                 }
                 Err(e) => return Err(storage(e)),
@@ -121,7 +127,7 @@ impl KubeJournal {
         let Some(obj) = self.objects.get(KEYS, &name).map_err(storage)? else {
             return Ok(None);
         };
-        let spec = decode_key(&obj, KeyKind::Note)?;
+        let spec = decode_key(&self.sealer, &obj, KeyKind::Note)?;
         match spec.value {
             Some(value) => Ok(Some(value)),
             None => Err(corrupt(key_what(KeyKind::Note, key), "it has no value")),
@@ -148,7 +154,7 @@ impl KubeJournal {
         let objects = self.objects.list(KEYS, Some(&selector)).map_err(storage)?;
         let mut dropped = 0;
         for obj in &objects {
-            let spec = decode_key(obj, kind)?;
+            let spec = decode_key(&self.sealer, obj, kind)?;
             let name = key_name(kind, &spec.key);
             if spec.at >= before {
                 if kind == KeyKind::Dedupe {

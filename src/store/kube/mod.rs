@@ -16,7 +16,10 @@
 //! - `codec`: records as objects and back, size limits, forgery checks;
 //! - `api`: the bounded calls and the remembered versions;
 //! - `operations`: ids, operations and the indexed queries (label selectors);
-//! - `keys`: locks, dedupe keys, notes and retention.
+//! - `keys`: locks, dedupe keys, notes and retention;
+//! - `seal`: every object sealed with the journal key (`HOIST_JOURNAL_KEY`),
+//!   so only hoist writes records it will act on (and what a seal cannot
+//!   stop: an older sealed version of the same object put back).
 //!
 //! Limits of the API, said plainly: there is no transaction across objects,
 //! so [`Journal::put_all`] writes each operation in turn (each one a
@@ -34,6 +37,7 @@ mod codec;
 mod keys;
 pub mod objects;
 mod operations;
+pub mod seal;
 #[cfg(test)]
 mod tests;
 
@@ -47,6 +51,8 @@ type Result<T, E = JournalError> = std::result::Result<T, E>;
 /// The journal kept as objects in the Kubernetes API.
 pub struct KubeJournal {
     objects: api::Objects,
+    /// Seals what is written and checks what is read.
+    sealer: seal::Sealer,
     /// Stamps notes (what retention compares against).
     clock: Arc<dyn Clock>,
     /// The highest operation id this process has seen, once learned by
@@ -64,12 +70,25 @@ impl std::fmt::Debug for KubeJournal {
 }
 
 impl KubeJournal {
-    /// The journal in `kube`'s namespace, notes stamped by `clock`. Makes
-    /// no call yet: the first operation that needs the API finds out
-    /// whether it answers (and whether the CRDs are installed).
-    pub fn new(kube: Arc<Kube>, clock: Arc<dyn Clock>) -> Result<KubeJournal> {
+    /// The journal in `kube`'s namespace, notes stamped by `clock`, every
+    /// object sealed with `key` (the journal key, at least
+    /// [`seal::MIN_KEY`] bytes, shared by every replica; a shorter one is
+    /// refused). Makes no call yet: the first operation that needs the API
+    /// finds out whether it answers (and whether the CRDs are installed).
+    pub fn new(kube: Arc<Kube>, clock: Arc<dyn Clock>, key: &[u8]) -> Result<KubeJournal> {
+        if key.len() < seal::MIN_KEY {
+            return Err(JournalError::Storage(
+                format!(
+                    "the journal key is {} bytes; at least {} are needed to seal records",
+                    key.len(),
+                    seal::MIN_KEY
+                )
+                .into(),
+            ));
+        }
         let namespace = kube.namespace().to_string();
         Ok(KubeJournal {
+            sealer: seal::Sealer::new(key),
             objects: api::Objects::new(kube),
             clock,
             highest: Mutex::new(None),

@@ -82,6 +82,10 @@ pub struct OperationSpec {
     pub state: String,
     /// The operation as JSON.
     pub record: String,
+    /// The journal key's seal over the kind, the name and `record`
+    /// (see `super::seal`): empty when absent, which reading refuses.
+    #[serde(default)]
+    pub seal: String,
 }
 
 /// `spec` of a `HoistLock`.
@@ -92,6 +96,10 @@ pub struct LockSpec {
     pub app: Option<String>,
     /// The lock as JSON.
     pub record: String,
+    /// The journal key's seal over the kind, the name and `record`
+    /// (see `super::seal`): empty when absent, which reading refuses.
+    #[serde(default)]
+    pub seal: String,
 }
 
 /// `spec` of a `HoistKey`.
@@ -104,6 +112,10 @@ pub struct KeySpec {
     /// When a dedupe key was first seen, or a note last written (seconds
     /// since the epoch).
     pub at: i64,
+    /// The journal key's seal over the kind, the name and `key`, `value` and `at`
+    /// (see `super::seal`): empty when absent, which reading refuses.
+    #[serde(default)]
+    pub seal: String,
 }
 
 /// Which kind of key a `HoistKey` holds (its `hoist.dev/key` label).

@@ -54,7 +54,7 @@ impl KubeJournal {
     }
 
     pub(super) fn put_operation(&self, op: &Operation) -> Result<()> {
-        let obj = operation_object(op)?;
+        let obj = operation_object(&self.sealer, op)?;
         self.write(OPERATIONS, obj, || format!("operation {}", op.id))?;
         self.saw_id(op.id);
         Ok(())
@@ -80,7 +80,7 @@ impl KubeJournal {
             }
             let id = self.next_id()?;
             op.id = id;
-            let obj = match operation_object(op) {
+            let obj = match operation_object(&self.sealer, op) {
                 Ok(obj) => obj,
                 Err(e) => {
                     self.give_back(id);
@@ -155,7 +155,7 @@ impl KubeJournal {
         let Some(obj) = self.objects.get(OPERATIONS, &name).map_err(storage)? else {
             return Ok(None);
         };
-        let op = decode_operation(&obj)?;
+        let op = decode_operation(&self.sealer, &obj)?;
         self.saw_id(op.id);
         Ok(Some(op))
     }
@@ -175,7 +175,7 @@ impl KubeJournal {
             .map_err(storage)?;
         let mut out = Vec::with_capacity(objects.len());
         for obj in &objects {
-            let op = decode_operation(obj)?;
+            let op = decode_operation(&self.sealer, obj)?;
             self.saw_id(op.id);
             if keep(&op) {
                 out.push(op);

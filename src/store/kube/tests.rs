@@ -9,6 +9,7 @@ use super::codec::{
     decode_key, decode_lock, decode_operation, key_object, lock_object, operation_object,
 };
 use super::objects::*;
+use super::seal::{SEAL_LEN, Sealer};
 use crate::engine::{Lock, State};
 use crate::store::conformance::operation;
 use crate::yaml::{self, Kind as Y, Limits, Node};
@@ -40,6 +41,13 @@ fn keys(node: &Node) -> BTreeSet<&str> {
         Y::Map(entries) => entries.iter().filter_map(|(k, _)| k.as_str()).collect(),
         _ => panic!("not a mapping"),
     }
+}
+
+/// The journal key of these tests.
+const KEY: &[u8] = b"the journal key of the unit tests, 32+ bytes";
+
+fn sealer() -> Sealer {
+    Sealer::new(KEY)
 }
 
 fn lock(app: Option<&str>) -> Lock {
@@ -86,29 +94,39 @@ fn cases() -> Vec<Case> {
         Case {
             kind: OPERATIONS,
             yaml: include_str!("../../../deploy/crds/hoistoperations.yaml"),
-            full: written(operation_object(&op).unwrap()),
-            always: spec_keys(operation_object(&op).unwrap()),
+            full: written(operation_object(&sealer(), &op).unwrap()),
+            always: spec_keys(operation_object(&sealer(), &op).unwrap()),
             bounds: &[
                 ("verb", MAX_VERB),
                 ("apps", MAX_APPS),
                 ("env", MAX_ENV),
                 ("state", MAX_STATE),
                 ("record", MAX_OBJECT),
+                ("seal", SEAL_LEN),
             ],
         },
         Case {
             kind: LOCKS,
             yaml: include_str!("../../../deploy/crds/hoistlocks.yaml"),
-            full: written(lock_object(&lock(Some("api"))).unwrap()),
-            always: spec_keys(lock_object(&lock(None)).unwrap()),
-            bounds: &[("env", MAX_ENV), ("app", MAX_ENV), ("record", MAX_OBJECT)],
+            full: written(lock_object(&sealer(), &lock(Some("api"))).unwrap()),
+            always: spec_keys(lock_object(&sealer(), &lock(None)).unwrap()),
+            bounds: &[
+                ("env", MAX_ENV),
+                ("app", MAX_ENV),
+                ("record", MAX_OBJECT),
+                ("seal", SEAL_LEN),
+            ],
         },
         Case {
             kind: KEYS,
             yaml: include_str!("../../../deploy/crds/hoistkeys.yaml"),
-            full: written(key_object(KeyKind::Note, "slack:live:7", Some("C1/1.2"), 5).unwrap()),
-            always: spec_keys(key_object(KeyKind::Dedupe, "slack:event:Ev1", None, 5).unwrap()),
-            bounds: &[("key", MAX_KEY), ("value", MAX_VALUE)],
+            full: written(
+                key_object(&sealer(), KeyKind::Note, "slack:live:7", Some("C1/1.2"), 5).unwrap(),
+            ),
+            always: spec_keys(
+                key_object(&sealer(), KeyKind::Dedupe, "slack:event:Ev1", None, 5).unwrap(),
+            ),
+            bounds: &[("key", MAX_KEY), ("value", MAX_VALUE), ("seal", SEAL_LEN)],
         },
     ]
 }
@@ -230,28 +248,35 @@ fn kubectl_shows_id_verb_app_env_state_and_age_of_operations() {
 fn records_round_trip_and_carry_their_labels() {
     let mut op = operation(12, "staging", &["api", "web"], "v1", 10);
     op.enter(State::Approved, 11);
-    let obj = operation_object(&op).unwrap();
+    let obj = operation_object(&sealer(), &op).unwrap();
     assert_eq!(obj.metadata.name.as_deref(), Some("op-12"));
-    assert_eq!(decode_operation(&obj).unwrap(), op);
+    assert_eq!(decode_operation(&sealer(), &obj).unwrap(), op);
     let labels = obj.metadata.labels.unwrap();
     assert_eq!(labels[UNFINISHED], "true");
     assert_eq!(labels[&app_label("staging", "api")], "true");
     assert_eq!(labels[&app_label("staging", "web")], "true");
     assert_eq!(labels.len(), 3);
     op.enter(State::Healthy, 12);
-    let labels = operation_object(&op).unwrap().metadata.labels.unwrap();
+    let labels = operation_object(&sealer(), &op)
+        .unwrap()
+        .metadata
+        .labels
+        .unwrap();
     assert_eq!(labels[UNFINISHED], "false");
 
     let l = lock(None);
-    assert_eq!(decode_lock(&lock_object(&l).unwrap()).unwrap(), l);
-    let note = key_object(KeyKind::Note, "slack:live:7", Some("C1/1.2"), 5).unwrap();
-    let spec = decode_key(&note, KeyKind::Note).unwrap();
+    assert_eq!(
+        decode_lock(&sealer(), &lock_object(&sealer(), &l).unwrap()).unwrap(),
+        l
+    );
+    let note = key_object(&sealer(), KeyKind::Note, "slack:live:7", Some("C1/1.2"), 5).unwrap();
+    let spec = decode_key(&sealer(), &note, KeyKind::Note).unwrap();
     assert_eq!(
         (spec.key.as_str(), spec.value.as_deref(), spec.at),
         ("slack:live:7", Some("C1/1.2"), 5)
     );
     assert!(
-        decode_key(&note, KeyKind::Dedupe).is_err(),
+        decode_key(&sealer(), &note, KeyKind::Dedupe).is_err(),
         "a note is no dedupe key"
     );
 }
@@ -259,11 +284,18 @@ fn records_round_trip_and_carry_their_labels() {
 #[test]
 fn a_forged_or_damaged_object_is_corrupt() {
     let op = operation(5, "staging", &["api"], "v1", 10);
-    let good = operation_object(&op).unwrap();
+    let good = operation_object(&sealer(), &op).unwrap();
+    // Sealed again after the change (as a holder of the key would): the
+    // checks behind the seal still hold.
     let forge = |f: &dyn Fn(&mut kube::core::DynamicObject)| {
         let mut obj = good.clone();
         f(&mut obj);
-        decode_operation(&obj).unwrap_err()
+        if let Some(record) = obj.data["spec"]["record"].as_str() {
+            let name = obj.metadata.name.clone().unwrap();
+            let seal = sealer().seal(OPERATIONS.plural, &name, &[Some(record.as_bytes())]);
+            obj.data["spec"]["seal"] = json!(seal);
+        }
+        decode_operation(&sealer(), &obj).unwrap_err()
     };
     let e = forge(&|o| o.data["spec"]["record"] = json!("{not json"));
     assert_eq!(e.kind(), "journal_corrupt");
@@ -290,29 +322,112 @@ fn a_forged_or_damaged_object_is_corrupt() {
     let e = forge(&|o| o.data["spec"] = json!("x"));
     assert_eq!(e.kind(), "journal_corrupt");
 
-    // A lock object under another scope's name.
-    let mut obj = lock_object(&lock(Some("api"))).unwrap();
-    obj.metadata.name = Some(lock_name("prod", None));
-    assert_eq!(decode_lock(&obj).unwrap_err().kind(), "journal_corrupt");
+    // A lock object under another scope's name, sealed for that name.
+    let mut obj = lock_object(&sealer(), &lock(Some("api"))).unwrap();
+    let name = lock_name("prod", None);
+    let record = obj.data["spec"]["record"].as_str().unwrap().to_string();
+    obj.data["spec"]["seal"] =
+        json!(sealer().seal(LOCKS.plural, &name, &[Some(record.as_bytes())]));
+    obj.metadata.name = Some(name);
+    let e = decode_lock(&sealer(), &obj).unwrap_err();
+    assert!(
+        e.report().contains("its record is the lock prod/api"),
+        "{}",
+        e.report()
+    );
+}
+
+/// Said by every refused seal.
+const UNSEALED: &str = "is not sealed by this journal's key";
+
+#[test]
+fn an_object_not_sealed_by_this_key_is_corrupt() {
+    let other = Sealer::new(b"someone else's key, also 32+ bytes long");
+    let refused = |e: crate::engine::ports::JournalError| {
+        assert_eq!(e.kind(), "journal_corrupt", "{}", e.report());
+        assert!(e.report().contains(UNSEALED), "{}", e.report());
+    };
+    // An approved operation: without a seal, sealed by another key, with
+    // a seal that is not hex, and a valid one copied under another name
+    // (its record's id changed to match: the seal binds the name).
+    let mut op = operation(5, "prod", &["api"], "v1", 10);
+    op.enter(State::Approved, 11);
+    let good = operation_object(&sealer(), &op).unwrap();
+    let mut unsealed = good.clone();
+    unsealed.data["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("seal");
+    refused(decode_operation(&sealer(), &unsealed).unwrap_err());
+    refused(decode_operation(&sealer(), &operation_object(&other, &op).unwrap()).unwrap_err());
+    let mut garbled = good.clone();
+    garbled.data["spec"]["seal"] = json!("Z".repeat(64));
+    refused(decode_operation(&sealer(), &garbled).unwrap_err());
+    let mut copied = good.clone();
+    let mut as_six = op.clone();
+    as_six.id = 6;
+    copied.metadata.name = Some("op-6".into());
+    copied.data["spec"]["id"] = json!(6);
+    copied.data["spec"]["record"] = json!(serde_json::to_string(&as_six).unwrap());
+    refused(decode_operation(&sealer(), &copied).unwrap_err());
+    // The record changed under its seal (a reason added, say).
+    let mut changed = good.clone();
+    let mut more = op.clone();
+    more.reason = Some("forged".into());
+    changed.data["spec"]["record"] = json!(serde_json::to_string(&more).unwrap());
+    refused(decode_operation(&sealer(), &changed).unwrap_err());
+    assert_eq!(decode_operation(&sealer(), &good).unwrap(), op);
+
+    // A lock and keys: another key's seal; a key's time or value changed.
+    refused(decode_lock(&sealer(), &lock_object(&other, &lock(None)).unwrap()).unwrap_err());
+    let note = key_object(&sealer(), KeyKind::Note, "slack:live:7", Some("C1/1.2"), 5).unwrap();
+    let mut moved = note.clone();
+    moved.data["spec"]["value"] = json!("C0EVIL/1.0");
+    refused(decode_key(&sealer(), &moved, KeyKind::Note).unwrap_err());
+    let mut older = note.clone();
+    older.data["spec"]["at"] = json!(4);
+    refused(decode_key(&sealer(), &older, KeyKind::Note).unwrap_err());
+    let mut valueless = note;
+    valueless.data["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("value");
+    refused(decode_key(&sealer(), &valueless, KeyKind::Note).unwrap_err());
+    let dedupe = key_object(&other, KeyKind::Dedupe, "slack:event:Ev1", None, 5).unwrap();
+    refused(decode_key(&sealer(), &dedupe, KeyKind::Dedupe).unwrap_err());
 }
 
 #[test]
 fn an_object_over_one_mebibyte_is_refused() {
     let mut op = operation(5, "staging", &["api"], "v1", 10);
     op.reason = Some("x".repeat(MAX_OBJECT));
-    let e = operation_object(&op).unwrap_err();
+    let e = operation_object(&sealer(), &op).unwrap_err();
     assert_eq!(e.kind(), "journal_encode");
     assert!(e.report().contains("1 MiB"), "{}", e.report());
     // Under the limit as a record, over it once quoted into the object.
     op.reason = Some("\"".repeat(MAX_OBJECT / 2 - 1000));
-    let e = operation_object(&op).unwrap_err();
+    let e = operation_object(&sealer(), &op).unwrap_err();
     assert!(
         e.report().contains("as a Kubernetes object"),
         "{}",
         e.report()
     );
-    let e = key_object(KeyKind::Note, "k", Some(&"v".repeat(MAX_VALUE + 1)), 1).unwrap_err();
+    let e = key_object(
+        &sealer(),
+        KeyKind::Note,
+        "k",
+        Some(&"v".repeat(MAX_VALUE + 1)),
+        1,
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), "journal_encode");
-    let e = key_object(KeyKind::Dedupe, &"k".repeat(MAX_KEY + 1), None, 1).unwrap_err();
+    let e = key_object(
+        &sealer(),
+        KeyKind::Dedupe,
+        &"k".repeat(MAX_KEY + 1),
+        None,
+        1,
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), "journal_encode");
 }

@@ -216,7 +216,7 @@ fn a_replica_the_api_refuses_fails_alone() {
             call_timeout: None,
         };
         let kube = Arc::new(Kube::connect(&options).unwrap());
-        KubeJournal::new(kube, Arc::new(At::new(100))).unwrap()
+        KubeJournal::new(kube, Arc::new(At::new(100)), super::KEY).unwrap()
     };
     let (a, b) = (connect("replica-a"), connect("replica-b"));
     api.fake.fail_for("replica-a", Some(500));

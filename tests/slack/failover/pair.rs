@@ -23,6 +23,8 @@ pub const LEASES: &str = "coordination.k8s.io/v1/leases";
 pub const NAMESPACE: &str = "hoist";
 pub const NAMES: [&str; 2] = ["replica-a", "replica-b"];
 const SIGNING_SECRET: &str = "5e0a6b2c3d4f8a9b0c1d2e3f4a5b6c7d";
+/// The journal key both replicas share (`HOIST_JOURNAL_KEY`).
+const JOURNAL_KEY: &str = "9c41d0e7b2a85f36c1d9e0a4b7f28c5d";
 /// The longest wait for one step (a replica up, an answer posted).
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -351,6 +353,7 @@ fn replica(
         .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
         .env("KUBECONFIG", &kubeconfig)
         .env("HOIST_STORE", "kubernetes")
+        .env("HOIST_JOURNAL_KEY", JOURNAL_KEY)
         .env("POD_NAMESPACE", NAMESPACE)
         .env("POD_NAME", name)
         .env("HOIST_LEASE_NAME", "hoist")
