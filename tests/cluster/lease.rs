@@ -399,3 +399,6 @@ fn a_release_whose_work_does_not_stop_in_time_leaves_the_lease_to_expire() {
     // Nobody may start before the work stopped: the lease stays a's.
     assert_eq!(s.lease()["spec"]["holderIdentity"], json!("replica-a"));
 }
+
+#[path = "lease/gone.rs"]
+mod gone;

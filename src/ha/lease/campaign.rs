@@ -6,6 +6,9 @@
 //! counted from when the last successful write was sent (the earliest its
 //! record can have been seen by another replica), or when another replica
 //! holds the lease. Each try is bounded so that it ends by that deadline.
+//! A Lease that disappears is recreated at once only by its leader (or on a
+//! fresh install); any other replica waits a lease duration first (see
+//! [`judge::decide_missing`]), so a deleted Lease never makes two leaders.
 //! Failures are logged at warn once per streak of the same kind.
 
 use super::judge::{self, Move, Observed, Record};
@@ -25,6 +28,9 @@ pub(super) struct Campaign {
     config: LeaseConfig,
     shared: Arc<Shared>,
     observed: Option<Observed>,
+    /// When the current streak of 404s began (None: the last read found
+    /// the Lease).
+    missing_since: Option<Instant>,
     /// When the last successful write that made or kept this replica the
     /// holder was sent.
     renewed_at: Option<Instant>,
@@ -77,16 +83,32 @@ fn code(e: &kube::Error) -> Option<u16> {
     }
 }
 
-/// The parts of a Lease that say who holds it and whether it moved.
+/// The parts of a Lease that say who holds it and whether its holder
+/// renewed it: its spec only. Labels, annotations and the resourceVersion
+/// move whenever anyone touches the object, so they say nothing of the
+/// holder (the resourceVersion still guards every write).
 fn record(lease: &Lease) -> Record {
     let spec = lease.spec.as_ref();
+    let micros = |t: Option<&MicroTime>| t.map(|t| t.0.as_microsecond());
     Record {
         holder: spec.and_then(|s| s.holder_identity.clone()),
-        renewed: spec
-            .and_then(|s| s.renew_time.as_ref())
-            .map(|t| t.0.as_microsecond()),
+        renewed: micros(spec.and_then(|s| s.renew_time.as_ref())),
+        acquired: micros(spec.and_then(|s| s.acquire_time.as_ref())),
         duration_secs: spec.and_then(|s| s.lease_duration_seconds),
-        version: lease.metadata.resource_version.clone(),
+        transitions: spec.and_then(|s| s.lease_transitions),
+    }
+}
+
+/// A stamp for `renewTime` that differs from `before`, so a renewal always
+/// reads as one, even on a wall clock that stepped back.
+fn fresh_stamp(before: Option<&MicroTime>) -> MicroTime {
+    let now = jiff::Timestamp::now();
+    match before {
+        Some(b) if b.0 == now => MicroTime(
+            now.checked_add(jiff::SignedDuration::from_micros(1))
+                .unwrap_or(now),
+        ),
+        _ => MicroTime(now),
     }
 }
 
@@ -97,6 +119,7 @@ impl Campaign {
             config,
             shared,
             observed: None,
+            missing_since: None,
             renewed_at: None,
             failing: None,
         }
@@ -152,14 +175,19 @@ impl Campaign {
         let name = self.config.name.clone();
         let lease = match self.api.get(&name).await {
             Ok(lease) => lease,
-            Err(e) if code(&e) == Some(404) => return self.create().await,
+            Err(e) if code(&e) == Some(404) => return self.missing().await,
             Err(e) => return Err(Failure::from_kube("reading the lease", e)),
         };
         let now = Instant::now();
+        if self.missing_since.take().is_some() {
+            // Back after a 404: whatever it holds is alive from now, even a
+            // record equal to the one seen before it went (restored).
+            self.observed = self.observed.take().map(|o| Observed { at: now, ..o });
+        }
         let observed = self.see(&lease, now);
         let mut lease = lease;
         let spec = lease.spec.get_or_insert_with(Default::default);
-        let stamp = MicroTime(jiff::Timestamp::now());
+        let stamp = fresh_stamp(spec.renew_time.as_ref());
         match judge::decide(&self.config.identity, &observed, self.config.duration, now) {
             Move::Wait => return Ok(Outcome::Other),
             Move::Renew => {}
@@ -187,8 +215,48 @@ impl Campaign {
         }
     }
 
-    /// No Lease yet: create it held by this replica (409: another was first).
-    async fn create(&mut self) -> Result<Outcome, Failure> {
+    /// No Lease (404): create it as [`judge::decide_missing`] says, or wait.
+    async fn missing(&mut self) -> Result<Outcome, Failure> {
+        let now = Instant::now();
+        let since = *self.missing_since.get_or_insert(now);
+        let last = self.observed.as_ref();
+        let leading = self.shared.leading();
+        let me = &self.config.identity;
+        let decided = judge::decide_missing(me, last, leading, since, self.config.duration, now);
+        let transitions = last.and_then(|o| o.record.transitions).unwrap_or(0).max(0);
+        let gone = last.is_some();
+        match decided {
+            Move::Wait => {
+                if since == now {
+                    tracing::info!(target: "hoist::lease", lease = %self.config.name,
+                        "the lease is gone; whoever held it may still lead: waiting a lease \
+                         duration before creating it");
+                }
+                Ok(Outcome::Other)
+            }
+            Move::Renew => {
+                tracing::info!(target: "hoist::lease", lease = %self.config.name,
+                    "the lease is gone; recreating it as its leader");
+                self.create(transitions).await
+            }
+            Move::Take => {
+                if gone {
+                    tracing::info!(target: "hoist::lease", lease = %self.config.name,
+                        "the lease stayed gone for a lease duration; creating it");
+                }
+                let next = if gone {
+                    transitions.saturating_add(1)
+                } else {
+                    0
+                };
+                self.create(next).await
+            }
+        }
+    }
+
+    /// Create the Lease held by this replica with `transitions` (409:
+    /// another was first).
+    async fn create(&mut self, transitions: i32) -> Result<Outcome, Failure> {
         let stamp = MicroTime(jiff::Timestamp::now());
         let lease = Lease {
             metadata: ObjectMeta {
@@ -200,13 +268,14 @@ impl Campaign {
                 lease_duration_seconds: Some(judge::whole_seconds(self.config.duration)),
                 acquire_time: Some(stamp.clone()),
                 renew_time: Some(stamp),
-                lease_transitions: Some(0),
+                lease_transitions: Some(transitions),
                 ..Default::default()
             }),
         };
         let sent = Instant::now();
         match self.api.create(&PostParams::default(), &lease).await {
             Ok(written) => {
+                self.missing_since = None;
                 self.see(&written, Instant::now());
                 Ok(Outcome::Held { sent })
             }
