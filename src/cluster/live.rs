@@ -92,22 +92,9 @@ impl Live {
             .enable_all()
             .build()
             .map_err(|e| failed("starting the cluster watcher's runtime".into())(e.into()))?;
-        let client = runtime.block_on(async {
-            let config = match &options.kubeconfig {
-                Some(path) => {
-                    let file = kube::config::Kubeconfig::read_from(path)
-                        .map_err(|e| failed(format!("reading {}", path.display()))(e.into()))?;
-                    kube::Config::from_custom_kubeconfig(file, &Default::default())
-                        .await
-                        .map_err(|e| failed(format!("using {}", path.display()))(e.into()))?
-                }
-                None => kube::Config::infer().await.map_err(|e| {
-                    failed("no Kubernetes config (in-cluster or KUBECONFIG)".into())(e.into())
-                })?,
-            };
-            kube::Client::try_from(config)
-                .map_err(|e| failed("building the Kubernetes client".into())(e.into()))
-        })?;
+        let (client, _) = runtime
+            .block_on(crate::ha::client(options.kubeconfig.as_deref()))
+            .map_err(|(doing, source)| failed(doing)(source))?;
         let live = Live {
             runtime,
             client,

@@ -23,6 +23,7 @@
 mod approvals;
 mod faults;
 mod forge;
+mod gated;
 mod lead;
 mod memory_repo;
 mod ordered;

@@ -120,24 +120,9 @@ impl Kube {
             .enable_all()
             .build()
             .map_err(|e| failed("starting the Kubernetes client's runtime".into())(e.into()))?;
-        let (client, default_ns) = runtime.block_on(async {
-            let config = match &options.kubeconfig {
-                Some(path) => {
-                    let file = kube::config::Kubeconfig::read_from(path)
-                        .map_err(|e| failed(format!("reading {}", path.display()))(e.into()))?;
-                    kube::Config::from_custom_kubeconfig(file, &Default::default())
-                        .await
-                        .map_err(|e| failed(format!("using {}", path.display()))(e.into()))?
-                }
-                None => kube::Config::infer().await.map_err(|e| {
-                    failed("no Kubernetes config (in-cluster or KUBECONFIG)".into())(e.into())
-                })?,
-            };
-            let ns = config.default_namespace.clone();
-            kube::Client::try_from(config)
-                .map(|c| (c, ns))
-                .map_err(|e| failed("building the Kubernetes client".into())(e.into()))
-        })?;
+        let (client, default_ns) = runtime
+            .block_on(client(options.kubeconfig.as_deref()))
+            .map_err(|(doing, source)| KubeError::Connect { doing, source })?;
         let namespace = options
             .namespace
             .clone()
@@ -203,6 +188,36 @@ impl Kube {
     {
         self.runtime.spawn(task)
     }
+}
+
+/// What connecting failed at, and why.
+pub type ConnectError = (String, Box<dyn std::error::Error + Send + Sync>);
+
+/// A kube client from `kubeconfig`, else the in-cluster config or
+/// `KUBECONFIG`, with the config's default namespace. Shared by hoist's own
+/// objects ([`Kube`]) and the cluster watchers (`cluster::live`).
+pub async fn client(
+    kubeconfig: Option<&std::path::Path>,
+) -> Result<(kube::Client, String), ConnectError> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let file = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| (format!("reading {}", path.display()), e.into()))?;
+            kube::Config::from_custom_kubeconfig(file, &Default::default())
+                .await
+                .map_err(|e| (format!("using {}", path.display()), e.into()))?
+        }
+        None => kube::Config::infer().await.map_err(|e| {
+            (
+                "no Kubernetes config (in-cluster or KUBECONFIG)".to_string(),
+                e.into(),
+            )
+        })?,
+    };
+    let ns = config.default_namespace.clone();
+    kube::Client::try_from(config)
+        .map(|c| (c, ns))
+        .map_err(|e| ("building the Kubernetes client".to_string(), e.into()))
 }
 
 /// A DNS-1123 label: what a namespace may be called.

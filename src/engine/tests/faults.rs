@@ -4,86 +4,28 @@
 //! in-memory one behind a switch that makes writes of a chosen state fail
 //! (a full disk, for a while).
 
-use super::super::ports::{Journal, JournalError, Pruned};
-use super::super::{Lock, Operation, State};
+use super::super::ports::{Journal, JournalError};
+use super::super::{Operation, State};
+use super::gated::Gated;
 use super::*;
 use crate::cluster::Simulated;
 use std::sync::atomic::AtomicU32;
 
-/// The in-memory journal, failing the next `failing` writes of Healthy.
-struct FullDisk {
-    inner: crate::store::Memory,
-    failing: AtomicU32,
-}
-
-impl FullDisk {
-    fn refuse(&self, ops: &[&Operation]) -> Result<(), JournalError> {
-        let healthy = ops.iter().any(|op| op.state == State::Healthy);
-        let left = self.failing.load(Ordering::SeqCst);
-        if healthy && left > 0 {
-            self.failing.store(left - 1, Ordering::SeqCst);
-            return Err(JournalError::Storage("No space left on device".into()));
-        }
-        Ok(())
-    }
-}
-
-impl Journal for FullDisk {
-    fn put(&self, op: &Operation) -> Result<(), JournalError> {
-        self.refuse(&[op])?;
-        self.inner.put(op)
-    }
-    fn create(&self, op: &mut Operation) -> Result<(), JournalError> {
-        self.inner.create(op)
-    }
-    fn put_all(&self, ops: &[&Operation]) -> Result<(), JournalError> {
-        self.refuse(ops)?;
-        self.inner.put_all(ops)
-    }
-    fn get(&self, id: u64) -> Result<Option<Operation>, JournalError> {
-        self.inner.get(id)
-    }
-    fn list(&self) -> Result<Vec<Operation>, JournalError> {
-        self.inner.list()
-    }
-    fn unfinished(&self) -> Result<Vec<Operation>, JournalError> {
-        self.inner.unfinished()
-    }
-    fn of_app(&self, env: &str, app: &str) -> Result<Vec<Operation>, JournalError> {
-        self.inner.of_app(env, app)
-    }
-    fn latest(&self, env: &str, app: &str) -> Result<Option<Operation>, JournalError> {
-        self.inner.latest(env, app)
-    }
-    fn of_version(
-        &self,
-        env: &str,
-        app: &str,
-        version: &str,
-    ) -> Result<Vec<Operation>, JournalError> {
-        self.inner.of_version(env, app, version)
-    }
-    fn locks(&self) -> Result<Vec<Lock>, JournalError> {
-        self.inner.locks()
-    }
-    fn put_lock(&self, lock: &Lock) -> Result<(), JournalError> {
-        self.inner.put_lock(lock)
-    }
-    fn remove_lock(&self, env: &str, app: Option<&str>) -> Result<Option<Lock>, JournalError> {
-        self.inner.remove_lock(env, app)
-    }
-    fn first_seen(&self, key: &str, now: i64) -> Result<bool, JournalError> {
-        self.inner.first_seen(key, now)
-    }
-    fn remember(&self, key: &str, value: &str) -> Result<(), JournalError> {
-        self.inner.remember(key, value)
-    }
-    fn recall(&self, key: &str) -> Result<Option<String>, JournalError> {
-        self.inner.recall(key)
-    }
-    fn prune(&self, before: i64) -> Result<Pruned, JournalError> {
-        self.inner.prune(before)
-    }
+/// The in-memory journal, failing the next `failing` writes of Healthy
+/// (a full disk, for a while).
+fn full_disk(inner: crate::store::Memory, failing: Arc<AtomicU32>) -> Gated {
+    Gated::new(
+        inner,
+        Box::new(move |_, ops: &[&Operation]| {
+            let healthy = ops.iter().any(|op| op.state == State::Healthy);
+            let left = failing.load(Ordering::SeqCst);
+            if healthy && left > 0 {
+                failing.store(left - 1, Ordering::SeqCst);
+                return Err(JournalError::Storage("No space left on device".into()));
+            }
+            Ok(())
+        }),
+    )
 }
 
 #[test]
@@ -99,10 +41,11 @@ fn a_healthy_end_that_could_not_be_journaled_is_journaled_on_a_later_step() {
             .signing()
             .with_clock(clock.clone()),
     );
-    let journal = Arc::new(FullDisk {
-        inner: crate::store::Memory::with_clock(clock.clone()),
-        failing: AtomicU32::new(1),
-    });
+    let failing = Arc::new(AtomicU32::new(1));
+    let journal = Arc::new(full_disk(
+        crate::store::Memory::with_clock(clock.clone()),
+        failing.clone(),
+    ));
     let said = Arc::new(Said::default());
     let cluster = Arc::new(Simulated::new(Duration::from_millis(1)));
     let engine = Engine::new(
@@ -128,11 +71,11 @@ fn a_healthy_end_that_could_not_be_journaled_is_journaled_on_a_later_step() {
     // The first write of Healthy fails; the runner tries again a moment later
     // with the end it kept, instead of losing it or panicking on the next app.
     let started = std::time::Instant::now();
-    while journal.failing.load(Ordering::SeqCst) > 0 && started.elapsed() < Duration::from_secs(5) {
+    while failing.load(Ordering::SeqCst) > 0 && started.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(
-        journal.failing.load(Ordering::SeqCst),
+        failing.load(Ordering::SeqCst),
         0,
         "Healthy was written once and failed"
     );

@@ -4,10 +4,12 @@
 //! that steps down lets go at once, and the next one carries on to the end.
 //! A vote that lost a compare-and-swap to another replica is decided again.
 
-use super::super::ports::{Journal, JournalError, Pruned};
-use super::super::{Lock, State};
+use super::super::State;
+use super::super::ports::{Journal, JournalError};
+use super::gated::Gated;
 use super::*;
 use crate::cluster::Simulated;
+use std::sync::atomic::AtomicU32;
 use std::time::Instant;
 
 /// A second engine (replica) over the same repo and journal as `w`.
@@ -96,77 +98,33 @@ fn a_leader_that_steps_down_lets_go_and_the_next_leader_carries_on() {
 /// The in-memory journal, answering `Conflict` to the next `lose` writes
 /// of an operation that gained an approver, as the Kubernetes journal does
 /// when another replica wrote first.
-struct Racing {
-    inner: crate::store::Memory,
-    lose: std::sync::atomic::AtomicU32,
-}
-
-impl Journal for Racing {
-    fn put(&self, op: &Operation) -> Result<(), JournalError> {
-        let before = self.inner.get(op.id)?.map_or(0, |o| o.approvers.len());
-        let left = self.lose.load(Ordering::SeqCst);
-        if op.approvers.len() > before && left > 0 {
-            self.lose.store(left - 1, Ordering::SeqCst);
-            return Err(JournalError::Conflict {
-                what: format!("operation {}", op.id),
-            });
-        }
-        self.inner.put(op)
-    }
-    fn create(&self, op: &mut Operation) -> Result<(), JournalError> {
-        self.inner.create(op)
-    }
-    fn put_all(&self, ops: &[&Operation]) -> Result<(), JournalError> {
-        self.inner.put_all(ops)
-    }
-    fn get(&self, id: u64) -> Result<Option<Operation>, JournalError> {
-        self.inner.get(id)
-    }
-    fn list(&self) -> Result<Vec<Operation>, JournalError> {
-        self.inner.list()
-    }
-    fn unfinished(&self) -> Result<Vec<Operation>, JournalError> {
-        self.inner.unfinished()
-    }
-    fn of_app(&self, env: &str, app: &str) -> Result<Vec<Operation>, JournalError> {
-        self.inner.of_app(env, app)
-    }
-    fn latest(&self, env: &str, app: &str) -> Result<Option<Operation>, JournalError> {
-        self.inner.latest(env, app)
-    }
-    fn of_version(&self, env: &str, app: &str, v: &str) -> Result<Vec<Operation>, JournalError> {
-        self.inner.of_version(env, app, v)
-    }
-    fn locks(&self) -> Result<Vec<Lock>, JournalError> {
-        self.inner.locks()
-    }
-    fn put_lock(&self, lock: &Lock) -> Result<(), JournalError> {
-        self.inner.put_lock(lock)
-    }
-    fn remove_lock(&self, env: &str, app: Option<&str>) -> Result<Option<Lock>, JournalError> {
-        self.inner.remove_lock(env, app)
-    }
-    fn first_seen(&self, key: &str, now: i64) -> Result<bool, JournalError> {
-        self.inner.first_seen(key, now)
-    }
-    fn remember(&self, key: &str, value: &str) -> Result<(), JournalError> {
-        self.inner.remember(key, value)
-    }
-    fn recall(&self, key: &str) -> Result<Option<String>, JournalError> {
-        self.inner.recall(key)
-    }
-    fn prune(&self, before: i64) -> Result<Pruned, JournalError> {
-        self.inner.prune(before)
-    }
+fn racing(inner: crate::store::Memory, lose: Arc<AtomicU32>) -> Gated {
+    Gated::new(
+        inner,
+        Box::new(move |journal, ops: &[&Operation]| {
+            for op in ops {
+                let before = journal.get(op.id)?.map_or(0, |o| o.approvers.len());
+                let left = lose.load(Ordering::SeqCst);
+                if op.approvers.len() > before && left > 0 {
+                    lose.store(left - 1, Ordering::SeqCst);
+                    return Err(JournalError::Conflict {
+                        what: format!("operation {}", op.id),
+                    });
+                }
+            }
+            Ok(())
+        }),
+    )
 }
 
 #[test]
 fn a_vote_that_lost_a_race_to_another_replica_is_decided_again_and_counted_once() {
     let w = World::new();
-    let racing = Arc::new(Racing {
-        inner: crate::store::Memory::with_clock(w.clock.clone()),
-        lose: std::sync::atomic::AtomicU32::new(2),
-    });
+    let lose = Arc::new(AtomicU32::new(2));
+    let racing = Arc::new(racing(
+        crate::store::Memory::with_clock(w.clock.clone()),
+        lose.clone(),
+    ));
     let engine = Engine::new(
         w.repo.clone(),
         racing.clone(),
@@ -188,14 +146,10 @@ fn a_vote_that_lost_a_race_to_another_replica_is_decided_again_and_counted_once(
     assert_eq!(r.state, "awaiting-approval", "{}", r.message);
     let r = ask("console:carol", "approve 1");
     assert!(r.outcome == super::super::Outcome::Ok, "{}", r.message);
-    assert_eq!(
-        racing.lose.load(Ordering::SeqCst),
-        0,
-        "lost twice, then won"
-    );
+    assert_eq!(lose.load(Ordering::SeqCst), 0, "lost twice, then won");
     assert_eq!(racing.get(1).unwrap().unwrap().approvers.len(), 1);
     // Lost more often than it is decided again: an error, nothing counted.
-    racing.lose.store(9, Ordering::SeqCst);
+    lose.store(9, Ordering::SeqCst);
     let r = ask("console:dave", "approve 1");
     assert_eq!(r.outcome, super::super::Outcome::Error, "{}", r.message);
     assert!(
