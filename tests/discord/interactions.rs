@@ -136,6 +136,10 @@ fn a_prod_deploy_through_slash_hoist_lands_after_two_approve_buttons() {
     // and the operation's thread hangs from that.
     let echo = fake.wait_message(DEPLOY, "deploy api v1.2.4 to prod", WAIT);
     let live = fake.wait_message(&echo.id, "needs 2 approval(s)", WAIT);
+    // hoist notes its thread after Discord answers the live message's post,
+    // then asks for approval: a press before that note would be taken as
+    // one in some other thread (and answered through its own token).
+    fake.wait_message(&echo.id, "Approval needed", WAIT);
     assert_eq!(
         fake.channel(&echo.id).and_then(|c| c.parent).as_deref(),
         Some(DEPLOY)
