@@ -11,7 +11,7 @@ use super::objects::Kind;
 use crate::engine::ports::JournalError;
 use crate::ha::{Kube, KubeError};
 use kube::Api;
-use kube::api::{DeleteParams, ListParams, PostParams, Preconditions};
+use kube::api::{DeleteParams, ListParams, ObjectList, PostParams, Preconditions};
 use kube::core::DynamicObject;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -150,31 +150,19 @@ impl Objects {
             selector.map(|s| format!(" ({s})")).unwrap_or_default()
         );
         let mut out = Vec::new();
-        let mut next: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let params = ListParams {
-                label_selector: selector.map(str::to_string),
-                limit: Some(PAGE),
-                continue_token: next.take(),
-                ..ListParams::default()
-            };
-            let api = self.api(kind);
-            let page = self
-                .kube
-                .run(&doing, async move { api.list(&params).await })?;
-            for obj in &page.items {
-                self.listed(obj);
-            }
-            out.extend(page.items);
-            match token(page.metadata.continue_.as_deref()) {
-                Some(more) => next = Some(more),
-                None => return Ok(out),
-            }
-        }
-        Err(KubeError::Call {
-            doing,
-            source: format!("more than {MAX_PAGES} pages of {PAGE}").into(),
-        })
+        self.pages(
+            kind,
+            &doing,
+            selector,
+            |api, params| async move { api.list(&params).await },
+            |items| {
+                for obj in &items {
+                    self.listed(obj);
+                }
+                out.extend(items);
+            },
+        )?;
+        Ok(out)
     }
 
     /// The names of every object of `kind`, page by page, reading only
@@ -187,25 +175,47 @@ impl Objects {
             self.kube.namespace()
         );
         let mut out = Vec::new();
+        self.pages(
+            kind,
+            &doing,
+            None,
+            |api, params| async move { api.list_metadata(&params).await },
+            |items| out.extend(items.into_iter().filter_map(|o| o.metadata.name)),
+        )?;
+        Ok(out)
+    }
+
+    /// Ask `fetch` for the pages of a list of `kind` (at most [`MAX_PAGES`]
+    /// of [`PAGE`]), handing each page's items to `take`.
+    fn pages<T, Fut>(
+        &self,
+        kind: Kind,
+        doing: &str,
+        selector: Option<&str>,
+        fetch: impl Fn(Api<DynamicObject>, ListParams) -> Fut,
+        mut take: impl FnMut(Vec<T>),
+    ) -> Result<(), KubeError>
+    where
+        T: Clone + Send + 'static,
+        Fut: std::future::Future<Output = Result<ObjectList<T>, kube::Error>> + Send + 'static,
+    {
         let mut next: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let params = ListParams {
+                label_selector: selector.map(str::to_string),
                 limit: Some(PAGE),
                 continue_token: next.take(),
                 ..ListParams::default()
             };
-            let api = self.api(kind);
-            let page = self
-                .kube
-                .run(&doing, async move { api.list_metadata(&params).await })?;
-            out.extend(page.items.into_iter().filter_map(|o| o.metadata.name));
+            let page = self.kube.run(doing, fetch(self.api(kind), params))?;
+            take(page.items);
             match token(page.metadata.continue_.as_deref()) {
                 Some(more) => next = Some(more),
-                None => return Ok(out),
+                None => return Ok(()),
             }
         }
         Err(KubeError::Call {
-            doing,
+            doing: doing.to_string(),
             source: format!("more than {MAX_PAGES} pages of {PAGE}").into(),
         })
     }
