@@ -350,7 +350,7 @@ pub fn run(config: settings::Settings) -> anyhow::Result<i32> {
                 return;
             }
             ready.store(true, Ordering::Release);
-            // Alone: resume now. A replica: campaign; leading resumes.
+            // Alone: resume now. A replica: campaign; leading takes over.
             if let Some(e) = opened.start(&starting, connect) {
                 let _ = electing.set(e);
             }

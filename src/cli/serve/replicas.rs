@@ -122,8 +122,8 @@ impl Opened {
     }
 
     /// Once the config repo answers: campaign for the Lease (the engine
-    /// leads while this replica holds it, and `also` is told each change
-    /// after the engine), or, alone, resume at once.
+    /// leads while this replica holds it; `also` is told each change
+    /// first, as it only queues), or, alone, resume at once.
     pub fn start(
         &self,
         engine: &Arc<Engine>,
