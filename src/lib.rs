@@ -19,6 +19,7 @@ pub mod chat;
 pub mod cli;
 pub mod cluster;
 pub mod engine;
+pub mod envs;
 pub mod forge;
 pub mod gitops;
 pub mod ha;

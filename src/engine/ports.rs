@@ -118,15 +118,27 @@ pub struct PlannedFile {
 pub struct Plan {
     pub branch: String,
     pub base: Sha,
+    /// Targets' values edited in place.
     pub files: Vec<PlannedFile>,
+    /// Whole files written, created or replaced (path, bytes): an
+    /// environment's copies and `hoist-environments.yaml`.
+    pub writes: Vec<(String, Vec<u8>)>,
+    /// Files deleted (an environment destroyed).
+    pub removes: Vec<String>,
 }
 
 impl Plan {
-    /// Nothing would change: every target already holds the version.
+    /// Nothing would change: every target already holds the version, and
+    /// no whole file is written or removed.
     pub fn is_noop(&self) -> bool {
         self.files.iter().all(|f| f.lines.is_empty())
+            && self.writes.is_empty()
+            && self.removes.is_empty()
     }
 }
+
+/// The most files [`ConfigRepo::list_files`] lists under one directory.
+pub const MAX_LISTED_FILES: usize = 2000;
 
 /// A commit that changed a target's value, newest first in history answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,6 +267,11 @@ pub trait ConfigRepo: Send + Sync {
     fn known_tip(&self, branch: &str) -> Result<Sha, RepoError>;
     /// A file's bytes at a commit, `None` when absent.
     fn read_file(&self, at: &str, path: &str) -> Result<Option<Vec<u8>>, RepoError>;
+    /// Every file under directory `dir` at a commit (recursively; paths
+    /// from the repo's root, sorted), empty when `dir` is absent. A symlink
+    /// or a submodule under it, or more than [`MAX_LISTED_FILES`] files, is
+    /// a `Target` error (an environment's directory hoist cannot copy).
+    fn list_files(&self, at: &str, dir: &str) -> Result<Vec<String>, RepoError>;
     /// The value a target holds at a commit.
     fn read_value(&self, at: &str, target: &Target) -> Result<Option<String>, RepoError>;
     /// Compute the edits that set each target to its version, on top of `base`.

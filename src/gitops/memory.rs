@@ -312,6 +312,25 @@ impl ConfigRepo for Memory {
         value_in(target, self.read_file(at, &target.file)?)
     }
 
+    fn list_files(&self, at: &str, dir: &str) -> Result<Vec<String>, RepoError> {
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        let state = self.lock();
+        let found: Vec<String> = state
+            .get(at)?
+            .files
+            .keys()
+            .filter(|p| p.starts_with(&prefix))
+            .cloned()
+            .collect();
+        if found.len() > crate::engine::ports::MAX_LISTED_FILES {
+            return Err(RepoError::Target(format!(
+                "{dir} holds more than {} files",
+                crate::engine::ports::MAX_LISTED_FILES
+            )));
+        }
+        Ok(found)
+    }
+
     fn plan(
         &self,
         branch: &str,
@@ -331,6 +350,12 @@ impl ConfigRepo for Memory {
         let mut files = state.get(&plan.base)?.files.clone();
         for file in &plan.files {
             files.insert(file.path.clone(), file.content.clone());
+        }
+        for (path, bytes) in &plan.writes {
+            files.insert(path.clone(), bytes.clone());
+        }
+        for path in &plan.removes {
+            files.remove(path);
         }
         let id = state.insert(Commit {
             parent: Some(plan.base.clone()),

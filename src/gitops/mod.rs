@@ -275,6 +275,49 @@ impl ConfigRepo for GitRepo {
         value_in(target, self.read_file(at, &target.file)?)
     }
 
+    fn list_files(&self, at: &str, dir: &str) -> Result<Vec<String>, RepoError> {
+        let repo = self.writer();
+        let tree = Self::tree_of(&repo, at)?;
+        let dir = dir.trim_end_matches('/');
+        let Some(entry) = tree.lookup_entry_by_path(dir).map_err(git_err)? else {
+            return Ok(Vec::new());
+        };
+        if !entry.mode().is_tree() {
+            return Err(RepoError::Target(format!(
+                "{dir} is a file, not a directory"
+            )));
+        }
+        // Depth-first over the subtrees, each entry's kind checked.
+        let mut found = Vec::new();
+        let mut stack = vec![(dir.to_string(), entry.object_id())];
+        while let Some((path, id)) = stack.pop() {
+            let sub = repo.find_tree(id).map_err(git_err)?;
+            for e in sub.iter() {
+                let e = e.map_err(git_err)?;
+                let name = e.filename().to_str_lossy();
+                let at = format!("{path}/{name}");
+                let mode = e.mode();
+                if mode.is_tree() {
+                    stack.push((at, e.object_id()));
+                } else if mode.is_blob() {
+                    found.push(at);
+                } else {
+                    return Err(RepoError::Target(format!(
+                        "{at} is a symlink or a submodule: hoist copies only files"
+                    )));
+                }
+                if found.len() > crate::engine::ports::MAX_LISTED_FILES {
+                    return Err(RepoError::Target(format!(
+                        "{dir} holds more than {} files",
+                        crate::engine::ports::MAX_LISTED_FILES
+                    )));
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
     fn plan(
         &self,
         branch: &str,
@@ -300,6 +343,21 @@ impl ConfigRepo for GitRepo {
             editor
                 .upsert(file.path.as_str(), mode, blob.detach())
                 .map_err(git_err)?;
+        }
+        for (path, bytes) in &plan.writes {
+            let mode = base_tree
+                .lookup_entry_by_path(path)
+                .map_err(git_err)?
+                .map(|e| e.mode().kind())
+                .filter(|k| matches!(k, gix::object::tree::EntryKind::BlobExecutable))
+                .unwrap_or(gix::object::tree::EntryKind::Blob);
+            let blob = repo.write_blob(bytes).map_err(git_err)?;
+            editor
+                .upsert(path.as_str(), mode, blob.detach())
+                .map_err(git_err)?;
+        }
+        for path in &plan.removes {
+            editor.remove(path.as_str()).map_err(git_err)?;
         }
         let tree = editor.write().map_err(git_err)?.detach();
         let now = SystemClock.now();
@@ -435,5 +493,7 @@ fn plan_edits(
         branch: branch.to_string(),
         base: base.to_string(),
         files,
+        writes: Vec::new(),
+        removes: Vec::new(),
     })
 }

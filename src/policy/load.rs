@@ -255,6 +255,7 @@ fn environment(l: &mut Loader, name: Name, key: &Node, node: &Node) -> Environme
         ticket: None,
         alerts: None,
         pr: PrRules::default(),
+        made: None,
     };
     for (k, _, v) in l.entries(node, &format!("environment `{}`", env.name), ENV_KEYS) {
         match k {

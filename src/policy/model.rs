@@ -22,6 +22,30 @@ pub struct Policy {
     /// by hoist whose approvals met the previous trusted version's rule is
     /// trusted); until then only policy signers' signatures make a change trusted.
     pub policy_approvals: Option<Approvals>,
+    /// `environments_from:` the rule for environments made from chat
+    /// (`env create`); `None`: nobody may make one.
+    pub environments_from: Option<EnvironmentsFrom>,
+}
+
+/// `environments_from: { template, name, ttl, max, deployers, approvals }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentsFrom {
+    /// The environment whose files a new one copies (`staging`).
+    pub template: Name,
+    /// Where the rule was written.
+    pub pos: Pos,
+    /// The regular expression a new environment's name must match (on top
+    /// of the command language's name rule).
+    pub name: String,
+    /// How long an environment lives when `env create` says no `for`, and
+    /// the longest `for` (or `env extend`) allowed. Default 3 days.
+    pub ttl_secs: u64,
+    /// How many environments made from templates may exist at once (default 20).
+    pub max: u32,
+    /// Who may create one (and deploy to it).
+    pub deployers: Vec<Principal>,
+    /// What a creation needs (and a deploy to one).
+    pub approvals: Approvals,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -89,6 +113,9 @@ pub struct Environment {
     /// How pull requests go (`via: pull-request`): merge method, whether
     /// the forge's own reviews count, deployments, labels.
     pub pr: PrRules,
+    /// Set for an environment made by `env create` (an entry of
+    /// `hoist-environments.yaml`); `None`: written in `hoist.yaml`.
+    pub made: Option<crate::envs::Entry>,
 }
 
 /// How a pull request is merged on the forge.

@@ -186,6 +186,9 @@ impl ConfigRepo for Observed<dyn ConfigRepo> {
     fn read_value(&self, at: &str, target: &Target) -> Result<Option<String>, RepoError> {
         self.counted(self.inner.read_value(at, target))
     }
+    fn list_files(&self, at: &str, dir: &str) -> Result<Vec<String>, RepoError> {
+        self.counted(self.inner.list_files(at, dir))
+    }
     fn plan(
         &self,
         branch: &str,
