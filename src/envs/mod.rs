@@ -11,6 +11,9 @@
 
 use hoist_commands::Name;
 
+mod substitute;
+pub use substitute::substitute;
+
 /// The registry of environments made from templates, at the repo's root.
 pub const REGISTRY_FILE: &str = "hoist-environments.yaml";
 
