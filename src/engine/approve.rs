@@ -64,6 +64,7 @@ impl Engine {
         let _op = super::trail::op_span(&op).entered();
         let voter = req.actor.as_str();
         let (policy, tip) = self.policy_for_branch(&op.branch)?;
+        let policy = self.rules_for(&op, &policy)?.into_owned();
         let env = self.env_named(&policy, &op.env)?;
         if voter == op.actor && deny.is_some() {
             return Err(Fail::Refused(format!(
@@ -115,9 +116,13 @@ impl Engine {
             // The PR's mergeability is the runner's to watch.
             return self.pr_approve(&mut op, req, &policy);
         }
-        let plan = self
-            .repo
-            .plan(&op.branch, &tip, &self.edits_of(&op, &policy)?)?;
+        let plan = if op.on_environment() {
+            let work = self.env_work(&op, &policy)?;
+            self.env_plan(&op.branch, &tip, &work)?.0
+        } else {
+            self.repo
+                .plan(&op.branch, &tip, &self.edits_of(&op, &policy)?)?
+        };
         if plan.is_noop() {
             self.save(&mut op, State::Unchanged)?;
             let text = format!("#{id}: someone else already set this version; nothing to commit");

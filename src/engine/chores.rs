@@ -84,8 +84,21 @@ impl Engine {
         if adopt {
             self.adopt();
         }
+        let due = {
+            let mut chores = self.chores_state();
+            let due = chores.expired.is_none_or(|t| t.elapsed() >= EXPIRE_EVERY);
+            if due {
+                chores.expired = Some(Instant::now());
+            }
+            due
+        };
         match self.chores_policy(fetch) {
-            Ok(policy) => self.look_for_drift(&policy),
+            Ok(policy) => {
+                self.look_for_drift(&policy);
+                if due {
+                    self.expire_environments(&policy);
+                }
+            }
             // Fetching failed or hoist.yaml is broken: drift waits for a
             // readable policy (said once per new reason); requests say what
             // is wrong when asked.
@@ -97,14 +110,6 @@ impl Engine {
                 }
             }
         }
-        let due = {
-            let mut chores = self.chores_state();
-            let due = chores.expired.is_none_or(|t| t.elapsed() >= EXPIRE_EVERY);
-            if due {
-                chores.expired = Some(Instant::now());
-            }
-            due
-        };
         if due {
             self.expire_due();
         }

@@ -79,9 +79,16 @@ fn unit_random() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// What a job writes: targets' values, or an environment's files.
+#[derive(Debug)]
+pub(super) enum Work {
+    Edits(Vec<(Target, Version)>),
+    Env(super::envs::plan::EnvWork),
+}
+
 struct Job {
     op: Operation,
-    edits: Vec<(Target, Version)>,
+    work: Work,
     /// Pushes of this job the remote rejected because the branch moved.
     tries: u32,
     /// The commit whose `hoist.yaml` allowed this change.
@@ -116,13 +123,13 @@ impl Engine {
     pub(super) fn land(
         &self,
         op: &mut Operation,
-        edits: Vec<(Target, Version)>,
+        work: Work,
         policy_tip: &str,
     ) -> Result<Landed, Fail> {
         let lane = self.lanes.lane(&op.branch);
         let job = Arc::new(Mutex::new(Job {
             op: op.clone(),
-            edits,
+            work,
             tries: 0,
             policy_tip: policy_tip.to_string(),
             landed: None,
@@ -260,8 +267,20 @@ impl Engine {
             Fail::Refused(m) | Fail::Error(m) => m,
         };
         let policy = self.policy_at(tip).map_err(words)?;
+        let policy = self.rules_for(&j.op, &policy).map_err(words)?;
         let env = super::env_of(&policy, &super::journal_name(&j.op.env).map_err(words)?)
             .map_err(words)?;
+        if j.op.on_environment() {
+            // Who may destroy or extend was the owner's or an approver's
+            // call; a creation is a deploy to the new environment.
+            if j.op.verb == "env-create" {
+                self.still_allowed(&j.op, &policy, env)?;
+                self.approvals_hold(&mut j.op, &policy, env)?;
+            }
+            j.work = Work::Env(self.env_work(&j.op, &policy).map_err(words)?);
+            tracing::info!(op = j.op.id, %tip, "hoist.yaml changed; decided again under the new rules");
+            return Ok(());
+        }
         self.still_allowed(&j.op, &policy, env)?;
         self.approvals_hold(&mut j.op, &policy, env)?;
         if j.op.break_glass.is_none() {
@@ -272,7 +291,7 @@ impl Engine {
                     .collect();
             self.check_held(env, &apps, &j.op.actor).map_err(words)?;
         }
-        j.edits = self.edits_of(&j.op, &policy).map_err(words)?;
+        j.work = Work::Edits(self.edits_of(&j.op, &policy).map_err(words)?);
         tracing::info!(op = j.op.id, %tip, "hoist.yaml changed; decided again under the new rules");
         Ok(())
     }
@@ -348,8 +367,22 @@ impl Engine {
                 j.landed = Some(Ok(Landed::Refused(why)));
                 continue;
             }
-            let plan = match self.repo.plan(branch, &parent, &j.edits) {
+            let planned = match &j.work {
+                Work::Edits(edits) => self.repo.plan(branch, &parent, edits),
+                Work::Env(work) => self.env_plan(branch, &parent, work).map(|(plan, changes)| {
+                    if let Some(changes) = changes {
+                        j.op.changes = changes;
+                    }
+                    plan
+                }),
+            };
+            let plan = match planned {
                 Ok(p) => p,
+                // The repo no longer allows it (the name taken meanwhile).
+                Err(RepoError::Target(why)) if j.op.on_environment() => {
+                    j.landed = Some(Ok(Landed::Refused(why)));
+                    continue;
+                }
                 Err(e) => {
                     j.landed = Some(Ok(Landed::Failed(e)));
                     continue;

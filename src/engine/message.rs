@@ -152,6 +152,7 @@ mod tests {
                 ordered: None,
                 pr: None,
                 deployment: None,
+                environment: None,
             };
             let msg = commit_message(&op);
             let last = msg.trim_end().rsplit("\n\n").next().unwrap_or_default();

@@ -8,6 +8,7 @@ mod approve;
 mod audit;
 mod chores;
 pub mod drift;
+mod envs;
 mod follow;
 mod intent;
 mod land;
@@ -35,7 +36,7 @@ mod write;
 pub use land::Backoff;
 pub use locks::Lock;
 pub use message::{invisible, one_line};
-pub use operation::{Change, Operation, PullRef, State};
+pub use operation::{Change, EnvChange, Operation, PullRef, State};
 pub use rollout::{Rollout, Step, follow_blocking};
 pub use rules::PolicyError;
 use trail::log_transition;
@@ -297,6 +298,8 @@ impl Engine {
             // transitions are compare-and-swaps, so a race lost to another
             // replica ends this request and leaves the operation to the winner.
             Command::Deploy(_) | Command::Promote(_) | Command::Rollback(_) => self.write(req),
+            // Environments made from templates: written like a deploy, once.
+            Command::Env(e) => self.env(req, e),
             Command::Status(s) => self.status(s),
             Command::History(h) => self.history(h),
             Command::Audit(a) => self.audit(a),

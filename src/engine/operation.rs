@@ -53,6 +53,8 @@ pub enum State {
     TimedOut,
     /// The target already had the version: nothing to commit.
     Unchanged,
+    /// Written, and nothing to follow: an environment destroyed or extended.
+    Done,
 }
 
 impl State {
@@ -73,7 +75,7 @@ impl State {
             State::Degraded { .. } => "degraded",
             State::Failed { .. } => "failed",
             State::TimedOut => "timed-out",
-            State::Unchanged => "done",
+            State::Unchanged | State::Done => "done",
         }
     }
 
@@ -99,6 +101,7 @@ impl State {
                 | State::Failed { .. }
                 | State::TimedOut
                 | State::Unchanged
+                | State::Done
         )
     }
 }
@@ -165,6 +168,20 @@ pub struct Operation {
     /// Deployments), once one was created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<u64>,
+    /// An environment made from a template (`env-create`, `env-destroy`,
+    /// `env-extend`): what the registry entry says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<EnvChange>,
+}
+
+/// The registry side of an environment operation. The environment's name
+/// is the operation's `env`; its owner, for a creation, the requester.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvChange {
+    /// The environment it is (or was) made from.
+    pub template: String,
+    /// When it expires (seconds since the epoch): set by create and extend.
+    pub expires: i64,
 }
 
 /// An operation's pull request.
@@ -222,6 +239,12 @@ impl Operation {
     /// An ordered plan with steps after the current one.
     pub fn steps_left(&self) -> bool {
         matches!(self.ordered, Some(k) if k + 1 < self.changes.len())
+    }
+
+    /// An operation on an environment itself (`env-create`, `env-destroy`,
+    /// `env-extend`) rather than on apps' versions.
+    pub fn on_environment(&self) -> bool {
+        self.verb.starts_with("env-")
     }
 
     /// Seconds since the state named `label` was first entered.

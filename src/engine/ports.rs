@@ -594,6 +594,12 @@ pub trait Notify: Send + Sync {
     fn update(&self, op: &crate::engine::Operation, text: &str);
     /// Post to a channel that is not a request's thread (drift alerts).
     fn alert(&self, channel: &str, text: &str);
+    /// Post `text` as a new reply in the operation's thread, to its
+    /// requester (an environment about to expire, or expired): something to
+    /// be seen, not an edit of the live message. By default, an update.
+    fn reply(&self, op: &crate::engine::Operation, text: &str) {
+        self.update(op, text);
+    }
 }
 
 /// The time, injectable for tests.

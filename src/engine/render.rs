@@ -119,6 +119,9 @@ pub fn summary_line(op: &Operation) -> String {
     // A merged PR's rollout is followed at its merge commit.
     let sha = op.revision().map(short).unwrap_or("-");
     let what = match &op.state {
+        State::Pushed { .. } if op.verb == "env-create" => {
+            format!("{} is made ({sha}); waiting for it to come up", op.env)
+        }
         State::Pushed { .. } => format!("pushed {sha}"),
         State::Committed { .. } if op.pr.is_some() => {
             format!("committed {sha}; opening its pull request")
@@ -149,7 +152,13 @@ pub fn summary_line(op: &Operation) -> String {
         State::Expired => "expired before it had its approvals; nothing was written".into(),
         State::Cancelled => "cancelled; nothing was written".into(),
         State::Unchanged => "the target already had this version; nothing to commit".into(),
+        State::Healthy if op.verb == "env-create" => format!("{} is ready ({sha})", op.env),
         State::Healthy => format!("{sha} is healthy"),
+        State::Done if op.verb == "env-destroy" => format!("{} is destroyed ({sha})", op.env),
+        State::Done => match &op.environment {
+            Some(c) => format!("{} now expires at {} UTC ({sha})", op.env, date(c.expires)),
+            None => format!("done ({sha})"),
+        },
         State::Degraded { message } => format!("{sha} is degraded: {message}"),
         State::Failed { message } => format!("failed: {message}"),
         State::TimedOut => format!("{sha} did not become healthy in time"),

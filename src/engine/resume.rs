@@ -133,6 +133,8 @@ impl Engine {
             }
             _ => self.policy_for_branch(&op.branch)?,
         };
+        // A creation not written yet is judged as the environment it makes.
+        let policy = self.rules_for(op, &policy)?.into_owned();
         tracing::info!(op = op.id, state = op.state.label(), "resuming");
         let reply = match op.state.clone() {
             // A PR is opened before its approvals: judged again, then opened.

@@ -126,7 +126,44 @@ impl Engine {
 
     /// The version that may decide at `tip` (see [`trust`]).
     pub(super) fn read_policy(&self, tip: &str) -> std::result::Result<Policy, PolicyError> {
-        self.trusted_policy_at(tip)
+        let mut policy = self.trusted_policy_at(tip)?;
+        self.add_made_environments(&mut policy, tip)?;
+        Ok(policy)
+    }
+
+    /// The environments `hoist-environments.yaml` records at `tip` (written
+    /// by `env create`), added to `policy` as its `environments_from` rule
+    /// makes them. A registry that cannot be read, or an entry the rule no
+    /// longer allows, is logged and left out: the environments written in
+    /// `hoist.yaml` work on, and `env create` refuses until it is fixed.
+    fn add_made_environments(
+        &self,
+        policy: &mut Policy,
+        tip: &str,
+    ) -> std::result::Result<(), PolicyError> {
+        if policy.environments_from.is_none() {
+            return Ok(());
+        }
+        let Some(bytes) = self.repo.read_file(tip, crate::envs::REGISTRY_FILE)? else {
+            return Ok(());
+        };
+        let entries = String::from_utf8(bytes)
+            .map_err(|_| "not UTF-8".to_string())
+            .and_then(|text| crate::envs::parse_registry(&text));
+        match entries {
+            Ok(entries) => {
+                for problem in crate::envs::merge(policy, &entries) {
+                    tracing::warn!(%tip, "{problem}");
+                }
+            }
+            Err(e) => tracing::warn!(
+                %tip,
+                error = %crate::engine::one_line(&e, 300),
+                "{} cannot be read; its environments are left out",
+                crate::envs::REGISTRY_FILE
+            ),
+        }
+        Ok(())
     }
 
     /// Read and check `hoist.yaml` as committed at `at`.

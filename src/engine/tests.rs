@@ -21,6 +21,7 @@
 //!   merged by a person, rebuilt on a moved base, GitHub reviews, restarts.
 
 mod approvals;
+mod envs;
 mod faults;
 mod forge;
 mod gated;

@@ -216,6 +216,7 @@ impl Engine {
             ordered: (intent.ordered && !via_pr).then_some(0),
             pr: via_pr.then(super::PullRef::default),
             deployment: None,
+            environment: None,
         };
         // The id, the request and (with nothing to wait for) its approval go
         // to disk as one write.
@@ -263,8 +264,12 @@ impl Engine {
             let tip = self.repo.known_tip(&op.branch)?;
             return self.open_pr(op, policy, &tip, &[]);
         }
-        let edits = self.edits_of(op, policy)?;
-        match self.land(op, edits, policy_tip)? {
+        let work = if op.on_environment() {
+            super::land::Work::Env(self.env_work(op, policy)?)
+        } else {
+            super::land::Work::Edits(self.edits_of(op, policy)?)
+        };
+        match self.land(op, work, policy_tip)? {
             Landed::Pushed => {}
             // This step's app already had its version: on to the next one.
             Landed::Unchanged if op.ordered.is_some() => return self.step_unchanged(op),
@@ -290,6 +295,13 @@ impl Engine {
                 super::ordered::plan_note(op)
             ),
         );
+        if matches!(op.verb.as_str(), "env-destroy" | "env-extend") {
+            // Nothing to follow: the directories are gone, or only the date moved.
+            self.save(op, State::Done)?;
+            let text = render::summary_line(op);
+            self.notify.update(op, &text);
+            return Ok(render::reply(op, text));
+        }
         self.poke(op, policy);
         // The runner follows it from here; nothing to follow leaves it
         // resting at Pushed, or an ordered plan goes on with its next step.
@@ -355,6 +367,11 @@ impl Engine {
     /// `plan` and returns true when it is, or when nobody has to approve it;
     /// false when the approvers would be looking at a different change.
     pub(super) fn rebind(&self, op: &mut Operation, plan: &Plan) -> bool {
+        if op.on_environment() {
+            // Approved by name: the copies are the template's as it is now.
+            op.base = Some(plan.base.clone());
+            return true;
+        }
         let changes = &op.changes[op.step_range()];
         let same = changes.len() == plan.files.len()
             && changes.iter().zip(&plan.files).all(|(c, f)| {

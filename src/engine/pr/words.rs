@@ -204,6 +204,7 @@ mod tests {
             ordered: None,
             pr: None,
             deployment: None,
+            environment: None,
         };
         let (policy, found) = crate::policy::load(
             "environments:\n  prod:\n    deployers: [\"*\"]\n    via: pull-request\napps: {}\n",

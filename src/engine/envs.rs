@@ -1,0 +1,334 @@
+//! Environments made from templates, as operations (`env create`, `env
+//! destroy`, `env extend`) and a read (`env list`). An environment is
+//! decided like a deploy to it would be: `environments_from`'s deployers
+//! may create one (its approvals, when it asks for any, are collected like
+//! any other), its owner or whoever may approve there may destroy or extend
+//! it. The operation is journaled and carried through the branch's lane as
+//! one signed commit with the usual trailers ([`plan`] says what it writes);
+//! a creation is then followed like a deploy of every app it copies, so its
+//! thread ends with "pr-123 is ready". Expiry is the leader's chore
+//! ([`expiry`]).
+
+mod expiry;
+pub(super) mod plan;
+
+use super::{Engine, EnvChange, Fail, Operation, Reply, Request, Result, State, render};
+use crate::envs::{self, Entry};
+use crate::policy::{self, Environment, Policy, Principal};
+use hoist_commands::{Env, EnvCreate, Name};
+
+/// The actor the runner writes as when an environment expires.
+pub(super) const EXPIRY_ACTOR: &str = "hoist:expiry";
+
+impl Engine {
+    /// `env create|destroy|extend|list`.
+    pub(super) fn env(&self, req: &Request, cmd: &Env) -> Result<Reply> {
+        match cmd {
+            Env::List => self.env_list(),
+            Env::Create(c) => self.env_create(req, c),
+            Env::Destroy(d) => self.env_change(req, &d.name, "env-destroy", None, d.reason.clone()),
+            Env::Extend(e) => {
+                let secs = e.ttl.as_secs();
+                self.env_change(req, &e.name, "env-extend", Some(secs), None)
+            }
+        }
+    }
+
+    fn env_create(&self, req: &Request, c: &EnvCreate) -> Result<Reply> {
+        let (policy, tip) = self.policy_on(&self.policy_branch()?, true)?;
+        let rule = policy.environments_from.clone().ok_or_else(|| {
+            Fail::Refused(
+                "environments cannot be made here: hoist.yaml has no `environments_from` rule"
+                    .into(),
+            )
+        })?;
+        if let Some(from) = &c.from
+            && from != &rule.template
+        {
+            return Err(Fail::Refused(format!(
+                "environments are made from {} (environments_from.template), not from {from}",
+                rule.template
+            )));
+        }
+        if !policy.includes(&rule.deployers, &req.actor, &req.memberships) {
+            return Err(Fail::Refused(format!(
+                "{} may not create environments: environments_from.deployers are {}",
+                req.actor,
+                people(&rule.deployers)
+            )));
+        }
+        envs::check_name(&policy, &c.name).map_err(Fail::Refused)?;
+        let made = policy
+            .environments
+            .iter()
+            .filter(|e| e.made.is_some())
+            .count();
+        if made >= rule.max as usize {
+            return Err(Fail::Refused(format!(
+                "at most {} environments may be made from templates and {made} exist; \
+                 destroy one first (`env list`)",
+                rule.max
+            )));
+        }
+        let ttl = c.ttl.map_or(rule.ttl_secs, |d| d.as_secs());
+        if ttl > rule.ttl_secs {
+            return Err(Fail::Refused(format!(
+                "an environment lives at most {} (environments_from.ttl); ask for less, \
+                 then `env extend` it",
+                render::age(rule.ttl_secs as i64)
+            )));
+        }
+        let now = self.clock.now();
+        let entry = Entry {
+            name: c.name.clone(),
+            template: rule.template.clone(),
+            owner: req.actor.clone(),
+            created: now,
+            expires: now + ttl as i64,
+            operation: None,
+        };
+        let mut with = policy.clone();
+        envs::add(&mut with, &entry).map_err(Fail::Refused)?;
+        let env = super::env_of(&with, &c.name)?.clone();
+        let decision = policy::decide(
+            &with,
+            &env,
+            policy::Verb::Deploy,
+            &req.actor,
+            req.channel.as_deref(),
+            &req.memberships,
+        )
+        .map_err(|r| Fail::Refused(r.0))?;
+        self.check_held(&env, &[], &req.actor)?;
+        self.signing_gate(&with)?;
+        let mut summary = format!("env create {} from {}", c.name, rule.template);
+        if let Some(d) = c.ttl {
+            summary.push_str(&format!(" for {d}"));
+        }
+        let mut op = self.env_op(req, &env, "env-create", summary, c.reason.clone());
+        op.environment = Some(EnvChange {
+            template: rule.template.to_string(),
+            expires: entry.expires,
+        });
+        op.needed = decision.approvals.count;
+        // Planned now: a layout that cannot be copied, or a name taken on
+        // the branch, is refused before anything is journaled.
+        let work = self.env_work(&op, &with)?;
+        let (plan, changes) = self.env_plan(&env.branch, &tip, &work)?;
+        op.base = Some(plan.base.clone());
+        op.changes = changes.unwrap_or_default();
+        if op.needed > 0 {
+            let expiry = decision
+                .approvals
+                .expires_secs
+                .unwrap_or(self.settings.approval_expiry_secs);
+            op.expires_at = Some(now + expiry as i64);
+        }
+        self.open_env(&mut op)?;
+        let _carried = self.carrying(op.id);
+        let _span = super::trail::op_span(&op).entered();
+        if op.needed > 0 {
+            return self.await_approvals(&mut op, &with, &[]);
+        }
+        self.carry(&mut op, &with, &tip)
+    }
+
+    /// `env destroy` and `env extend`: by the owner, or by someone who may
+    /// approve in the environment (the rule's `approvals.from`, else its
+    /// deployers). No approvals: the environment is theirs.
+    fn env_change(
+        &self,
+        req: &Request,
+        name: &Name,
+        verb: &str,
+        extend_secs: Option<u64>,
+        reason: Option<String>,
+    ) -> Result<Reply> {
+        let (policy, tip) = self.policy_on(&self.policy_branch()?, true)?;
+        let env = super::env_of(&policy, name)?.clone();
+        let entry = env.made.clone().ok_or_else(|| {
+            Fail::Refused(format!(
+                "{name} is written in hoist.yaml, not made with `env create`: change it there"
+            ))
+        })?;
+        if req.actor != EXPIRY_ACTOR {
+            policy::may_unlock(&policy, &env, &entry.owner, &req.actor, &req.memberships).map_err(
+                |_| {
+                    Fail::Refused(format!(
+                        "only {} (who made {name}) or someone who may approve in it may {} it",
+                        entry.owner,
+                        verb.trim_start_matches("env-")
+                    ))
+                },
+            )?;
+        }
+        self.signing_gate(&policy)?;
+        let rule = policy.environments_from.as_ref().ok_or_else(|| {
+            Fail::Refused("hoist.yaml no longer has an environments_from rule".into())
+        })?;
+        let now = self.clock.now();
+        let (summary, expires) = match extend_secs {
+            Some(secs) if secs > rule.ttl_secs => {
+                return Err(Fail::Refused(format!(
+                    "an environment is extended by at most {} at a time (environments_from.ttl)",
+                    render::age(rule.ttl_secs as i64)
+                )));
+            }
+            Some(secs) => (
+                format!("env extend {name} for {}", render::age(secs as i64)),
+                now + secs as i64,
+            ),
+            None => (format!("env destroy {name}"), entry.expires),
+        };
+        let mut op = self.env_op(req, &env, verb, summary, reason);
+        op.environment = Some(EnvChange {
+            template: entry.template.to_string(),
+            expires,
+        });
+        let work = self.env_work(&op, &policy)?;
+        let (plan, _) = self.env_plan(&env.branch, &tip, &work)?;
+        if plan.is_noop() {
+            return Ok(Reply::done(format!(
+                "{name} already expires at {} UTC; nothing to do",
+                render::date(expires)
+            )));
+        }
+        op.base = Some(plan.base.clone());
+        self.open_env(&mut op)?;
+        let _carried = self.carrying(op.id);
+        let _span = super::trail::op_span(&op).entered();
+        self.carry(&mut op, &policy, &tip)
+    }
+
+    /// A new environment operation in `env`, not journaled yet.
+    fn env_op(
+        &self,
+        req: &Request,
+        env: &Environment,
+        verb: &str,
+        summary: String,
+        reason: Option<String>,
+    ) -> Operation {
+        let chat = req
+            .chat_link
+            .clone()
+            .or_else(|| req.channel.clone())
+            .unwrap_or_else(|| "cli".into());
+        Operation {
+            id: 0,
+            verb: verb.into(),
+            summary,
+            actor: req.actor.clone(),
+            channel: req.channel.clone(),
+            chat,
+            env: env.name.to_string(),
+            reason,
+            ticket: None,
+            created_at: self.clock.now(),
+            state: State::Requested,
+            branch: env.branch.clone(),
+            base: None,
+            changes: Vec::new(),
+            commit: None,
+            needed: 0,
+            approvers: Vec::new(),
+            expires_at: None,
+            break_glass: None,
+            transitions: Vec::new(),
+            memberships: [(req.actor.clone(), req.memberships.clone())].into(),
+            ordered: None,
+            pr: None,
+            deployment: None,
+            environment: None,
+        }
+    }
+
+    /// Journal a new environment operation: its id, the request and (with
+    /// nothing to wait for) its approval in one write.
+    fn open_env(&self, op: &mut Operation) -> Result<()> {
+        let now = self.clock.now();
+        op.enter(State::Requested, now);
+        if op.needed == 0 {
+            op.enter(State::Approved, now);
+        }
+        self.journal.create(op)?;
+        super::trail::log_opened(op);
+        super::checkpoint(op.state.name());
+        Ok(())
+    }
+
+    /// Signing is the one gate an environment operation shares with deploys.
+    fn signing_gate(&self, policy: &Policy) -> Result<()> {
+        if policy.signing == policy::Signing::Required && !self.repo.can_sign() {
+            return Err(Fail::Refused("no signing key is configured (HOIST_SIGNING_KEY) and hoist.yaml does not say `signing: optional`".into()));
+        }
+        Ok(())
+    }
+
+    /// `env list`: every environment made from a template, as the default
+    /// branch records them, with each app's version there.
+    fn env_list(&self) -> Result<Reply> {
+        let (policy, tip) = self.current_policy()?;
+        let made: Vec<&Environment> = policy
+            .environments
+            .iter()
+            .filter(|e| e.made.is_some())
+            .collect();
+        if made.is_empty() {
+            let text = match &policy.environments_from {
+                Some(rule) => format!(
+                    "no environments made from {} yet; `env create NAME` makes one",
+                    rule.template
+                ),
+                None => "environments cannot be made here: hoist.yaml has no \
+                         `environments_from` rule"
+                    .into(),
+            };
+            return Ok(Reply::done(text));
+        }
+        let now = self.clock.now();
+        let mut rows = vec![
+            ["NAME", "FROM", "OWNER", "CREATED", "EXPIRES", "VERSIONS"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for env in made {
+            let Some(entry) = &env.made else { continue };
+            let versions: Vec<String> = policy
+                .apps
+                .iter()
+                .filter_map(|a| {
+                    let target = a.targets.get(&env.name)?;
+                    let value = self.repo.read_value(&tip, target).ok().flatten();
+                    Some(format!("{}={}", a.name, value.as_deref().unwrap_or("-")))
+                })
+                .collect();
+            let left = entry.expires - now;
+            let expires = if left > 0 {
+                format!("{} (in {})", render::date(entry.expires), render::age(left))
+            } else {
+                format!("{} (expired)", render::date(entry.expires))
+            };
+            rows.push(vec![
+                env.name.to_string(),
+                entry.template.to_string(),
+                super::one_line(&entry.owner, 80),
+                render::date(entry.created),
+                expires,
+                versions.join(" "),
+            ]);
+        }
+        Ok(Reply::done(render::table(&rows)))
+    }
+}
+
+/// Who a list of principals names, for refusals.
+fn people(list: &[Principal]) -> String {
+    if list.is_empty() {
+        return "nobody".into();
+    }
+    list.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
