@@ -41,3 +41,13 @@ pub struct Copy {
     pub from: String,
     pub to: String,
 }
+
+mod layout;
+mod names;
+pub mod registry;
+
+pub use layout::{add, layout, merge, sources};
+pub use names::{NAME_REGEX_LIMIT, check_name, name_regex, sample_name};
+pub use registry::{
+    append as append_entry, parse as parse_registry, remove as remove_entry, set_expires,
+};

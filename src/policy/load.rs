@@ -8,8 +8,10 @@ use hoist_commands::{Duration, Name};
 use std::collections::BTreeMap;
 
 mod apps;
+mod from;
 mod people;
 use apps::app;
+pub use from::{DEFAULT_MAX, DEFAULT_NAME, MAX_MAX};
 
 /// One thing wrong with the policy, where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,7 +210,9 @@ pub const TOP_KEYS: &[&str] = &[
     "environments",
     "apps",
     "policy",
+    "environments_from",
 ];
+pub const FROM_KEYS: &[&str] = &["template", "name", "ttl", "max", "deployers", "approvals"];
 pub const POLICY_KEYS: &[&str] = &["approvals"];
 pub const APPROVAL_KEYS: &[&str] = &["count", "from", "expires"];
 pub const TICKET_KEYS: &[&str] = &["required", "pattern"];
@@ -424,6 +428,7 @@ pub fn load(src: &str) -> (Policy, Vec<Problem>) {
                 }
             }
             "people" => people::people(&mut l, v, &mut policy),
+            "environments_from" => policy.environments_from = from::environments_from(&mut l, v),
             "policy" => {
                 for (_, _, a) in l.entries(v, "policy", POLICY_KEYS) {
                     policy.policy_approvals = Some(l.approvals(a));

@@ -34,6 +34,34 @@ pub enum TargetRead {
     Unreadable(String),
 }
 
+/// What is wrong with the `environments_from` rule beyond its groups: a
+/// template that is missing or itself made from a template, a name pattern
+/// that does not compile (within its size limit), a layout that cannot be
+/// copied.
+fn environments_from_problems(policy: &Policy, rule: &EnvironmentsFrom) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Err(why) = crate::envs::name_regex(rule) {
+        out.push(why);
+    }
+    match policy.env(&rule.template) {
+        None => out.push(format!(
+            "environments_from: template `{}` is not an environment of hoist.yaml",
+            rule.template
+        )),
+        Some(env) if env.made.is_some() => out.push(format!(
+            "environments_from: template `{}` was itself made from a template; name an \
+             environment written in hoist.yaml",
+            rule.template
+        )),
+        Some(_) => {
+            if let Err(why) = crate::envs::sources(policy, &rule.template) {
+                out.push(format!("environments_from: {why}"));
+            }
+        }
+    }
+    out
+}
+
 /// Cross-reference checks on a loaded policy. `read_target` says what each
 /// target's file holds at the branch tip of its environment.
 pub fn check(
@@ -86,6 +114,13 @@ pub fn check(
                 env.pos,
                 format!("ticket.pattern `{p}` is not a valid regular expression: {e}"),
             );
+        }
+    }
+    if let Some(rule) = &policy.environments_from {
+        check_refs(&rule.deployers, &mut push);
+        check_refs(&rule.approvals.from, &mut push);
+        for why in environments_from_problems(policy, rule) {
+            push(rule.pos, why);
         }
     }
     for app in &policy.apps {

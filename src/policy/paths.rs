@@ -7,7 +7,9 @@
 //! to git, to a checkout on another operating system, or to `hoist check`.
 //! Only plain, normalised, relative paths are accepted; the loader reports
 //! anything else at the `file:` value, so `check` and the engine refuse it
-//! alike. Branch names, GitHub logins and teams, and pull-request labels are
+//! alike. Nor may it be `hoist-environments.yaml`, the registry of
+//! environments made from templates, which only `env` commands write.
+//! Branch names, GitHub logins and teams, and pull-request labels are
 //! checked here too.
 
 /// The longest target path accepted, in bytes: far beyond any real layout,
@@ -84,6 +86,12 @@ pub fn target_file_problem(file: &str) -> Option<String> {
     // Compared without case: on a case-insensitive checkout `HOIST.yaml` is the policy.
     if file.to_lowercase() == "hoist.yaml" {
         return refuse("is the policy itself; a deploy may never rewrite hoist.yaml");
+    }
+    if file.to_lowercase() == crate::envs::REGISTRY_FILE {
+        return refuse(
+            "is the registry of environments made from templates; only `env create`, \
+             `env destroy` and `env extend` write hoist-environments.yaml",
+        );
     }
     None
 }
@@ -195,6 +203,8 @@ mod tests {
             ("hoist.yaml", "the policy itself"),
             ("HOIST.YAML", "the policy itself"),
             ("Hoist.Yaml", "the policy itself"),
+            ("hoist-environments.yaml", "the registry of environments"),
+            ("Hoist-Environments.YAML", "the registry of environments"),
             ("./hoist.yaml", "`.` or `..`"),
             (".git/config", "git's own files"),
             (".GIT/hooks/pre-commit", "git's own files"),

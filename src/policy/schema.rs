@@ -5,8 +5,8 @@
 //! schema against them, so the schema cannot drift from what `load` accepts.
 
 use super::load::{
-    APP_KEYS, APPROVAL_KEYS, ARGOCD_KEYS, ENV_KEYS, FLUX_KEYS, POLICY_KEYS, TARGET_KEYS,
-    TICKET_KEYS, TOP_KEYS,
+    APP_KEYS, APPROVAL_KEYS, ARGOCD_KEYS, DEFAULT_MAX, DEFAULT_NAME, ENV_KEYS, FLUX_KEYS,
+    FROM_KEYS, MAX_MAX, POLICY_KEYS, TARGET_KEYS, TICKET_KEYS, TOP_KEYS,
 };
 use serde_json::{Map, Value, json};
 
@@ -60,6 +60,34 @@ pub fn schema() -> Value {
         "approvals needed before writing; the requester never counts",
     );
     let approvals = json!({"oneOf": [{"type": "integer", "minimum": 0}, approvals_obj]});
+    let from = object(
+        FROM_KEYS,
+        props(&[
+            (
+                "template",
+                json!({"type": "string", "pattern": NAME, "description": "the environment a new one copies (its files, one directory per app, with its name replaced)"}),
+            ),
+            (
+                "name",
+                json!({"type": "string", "format": "regex", "default": DEFAULT_NAME, "description": "a regular expression a new environment's name must match"}),
+            ),
+            (
+                "ttl",
+                json!({"type": "string", "pattern": DURATION, "default": "3d", "description": "how long one lives unless `env create ... for` says otherwise, and the longest allowed; at most 90d"}),
+            ),
+            (
+                "max",
+                json!({"type": "integer", "minimum": 1, "maximum": MAX_MAX, "default": DEFAULT_MAX, "description": "how many may exist at once"}),
+            ),
+            ("deployers", people.clone()),
+            ("approvals", approvals.clone()),
+        ]),
+        "environments made from chat (`env create NAME`), recorded in hoist-environments.yaml",
+    );
+    let mut from = from;
+    if let Value::Object(m) = &mut from {
+        m.insert("required".into(), json!(["template", "deployers"]));
+    }
     let policy = object(
         POLICY_KEYS,
         props(&[("approvals", approvals.clone())]),
@@ -217,6 +245,7 @@ pub fn schema() -> Value {
                 json!({"type": "object", "propertyNames": {"pattern": NAME}, "additionalProperties": app}),
             ),
             ("policy", policy),
+            ("environments_from", from),
         ]),
         "hoist policy: who may deploy what where (the config repo's root hoist.yaml); \
          one document, unknown and duplicate keys are errors, at most 1 MiB and 64 levels of nesting",
@@ -275,7 +304,10 @@ mod tests {
         assert_eq!(keys(&app["properties"]["argocd"]), sorted(ARGOCD_KEYS));
         assert_eq!(keys(&app["properties"]["flux"]), sorted(FLUX_KEYS));
         assert_eq!(keys(&s["properties"]["policy"]), sorted(POLICY_KEYS));
-        for v in [&s, env, app] {
+        let from = &s["properties"]["environments_from"];
+        assert_eq!(keys(from), sorted(FROM_KEYS));
+        assert_eq!(from["required"], json!(["template", "deployers"]));
+        for v in [&s, env, app, from] {
             assert_eq!(v["additionalProperties"], json!(false));
         }
     }

@@ -1,0 +1,186 @@
+//! Where an environment made from a template puts its files, and the
+//! environment itself as the policy sees it. For each app with a target in
+//! the template, the directory holding that target file is copied, the
+//! template's name replaced in its path (`apps/api/overlays/staging/` ->
+//! `apps/api/overlays/pr-123/`). A layout where that cannot work is refused
+//! with words saying why: a target not in a directory named after the
+//! template, a directory that also holds another environment's target (the
+//! copy would carry that environment's files too), or a copy landing where
+//! an environment already lives.
+
+use super::{Copy, Entry};
+use crate::policy::{Environment, Policy, Target};
+use hoist_commands::Name;
+
+/// The directory of `file` (`""` for a file at the root).
+fn dir_of(file: &str) -> &str {
+    file.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// `dir` with every segment equal to `from` replaced by `to`, or `None`
+/// when no segment is.
+fn moved(dir: &str, from: &str, to: &str) -> Option<String> {
+    if dir.is_empty() || !dir.split('/').any(|s| s == from) {
+        return None;
+    }
+    Some(
+        dir.split('/')
+            .map(|s| if s == from { to } else { s })
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
+}
+
+/// Is `file` inside directory `dir` (at any depth)?
+fn under(file: &str, dir: &str) -> bool {
+    file.strip_prefix(dir)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Every target file of the policy: (env, app, file).
+fn targets(policy: &Policy) -> impl Iterator<Item = (&Name, &Name, &str)> {
+    policy.apps.iter().flat_map(|app| {
+        app.targets
+            .iter()
+            .map(move |(env, t)| (env, &app.name, t.file.as_str()))
+    })
+}
+
+/// The template's directories, one per app (deduplicated, first app kept):
+/// (app, directory), or why the layout cannot be copied. Independent of the
+/// new name, so `check` can judge a layout before anyone asks for one.
+pub fn sources(policy: &Policy, template: &Name) -> Result<Vec<(Name, String)>, String> {
+    let mut out: Vec<(Name, String)> = Vec::new();
+    for app in &policy.apps {
+        let Some(target) = app.targets.get(template) else {
+            continue;
+        };
+        let dir = dir_of(&target.file);
+        if moved(dir, template.as_str(), template.as_str()).is_none() {
+            return Err(format!(
+                "app `{}`: its {template} target {} is not in a directory named after {template}, \
+                 so hoist cannot copy it for a new environment",
+                app.name, target.file
+            ));
+        }
+        for (env, other_app, file) in targets(policy) {
+            if env != template && under(file, dir) {
+                return Err(format!(
+                    "app `{}`: its {template} directory {dir}/ also holds {env}'s target {file} \
+                     (app `{other_app}`), so a copy of it would carry {env}'s files; give each \
+                     environment a directory of its own",
+                    app.name
+                ));
+            }
+        }
+        if !out.iter().any(|(_, d)| d == dir) {
+            out.push((app.name.clone(), dir.to_string()));
+        }
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "no app has a target in {template}, so an environment made from it would hold nothing"
+        ));
+    }
+    Ok(out)
+}
+
+/// What `env create NAME from TEMPLATE` copies: one [`Copy`] per directory,
+/// in the policy's app order, or why it cannot.
+pub fn layout(policy: &Policy, template: &Name, name: &Name) -> Result<Vec<Copy>, String> {
+    let mut out = Vec::new();
+    for (app, from) in sources(policy, template)? {
+        let to = moved(&from, template.as_str(), name.as_str())
+            .expect("sources keeps only directories named after the template");
+        if let Some((env, other_app, file)) = targets(policy).find(|(_, _, f)| under(f, &to)) {
+            return Err(format!(
+                "app `{app}`: {name}'s copy of {from}/ would go to {to}/, where {env}'s target \
+                 {file} (app `{other_app}`) already is"
+            ));
+        }
+        out.push(Copy { app, from, to });
+    }
+    Ok(out)
+}
+
+/// The target `target` (of the template) for an environment named `name`:
+/// the same file name and locator in the moved directory.
+fn moved_target(target: &Target, template: &Name, name: &Name) -> Option<Target> {
+    let dir = dir_of(&target.file);
+    let file_name = target.file.get(dir.len() + 1..)?;
+    let to = moved(dir, template.as_str(), name.as_str())?;
+    Some(Target {
+        file: format!("{to}/{file_name}"),
+        locator: target.locator.clone(),
+        pos: target.pos,
+    })
+}
+
+/// Add the environment `entry` records to `policy`, as `env create` made it:
+/// the template's settings with the rule's deployers and approvals, no
+/// promotion, soak, break-glass, incident channels or alerts of its own, and
+/// a target for every app the template has one for, in its copied directory.
+pub fn add(policy: &mut Policy, entry: &Entry) -> Result<(), String> {
+    let Some(rule) = &policy.environments_from else {
+        return Err(format!(
+            "`{}` was made from a template, but hoist.yaml has no environments_from now",
+            entry.name
+        ));
+    };
+    if rule.template != entry.template {
+        return Err(format!(
+            "`{}` was made from {}, but environments_from's template is {} now",
+            entry.name, entry.template, rule.template
+        ));
+    }
+    super::check_name(policy, &entry.name)?;
+    layout(policy, &entry.template, &entry.name)?;
+    let template = policy.env(&entry.template).ok_or_else(|| {
+        format!(
+            "`{}`'s template {} is not an environment",
+            entry.name, entry.template
+        )
+    })?;
+    let env = Environment {
+        name: entry.name.clone(),
+        pos: rule.pos,
+        deployers: rule.deployers.clone(),
+        approvals: rule.approvals.clone(),
+        promote_from: None,
+        soak_secs: None,
+        break_glass: None,
+        incident_channels: Vec::new(),
+        alerts: None,
+        made: Some(entry.clone()),
+        ..template.clone()
+    };
+    policy.environments.push(env);
+    let (template, name) = (&entry.template, &entry.name);
+    for app in &mut policy.apps {
+        if let Some(t) = app
+            .targets
+            .get(template)
+            .and_then(|t| moved_target(t, template, name))
+        {
+            app.targets.insert(name.clone(), t);
+        }
+    }
+    Ok(())
+}
+
+/// Add every entry of the registry; the problems of those skipped (one
+/// line each, naming the entry).
+pub fn merge(policy: &mut Policy, entries: &[Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|e| {
+            add(policy, e).err().map(|why| {
+                format!(
+                    "{}: environment `{}` skipped: {why}",
+                    super::REGISTRY_FILE,
+                    e.name
+                )
+            })
+        })
+        .collect()
+}
