@@ -5,6 +5,9 @@
 
 mod support;
 
+#[path = "edits/files.rs"]
+mod files;
+
 use support::git;
 use support::harness::{Harness, WEDNESDAY};
 

@@ -313,11 +313,17 @@ impl ConfigRepo for Memory {
     }
 
     fn list_files(&self, at: &str, dir: &str) -> Result<Vec<String>, RepoError> {
-        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        let dir = dir.trim_end_matches('/');
+        super::paths::check(dir)?;
+        let prefix = format!("{dir}/");
         let state = self.lock();
-        let found: Vec<String> = state
-            .get(at)?
-            .files
+        let files = &state.get(at)?.files;
+        if files.contains_key(dir) {
+            return Err(RepoError::Target(format!(
+                "{dir} is a file, not a directory"
+            )));
+        }
+        let found: Vec<String> = files
             .keys()
             .filter(|p| p.starts_with(&prefix))
             .cloned()
@@ -348,6 +354,20 @@ impl ConfigRepo for Memory {
         }
         let mut state = self.lock();
         let mut files = state.get(&plan.base)?.files.clone();
+        super::paths::check_plan(plan, |path| {
+            let prefix = format!("{path}/");
+            Ok(if files.contains_key(path) {
+                super::paths::Found::File
+            } else if files
+                .range(prefix.clone()..)
+                .next()
+                .is_some_and(|(p, _)| p.starts_with(&prefix))
+            {
+                super::paths::Found::Dir
+            } else {
+                super::paths::Found::Nothing
+            })
+        })?;
         for file in &plan.files {
             files.insert(file.path.clone(), file.content.clone());
         }

@@ -10,6 +10,7 @@ mod history;
 pub mod memory;
 pub mod mirror;
 mod pack;
+mod paths;
 pub mod sign;
 pub mod trust;
 
@@ -279,6 +280,7 @@ impl ConfigRepo for GitRepo {
         let repo = self.writer();
         let tree = Self::tree_of(&repo, at)?;
         let dir = dir.trim_end_matches('/');
+        paths::check(dir)?;
         let Some(entry) = tree.lookup_entry_by_path(dir).map_err(git_err)? else {
             return Ok(Vec::new());
         };
@@ -294,7 +296,11 @@ impl ConfigRepo for GitRepo {
             let sub = repo.find_tree(id).map_err(git_err)?;
             for e in sub.iter() {
                 let e = e.map_err(git_err)?;
-                let name = e.filename().to_str_lossy();
+                let Ok(name) = e.filename().to_str() else {
+                    return Err(RepoError::Target(format!(
+                        "{path} holds a file whose name is not UTF-8: hoist copies only files it can name"
+                    )));
+                };
                 let at = format!("{path}/{name}");
                 let mode = e.mode();
                 if mode.is_tree() {
@@ -331,6 +337,15 @@ impl ConfigRepo for GitRepo {
         let repo = self.writer();
         let base = gix::ObjectId::from_hex(plan.base.as_bytes()).map_err(git_err)?;
         let base_tree = Self::tree_of(&repo, &plan.base)?;
+        paths::check_plan(plan, |path| {
+            Ok(
+                match base_tree.lookup_entry_by_path(path).map_err(git_err)? {
+                    None => paths::Found::Nothing,
+                    Some(e) if e.mode().is_tree() => paths::Found::Dir,
+                    Some(_) => paths::Found::File,
+                },
+            )
+        })?;
         let mut editor = repo.edit_tree(base_tree.id).map_err(git_err)?;
         for file in &plan.files {
             // Keep the entry's mode (an executable stays executable).
