@@ -184,3 +184,6 @@ pub fn merge(policy: &mut Policy, entries: &[Entry]) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
