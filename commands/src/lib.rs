@@ -27,6 +27,7 @@ pub use error::{ErrorKind, ParseError, edit_distance, nearest, visible};
 pub use types::{Duration, DurationUnit, Invalid, Name, OpId, Ticket, Version};
 pub use verbs::audit::Audit;
 pub use verbs::deploy::Deploy;
+pub use verbs::env::{Env, EnvCreate, EnvDestroy, EnvExtend};
 pub use verbs::help::Help;
 pub use verbs::history::History;
 pub use verbs::lock::{Lock, Unlock};
@@ -52,6 +53,7 @@ pub enum Command {
     Approve(Approve),
     Deny(Deny),
     Cancel(Cancel),
+    Env(Env),
     Help(Help),
 }
 
@@ -69,11 +71,12 @@ pub enum Verb {
     Approve,
     Deny,
     Cancel,
+    Env,
     Help,
 }
 
 impl Verb {
-    pub const ALL: [Verb; 12] = [
+    pub const ALL: [Verb; 13] = [
         Verb::Deploy,
         Verb::Promote,
         Verb::Rollback,
@@ -85,6 +88,7 @@ impl Verb {
         Verb::Approve,
         Verb::Deny,
         Verb::Cancel,
+        Verb::Env,
         Verb::Help,
     ];
 
@@ -101,6 +105,7 @@ impl Verb {
             Verb::Approve => "approve",
             Verb::Deny => "deny",
             Verb::Cancel => "cancel",
+            Verb::Env => "env",
             Verb::Help => "help",
         }
     }
@@ -126,6 +131,7 @@ impl Verb {
             Verb::Approve => vote::APPROVE_USAGE,
             Verb::Deny => vote::DENY_USAGE,
             Verb::Cancel => vote::CANCEL_USAGE,
+            Verb::Env => env::USAGE,
             Verb::Help => help::USAGE,
         }
     }
@@ -144,6 +150,7 @@ impl Verb {
             Verb::Approve => vote::APPROVE_HELP,
             Verb::Deny => vote::DENY_HELP,
             Verb::Cancel => vote::CANCEL_HELP,
+            Verb::Env => env::HELP,
             Verb::Help => help::HELP,
         }
     }
@@ -157,6 +164,7 @@ impl Verb {
             Verb::History => history::FLAGS,
             Verb::Lock => lock::FLAGS,
             Verb::Deny => vote::DENY_FLAGS,
+            Verb::Env => env::FLAGS,
             _ => &[],
         }
     }
@@ -182,16 +190,18 @@ impl Command {
             Command::Approve(_) => Verb::Approve,
             Command::Deny(_) => Verb::Deny,
             Command::Cancel(_) => Verb::Cancel,
+            Command::Env(_) => Verb::Env,
             Command::Help(_) => Verb::Help,
         }
     }
 
     /// Does this command ask for a change to the config repo?
     pub fn writes(&self) -> bool {
-        matches!(
-            self,
-            Command::Deploy(_) | Command::Promote(_) | Command::Rollback(_)
-        )
+        match self {
+            Command::Deploy(_) | Command::Promote(_) | Command::Rollback(_) => true,
+            Command::Env(e) => e.writes(),
+            _ => false,
+        }
     }
 
     /// A writing verb asked with `--dry-run`: say what would change, change nothing.
@@ -245,6 +255,7 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
         Verb::Approve => Command::Approve(vote::parse_approve(c, flags)?),
         Verb::Deny => Command::Deny(vote::parse_deny(c, flags)?),
         Verb::Cancel => Command::Cancel(vote::parse_cancel(c, flags)?),
+        Verb::Env => Command::Env(env::parse(c, flags)?),
         Verb::Help => Command::Help(help::parse(c, flags)?),
     })
 }
@@ -263,6 +274,7 @@ impl fmt::Display for Command {
             Command::Approve(c) => c.fmt(f),
             Command::Deny(c) => c.fmt(f),
             Command::Cancel(c) => c.fmt(f),
+            Command::Env(c) => c.fmt(f),
             Command::Help(c) => c.fmt(f),
         }
     }

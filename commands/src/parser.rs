@@ -32,9 +32,20 @@ impl Flag {
 #[derive(Debug, Default)]
 pub struct Flags {
     pub reason: Option<String>,
+    /// Where `--reason` stands (the option word, or `--reason=...`), for a
+    /// verb that refuses it after reading which form it was asked in.
+    pub reason_span: Option<std::ops::Range<usize>>,
     pub ticket: Option<Ticket>,
     pub dry_run: bool,
     pub limit: Option<u32>,
+}
+
+/// Does the value of `--flag=value` open with a quote (`--reason="a b"`)?
+fn inline_quoted(input: &str, tok: &Token) -> bool {
+    input
+        .get(tok.span.clone())
+        .and_then(|raw| raw.split_once('='))
+        .is_some_and(|(_, v)| v.starts_with(['"', '“', '”', '„', '\'', '‘', '’']))
 }
 
 /// Reads the words of one verb.
@@ -90,9 +101,24 @@ impl<'a> Cursor<'a> {
                     if flags.reason.is_some() {
                         return Err(dup());
                     }
-                    // Greedy: every word up to the next option is the reason.
-                    let mut parts: Vec<String> = inline.into_iter().collect();
-                    while let Some(next) = iter.next_if(|t| !t.is_flag()) {
+                    // A quoted reason is the quoted text (`--reason "x" for 1h`
+                    // leaves `for 1h` to the grammar); an unquoted one runs up
+                    // to the next option.
+                    let mut parts: Vec<String> = Vec::new();
+                    let closed = match inline {
+                        Some(v) => {
+                            parts.push(v);
+                            inline_quoted(input, &tok)
+                        }
+                        None => match iter.next_if(|t| !t.is_flag()) {
+                            Some(first) => {
+                                parts.push(first.text);
+                                first.quoted
+                            }
+                            None => false,
+                        },
+                    };
+                    while let Some(next) = iter.next_if(|t| !closed && !t.is_flag()) {
                         parts.push(next.text);
                     }
                     let text = parts.join(" ");
@@ -100,6 +126,7 @@ impl<'a> Cursor<'a> {
                         return Err(missing());
                     }
                     flags.reason = Some(text);
+                    flags.reason_span = Some(tok.span.clone());
                 }
                 Flag::Ticket | Flag::Limit => {
                     let (value, span) = match inline {

@@ -39,6 +39,28 @@ fn apps() -> impl Strategy<Value = Vec<Name>> {
     prop::collection::btree_set(name(), 1..4).prop_map(|s| s.into_iter().collect())
 }
 
+fn env() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        (
+            name(),
+            prop::option::of(name()),
+            prop::option::of(duration()),
+            prop::option::of(text())
+        )
+            .prop_map(|(name, from, ttl, reason)| Env::Create(EnvCreate {
+                name,
+                from,
+                ttl,
+                reason
+            })),
+        (name(), prop::option::of(text()))
+            .prop_map(|(name, reason)| Env::Destroy(EnvDestroy { name, reason })),
+        (name(), duration()).prop_map(|(name, ttl)| Env::Extend(EnvExtend { name, ttl })),
+        Just(Env::List),
+    ]
+    .prop_map(Command::Env)
+}
+
 fn command() -> impl Strategy<Value = Command> {
     let opts = || {
         (
@@ -112,6 +134,7 @@ fn command() -> impl Strategy<Value = Command> {
             reason
         })),
         any::<u64>().prop_map(|id| Command::Cancel(Cancel { id: OpId(id) })),
+        env(),
         prop::option::of(prop::sample::select(Verb::ALL.to_vec()))
             .prop_map(|verb| Command::Help(Help { verb })),
     ]
@@ -140,7 +163,7 @@ proptest! {
     /// and whatever parses carries a ticket of the safe charset only.
     #[test]
     fn hostile_text_never_panics_and_never_yields_an_unsafe_ticket(
-        input in "(deploy api v1 to dev |rollback api in prod |)(--ticket|--reason|--ticket=)?[ \\PC\\n\\r\\t\u{0}-\u{1f}\u{7f}-\u{9f}\u{2028}\u{2029}“”‘’\"']{0,200}"
+        input in "(deploy api v1 to dev |rollback api in prod |env create pr-1 |env |)(--ticket|--reason|--ticket=)?[ \\PC\\n\\r\\t\u{0}-\u{1f}\u{7f}-\u{9f}\u{2028}\u{2029}“”‘’\"']{0,200}"
     ) {
         match parse(&input) {
             Ok(cmd) => {
@@ -169,6 +192,7 @@ proptest! {
             Just("deploy".to_string()), Just("to".to_string()), Just("in".to_string()),
             Just("--reason".to_string()), Just("--reason=".to_string()), Just("\"".to_string()),
             Just(",".to_string()), Just("@".to_string()), Just("for".to_string()), Just("lock".to_string()),
+            Just("env".to_string()), Just("create".to_string()), Just("from".to_string()), Just("extend".to_string()),
             "[a-z0-9@,.;\"'-]{1,8}",
         ], 0..10)
     ) {

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod deploy;
+pub mod env;
 pub mod help;
 pub mod history;
 pub mod lock;
