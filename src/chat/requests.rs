@@ -7,6 +7,8 @@
 //! (from anyone, saying anything) posts nothing: it is answered only to the
 //! asker. The echo is noted as the operation's message, so reactions on it
 //! are votes like those on the live message and the approval request.
+//! A writing verb with no dry run (`env create`) gets no echo: it is asked
+//! once, and its live message, posted in the channel, roots the thread.
 //! Everything said is escaped by the platform's rules.
 
 use super::adapter::Chat;
@@ -70,8 +72,15 @@ impl<P: Platform> Chat<P> {
         let (root, echo) = match &s.message {
             Some(id) => (id.clone(), false),
             None => {
+                let Some(command) = rehearsed(&req.command) else {
+                    // A verb with no dry run (`env create`): asked once, no
+                    // echo; its live message, posted in the channel, roots
+                    // its thread. Refused, it posts nothing.
+                    let reply = self.run(req).await;
+                    return self.answer(&s, thread.as_deref(), reply).await;
+                };
                 let rehearsal = Request {
-                    command: rehearsed(&req.command),
+                    command,
                     ..req.clone()
                 };
                 let rehearsed = self.run(rehearsal).await;
@@ -123,14 +132,16 @@ impl<P: Platform> Chat<P> {
     }
 }
 
-/// The same writing command with `--dry-run`: decided and planned, not written.
-fn rehearsed(command: &Command) -> Command {
+/// The same writing command with `--dry-run`: decided and planned, not
+/// written. `None` for a verb that has no dry run (`env`): running it as a
+/// rehearsal would write.
+fn rehearsed(command: &Command) -> Option<Command> {
     let mut c = command.clone();
     match &mut c {
         Command::Deploy(d) => d.dry_run = true,
         Command::Promote(p) => p.dry_run = true,
         Command::Rollback(r) => r.dry_run = true,
-        _ => {}
+        _ => return None,
     }
-    c
+    Some(c)
 }

@@ -194,8 +194,11 @@ pub fn snowflake_time(id: &str) -> Option<std::time::SystemTime> {
 /// starts with its first word (all of them for nothing typed), each shown
 /// with its usage line.
 pub fn choices(typed: &str) -> Vec<(String, String)> {
-    let word = typed.split_whitespace().next().unwrap_or("");
-    let word = word.to_ascii_lowercase();
+    let mut words = typed.split_whitespace();
+    let word = words.next().unwrap_or("").to_ascii_lowercase();
+    if word == Verb::Env.name() {
+        return env_choices(typed, words.next());
+    }
     Verb::ALL
         .into_iter()
         .filter(|v| v.name().starts_with(&word) || word.starts_with(v.name()))
@@ -209,6 +212,25 @@ pub fn choices(typed: &str) -> Vec<(String, String)> {
                 v.name().to_string()
             };
             (usage, value)
+        })
+        .collect()
+}
+
+/// After `env`, its sub-verbs whose name starts with the second word, each
+/// shown with its own usage line; a complete one keeps what was typed.
+fn env_choices(typed: &str, second: Option<&str>) -> Vec<(String, String)> {
+    let sub = second.unwrap_or("").to_ascii_lowercase();
+    let typed: String = typed.trim().chars().take(CHOICE_NAME_MAX).collect();
+    hoist_commands::verbs::env::SUBVERBS
+        .into_iter()
+        .filter(|(name, _)| name.starts_with(&sub) || sub.starts_with(name))
+        .map(|(name, usage)| {
+            let value = if sub == name {
+                typed.clone()
+            } else {
+                format!("env {name}")
+            };
+            (usage.to_string(), value)
         })
         .collect()
 }

@@ -153,6 +153,17 @@ fn autocomplete_offers_the_verbs_that_match() {
     assert_eq!(names("deploy api v2"), ["deploy api v2"]);
     assert_eq!(names("").len(), hoist_commands::Verb::ALL.len());
     assert!(names("zzz").is_empty());
+    assert_eq!(
+        names("env"),
+        ["env create", "env destroy", "env extend", "env list"]
+    );
+    assert_eq!(names("env ex"), ["env extend"]);
+    assert_eq!(names("ENV create pr-1"), ["ENV create pr-1"]);
+    assert_eq!(
+        choices("env d")[0].0,
+        hoist_commands::verbs::env::DESTROY_USAGE
+    );
+    assert!(names("env zzz").is_empty());
     assert!(
         choices("")
             .iter()

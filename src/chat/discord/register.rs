@@ -23,7 +23,7 @@ pub fn command() -> Value {
     json!({
         "name": COMMAND,
         "type": 1,
-        "description": "Ask hoist: deploy, promote, rollback, status, approve...",
+        "description": "Ask hoist: deploy, promote, rollback, env, status, approve...",
         "options": [{
             "type": 3,
             "name": OPTION,
