@@ -5,6 +5,8 @@ mod support;
 
 #[path = "cli/audit.rs"]
 mod audit;
+#[path = "deploy/clusters.rs"]
+mod clusters;
 #[path = "server/lifecycle.rs"]
 mod lifecycle;
 #[path = "server/limits.rs"]

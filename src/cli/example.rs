@@ -64,6 +64,18 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../deploy/example-config-repo/apps/worker/staging/values.yaml"),
     ),
     (
+        "clusters/argocd/applicationset.yaml",
+        include_str!("../../deploy/example-config-repo/clusters/argocd/applicationset.yaml"),
+    ),
+    (
+        "clusters/flux/apps.yaml",
+        include_str!("../../deploy/example-config-repo/clusters/flux/apps.yaml"),
+    ),
+    (
+        "clusters/flux/source.yaml",
+        include_str!("../../deploy/example-config-repo/clusters/flux/source.yaml"),
+    ),
+    (
         "hoist.yaml",
         include_str!("../../deploy/example-config-repo/hoist.yaml"),
     ),
