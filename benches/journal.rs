@@ -106,6 +106,7 @@ fn operation(id: u64, env: &str, app: &str, n: u64, state: State) -> Operation {
         ordered: None,
         pr: None,
         deployment: None,
+        environment: None,
     }
 }
 

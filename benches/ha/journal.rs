@@ -76,6 +76,7 @@ fn requested(k: u64) -> Operation {
         ordered: None,
         pr: None,
         deployment: None,
+        environment: None,
     }
 }
 

@@ -236,6 +236,24 @@ impl<P: Platform> Notify for LiveNotify<P> {
             .queue(op.id, at, compose::live(p, op, text), milestone)
     }
 
+    fn reply(&self, op: &Operation, text: &str) {
+        let p = self.0.out.platform();
+        let Some(at) = place_of(p, op) else {
+            return;
+        };
+        // The request's thread, else the one the live message roots.
+        let thread = at.thread.clone().or_else(|| self.0.notes.live(op.id));
+        let who = super::platform::actor(p, &op.actor);
+        let message = Message::text(format!("{who} {}", p.escape(text)));
+        let out = self.0.out.clone();
+        let id = op.id;
+        self.0.runtime.spawn(async move {
+            if let Err(e) = out.post(&at.channel, thread.as_deref(), &message).await {
+                tracing::warn!(error = %e, operation = id, "posting a reply in the thread");
+            }
+        });
+    }
+
     fn alert(&self, channel: &str, text: &str) {
         let Some(channel) = own(self.0.out.platform().name(), channel).map(str::to_string) else {
             return;

@@ -16,11 +16,76 @@ use super::{Engine, EnvChange, Fail, Operation, Reply, Request, Result, State, r
 use crate::envs::{self, Entry};
 use crate::policy::{self, Environment, Policy, Principal};
 use hoist_commands::{Env, EnvCreate, Name};
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// The actor the runner writes as when an environment expires.
 pub(super) const EXPIRY_ACTOR: &str = "hoist:expiry";
 
+/// The registry entries already judged (name, operation, created) -> made
+/// by this hoist's `env create`. An entry's answer never changes: its
+/// operation was journaled before the commit that wrote it existed.
+#[derive(Debug, Default)]
+pub(super) struct Made(Mutex<HashMap<(String, u64, i64), bool>>);
+
+/// The most answers [`Made`] keeps (a registry holds at most 1000 entries).
+const MADE_KEPT: usize = 4096;
+
 impl Engine {
+    /// The entries of `hoist-environments.yaml` this hoist made: each names
+    /// a journaled `env-create` operation of the same name, template and
+    /// creation time that was written. Anyone who can push may edit the
+    /// registry; an entry hoist did not make would let `environments_from`'s
+    /// deployers deploy to (and the runner delete) directories of any name
+    /// the rule's pattern allows, so it is left out (and logged).
+    pub(super) fn made_here(&self, entries: Vec<Entry>) -> Vec<Entry> {
+        entries
+            .into_iter()
+            .filter(|e| {
+                let Some(id) = e.operation else {
+                    tracing::warn!(env = %e.name, "registry entry names no operation; left out");
+                    return false;
+                };
+                let key = (e.name.to_string(), id, e.created);
+                let known = self.made.0.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied();
+                let made = known.unwrap_or_else(|| {
+                    let made = match self.journal.get(id) {
+                        Ok(Some(op)) => {
+                            op.verb == "env-create"
+                                && op.env == e.name.as_str()
+                                && op.created_at == e.created
+                                && op.commit.is_some()
+                                && op
+                                    .environment
+                                    .as_ref()
+                                    .is_some_and(|c| c.template == e.template.as_str())
+                        }
+                        Ok(None) => false,
+                        // Not judged: asked again next time.
+                        Err(err) => {
+                            tracing::warn!(env = %e.name, error = %err.report(), "reading the journal");
+                            return false;
+                        }
+                    };
+                    let mut all = self.made.0.lock().unwrap_or_else(|p| p.into_inner());
+                    if all.len() >= MADE_KEPT {
+                        all.clear();
+                    }
+                    all.insert(key, made);
+                    made
+                });
+                if !made {
+                    tracing::warn!(
+                        env = %e.name,
+                        operation = id,
+                        "registry entry was not made by this hoist's `env create`; left out"
+                    );
+                }
+                made
+            })
+            .collect()
+    }
+
     /// `env create|destroy|extend|list`.
     pub(super) fn env(&self, req: &Request, cmd: &Env) -> Result<Reply> {
         match cmd {
@@ -87,7 +152,7 @@ impl Engine {
             expires: now + ttl as i64,
             operation: None,
         };
-        let mut with = policy.clone();
+        let mut with = policy;
         envs::add(&mut with, &entry).map_err(Fail::Refused)?;
         let env = super::env_of(&with, &c.name)?.clone();
         let decision = policy::decide(
@@ -115,7 +180,7 @@ impl Engine {
         // the branch, is refused before anything is journaled.
         let work = self.env_work(&op, &with)?;
         let (plan, changes) = self.env_plan(&env.branch, &tip, &work)?;
-        op.base = Some(plan.base.clone());
+        op.base = Some(plan.base);
         op.changes = changes.unwrap_or_default();
         if op.needed > 0 {
             let expiry = decision
@@ -193,7 +258,7 @@ impl Engine {
                 render::date(expires)
             )));
         }
-        op.base = Some(plan.base.clone());
+        op.base = Some(plan.base);
         self.open_env(&mut op)?;
         let _carried = self.carrying(op.id);
         let _span = super::trail::op_span(&op).entered();

@@ -230,6 +230,9 @@ pub struct Engine {
     lanes: land::Lanes,
     /// (policy tip, the platform groups its hoist.yaml names).
     groups_cache: Mutex<Option<(String, Vec<String>)>>,
+    /// Registry entries judged against the journal: was each made by an
+    /// `env create` of this hoist? (see [`envs`]).
+    made: envs::Made,
     /// Follows pushed operations after their request was answered.
     runner: runner::Runner,
     /// What the chores thread keeps between rounds: drift seen, the policy
@@ -279,6 +282,7 @@ impl Engine {
             in_hand: Mutex::new(HashMap::new()),
             lanes: land::Lanes::default(),
             groups_cache: Mutex::new(None),
+            made: envs::Made::default(),
             runner: runner::Runner::default(),
             chores: Mutex::default(),
             lead: lead::Lead::new(),

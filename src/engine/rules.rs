@@ -152,6 +152,7 @@ impl Engine {
             .and_then(|text| crate::envs::parse_registry(&text));
         match entries {
             Ok(entries) => {
+                let entries = self.made_here(entries);
                 for problem in crate::envs::merge(policy, &entries) {
                     tracing::warn!(%tip, "{problem}");
                 }
