@@ -72,6 +72,7 @@ pub fn operation(id: u64, env: &str, apps: &[&str], version: &str, created_at: i
         ordered: None,
         pr: None,
         deployment: None,
+        environment: None,
     }
 }
 
