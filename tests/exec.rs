@@ -2,6 +2,8 @@
 
 mod support;
 
+#[path = "envs/mod.rs"]
+mod envs;
 #[path = "policy/signers.rs"]
 mod policy_signers;
 
