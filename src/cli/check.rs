@@ -21,6 +21,12 @@ use crate::policy::{self, Environment, Target, TargetRead};
 use anyhow::Context;
 use std::path::Path;
 
+mod create;
+
+/// The most files listed under one template directory before the listing
+/// stops (one past the engine's own limit, so "more than" can be said).
+const LIST_LIMIT: usize = crate::engine::ports::MAX_LISTED_FILES + 1;
+
 pub fn run(dir: &Path) -> anyhow::Result<i32> {
     let signers = Settings::from_env(Area::CHECK, &Flags::default())?
         .git
@@ -58,9 +64,14 @@ pub fn run(dir: &Path) -> anyhow::Result<i32> {
     problems.extend(policy::check(&loaded, &|env, target| {
         source.target(env, target)
     }));
+    let (creation, found) = create::preview(&loaded, &|env, dir| source.list(env, dir));
+    problems.extend(found);
     problems.sort_by_key(|p| (p.pos.line, p.pos.col));
     for p in &problems {
         println!("{p}");
+    }
+    for line in &creation {
+        println!("{line}");
     }
     let trusted = trust(source.as_ref(), &signers)?;
     if problems.is_empty() && trusted {
@@ -132,6 +143,10 @@ trait Source {
     fn where_(&self) -> String;
     /// A target's file at its environment's branch tip, judged.
     fn target(&self, env: &Environment, target: &Target) -> TargetRead;
+    /// Every file under `dir` at the environment's branch tip (at most
+    /// [`LIST_LIMIT`]); a link or submodule under it is an error, as for
+    /// the engine, which copies only files.
+    fn list(&self, env: &Environment, dir: &str) -> anyhow::Result<Vec<String>>;
 }
 
 /// What a deploy would make of a target file: read its value, and plan
@@ -245,6 +260,36 @@ impl Source for Git {
             Err(e) => TargetRead::Unreadable(format!("{e:#}")),
         }
     }
+
+    fn list(&self, env: &Environment, dir: &str) -> anyhow::Result<Vec<String>> {
+        let tip = self
+            .tip(&env.branch)
+            .with_context(|| format!("branch `{}` is not in the repository", env.branch))?;
+        let tree = self.repo.find_commit(tip)?.tree()?;
+        let Some(entry) = tree.lookup_entry_by_path(dir)? else {
+            return Ok(Vec::new());
+        };
+        anyhow::ensure!(entry.mode().is_tree(), "{dir} is not a directory");
+        let mut found = Vec::new();
+        let mut todo = vec![(dir.to_string(), entry.object_id())];
+        while let Some((path, id)) = todo.pop() {
+            for e in self.repo.find_tree(id)?.iter() {
+                let e = e?;
+                let at = format!("{path}/{}", e.filename());
+                if e.mode().is_tree() {
+                    todo.push((at, e.object_id()));
+                } else if e.mode().is_blob() {
+                    found.push(at);
+                } else {
+                    anyhow::bail!("{at} is a symlink or a submodule: hoist copies only files");
+                }
+                if found.len() >= LIST_LIMIT {
+                    return Ok(found);
+                }
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// A plain directory: its files, as git would store them.
@@ -286,5 +331,36 @@ impl Source for Disk<'_> {
             Ok(bytes) => judge(bytes, target),
             Err(e) => TargetRead::Unreadable(e.to_string()),
         }
+    }
+
+    fn list(&self, _env: &Environment, dir: &str) -> anyhow::Result<Vec<String>> {
+        let mut found = Vec::new();
+        let mut todo = vec![(dir.to_string(), self.0.join(dir))];
+        while let Some((path, at)) = todo.pop() {
+            let entries = match std::fs::read_dir(&at) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                other => other.with_context(|| format!("reading {path}"))?,
+            };
+            for e in entries {
+                let e = e?;
+                let name = e.file_name();
+                let name = name
+                    .to_str()
+                    .with_context(|| format!("{path} holds a name that is not UTF-8"))?;
+                let file = format!("{path}/{name}");
+                let kind = e.file_type()?;
+                if kind.is_symlink() {
+                    anyhow::bail!("{file} is a symbolic link: hoist copies only files");
+                } else if kind.is_dir() {
+                    todo.push((file, e.path()));
+                } else {
+                    found.push(file);
+                }
+                if found.len() >= LIST_LIMIT {
+                    return Ok(found);
+                }
+            }
+        }
+        Ok(found)
     }
 }

@@ -147,3 +147,98 @@ fn check_reports_hostile_policies_instead_of_aborting() {
         "{out}"
     );
 }
+
+/// A policy with staging and prod, an app per layout, and `rule`.
+fn from_policy(rule: &str) -> String {
+    let mut text = String::from(
+        "groups: { devs: [console:dev] }\nenvironments:\n  staging:\n    deployers: [devs]\n  prod:\n    deployers: [devs]\napps:\n",
+    );
+    for (app, staging, prod) in [
+        (
+            "api",
+            "apps/api/overlays/staging/kustomization.yaml",
+            "apps/api/overlays/prod/kustomization.yaml",
+        ),
+        (
+            "web",
+            "envs/staging/web/values.yaml",
+            "envs/prod/web/values.yaml",
+        ),
+        (
+            "worker",
+            "apps/worker/staging/values.yaml",
+            "apps/worker/prod/values.yaml",
+        ),
+    ] {
+        text.push_str(&format!(
+            "  {app}:\n    targets:\n      staging: {{ file: {staging}, yaml_path: image.tag }}\n      prod: {{ file: {prod}, yaml_path: image.tag }}\n"
+        ));
+    }
+    text + rule
+}
+
+const FILES: &[&str] = &[
+    "apps/api/overlays/staging/kustomization.yaml",
+    "apps/api/overlays/staging/patch.yaml",
+    "apps/api/overlays/staging/config/app.properties",
+    "apps/api/overlays/prod/kustomization.yaml",
+    "envs/staging/web/values.yaml",
+    "envs/prod/web/values.yaml",
+    "apps/worker/staging/values.yaml",
+    "apps/worker/prod/values.yaml",
+];
+
+#[test]
+fn check_shows_what_env_create_would_copy() {
+    let rule =
+        "environments_from: { template: staging, name: \"^pr-[0-9]+$\", deployers: [devs] }\n";
+    let text = from_policy(rule);
+    let mut files: Vec<(&str, &str)> = FILES.iter().map(|f| (*f, VALUES)).collect();
+    files.push(("hoist.yaml", &text));
+    let dir = repo(&files);
+    let (code, out, err) = check(dir.path());
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(
+            "env create pr-1 from staging would copy:\n  apps/api/overlays/staging/ -> apps/api/overlays/pr-1/ (3 files)\n  envs/staging/web/ -> envs/pr-1/web/ (1 file)\n  apps/worker/staging/ -> apps/worker/pr-1/ (1 file)\n  and record it in hoist-environments.yaml\n"
+        ),
+        "{out}"
+    );
+    // A name the rule's pattern takes instead of pr-1; none at all.
+    let other = from_policy(
+        "environments_from: { template: staging, name: \"^[a-z]{4}$\", deployers: [devs] }\n",
+    );
+    write(dir.path(), &[("hoist.yaml", &other)]);
+    git(dir.path(), &["commit", "-qam", "four letters"]);
+    let (code, out, _) = check(dir.path());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("env create test from staging would copy:"),
+        "{out}"
+    );
+    let none = from_policy(
+        "environments_from: { template: staging, name: \"^qa-[0-9]{3}$\", deployers: [devs] }\n",
+    );
+    write(dir.path(), &[("hoist.yaml", &none)]);
+    git(dir.path(), &["commit", "-qam", "qa"]);
+    let (code, out, _) = check(dir.path());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("accepts none of the sample names"), "{out}");
+}
+
+#[test]
+fn check_refuses_a_layout_env_create_cannot_copy() {
+    let text = from_policy("environments_from: { template: staging, deployers: [devs] }\n")
+        .replace("envs/prod/web/values.yaml", "envs/staging/web/prod.yaml");
+    let mut files: Vec<(&str, &str)> = FILES.iter().map(|f| (*f, VALUES)).collect();
+    files.push(("envs/staging/web/prod.yaml", VALUES));
+    files.push(("hoist.yaml", &text));
+    let dir = repo(&files);
+    let (code, out, err) = check(dir.path());
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("hoist.yaml:20:20: environments_from: app `web`: its staging directory envs/staging/web/ also holds prod's target envs/staging/web/prod.yaml (app `web`)"),
+        "{out}"
+    );
+    assert!(!out.contains("would copy"), "{out}");
+}
