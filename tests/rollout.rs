@@ -4,8 +4,8 @@
 //! edited through every stage to Healthy. After a restart, an operation that
 //! was pushed but not yet healthy is followed again.
 
-#[path = "envs/ready.rs"]
-mod envs_ready;
+#[path = "envs/runner.rs"]
+mod envs;
 #[path = "rollout/ordered.rs"]
 mod ordered;
 mod support;

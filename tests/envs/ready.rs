@@ -6,11 +6,7 @@
 //! only at the timeout), then say the environment is ready once every app is
 //! Healthy at the pushed commit.
 
-// Only the world and the rule: the registry's judge is for the exec tests.
-#[allow(dead_code)]
-#[path = "fixture.rs"]
-mod fixture;
-
+use super::fixture;
 use crate::support::kube::FakeKube;
 use crate::support::objects::*;
 use std::sync::atomic::{AtomicBool, Ordering};
