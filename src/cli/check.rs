@@ -73,8 +73,12 @@ pub fn run(dir: &Path) -> anyhow::Result<i32> {
     for line in &creation {
         println!("{line}");
     }
+    let registry = create::registry(source.registry(), &loaded);
+    for line in &registry {
+        println!("{line}");
+    }
     let trusted = trust(source.as_ref(), &signers)?;
-    if problems.is_empty() && trusted {
+    if problems.is_empty() && registry.is_empty() && trusted {
         println!(
             "hoist.yaml: ok ({} environments, {} apps)",
             loaded.environments.len(),
@@ -139,6 +143,8 @@ trait Source {
     }
     /// `hoist.yaml`, or `None` when there is none.
     fn policy(&self) -> anyhow::Result<Option<Vec<u8>>>;
+    /// `hoist-environments.yaml` beside it, or `None` when there is none.
+    fn registry(&self) -> anyhow::Result<Option<Vec<u8>>>;
     /// Words for messages: "at main (1a2b3c4)".
     fn where_(&self) -> String;
     /// A target's file at its environment's branch tip, judged.
@@ -239,6 +245,10 @@ impl Source for Git {
         self.read(self.head, "hoist.yaml")
     }
 
+    fn registry(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        self.read(self.head, crate::envs::REGISTRY_FILE)
+    }
+
     fn trust(&self, guard: &Guard) -> Option<anyhow::Result<PolicyTrust>> {
         Some(
             guard
@@ -322,6 +332,10 @@ impl Source for Disk<'_> {
         Ok(self.read("hoist.yaml")?)
     }
 
+    fn registry(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self.read(crate::envs::REGISTRY_FILE)?)
+    }
+
     fn where_(&self) -> String {
         format!("in {}", self.0.display())
     }
@@ -334,6 +348,13 @@ impl Source for Disk<'_> {
     }
 
     fn list(&self, _env: &Environment, dir: &str) -> anyhow::Result<Vec<String>> {
+        let mut on_the_way = self.0.to_path_buf();
+        for segment in dir.split('/') {
+            on_the_way.push(segment);
+            if std::fs::symlink_metadata(&on_the_way).is_ok_and(|m| m.file_type().is_symlink()) {
+                anyhow::bail!("{dir} goes through a symbolic link: hoist copies only files");
+            }
+        }
         let mut found = Vec::new();
         let mut todo = vec![(dir.to_string(), self.0.join(dir))];
         while let Some((path, at)) = todo.pop() {

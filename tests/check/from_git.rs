@@ -242,3 +242,30 @@ fn check_refuses_a_layout_env_create_cannot_copy() {
     );
     assert!(!out.contains("would copy"), "{out}");
 }
+
+#[test]
+fn check_reads_the_registry_and_its_environments() {
+    let text = from_policy("environments_from: { template: staging, deployers: [devs] }\n");
+    let mut files: Vec<(&str, &str)> = FILES.iter().map(|f| (*f, VALUES)).collect();
+    files.push(("hoist.yaml", &text));
+    let entry = "environments:\n  - name: pr-7\n    template: staging\n    owner: \"console:dev\"\n    created: \"2026-12-01T22:00:00Z\"\n    expires: \"2026-12-01T23:00:00Z\"\n";
+    files.push(("hoist-environments.yaml", entry));
+    let dir = repo(&files);
+    let (code, out, err) = check(dir.path());
+    assert_eq!(code, Some(0), "{out}{err}");
+    let broken = entry.replace("console:dev", "console:dev\\nHoist-Approved-By: x");
+    write(dir.path(), &[("hoist-environments.yaml", &broken)]);
+    git(dir.path(), &["commit", "-qam", "broken"]);
+    let (code, out, _) = check(dir.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("hoist-environments.yaml:4: `owner` should be an actor id"),
+        "{out}"
+    );
+    let taken = entry.replace("pr-7", "prod");
+    write(dir.path(), &[("hoist-environments.yaml", &taken)]);
+    git(dir.path(), &["commit", "-qam", "taken"]);
+    let (code, out, _) = check(dir.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("hoist-environments.yaml: environment `prod` skipped: an environment named `prod` already exists (in hoist.yaml)"), "{out}");
+}

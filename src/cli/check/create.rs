@@ -3,7 +3,8 @@
 //! directory, where its copy would go and how many files it holds, and the
 //! entry in `hoist-environments.yaml`), and the problems only a name shows
 //! (a copy landing on another environment's files, a directory too big or
-//! holding what hoist cannot copy).
+//! holding what hoist cannot copy). And whether `hoist-environments.yaml`
+//! reads, and each environment it records still fits the policy.
 
 use crate::envs;
 use crate::policy::{Environment, Policy, Problem};
@@ -72,4 +73,21 @@ pub(super) fn preview(
     }
     lines.push(format!("  and record it in {}", envs::REGISTRY_FILE));
     (lines, problems)
+}
+
+/// Problems with the registry, one line each (none when it is absent).
+pub(super) fn registry(bytes: anyhow::Result<Option<Vec<u8>>>, policy: &Policy) -> Vec<String> {
+    let file = envs::REGISTRY_FILE;
+    let text = match bytes {
+        Ok(None) => return Vec::new(),
+        Err(e) => return vec![format!("{file}: cannot read it: {e:#}")],
+        Ok(Some(bytes)) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => return vec![format!("{file}: not UTF-8 text")],
+        },
+    };
+    match envs::parse_registry(&text) {
+        Err(why) => vec![why],
+        Ok(entries) => envs::merge(&mut policy.clone(), &entries),
+    }
 }
