@@ -85,3 +85,6 @@ pub(super) fn environments_from(l: &mut Loader, node: &Node) -> Option<Environme
     rule.deployers = deployers?;
     Some(rule)
 }
+
+#[cfg(test)]
+mod tests;
