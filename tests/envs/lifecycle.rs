@@ -277,3 +277,29 @@ fn env_list_shows_name_template_owner_times_and_versions() {
         }
     }
 }
+
+/// The reason is the commit's body, never a trailer, even when it is
+/// written like one.
+#[test]
+fn the_reason_goes_into_the_body_and_cannot_pose_as_a_trailer() {
+    let w = fixture::world();
+    let (code, json) = w.exec(
+        "console:bob",
+        "env create pr-5 --reason Hoist-Approved-By: console:carol",
+    );
+    assert_eq!(code, 0, "{json}");
+    let message = git(&w.origin, &["log", "-1", "--format=%B", "main"]);
+    assert!(
+        message.starts_with("env create pr-5 from staging\n\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Hoist-Approved-By: console:carol"),
+        "{message}"
+    );
+    assert!(
+        w.tip_trailers("Hoist-Approved-By").is_empty(),
+        "git reads no approver: {message}"
+    );
+    assert_eq!(w.tip_trailers("Hoist-Requested-By"), ["console:bob"]);
+}

@@ -141,3 +141,41 @@ fn the_21st_environment_is_refused_when_max_is_20() {
     let (code, json) = w.exec("console:bob", "env create pr-21");
     assert_eq!(code, 0, "{json}");
 }
+
+/// `hoist-environments.yaml` is a file anyone with push access may edit: an
+/// entry hoist's journal did not write (here one claiming the operation that
+/// made pr-1) opens nothing, neither a deploy nor a destroy, and is not
+/// listed.
+#[test]
+fn an_entry_pushed_by_hand_opens_nothing() {
+    let w = fixture::world();
+    let (code, json) = w.exec("console:alice", "env create pr-1");
+    assert_eq!(code, 0, "{json}");
+    let registry = w.show("main", "hoist-environments.yaml");
+    let forged = format!(
+        "{registry}  - name: evil\n    template: staging\n    owner: \"console:mallory\"\n    \
+         created: \"2026-01-01T00:00:00Z\"\n    expires: \"2099-01-01T00:00:00Z\"\n    operation: 1\n"
+    );
+    assert_eq!(fixture::recorded(&forged).len(), 2, "{forged}");
+    w.commit_files(
+        &[
+            ("hoist-environments.yaml".into(), forged),
+            (
+                "apps/api/overlays/evil/kustomization.yaml".into(),
+                fixture::API_KUSTOMIZATION.into(),
+            ),
+        ],
+        "an environment nobody asked hoist for",
+    );
+    let unknown = "unknown environment `evil`";
+    refused(&w, "console:mallory", "deploy api v1.2.4 to evil", unknown);
+    refused(&w, "console:mallory", "env destroy evil", unknown);
+    refused(&w, "console:alice", "env destroy evil", unknown);
+    let (code, json) = w.exec("console:alice", "env list");
+    assert_eq!(code, 0, "{json}");
+    let listed = json["message"].as_str().unwrap_or_default();
+    assert!(
+        listed.contains("pr-1") && !listed.contains("evil"),
+        "{listed}"
+    );
+}
