@@ -77,6 +77,9 @@ pub fn sources(policy: &Policy, template: &Name) -> Result<Vec<(Name, String)>, 
             out.push((app.name.clone(), dir.to_string()));
         }
     }
+    // A directory inside another one is copied with it, not twice.
+    let all: Vec<String> = out.iter().map(|(_, d)| d.clone()).collect();
+    out.retain(|(_, d)| !all.iter().any(|outer| under(d, outer)));
     if out.is_empty() {
         return Err(format!(
             "no app has a target in {template}, so an environment made from it would hold nothing"

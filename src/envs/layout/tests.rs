@@ -111,6 +111,26 @@ fn each_apps_template_directory_is_copied_with_the_name_replaced() {
         layout(&shared, &n("staging"), &n("pr-1")).unwrap(),
         vec![copy("api", "envs/staging", "envs/pr-1")]
     );
+    // A directory inside another app's: copied with it, once.
+    let nested = policy_with(
+        &[
+            (
+                "api",
+                "envs/staging/api/values.yaml",
+                "envs/prod/api/values.yaml",
+            ),
+            (
+                "base",
+                "envs/staging/kustomization.yaml",
+                "envs/prod/kustomization.yaml",
+            ),
+        ],
+        RULE,
+    );
+    assert_eq!(
+        layout(&nested, &n("staging"), &n("pr-1")).unwrap(),
+        vec![copy("base", "envs/staging", "envs/pr-1")]
+    );
     // Every segment named after the template moves.
     let twice = policy_with(
         &[("api", "staging/api/staging/v.yaml", "prod/api/prod/v.yaml")],
