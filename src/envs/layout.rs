@@ -6,10 +6,12 @@
 //! with words saying why: a target not in a directory named after the
 //! template, a directory that also holds another environment's target (the
 //! copy would carry that environment's files too), or a copy landing where
-//! an environment already lives.
+//! an environment already lives. A template hoist cannot honour is refused
+//! too: one changed through pull requests (environments are written by
+//! push), or an app followed through one object in every environment.
 
 use super::{Copy, Entry};
-use crate::policy::{Environment, Policy, Target};
+use crate::policy::{Environment, Policy, Target, Via, Watch};
 use hoist_commands::Name;
 
 /// The directory of `file` (`""` for a file at the root).
@@ -88,6 +90,51 @@ pub fn sources(policy: &Policy, template: &Name) -> Result<Vec<(Name, String)>, 
     Ok(out)
 }
 
+/// Why environments cannot be made from `template` as the policy stands,
+/// beyond its layout ([`sources`]): one line each, in the words `check`
+/// shows at the rule and `env create` refuses with. Empty when `template`
+/// is not an environment (said elsewhere). Whether the template's branch
+/// is the one `hoist.yaml` lives on needs the remote, so the engine judges
+/// that.
+pub fn template_problems(policy: &Policy, template: &Name) -> Vec<String> {
+    let Some(env) = policy.env(template) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if env.via == Via::PullRequest {
+        out.push(format!(
+            "environments are written by push; {template} changes through pull requests, so \
+             hoist cannot make environments from it"
+        ));
+    }
+    for app in &policy.apps {
+        if !app.targets.contains_key(template) {
+            continue;
+        }
+        // The object must differ per environment: `{env}` in its name (or
+        // in its namespace, which makes it another object too).
+        let (namespace, name) = match &app.watch {
+            None => continue,
+            Some(Watch::ArgoCd {
+                namespace,
+                application,
+            }) => (namespace, application),
+            Some(Watch::Flux {
+                namespace, name, ..
+            }) => (namespace, name),
+        };
+        if !name.contains("{env}") && !namespace.contains("{env}") {
+            out.push(format!(
+                "app `{}` is followed through `{}` in every environment; environments made \
+                 from {template} need `{{env}}` in its name so each is followed on its own",
+                app.name,
+                crate::engine::one_line(name, 80)
+            ));
+        }
+    }
+    out
+}
+
 /// What `env create NAME from TEMPLATE` copies: one [`Copy`] per directory,
 /// in the policy's app order, or why it cannot.
 pub fn layout(policy: &Policy, template: &Name, name: &Name) -> Result<Vec<Copy>, String> {
@@ -121,8 +168,13 @@ fn moved_target(target: &Target, template: &Name, name: &Name) -> Option<Target>
 
 /// Add the environment `entry` records to `policy`, as `env create` made it:
 /// the template's settings with the rule's deployers and approvals, no
-/// promotion, soak, break-glass, incident channels or alerts of its own, and
-/// a target for every app the template has one for, in its copied directory.
+/// promotion, soak, break-glass, incident channels, alerts or ticket rule of
+/// its own, and a target for every app the template has one for, in its
+/// copied directory. The ticket rule is cleared because `env create` takes
+/// no `--ticket`: the rule's `approvals` govern made environments instead.
+/// Refused when the name is not allowed ([`check_name`](super::check_name)),
+/// the layout cannot be copied ([`layout`]) or the template cannot be
+/// honoured ([`template_problems`]), in their words.
 pub fn add(policy: &mut Policy, entry: &Entry) -> Result<(), String> {
     let Some(rule) = &policy.environments_from else {
         return Err(format!(
@@ -137,6 +189,12 @@ pub fn add(policy: &mut Policy, entry: &Entry) -> Result<(), String> {
         ));
     }
     super::check_name(policy, &entry.name)?;
+    if let Some(why) = template_problems(policy, &entry.template)
+        .into_iter()
+        .next()
+    {
+        return Err(why);
+    }
     layout(policy, &entry.template, &entry.name)?;
     let template = policy.env(&entry.template).ok_or_else(|| {
         format!(
@@ -154,6 +212,7 @@ pub fn add(policy: &mut Policy, entry: &Entry) -> Result<(), String> {
         break_glass: None,
         incident_channels: Vec::new(),
         alerts: None,
+        ticket: None,
         made: Some(entry.clone()),
         ..template.clone()
     };

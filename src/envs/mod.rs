@@ -46,7 +46,7 @@ mod layout;
 mod names;
 pub mod registry;
 
-pub use layout::{add, layout, merge, sources};
+pub use layout::{add, layout, merge, sources, template_problems};
 pub use names::{NAME_REGEX_LIMIT, check_name, name_regex, sample_name};
 pub use registry::{
     append as append_entry, parse as parse_registry, remove as remove_entry, set_expires,

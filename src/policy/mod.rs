@@ -37,7 +37,8 @@ pub enum TargetRead {
 /// What is wrong with the `environments_from` rule beyond its groups: a
 /// template that is missing or itself made from a template, a name pattern
 /// that does not compile (within its size limit), a layout that cannot be
-/// copied.
+/// copied, a template hoist cannot honour (changed through pull requests, or
+/// an app followed through the same object in every environment).
 fn environments_from_problems(policy: &Policy, rule: &EnvironmentsFrom) -> Vec<String> {
     let mut out = Vec::new();
     if let Err(why) = crate::envs::name_regex(rule) {
@@ -54,6 +55,9 @@ fn environments_from_problems(policy: &Policy, rule: &EnvironmentsFrom) -> Vec<S
             rule.template
         )),
         Some(_) => {
+            for why in crate::envs::template_problems(policy, &rule.template) {
+                out.push(format!("environments_from: {why}"));
+            }
             if let Err(why) = crate::envs::sources(policy, &rule.template) {
                 out.push(format!("environments_from: {why}"));
             }

@@ -185,3 +185,53 @@ fn the_registry_is_never_a_target() {
         problems(&src)
     );
 }
+
+#[test]
+fn templates_hoist_cannot_honour_are_problems_at_the_rule() {
+    let rule = "environments_from: { template: staging, deployers: [devs] }\n";
+    for (edit, want) in [
+        (
+            (
+                "  staging:\n    deployers: [devs]\n",
+                "  staging:\n    deployers: [devs]\n    via: pull-request\n",
+            ),
+            "environments_from: environments are written by push; staging changes through pull \
+             requests, so hoist cannot make environments from it",
+        ),
+        (
+            (
+                "  api:\n",
+                "  api:\n    argocd: { application: api-staging }\n",
+            ),
+            "environments_from: app `api` is followed through `api-staging` in every \
+             environment; environments made from staging need `{env}` in its name so each is \
+             followed on its own",
+        ),
+    ] {
+        let src = format!("{}{rule}", FROM_BASE.replacen(edit.0, edit.1, 1));
+        let (p, found) = load(&src);
+        assert_eq!(found, vec![], "{src}");
+        let line = src
+            .lines()
+            .position(|l| l.starts_with("environments_from"))
+            .unwrap()
+            + 1;
+        let found: Vec<String> =
+            crate::policy::check(&p, &|_, _| crate::policy::TargetRead::Readable)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+        assert_eq!(found, vec![format!("hoist.yaml:{line}:20: {want}")]);
+    }
+    // The default watch (`api-{env}`) is followed per environment.
+    let src = format!(
+        "{}{rule}",
+        FROM_BASE.replacen("  api:\n", "  api:\n    argocd: {}\n", 1)
+    );
+    let (p, found) = load(&src);
+    assert_eq!(found, vec![]);
+    assert_eq!(
+        crate::policy::check(&p, &|_, _| crate::policy::TargetRead::Readable),
+        vec![]
+    );
+}
