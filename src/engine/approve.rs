@@ -64,7 +64,15 @@ impl Engine {
         let _op = super::trail::op_span(&op).entered();
         let voter = req.actor.as_str();
         let (policy, tip) = self.policy_for_branch(&op.branch)?;
-        let policy = self.rules_for(&op, &policy)?.into_owned();
+        let policy = match self.rules_for(&op, &policy) {
+            Ok(p) => p.into_owned(),
+            // The environment being made can no longer be: say so, end it.
+            Err(Fail::Refused(why)) => {
+                let reason = format!("the policy changed since the request: {why}");
+                return self.refuse(&mut op, reason);
+            }
+            Err(e) => return Err(e),
+        };
         let env = self.env_named(&policy, &op.env)?;
         if voter == op.actor && deny.is_some() {
             return Err(Fail::Refused(format!(
@@ -118,7 +126,12 @@ impl Engine {
         }
         let plan = if op.on_environment() {
             let work = self.env_work(&op, &policy)?;
-            self.env_plan(&op.branch, &tip, &work)?.0
+            match self.env_plan(&op.branch, &tip, &work) {
+                Ok((plan, _)) => plan,
+                // Its name or a directory was taken meanwhile, or max reached.
+                Err(super::ports::RepoError::Target(why)) => return self.refuse(&mut op, why),
+                Err(e) => return Err(e.into()),
+            }
         } else {
             self.repo
                 .plan(&op.branch, &tip, &self.edits_of(&op, &policy)?)?

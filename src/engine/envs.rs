@@ -53,8 +53,9 @@ impl Engine {
                         Ok(Some(op)) => {
                             op.verb == "env-create"
                                 && op.env == e.name.as_str()
+                                && op.actor == e.owner
                                 && op.created_at == e.created
-                                && op.commit.is_some()
+                                && op.entered("pushed").is_some()
                                 && op
                                     .environment
                                     .as_ref()
@@ -91,10 +92,12 @@ impl Engine {
         match cmd {
             Env::List => self.env_list(),
             Env::Create(c) => self.env_create(req, c),
-            Env::Destroy(d) => self.env_change(req, &d.name, "env-destroy", None, d.reason.clone()),
+            Env::Destroy(d) => {
+                self.env_change(req, &d.name, "env-destroy", None, d.reason.clone(), false)
+            }
             Env::Extend(e) => {
                 let secs = e.ttl.as_secs();
-                self.env_change(req, &e.name, "env-extend", Some(secs), None)
+                self.env_change(req, &e.name, "env-extend", Some(secs), None, false)
             }
         }
     }
@@ -123,6 +126,7 @@ impl Engine {
             )));
         }
         envs::check_name(&policy, &c.name).map_err(Fail::Refused)?;
+        self.template_writable(&policy, &rule.template)?;
         let made = policy
             .environments
             .iter()
@@ -174,6 +178,8 @@ impl Engine {
         op.environment = Some(EnvChange {
             template: rule.template.to_string(),
             expires: entry.expires,
+            dirs: Vec::new(),
+            expired: false,
         });
         op.needed = decision.approvals.count;
         // Planned now: a layout that cannot be copied, or a name taken on
@@ -198,16 +204,38 @@ impl Engine {
         self.carry(&mut op, &with, &tip)
     }
 
+    /// Environments are written by push on the branch `hoist.yaml` (and so
+    /// the registry) is read from: a template that changes through pull
+    /// requests, or lives on another branch, cannot be copied by hoist.
+    fn template_writable(&self, policy: &Policy, template: &Name) -> Result<()> {
+        let env = super::env_of(policy, template)?;
+        if env.via == policy::Via::PullRequest {
+            return Err(Fail::Refused(format!(
+                "environments are written by push, and {template} changes through pull requests (via: pull-request): hoist cannot make environments from it"
+            )));
+        }
+        let branch = self.policy_branch()?;
+        if env.branch != branch {
+            return Err(Fail::Refused(format!(
+                "{template} lives on branch {}, and hoist-environments.yaml is kept beside hoist.yaml on {branch}: hoist makes environments only from one on {branch}",
+                env.branch
+            )));
+        }
+        Ok(())
+    }
+
     /// `env destroy` and `env extend`: by the owner, or by someone who may
     /// approve in the environment (the rule's `approvals.from`, else its
-    /// deployers). No approvals: the environment is theirs.
-    fn env_change(
+    /// deployers). No approvals: the environment is theirs. `by_runner`:
+    /// the runner destroys an expired environment (no person decides).
+    pub(super) fn env_change(
         &self,
         req: &Request,
         name: &Name,
         verb: &str,
         extend_secs: Option<u64>,
         reason: Option<String>,
+        by_runner: bool,
     ) -> Result<Reply> {
         let (policy, tip) = self.policy_on(&self.policy_branch()?, true)?;
         let env = super::env_of(&policy, name)?.clone();
@@ -216,7 +244,14 @@ impl Engine {
                 "{name} is written in hoist.yaml, not made with `env create`: change it there"
             ))
         })?;
-        if req.actor != EXPIRY_ACTOR {
+        let now = self.clock.now();
+        if by_runner && entry.expires > now {
+            return Err(Fail::Refused(format!(
+                "{name} was extended: it now expires at {} UTC",
+                render::date(entry.expires)
+            )));
+        }
+        if !by_runner {
             policy::may_unlock(&policy, &env, &entry.owner, &req.actor, &req.memberships).map_err(
                 |_| {
                     Fail::Refused(format!(
@@ -231,7 +266,6 @@ impl Engine {
         let rule = policy.environments_from.as_ref().ok_or_else(|| {
             Fail::Refused("hoist.yaml no longer has an environments_from rule".into())
         })?;
-        let now = self.clock.now();
         let (summary, expires) = match extend_secs {
             Some(secs) if secs > rule.ttl_secs => {
                 return Err(Fail::Refused(format!(
@@ -249,6 +283,8 @@ impl Engine {
         op.environment = Some(EnvChange {
             template: entry.template.to_string(),
             expires,
+            dirs: Vec::new(),
+            expired: by_runner,
         });
         let work = self.env_work(&op, &policy)?;
         let (plan, _) = self.env_plan(&env.branch, &tip, &work)?;
@@ -328,6 +364,47 @@ impl Engine {
             return Err(Fail::Refused("no signing key is configured (HOIST_SIGNING_KEY) and hoist.yaml does not say `signing: optional`".into()));
         }
         Ok(())
+    }
+
+    /// An environment operation under the policy as it is now: a creation's
+    /// requester must still be one of the rule's deployers (on the new
+    /// environment's channels), a destroy's or extend's the owner or an
+    /// approver (the runner's expiry needs nobody); signing still possible.
+    pub(super) fn env_still_allowed(
+        &self,
+        op: &Operation,
+        policy: &Policy,
+        env: &Environment,
+    ) -> std::result::Result<(), String> {
+        let groups = op.memberships.get(&op.actor).cloned().unwrap_or_default();
+        let rule = policy
+            .environments_from
+            .as_ref()
+            .ok_or("hoist.yaml no longer has an environments_from rule")?;
+        if op.verb == "env-create" {
+            if !policy.includes(&rule.deployers, &op.actor, &groups) {
+                return Err(format!("{} may no longer create environments", op.actor));
+            }
+            policy::decide(
+                policy,
+                env,
+                policy::Verb::Deploy,
+                &op.actor,
+                op.channel.as_deref(),
+                &groups,
+            )
+            .map_err(|r| r.0)?;
+        } else if !op.environment.as_ref().is_some_and(|c| c.expired) {
+            let owner = env
+                .made
+                .as_ref()
+                .map(|m| m.owner.as_str())
+                .unwrap_or_default();
+            policy::may_unlock(policy, env, owner, &op.actor, &groups).map_err(|r| r.0)?;
+        }
+        self.signing_gate(policy).map_err(|f| match f {
+            Fail::Refused(m) | Fail::Error(m) => m,
+        })
     }
 
     /// `env list`: every environment made from a template, as the default

@@ -52,6 +52,15 @@ impl Following {
 impl Engine {
     /// The watch requests of an operation, with `left` seconds to go.
     fn watch_requests(&self, op: &Operation, policy: &Policy, left: u64) -> Vec<WatchRequest> {
+        // An environment made from a template is followed only through
+        // objects named after it: one named like the template's would say
+        // "ready" for the template.
+        let made = op
+            .env
+            .parse::<Name>()
+            .ok()
+            .and_then(|e| policy.env(&e))
+            .is_some_and(|e| e.made.is_some());
         // An ordered plan's current step only.
         op.changes[op.step_range()]
             .iter()
@@ -63,7 +72,8 @@ impl Engine {
                     .parse::<Name>()
                     .ok()
                     .and_then(|a| policy.app(&a))
-                    .and_then(|a| a.watch.clone()),
+                    .and_then(|a| a.watch.clone())
+                    .filter(|w| !made || names_env(w)),
                 revision: op.revision().unwrap_or_default().to_string(),
                 timeout_secs: left,
             })
@@ -369,5 +379,13 @@ impl Engine {
             seen.borrow_mut().insert(x.to_string(), answer);
             answer
         }
+    }
+}
+
+/// Does `watch` name its object after the environment (`{env}`)?
+fn names_env(watch: &crate::policy::Watch) -> bool {
+    match watch {
+        crate::policy::Watch::ArgoCd { application, .. } => application.contains("{env}"),
+        crate::policy::Watch::Flux { name, .. } => name.contains("{env}"),
     }
 }

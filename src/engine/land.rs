@@ -367,6 +367,11 @@ impl Engine {
                 j.landed = Some(Ok(Landed::Refused(why)));
                 continue;
             }
+            if let Work::Env(super::envs::plan::EnvWork::Create { copies, .. }) = &j.work
+                && let Some(change) = j.op.environment.as_mut()
+            {
+                change.dirs = copies.iter().map(|c| c.to.clone()).collect();
+            }
             let planned = match &j.work {
                 Work::Edits(edits) => self.repo.plan(branch, &parent, edits),
                 Work::Env(work) => self.env_plan(branch, &parent, work).map(|(plan, changes)| {

@@ -180,8 +180,17 @@ pub struct Operation {
 pub struct EnvChange {
     /// The environment it is (or was) made from.
     pub template: String,
-    /// When it expires (seconds since the epoch): set by create and extend.
+    /// When it expires (seconds since the epoch): set by create and extend;
+    /// for a destroy by the runner, the expiry it was decided on (the
+    /// entry must still expire by then where it lands).
     pub expires: i64,
+    /// A creation: the directories it wrote, which its destruction removes
+    /// (whatever the template's layout has become since).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dirs: Vec<String>,
+    /// A destroy asked by the runner because the environment expired.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expired: bool,
 }
 
 /// An operation's pull request.

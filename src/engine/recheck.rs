@@ -22,6 +22,9 @@ impl Engine {
         policy: &Policy,
         env: &Environment,
     ) -> Result<(), String> {
+        if op.on_environment() {
+            return self.env_still_allowed(op, policy, env);
+        }
         let verb = match op.verb.as_str() {
             "promote" => policy::Verb::Promote,
             "rollback" => policy::Verb::Rollback,

@@ -120,6 +120,11 @@ impl Engine {
             }
             // An ordered plan stopped after a step that nothing follows.
             State::Pushed { .. } if op.steps_left() => return self.next_step(op).map(Some),
+            // A destroy or extend is done once pushed (nothing follows it).
+            State::Pushed { .. } if matches!(op.verb.as_str(), "env-destroy" | "env-extend") => {
+                self.save(op, State::Done)?;
+                return Ok(Some(render::reply(op, render::summary_line(op))));
+            }
             // Resting states: nothing to redo (no cluster to follow them in).
             State::Pushed { .. }
             | State::PrOpened { .. }
@@ -156,6 +161,9 @@ impl Engine {
                 if op.ordered.is_some() {
                     // One step of a plan is out: follow it, or go on.
                     return self.resume_plan(op, &policy).map(Some);
+                }
+                if matches!(op.verb.as_str(), "env-destroy" | "env-extend") {
+                    self.save(op, State::Done)?;
                 }
                 render::reply(op, render::summary_line(op))
             }

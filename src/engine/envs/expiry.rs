@@ -60,8 +60,11 @@ impl Engine {
     fn destroy_expired(&self, entry: &Entry) {
         // One destruction at a time: one already under way is left alone.
         let under_way = self.journal.unfinished().map(|ops| {
-            ops.iter()
-                .any(|o| o.verb == "env-destroy" && o.env == entry.name.as_str())
+            ops.iter().any(|o| {
+                o.verb == "env-destroy"
+                    && o.env == entry.name.as_str()
+                    && o.created_at >= entry.created
+            })
         });
         match under_way {
             Ok(false) => {}
@@ -79,21 +82,23 @@ impl Engine {
             memberships: Vec::new(),
             command: Command::Env(Env::Destroy(EnvDestroy {
                 name: entry.name.clone(),
-                reason: Some(format!(
-                    "expired at {} UTC (made by {})",
-                    render::date(entry.expires),
-                    super::super::one_line(&entry.owner, 80)
-                )),
+                reason: None,
             })),
         };
-        let reply = super::super::answer(self.env(
-            &req,
-            match &req.command {
-                Command::Env(e) => e,
-                _ => unreachable!("built above"),
-            },
+        let reason = Some(format!(
+            "expired at {} UTC (made by {})",
+            render::date(entry.expires),
+            super::super::one_line(&entry.owner, 80)
         ));
-        let done = reply.operation.is_some() && reply.state != "failed";
+        let reply = super::super::answer(self.env_change(
+            &req,
+            &entry.name,
+            "env-destroy",
+            None,
+            reason,
+            true,
+        ));
+        let done = reply.state == "done";
         let text = if done {
             format!(
                 "{} expired and was destroyed: {}",

@@ -31,6 +31,8 @@ pub(in crate::engine) enum EnvWork {
         name: Name,
         /// The environment's directories (one per app, deduplicated).
         dirs: Vec<String>,
+        /// A destroy by the runner: the entry must still expire by then.
+        expired_by: Option<i64>,
     },
     Extend {
         name: Name,
@@ -82,6 +84,11 @@ impl Engine {
         match op.verb.as_str() {
             "env-create" => {
                 let entry = entry_of(op)?;
+                if policy.env(&name).is_some_and(|e| e.made.is_none()) {
+                    return Err(Fail::Refused(format!(
+                        "an environment named `{name}` is now written in hoist.yaml"
+                    )));
+                }
                 // The layout as the template is now, without the new environment.
                 let mut without = policy.clone();
                 without.environments.retain(|e| e.name != name);
@@ -107,15 +114,35 @@ impl Engine {
                 })
             }
             "env-destroy" => {
-                let mut dirs: Vec<String> = policy
-                    .apps
-                    .iter()
-                    .filter_map(|a| a.targets.get(&name))
-                    .filter_map(|t| t.file.rsplit_once('/').map(|(dir, _)| dir.to_string()))
-                    .collect();
+                // What the creation wrote, when the journal knows it; else
+                // where the environment's targets are now.
+                let made = policy.env(&name).and_then(|e| e.made.as_ref());
+                let written = made
+                    .and_then(|m| m.operation)
+                    .and_then(|id| self.journal.get(id).ok().flatten())
+                    .filter(|c| c.verb == "env-create" && c.env == op.env)
+                    .and_then(|c| c.environment)
+                    .map(|c| c.dirs)
+                    .unwrap_or_default();
+                let mut dirs: Vec<String> = if written.is_empty() {
+                    policy
+                        .apps
+                        .iter()
+                        .filter_map(|a| a.targets.get(&name))
+                        .filter_map(|t| t.file.rsplit_once('/').map(|(dir, _)| dir.to_string()))
+                        .collect()
+                } else {
+                    written
+                };
                 dirs.sort();
                 dirs.dedup();
-                Ok(EnvWork::Destroy { name, dirs })
+                let change = op.environment.as_ref();
+                let expired_by = change.filter(|c| c.expired).map(|c| c.expires);
+                Ok(EnvWork::Destroy {
+                    name,
+                    dirs,
+                    expired_by,
+                })
             }
             "env-extend" => {
                 let expires = op.environment.as_ref().map_or(0, |c| c.expires);
@@ -179,7 +206,20 @@ impl Engine {
                     .push((REGISTRY_FILE.to_string(), text.into_bytes()));
                 Some(self.versions_of(base, apps)?)
             }
-            EnvWork::Destroy { name, dirs } => {
+            EnvWork::Destroy {
+                name,
+                dirs,
+                expired_by,
+            } => {
+                if let Some(bound) = expired_by
+                    && let Some(e) = entries.iter().find(|e| &e.name == name)
+                    && e.expires > *bound
+                {
+                    return Err(RepoError::Target(format!(
+                        "{name} was extended meanwhile (it expires at {} UTC); not destroyed",
+                        crate::engine::render::date(e.expires)
+                    )));
+                }
                 let text = text
                     .filter(|_| entries.iter().any(|e| &e.name == name))
                     .ok_or_else(|| {

@@ -319,3 +319,67 @@ fn a_followed_creation_ends_ready() {
     assert_eq!(r.state, "healthy", "{}", r.message);
     assert!(r.message.contains("pr-8 is ready"), "{}", r.message);
 }
+
+#[test]
+fn only_the_runner_destroys_on_expiry_and_never_one_extended() {
+    let w = world(0, None);
+    assert_eq!(
+        w.ask("console:alice", "env create pr-6 for 1h").state,
+        "pushed"
+    );
+    // Calling oneself the runner grants nothing.
+    let r = w.ask("hoist:expiry", "env destroy pr-6");
+    assert_eq!(r.state, "refused", "{}", r.message);
+    w.advance(3600 + 5);
+    let (stale, _) = w.engine.current_policy().unwrap();
+    // Extended after the runner read the policy: its destroy is refused.
+    assert_eq!(
+        w.ask("console:alice", "env extend pr-6 for 1d").state,
+        "done"
+    );
+    w.engine.expire_environments(&stale);
+    assert!(tip_files(&w).contains_key("envs/pr-6/worker/values.yaml"));
+    assert_eq!(w.hoist_commits().len(), 2);
+}
+
+#[test]
+fn destroy_removes_what_the_creation_wrote_even_after_the_layout_moved() {
+    let w = world(0, None);
+    assert_eq!(w.ask("console:alice", "env create pr-2").state, "pushed");
+    // hoist.yaml moves worker's staging target elsewhere.
+    let policy = w.remote_file("hoist.yaml");
+    let moved = policy.replace(
+        "envs/staging/worker/values.yaml",
+        "worker/staging/values.yaml",
+    );
+    w.repo.commit_as_someone_else(
+        "main",
+        "worker/staging/values.yaml",
+        "image:\n  tag: 3.1.0\n",
+        "move worker's staging",
+    );
+    w.repo
+        .commit_as_someone_else("main", "hoist.yaml", moved, "move worker's staging");
+    let r = w.ask("console:alice", "env destroy pr-2");
+    assert_eq!(r.state, "done", "{}", r.message);
+    let left: Vec<String> = tip_files(&w)
+        .into_keys()
+        .filter(|k| k.contains("pr-2"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_template_that_changes_through_pull_requests_is_refused() {
+    let w = world(0, None);
+    let policy = w.remote_file("hoist.yaml");
+    let pr = policy.replace(
+        "  staging:\n    deployers: [devs, sre]\n",
+        "  staging:\n    deployers: [devs, sre]\n    via: pull-request\n",
+    );
+    w.repo
+        .commit_as_someone_else("main", "hoist.yaml", pr, "staging by PR");
+    let r = w.ask("console:alice", "env create pr-3");
+    assert_eq!(r.state, "refused", "{}", r.message);
+    assert!(r.message.contains("pull requests"), "{}", r.message);
+}
