@@ -56,6 +56,42 @@ fn path_tricks_bad_names_and_unknown_templates_are_refused() {
     );
 }
 
+/// `namespace: staging` becomes `namespace: NAME` in the copies: a name a
+/// cluster or its tools own, an app's, or one YAML does not read as text
+/// is refused although the rule's pattern matches it.
+#[test]
+fn names_that_would_become_a_foreign_namespace_or_not_text_are_refused() {
+    let w = fixture::world();
+    for name in [
+        "kube-system",
+        "kube-anything",
+        "default",
+        "argocd",
+        "flux-system",
+    ] {
+        refused(
+            &w,
+            "console:alice",
+            &format!("env create {name}"),
+            &format!("`{name}` is reserved"),
+        );
+    }
+    refused(
+        &w,
+        "console:alice",
+        "env create worker",
+        "it is the name of app `worker`",
+    );
+    for (name, kind) in [("true", "boolean"), ("null", "null"), ("yes", "boolean")] {
+        refused(
+            &w,
+            "console:alice",
+            &format!("env create {name}"),
+            &format!("YAML reads `{name}` as a {kind}"),
+        );
+    }
+}
+
 #[test]
 fn an_environment_that_exists_is_not_created_again() {
     let w = fixture::world();
