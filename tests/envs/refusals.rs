@@ -149,6 +149,18 @@ fn only_the_rules_deployers_may_create_and_outsiders_may_not_destroy() {
         "env extend pr-7 for 1d",
         "only console:alice (who made pr-7) or someone who may approve in it may extend it",
     );
+    // The runner's name lends no authority to a request.
+    for extra in [&[][..], &["--trusted"][..]] {
+        let before = w.tip();
+        let (code, json) = w.exec_with("hoist:expiry", "env destroy pr-7", extra, true);
+        assert_eq!(code, 1, "{extra:?}: {json}");
+        let message = json["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("only console:alice (who made pr-7)"),
+            "{json}"
+        );
+        assert_eq!(w.tip(), before, "{extra:?}: nothing written");
+    }
     // An environment written in hoist.yaml is not destroyed from chat.
     refused(
         &w,
