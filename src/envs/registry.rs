@@ -11,7 +11,7 @@ use crate::yaml::{self, Kind, Limits, Node};
 use hoist_commands::Name;
 
 mod time;
-pub use time::{format as format_time, parse as parse_time};
+pub use time::{civil, format as format_time, parse as parse_time};
 
 /// The most entries the registry may hold (the policy's `max` is at most this).
 pub const MAX_ENTRIES: usize = 1000;

@@ -25,6 +25,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// The UTC civil time of `secs` since the epoch: (year, month, day, hour,
+/// minute, second), for any `i64` (years outside 0000-9999 included). The
+/// engine's `render::date` reads it too, so there is one calendar.
+pub fn civil(secs: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    (y, m, d, rem / 3600, rem / 60 % 60, rem % 60)
+}
+
 /// The first second of year 0 and the last of year 9999: the times four
 /// digits of year can say.
 const MIN: i64 = -62_167_219_200;
@@ -36,14 +45,8 @@ pub fn format(secs: i64) -> Option<String> {
     if !(MIN..=MAX).contains(&secs) {
         return None;
     }
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    Some(format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    ))
+    let (y, m, d, hh, mm, ss) = civil(secs);
+    Some(format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"))
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` as seconds since the epoch; anything else (an
