@@ -97,6 +97,18 @@ impl Origin {
     }
 }
 
+/// The in-memory repo with what [`Origin::new`] commits without `extra`:
+/// [`FILES`] and web's only file.
+fn memory_like_origin() -> Memory {
+    Memory::new(
+        "main",
+        FILES
+            .iter()
+            .chain([&("apps/web/staging/only.yaml", "only: 1\n")])
+            .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())),
+    )
+}
+
 fn staging() -> Vec<String> {
     [
         "apps/api/overlays/staging/kustomization.yaml",
@@ -301,13 +313,7 @@ fn writes_and_removes_make_one_commit_git_accepts() {
 
 #[test]
 fn memory_commits_the_same_files() {
-    let memory = Memory::new(
-        "main",
-        FILES
-            .iter()
-            .chain([&("apps/web/staging/only.yaml", "only: 1\n")])
-            .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())),
-    );
+    let memory = memory_like_origin();
     let tip = memory.refresh("main").unwrap();
     let commit = memory
         .commit(&plan(&tip), "env create pr-1\n", false)
@@ -400,13 +406,7 @@ fn plans_that_would_break_the_tree_are_refused() {
     let o = Origin::new(|_| {});
     refuses_like_git(&o.repo);
     git(&o.origin(), &["fsck", "--strict"]);
-    let memory = Memory::new(
-        "main",
-        FILES
-            .iter()
-            .chain([&("apps/web/staging/only.yaml", "only: 1\n")])
-            .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())),
-    );
+    let memory = memory_like_origin();
     refuses_like_git(&memory);
 }
 

@@ -56,6 +56,21 @@ pub(in crate::engine) fn entry_of(op: &Operation) -> Result<Entry> {
     })
 }
 
+/// The registry's text when it records `name`: destroy and extend act only
+/// on environments made with `env create`.
+fn recording(
+    text: Option<String>,
+    entries: &[Entry],
+    name: &Name,
+) -> std::result::Result<String, RepoError> {
+    text.filter(|_| entries.iter().any(|e| &e.name == name))
+        .ok_or_else(|| {
+            RepoError::Target(format!(
+                "`{name}` is not an environment made with `env create`"
+            ))
+        })
+}
+
 impl Engine {
     /// The rules `op` is judged by: `policy`, plus, for a creation not yet
     /// written, the environment it makes (so who may approve it, its gates
@@ -220,13 +235,7 @@ impl Engine {
                         crate::engine::render::date(e.expires)
                     )));
                 }
-                let text = text
-                    .filter(|_| entries.iter().any(|e| &e.name == name))
-                    .ok_or_else(|| {
-                        RepoError::Target(format!(
-                            "`{name}` is not an environment made with `env create`"
-                        ))
-                    })?;
+                let text = recording(text, &entries, name)?;
                 for dir in dirs {
                     plan.removes.extend(self.repo.list_files(base, dir)?);
                 }
@@ -236,13 +245,7 @@ impl Engine {
                 None
             }
             EnvWork::Extend { name, expires } => {
-                let text = text
-                    .filter(|_| entries.iter().any(|e| &e.name == name))
-                    .ok_or_else(|| {
-                        RepoError::Target(format!(
-                            "`{name}` is not an environment made with `env create`"
-                        ))
-                    })?;
+                let text = recording(text, &entries, name)?;
                 let new =
                     envs::set_expires(&text, name.as_str(), *expires).map_err(registry_err)?;
                 if new != text {

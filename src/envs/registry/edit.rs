@@ -233,13 +233,10 @@ pub fn append(text: Option<&str>, entry: &Entry) -> Result<String, String> {
     verified(out, &entries)
 }
 
-/// The registry without the entry of `name` (its lines only).
-pub fn remove(text: &str, name: &str) -> Result<String, String> {
-    let Read {
-        mut entries, list, ..
-    } = read(text)?;
-    let t = text;
-    let idx = entries
+/// Where `name` stands in `entries`, or the refusal `remove` and
+/// `set_expires` give when the registry does not record it.
+fn position(entries: &[Entry], name: &str) -> Result<usize, String> {
+    entries
         .iter()
         .position(|e| e.name.as_str() == name)
         .ok_or_else(|| {
@@ -247,7 +244,16 @@ pub fn remove(text: &str, name: &str) -> Result<String, String> {
                 "{REGISTRY_FILE} records no environment `{}`",
                 crate::engine::one_line(name, 64)
             )
-        })?;
+        })
+}
+
+/// The registry without the entry of `name` (its lines only).
+pub fn remove(text: &str, name: &str) -> Result<String, String> {
+    let Read {
+        mut entries, list, ..
+    } = read(text)?;
+    let t = text;
+    let idx = position(&entries, name)?;
     let (key, v) = list
         .as_ref()
         .expect("an entry was read, so the list is there");
@@ -272,15 +278,7 @@ pub fn set_expires(text: &str, name: &str, expires: i64) -> Result<String, Strin
     let Read {
         mut entries, list, ..
     } = read(text)?;
-    let idx = entries
-        .iter()
-        .position(|e| e.name.as_str() == name)
-        .ok_or_else(|| {
-            format!(
-                "{REGISTRY_FILE} records no environment `{}`",
-                crate::engine::one_line(name, 64)
-            )
-        })?;
+    let idx = position(&entries, name)?;
     if expires < entries[idx].created {
         return Err(format!("`{name}` cannot expire before it was created"));
     }
