@@ -7,86 +7,26 @@
 //! one signed commit with the usual trailers ([`plan`] says what it writes);
 //! a creation is then followed like a deploy of every app it copies, so its
 //! thread ends with "pr-123 is ready". Expiry is the leader's chore
-//! ([`expiry`]).
+//! ([`expiry`]); `env list` is [`list`]; which registry entries count as
+//! made by this hoist is [`made`].
 
 mod expiry;
+mod list;
+mod made;
 pub(super) mod plan;
+
+use list::people;
+pub(super) use made::Made;
 
 use super::{Engine, EnvChange, Fail, Operation, Reply, Request, Result, State, render};
 use crate::envs::{self, Entry};
-use crate::policy::{self, Environment, Policy, Principal};
+use crate::policy::{self, Environment, Policy};
 use hoist_commands::{Env, EnvCreate, Name};
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// The actor the runner writes as when an environment expires.
 pub(super) const EXPIRY_ACTOR: &str = "hoist:expiry";
 
-/// The registry entries already judged (name, operation, created) -> made
-/// by this hoist's `env create`. An entry's answer never changes: its
-/// operation was journaled before the commit that wrote it existed.
-#[derive(Debug, Default)]
-pub(super) struct Made(Mutex<HashMap<(String, u64, i64), bool>>);
-
-/// The most answers [`Made`] keeps (a registry holds at most 1000 entries).
-const MADE_KEPT: usize = 4096;
-
 impl Engine {
-    /// The entries of `hoist-environments.yaml` this hoist made: each names
-    /// a journaled `env-create` operation of the same name, template and
-    /// creation time that was written. Anyone who can push may edit the
-    /// registry; an entry hoist did not make would let `environments_from`'s
-    /// deployers deploy to (and the runner delete) directories of any name
-    /// the rule's pattern allows, so it is left out (and logged).
-    pub(super) fn made_here(&self, entries: Vec<Entry>) -> Vec<Entry> {
-        entries
-            .into_iter()
-            .filter(|e| {
-                let Some(id) = e.operation else {
-                    tracing::warn!(env = %e.name, "registry entry names no operation; left out");
-                    return false;
-                };
-                let key = (e.name.to_string(), id, e.created);
-                let known = self.made.0.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied();
-                let made = known.unwrap_or_else(|| {
-                    let made = match self.journal.get(id) {
-                        Ok(Some(op)) => {
-                            op.verb == "env-create"
-                                && op.env == e.name.as_str()
-                                && op.actor == e.owner
-                                && op.created_at == e.created
-                                && op.entered("pushed").is_some()
-                                && op
-                                    .environment
-                                    .as_ref()
-                                    .is_some_and(|c| c.template == e.template.as_str())
-                        }
-                        Ok(None) => false,
-                        // Not judged: asked again next time.
-                        Err(err) => {
-                            tracing::warn!(env = %e.name, error = %err.report(), "reading the journal");
-                            return false;
-                        }
-                    };
-                    let mut all = self.made.0.lock().unwrap_or_else(|p| p.into_inner());
-                    if all.len() >= MADE_KEPT {
-                        all.clear();
-                    }
-                    all.insert(key, made);
-                    made
-                });
-                if !made {
-                    tracing::warn!(
-                        env = %e.name,
-                        operation = id,
-                        "registry entry was not made by this hoist's `env create`; left out"
-                    );
-                }
-                made
-            })
-            .collect()
-    }
-
     /// `env create|destroy|extend|list`.
     pub(super) fn env(&self, req: &Request, cmd: &Env) -> Result<Reply> {
         match cmd {
@@ -406,71 +346,4 @@ impl Engine {
             Fail::Refused(m) | Fail::Error(m) => m,
         })
     }
-
-    /// `env list`: every environment made from a template, as the default
-    /// branch records them, with each app's version there.
-    fn env_list(&self) -> Result<Reply> {
-        let (policy, tip) = self.current_policy()?;
-        let made: Vec<&Environment> = policy
-            .environments
-            .iter()
-            .filter(|e| e.made.is_some())
-            .collect();
-        if made.is_empty() {
-            let text = match &policy.environments_from {
-                Some(rule) => format!(
-                    "no environments made from {} yet; `env create NAME` makes one",
-                    rule.template
-                ),
-                None => "environments cannot be made here: hoist.yaml has no \
-                         `environments_from` rule"
-                    .into(),
-            };
-            return Ok(Reply::done(text));
-        }
-        let now = self.clock.now();
-        let mut rows = vec![
-            ["NAME", "FROM", "OWNER", "CREATED", "EXPIRES", "VERSIONS"]
-                .map(String::from)
-                .to_vec(),
-        ];
-        for env in made {
-            let Some(entry) = &env.made else { continue };
-            let versions: Vec<String> = policy
-                .apps
-                .iter()
-                .filter_map(|a| {
-                    let target = a.targets.get(&env.name)?;
-                    let value = self.repo.read_value(&tip, target).ok().flatten();
-                    Some(format!("{}={}", a.name, value.as_deref().unwrap_or("-")))
-                })
-                .collect();
-            let left = entry.expires - now;
-            let expires = if left > 0 {
-                format!("{} (in {})", render::date(entry.expires), render::age(left))
-            } else {
-                format!("{} (expired)", render::date(entry.expires))
-            };
-            rows.push(vec![
-                env.name.to_string(),
-                entry.template.to_string(),
-                super::one_line(&entry.owner, 80),
-                render::date(entry.created),
-                expires,
-                versions.join(" "),
-            ]);
-        }
-        Ok(Reply::done(render::table(&rows)))
-    }
-}
-
-/// Who a list of principals names, for refusals.
-fn people(list: &[Principal]) -> String {
-    if list.is_empty() {
-        return "nobody".into();
-    }
-    list.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
