@@ -1,7 +1,7 @@
 //! Which entries of `hoist-environments.yaml` this hoist made. The registry
 //! is a file anyone with push access may edit, so an entry counts only when
 //! it names a journaled `env-create` operation of the same name, template,
-//! owner and creation time that was pushed; the answers are kept in a small
+//! owner and creation time that wrote its commit; the answers are kept in a small
 //! bounded cache ([`Made`]), since an entry's answer never changes.
 
 use super::super::Engine;
@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// The registry entries already judged (name, operation, created) -> made
-/// by this hoist's `env create`. An entry's answer never changes: its
-/// operation was journaled before the commit that wrote it existed.
+/// by this hoist's `env create`. A settled answer never changes: the
+/// operation was journaled, with its commit, before that commit existed
+/// anywhere else; an answer is kept once the push is recorded too.
 #[derive(Debug, Default)]
 pub(in crate::engine) struct Made(Mutex<HashMap<(String, u64, i64), bool>>);
 
@@ -36,30 +37,36 @@ impl Engine {
                 let key = (e.name.to_string(), id, e.created);
                 let known = self.made.0.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied();
                 let made = known.unwrap_or_else(|| {
-                    let made = match self.journal.get(id) {
+                    let (made, settled) = match self.journal.get(id) {
                         Ok(Some(op)) => {
-                            op.verb == "env-create"
+                            let same = op.verb == "env-create"
                                 && op.env == e.name.as_str()
                                 && op.actor == e.owner
                                 && op.created_at == e.created
-                                && op.entered("pushed").is_some()
+                                && op.commit.is_some()
                                 && op
                                     .environment
                                     .as_ref()
-                                    .is_some_and(|c| c.template == e.template.as_str())
+                                    .is_some_and(|c| c.template == e.template.as_str());
+                            // Between its push and the journal's record of it, a
+                            // creation is already on the branch: counted, and
+                            // kept once its push is recorded.
+                            (same, !same || op.entered("pushed").is_some())
                         }
-                        Ok(None) => false,
+                        Ok(None) => (false, true),
                         // Not judged: asked again next time.
                         Err(err) => {
                             tracing::warn!(env = %e.name, error = %err.report(), "reading the journal");
                             return false;
                         }
                     };
-                    let mut all = self.made.0.lock().unwrap_or_else(|p| p.into_inner());
-                    if all.len() >= MADE_KEPT {
-                        all.clear();
+                    if settled {
+                        let mut all = self.made.0.lock().unwrap_or_else(|p| p.into_inner());
+                        if all.len() >= MADE_KEPT {
+                            all.clear();
+                        }
+                        all.insert(key, made);
                     }
-                    all.insert(key, made);
                     made
                 });
                 if !made {

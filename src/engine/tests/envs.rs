@@ -383,3 +383,35 @@ fn a_template_that_changes_through_pull_requests_is_refused() {
     assert_eq!(r.state, "refused", "{}", r.message);
     assert!(r.message.contains("pull requests"), "{}", r.message);
 }
+
+#[test]
+fn a_creation_on_the_branch_counts_before_its_push_is_recorded() {
+    let w = world(0, None);
+    assert_eq!(w.ask("console:alice", "env create pr-3").state, "pushed");
+    // As another replica sees it between the push and the journal's record.
+    let mut op = w.op(1);
+    op.transitions.retain(|(_, l)| l != "pushed");
+    op.state = State::Committed {
+        sha: op.commit.clone().unwrap(),
+    };
+    w.journal.put(&op).unwrap();
+    let other = World::over(
+        w.repo.clone(),
+        w.journal.clone(),
+        None,
+        w.clock.clone(),
+        Settings::default(),
+    );
+    let r = other.ask("console:bob", "deploy api v2 to pr-3");
+    assert_eq!(r.state, "pushed", "{}", r.message);
+    // Not kept as "not made": once recorded, it stays known.
+    op.enter(
+        State::Pushed {
+            sha: op.commit.clone().unwrap(),
+        },
+        WEDNESDAY,
+    );
+    w.journal.put(&op).unwrap();
+    let r = other.ask("console:bob", "deploy api v3 to pr-3");
+    assert_eq!(r.state, "pushed", "{}", r.message);
+}
